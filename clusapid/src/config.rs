@@ -1,0 +1,195 @@
+//! Daemon settings: the TOML file read by `clusapid serve --config FILE`, command-line
+//! overrides, and the defaults `clusapid demo` uses.
+//!
+//! ```toml
+//! cluster_name = "SAMBACLUSTER"      # else smb.conf's netbios name, else the host name
+//! listen = ["127.0.0.1"]             # addresses for both listeners
+//! port = 4135                        # clusapi (and mgmt) endpoint
+//! epm_port = 135                     # endpoint mapper
+//! accounts = "/var/lib/clusapid/accounts"
+//! backend = "simulated"              # or "ctdb"
+//! nodes = 3                          # simulated backend only
+//! ctdb_socket = "/var/run/ctdb/ctdbd.socket"  # ctdb backend only
+//! state_dir = "/var/lib/clusapid"    # where admin-written state is kept
+//! max_request = 4194304              # largest reassembled request, bytes
+//! ```
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Which cluster the daemon serves.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// The in-process simulated N-node cluster.
+    #[default]
+    Simulated,
+    /// A real ctdbd over its Unix socket.
+    Ctdb,
+}
+
+/// Settings, after defaults.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub cluster_name: Option<String>,
+    pub listen: Vec<IpAddr>,
+    pub port: u16,
+    pub epm_port: u16,
+    pub accounts: PathBuf,
+    pub backend: BackendKind,
+    pub nodes: u32,
+    pub ctdb_socket: Option<PathBuf>,
+    pub state_dir: Option<PathBuf>,
+    pub max_request: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            cluster_name: None,
+            listen: vec![IpAddr::from([127, 0, 0, 1])],
+            port: 4135,
+            epm_port: 135,
+            accounts: PathBuf::from("/var/lib/clusapid/accounts"),
+            backend: BackendKind::Simulated,
+            nodes: 3,
+            ctdb_socket: None,
+            state_dir: None,
+            max_request: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// Errors loading the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {source}")]
+    Toml { path: PathBuf, source: toml::de::Error },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Reads a TOML file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io { path: path.into(), source: e })?;
+        let c: Config = toml::from_str(&text).map_err(|e| ConfigError::Toml { path: path.into(), source: e })?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// Checks values that serde cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.listen.is_empty() {
+            return Err(ConfigError::Invalid("listen: at least one address is needed".into()));
+        }
+        if self.nodes == 0 || self.nodes > 64 {
+            return Err(ConfigError::Invalid("nodes: between 1 and 64".into()));
+        }
+        if self.max_request < 4096 {
+            return Err(ConfigError::Invalid("max_request: at least 4096".into()));
+        }
+        if let Some(n) = &self.cluster_name {
+            if n.is_empty() || n.len() > 63 {
+                return Err(ConfigError::Invalid("cluster_name: 1 to 63 characters".into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// The cluster name: configured, else smb.conf's `netbios name`, else the host name.
+    pub fn resolved_cluster_name(&self) -> String {
+        if let Some(n) = &self.cluster_name {
+            return n.clone();
+        }
+        if let Some(n) = netbios_name_from_smb_conf(Path::new("/etc/samba/smb.conf")) {
+            return n;
+        }
+        hostname().to_uppercase()
+    }
+}
+
+/// `netbios name` from an smb.conf's [global] section, if present.
+pub fn netbios_name_from_smb_conf(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut in_global = false;
+    for line in text.lines() {
+        let l = line.trim();
+        if l.starts_with('[') {
+            in_global = l.eq_ignore_ascii_case("[global]");
+            continue;
+        }
+        if !in_global || l.starts_with('#') || l.starts_with(';') {
+            continue;
+        }
+        if let Some((k, v)) = l.split_once('=') {
+            let k: String = k.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+            if k == "netbios name" {
+                let v = v.trim();
+                if !v.is_empty() {
+                    return Some(v.to_uppercase());
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The machine's host name (first label).
+pub fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: buf is valid for buf.len() bytes; gethostname NUL-terminates on success.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return "clusapid".into();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    let s = String::from_utf8_lossy(&buf[..end]).into_owned();
+    s.split('.').next().unwrap_or("clusapid").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_full_file() {
+        let c: Config = toml::from_str(
+            r#"
+            cluster_name = "C1"
+            listen = ["127.0.0.1", "127.0.0.2"]
+            port = 5000
+            epm_port = 1135
+            accounts = "/tmp/acc"
+            backend = "ctdb"
+            ctdb_socket = "/tmp/s"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.port, 5000);
+        assert_eq!(c.backend, BackendKind::Ctdb);
+        assert_eq!(c.listen.len(), 2);
+        assert_eq!(c.nodes, 3);
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        assert!(toml::from_str::<Config>("prot = 1").is_err());
+        let c: Config = toml::from_str("nodes = 0").unwrap();
+        assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn smb_conf_netbios_name() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("smb.conf");
+        std::fs::write(&p, "[global]\n  workgroup = W\n  netbios   name = fsclus\n[share]\n netbios name = no\n").unwrap();
+        assert_eq!(netbios_name_from_smb_conf(&p).as_deref(), Some("FSCLUS"));
+    }
+}

@@ -1,0 +1,163 @@
+//! Wiring: builds the backend, the accounts, the services and the two endpoints (the
+//! endpoint mapper and the clusapi port), binds the listeners and serves until stopped.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, RwLock};
+
+use anyhow::Context;
+use dcerpc::pdu::auth_level;
+use dcerpc::server::SystemEntropy;
+use dcerpc::{Associations, InterfaceSpec, ServerConfig};
+use idl::clusapi::Clusapi;
+use idl::epm::Epmapper;
+use nodes::ClusterBackend;
+use tokio::net::TcpListener;
+
+use crate::accounts::Accounts;
+use crate::services::clusapi::ClusapiService;
+use crate::services::epm::{EpmService, Registration};
+use crate::services::{Interface, Services};
+use crate::transport::{self, Endpoint, Shared};
+
+/// Everything needed to start serving.
+pub struct DaemonSettings {
+    pub listen: Vec<IpAddr>,
+    pub port: u16,
+    pub epm_port: u16,
+    pub max_request: usize,
+    pub accounts: Accounts,
+    pub backend: Arc<dyn ClusterBackend>,
+}
+
+/// A running daemon: the bound addresses and the listener tasks.
+pub struct Daemon {
+    pub clusapi_addrs: Vec<SocketAddr>,
+    pub epm_addrs: Vec<SocketAddr>,
+    pub shared: Arc<Shared>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Daemon {
+    /// Waits until a listener stops (it never does on its own).
+    pub async fn wait(self) {
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+
+    /// Stops accepting connections.
+    pub fn abort(&self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+fn acceptor_config(snap: &nodes::ClusterState) -> auth::AcceptorConfig {
+    let node = snap.node_name(snap.cluster.this_pnn).unwrap_or("CTDB_NODE").to_uppercase();
+    auth::AcceptorConfig {
+        netbios_computer: node.clone(),
+        netbios_domain: snap.cluster.name.to_uppercase(),
+        dns_computer: node.to_lowercase(),
+        dns_domain: String::new(),
+    }
+}
+
+/// Binds both listeners and starts serving.
+pub async fn start(s: DaemonSettings) -> anyhow::Result<Daemon> {
+    let snap = s.backend.snapshot();
+    let accounts = Arc::new(RwLock::new(s.accounts));
+    let creds: Arc<dyn auth::CredentialStore> = Arc::new(SharedAccounts(accounts.clone()));
+
+    // bind the clusapi port first: with port 0 the kernel picks it and the mapper must know it
+    let mut clusapi_listeners = Vec::new();
+    let mut port = s.port;
+    for ip in &s.listen {
+        let l = TcpListener::bind(SocketAddr::new(*ip, port))
+            .await
+            .with_context(|| format!("binding clusapi port {ip}:{port}"))?;
+        port = l.local_addr()?.port();
+        clusapi_listeners.push(l);
+    }
+    let mut epm_listeners = Vec::new();
+    let mut epm_port = s.epm_port;
+    for ip in &s.listen {
+        let l = TcpListener::bind(SocketAddr::new(*ip, epm_port))
+            .await
+            .with_context(|| format!("binding endpoint mapper port {ip}:{epm_port}"))?;
+        epm_port = l.local_addr()?.port();
+        epm_listeners.push(l);
+    }
+
+    let services = Arc::new(Services {
+        epm: EpmService {
+            registrations: vec![Registration {
+                uuid: Clusapi::UUID,
+                major: Clusapi::VERSION_MAJOR,
+                minor: Clusapi::VERSION_MINOR,
+                port,
+            }],
+        },
+        clusapi: ClusapiService::new(s.backend.clone()),
+        accounts,
+    });
+    let shared = Arc::new(Shared { services, associations: Associations::new() });
+    let base = |interfaces, sec_addr: u16| ServerConfig {
+        interfaces,
+        sec_addr: sec_addr.to_string(),
+        max_request: s.max_request,
+        acceptor: acceptor_config(&snap),
+        credentials: creds.clone(),
+        entropy: Arc::new(SystemEntropy),
+    };
+    let clusapi_ep = Arc::new(Endpoint {
+        name: "clusapi",
+        config: Arc::new(base(
+            vec![InterfaceSpec {
+                name: "clusapi",
+                uuid: Clusapi::UUID,
+                major: Clusapi::VERSION_MAJOR,
+                minor: Clusapi::VERSION_MINOR,
+                // [MS-CMRP] 2.1: the server MUST refuse anything below packet privacy
+                min_auth_level: auth_level::PKT_PRIVACY,
+            }],
+            port,
+        )),
+        interfaces: vec![Interface::Clusapi],
+    });
+    let epm_ep = Arc::new(Endpoint {
+        name: "epmapper",
+        config: Arc::new(base(
+            vec![InterfaceSpec {
+                name: "epmapper",
+                uuid: Epmapper::UUID,
+                major: Epmapper::VERSION_MAJOR,
+                minor: Epmapper::VERSION_MINOR,
+                min_auth_level: auth_level::NONE,
+            }],
+            epm_port,
+        )),
+        interfaces: vec![Interface::Epmapper],
+    });
+    let mut tasks = Vec::new();
+    let mut clusapi_addrs = Vec::new();
+    let mut epm_addrs = Vec::new();
+    for l in clusapi_listeners {
+        clusapi_addrs.push(l.local_addr()?);
+        tasks.push(tokio::spawn(transport::serve(l, clusapi_ep.clone(), shared.clone())));
+    }
+    for l in epm_listeners {
+        epm_addrs.push(l.local_addr()?);
+        tasks.push(tokio::spawn(transport::serve(l, epm_ep.clone(), shared.clone())));
+    }
+    Ok(Daemon { clusapi_addrs, epm_addrs, shared, tasks })
+}
+
+/// The accounts as the NTLM acceptor sees them (reloadable behind a lock).
+struct SharedAccounts(Arc<RwLock<Accounts>>);
+
+impl auth::CredentialStore for SharedAccounts {
+    fn nt_hash(&self, user: &str) -> Option<[u8; 16]> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).get(user).map(|a| a.nt_hash)
+    }
+}

@@ -1,0 +1,338 @@
+//! The `clusapid` command: `demo` (embedded simulated cluster), `serve` (from a config file)
+//! and `user add|del|list` (the accounts file).
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+use clusapid::accounts::{AccessLevel, Accounts};
+use clusapid::config::{BackendKind, Config};
+use clusapid::daemon::{self, DaemonSettings};
+use nodes::{ClusterBackend, SimConfig, SimulatedCluster};
+
+#[derive(Parser)]
+#[command(name = "clusapid", version, about = "Failover Cluster Management API (MS-CMRP) server for Samba/CTDB clusters")]
+struct Cli {
+    /// Log filter (tracing env-filter syntax), e.g. `debug` or `clusapid=debug`. Overrides RUST_LOG.
+    #[arg(long, global = true)]
+    log: Option<String>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Serve an embedded simulated N-node CTDB cluster (no ctdbd needed).
+    Demo(DemoArgs),
+    /// Serve the cluster described by a configuration file.
+    Serve(ServeArgs),
+    /// Manage the accounts file.
+    #[command(subcommand)]
+    User(UserCmd),
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Address to listen on (repeatable).
+    #[arg(long, default_value = "127.0.0.1")]
+    listen: Vec<IpAddr>,
+    /// clusapi port (0 = any free port).
+    #[arg(long, default_value_t = 4135)]
+    port: u16,
+    /// Endpoint mapper port (0 = any free port).
+    #[arg(long, default_value_t = 135)]
+    epm_port: u16,
+    /// An account with full access, NAME%PASSWORD (repeatable). Without one, `admin` gets a random password.
+    #[arg(long)]
+    user: Vec<String>,
+    /// A read-only account, NAME%PASSWORD (repeatable).
+    #[arg(long)]
+    read_only_user: Vec<String>,
+    /// Number of simulated nodes.
+    #[arg(long, default_value_t = 3)]
+    nodes: u32,
+    /// Cluster name.
+    #[arg(long, default_value = "CTDB-CLUSTER")]
+    cluster_name: String,
+    /// Keep admin changes in this file across restarts.
+    #[arg(long)]
+    state_file: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// TOML configuration file.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// ctdbd socket (selects the ctdb backend).
+    #[arg(long)]
+    ctdb_socket: Option<PathBuf>,
+    #[arg(long)]
+    port: Option<u16>,
+    #[arg(long)]
+    epm_port: Option<u16>,
+    #[arg(long)]
+    accounts: Option<PathBuf>,
+    #[arg(long)]
+    listen: Vec<IpAddr>,
+    #[arg(long)]
+    cluster_name: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Add or replace an account; the password is read from the terminal, or from stdin when it is not one.
+    Add {
+        #[arg(long, default_value = "/var/lib/clusapid/accounts")]
+        accounts: PathBuf,
+        /// Grant read access only.
+        #[arg(long)]
+        read_only: bool,
+        name: String,
+    },
+    /// Remove an account.
+    Del {
+        #[arg(long, default_value = "/var/lib/clusapid/accounts")]
+        accounts: PathBuf,
+        name: String,
+    },
+    /// List accounts and their access level.
+    List {
+        #[arg(long, default_value = "/var/lib/clusapid/accounts")]
+        accounts: PathBuf,
+    },
+}
+
+fn init_logs(filter: Option<&str>) {
+    let f = match filter {
+        Some(f) => tracing_subscriber::EnvFilter::new(f),
+        None => tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+    };
+    tracing_subscriber::fmt().with_env_filter(f).with_writer(std::io::stderr).init();
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logs(cli.log.as_deref());
+    match cli.cmd {
+        Cmd::User(u) => user_cmd(u),
+        Cmd::Demo(a) => runtime()?.block_on(demo(a)),
+        Cmd::Serve(a) => runtime()?.block_on(serve(a)),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+fn split_user(s: &str) -> anyhow::Result<(&str, &str)> {
+    s.split_once('%').context("expected NAME%PASSWORD")
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        let a = prompt_hidden("Password: ")?;
+        let b = prompt_hidden("Retype password: ")?;
+        if a != b {
+            bail!("passwords do not match");
+        }
+        Ok(a)
+    } else {
+        let mut line = String::new();
+        stdin.lock().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_string())
+    }
+}
+
+fn prompt_hidden(prompt: &str) -> anyhow::Result<String> {
+    eprint!("{prompt}");
+    std::io::stderr().flush()?;
+    // SAFETY: termios is plain data; tcgetattr/tcsetattr on fd 0, restored below.
+    let mut t: libc::termios = unsafe { std::mem::zeroed() };
+    let have = unsafe { libc::tcgetattr(0, &mut t) } == 0;
+    if have {
+        let mut quiet = t;
+        quiet.c_lflag &= !libc::ECHO;
+        unsafe { libc::tcsetattr(0, libc::TCSANOW, &quiet) };
+    }
+    let mut line = String::new();
+    let r = std::io::stdin().lock().read_line(&mut line);
+    if have {
+        unsafe { libc::tcsetattr(0, libc::TCSANOW, &t) };
+    }
+    eprintln!();
+    r?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+fn user_cmd(u: UserCmd) -> anyhow::Result<()> {
+    match u {
+        UserCmd::Add { accounts, read_only, name } => {
+            let mut a = Accounts::load(&accounts)?;
+            let pw = read_password()?;
+            if pw.is_empty() {
+                bail!("empty password refused");
+            }
+            let level = if read_only { AccessLevel::ReadOnly } else { AccessLevel::Full };
+            a.add(&name, &pw, level)?;
+            a.save(&accounts)?;
+            println!("{name}: {} access, stored in {}", if read_only { "read-only" } else { "full" }, accounts.display());
+        }
+        UserCmd::Del { accounts, name } => {
+            let mut a = Accounts::load(&accounts)?;
+            a.remove(&name)?;
+            a.save(&accounts)?;
+            println!("{name}: removed");
+        }
+        UserCmd::List { accounts } => {
+            let a = Accounts::load(&accounts)?;
+            for acc in a.iter() {
+                let level = match acc.access {
+                    AccessLevel::Full => "full",
+                    AccessLevel::ReadOnly => "read-only",
+                };
+                println!("{}\t{level}", acc.name);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+async fn demo(a: DemoArgs) -> anyhow::Result<()> {
+    if a.nodes == 0 || a.nodes > 64 {
+        bail!("--nodes: between 1 and 64");
+    }
+    let mut accounts = Accounts::default();
+    let mut shown = Vec::new();
+    for u in &a.user {
+        let (n, p) = split_user(u)?;
+        accounts.add(n, p, AccessLevel::Full)?;
+        shown.push((n.to_string(), p.to_string(), "full"));
+    }
+    for u in &a.read_only_user {
+        let (n, p) = split_user(u)?;
+        accounts.add(n, p, AccessLevel::ReadOnly)?;
+        shown.push((n.to_string(), p.to_string(), "read-only"));
+    }
+    if shown.is_empty() {
+        let pw: String = (0..12).map(|_| char::from(b"abcdefghjkmnpqrstuvwxyz23456789"[rand::random::<usize>() % 31])).collect();
+        let pw = format!("Demo-{pw}");
+        accounts.add("admin", &pw, AccessLevel::Full)?;
+        shown.push(("admin".into(), pw, "full"));
+    }
+    let mut sim = SimConfig::with_nodes(a.nodes);
+    sim.cluster_name = a.cluster_name.clone();
+    sim.state_file = a.state_file.clone();
+    let backend: Arc<dyn ClusterBackend> = Arc::new(SimulatedCluster::new(sim).map_err(|e| anyhow::anyhow!("{e}"))?);
+    let snap = backend.snapshot();
+    let d = daemon::start(DaemonSettings {
+        listen: a.listen.clone(),
+        port: a.port,
+        epm_port: a.epm_port,
+        max_request: Config::default().max_request,
+        accounts,
+        backend: backend.clone(),
+    })
+    .await?;
+    let node = snap.node_name(snap.cluster.this_pnn).unwrap_or("?").to_string();
+    println!("clusapid demo: cluster {} with {} simulated nodes, serving as {node}", snap.cluster.name, snap.nodes.len());
+    for addr in &d.clusapi_addrs {
+        println!("  clusapi v3.0      ncacn_ip_tcp:{}[{}]  (packet privacy: NTLMSSP or SPNEGO)", addr.ip(), addr.port());
+    }
+    for addr in &d.epm_addrs {
+        println!("  endpoint mapper   ncacn_ip_tcp:{}[{}]", addr.ip(), addr.port());
+    }
+    for (n, _, level) in &shown {
+        println!("  account           {n} ({level})");
+    }
+    if let (Some(addr), Some((n, p, _))) = (d.clusapi_addrs.first(), shown.first()) {
+        println!("Try:");
+        println!(
+            "  rpcclient -U '{n}%{p}' 'ncacn_ip_tcp:{}[{},seal]' -c 'clusapi_get_cluster_name; clusapi_get_cluster_version2; clusapi_create_enum'",
+            addr.ip(),
+            addr.port()
+        );
+    }
+    std::io::stdout().flush()?;
+    tokio::select! {
+        _ = wait_for_signal() => {}
+        _ = d.wait() => {}
+    }
+    Ok(())
+}
+
+async fn serve(a: ServeArgs) -> anyhow::Result<()> {
+    let mut cfg = match &a.config {
+        Some(p) => Config::load(p)?,
+        None => Config::default(),
+    };
+    if let Some(s) = a.ctdb_socket {
+        cfg.ctdb_socket = Some(s);
+        cfg.backend = BackendKind::Ctdb;
+    }
+    if let Some(p) = a.port {
+        cfg.port = p;
+    }
+    if let Some(p) = a.epm_port {
+        cfg.epm_port = p;
+    }
+    if let Some(p) = a.accounts {
+        cfg.accounts = p;
+    }
+    if !a.listen.is_empty() {
+        cfg.listen = a.listen;
+    }
+    if let Some(n) = a.cluster_name {
+        cfg.cluster_name = Some(n);
+    }
+    cfg.validate()?;
+    let accounts = Accounts::load(&cfg.accounts)?;
+    if accounts.is_empty() {
+        tracing::warn!(accounts = %cfg.accounts.display(), "No accounts: every authentication will fail; add one with `clusapid user add`");
+    }
+    let name = cfg.resolved_cluster_name();
+    let backend: Arc<dyn ClusterBackend> = match cfg.backend {
+        BackendKind::Simulated => {
+            let mut sim = SimConfig::with_nodes(cfg.nodes);
+            sim.cluster_name = name;
+            sim.state_file = cfg.state_dir.as_ref().map(|d| d.join("simulated-state.toml"));
+            Arc::new(SimulatedCluster::new(sim).map_err(|e| anyhow::anyhow!("{e}"))?)
+        }
+        BackendKind::Ctdb => bail!("the ctdb backend is not built yet (see issue 3); use backend = \"simulated\""),
+    };
+    let d = daemon::start(DaemonSettings {
+        listen: cfg.listen.clone(),
+        port: cfg.port,
+        epm_port: cfg.epm_port,
+        max_request: cfg.max_request,
+        accounts,
+        backend,
+    })
+    .await?;
+    tracing::info!(clusapi = ?d.clusapi_addrs, epmapper = ?d.epm_addrs, "Serving");
+    tokio::select! {
+        _ = wait_for_signal() => {}
+        _ = d.wait() => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,180 @@
+//! Cluster-level operations: open/close, name, versions, enumerations
+//! ([MS-CMRP] 3.1.4.2.1-3.1.4.2.8, 3.1.4.2.102, 3.1.4.2.116).
+
+use idl::clusapi::*;
+use idl::{ContextHandle, WError, WString};
+
+use super::access::{self, Granted};
+use super::{version, win, ClusapiService, ClusterHandle};
+use crate::services::CallCtx;
+
+/// CLUSTER_ENUM_* selectors ([MS-CMRP] 2.2.2.11? / 3.1.4.2.8).
+pub mod enum_type {
+    pub const NODE: u32 = 0x0000_0001;
+    pub const RESTYPE: u32 = 0x0000_0002;
+    pub const RESOURCE: u32 = 0x0000_0004;
+    pub const GROUP: u32 = 0x0000_0008;
+    pub const NETWORK: u32 = 0x0000_0010;
+    pub const NETINTERFACE: u32 = 0x0000_0020;
+    pub const SHARED_VOLUME_RESOURCE: u32 = 0x4000_0000;
+    pub const INTERNAL_NETWORK: u32 = 0x8000_0000;
+    pub const VALID: u32 =
+        NODE | RESTYPE | RESOURCE | GROUP | NETWORK | NETINTERFACE | SHARED_VOLUME_RESOURCE | INTERNAL_NETWORK;
+}
+
+/// Whether `h` is an open cluster handle of this association.
+pub fn cluster_handle(ctx: &CallCtx, h: &ContextHandle) -> Option<std::sync::Arc<ClusterHandle>> {
+    ctx.group.get::<ClusterHandle>(h)
+}
+
+fn open(ctx: &CallCtx, granted: Granted) -> Result<ContextHandle, u32> {
+    ctx.group.insert(ClusterHandle { access: granted }).ok_or(win::ERROR_NOT_ENOUGH_MEMORY)
+}
+
+/// [MS-CMRP 3.1.4.2.1] ApiOpenCluster: a handle with the caller's full entitlement.
+pub fn api_open_cluster(_s: &ClusapiService, ctx: &CallCtx, _req: ApiOpenClusterRequest) -> ApiOpenClusterResponse {
+    let Some(granted) = Granted::entitled(ctx.access) else {
+        return ApiOpenClusterResponse::error(win::ERROR_ACCESS_DENIED);
+    };
+    match open(ctx, granted) {
+        Ok(cluster) => ApiOpenClusterResponse { status: WError(0), cluster },
+        Err(e) => ApiOpenClusterResponse::error(e),
+    }
+}
+
+/// [MS-CMRP 3.1.4.2.116] ApiOpenClusterEx: evaluates dwDesiredAccess and reports the grant as
+/// GENERIC_READ or GENERIC_ALL.
+pub fn api_open_cluster_ex(
+    _s: &ClusapiService,
+    ctx: &CallCtx,
+    req: ApiOpenClusterExRequest,
+) -> ApiOpenClusterExResponse {
+    let granted = match access::evaluate(req.desired_access, Granted::entitled(ctx.access)) {
+        Ok(g) => g,
+        Err(e) => return ApiOpenClusterExResponse::error(e),
+    };
+    match open(ctx, granted) {
+        Ok(cluster) => ApiOpenClusterExResponse { granted_access: granted.wire(), status: WError(0), cluster },
+        Err(e) => ApiOpenClusterExResponse::error(e),
+    }
+}
+
+/// [MS-CMRP 3.1.4.2.2] ApiCloseCluster: frees the handle and returns it zeroed.
+pub fn api_close_cluster(_s: &ClusapiService, ctx: &CallCtx, req: ApiCloseClusterRequest) -> ApiCloseClusterResponse {
+    if ctx.group.remove::<ClusterHandle>(&req.cluster) {
+        ApiCloseClusterResponse { cluster: ContextHandle::NULL, result: WError(0) }
+    } else {
+        ApiCloseClusterResponse { cluster: req.cluster, result: WError(win::ERROR_INVALID_HANDLE) }
+    }
+}
+
+/// [MS-CMRP 3.1.4.2.4] ApiGetClusterName: the cluster name and the name of the node serving
+/// this connection (`CTDB_NODE_<pnn>` of the local ctdbd).
+pub fn api_get_cluster_name(
+    s: &ClusapiService,
+    _ctx: &CallCtx,
+    _req: ApiGetClusterNameRequest,
+) -> ApiGetClusterNameResponse {
+    let snap = s.backend.snapshot();
+    let node = snap
+        .node_name(snap.cluster.this_pnn)
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("CTDB_NODE_{}", snap.cluster.this_pnn));
+    ApiGetClusterNameResponse {
+        cluster_name: Some(WString::new(snap.cluster.name.clone())),
+        node_name: Some(WString::new(node)),
+        result: WError(0),
+    }
+}
+
+/// [MS-CMRP 3.1.4.2.5] ApiGetClusterVersion: protocol version 3.0 servers answer
+/// ERROR_CALL_NOT_IMPLEMENTED; clients use ApiGetClusterVersion2.
+pub fn api_get_cluster_version(
+    _s: &ClusapiService,
+    _ctx: &CallCtx,
+    _req: ApiGetClusterVersionRequest,
+) -> ApiGetClusterVersionResponse {
+    ApiGetClusterVersionResponse::error(win::ERROR_CALL_NOT_IMPLEMENTED)
+}
+
+/// [MS-CMRP 3.1.4.2.102] ApiGetClusterVersion2: the version clusapid presents (see
+/// [`super::version`]) and the operational version of a uniform (not mixed) cluster.
+pub fn api_get_cluster_version2(
+    _s: &ClusapiService,
+    _ctx: &CallCtx,
+    _req: ApiGetClusterVersion2Request,
+) -> ApiGetClusterVersion2Response {
+    ApiGetClusterVersion2Response {
+        major_version: version::OS_MAJOR,
+        minor_version: version::OS_MINOR,
+        build_number: version::OS_BUILD,
+        vendor_id: Some(WString::new(version::VENDOR_ID)),
+        csd_version: Some(WString::new(version::CSD_VERSION)),
+        cluster_op_ver_info: Some(ClusterOperationalVersionInfo {
+            dw_size: 20,
+            dw_cluster_highest_version: version::CLUSTER_VERSION,
+            dw_cluster_lowest_version: version::CLUSTER_VERSION,
+            dw_flags: 0,
+            dw_reserved: 0,
+        }),
+        rpc_status: 0,
+        result: WError(0),
+    }
+}
+
+/// The entries of a CLUSTER_ENUM_* mask, in the order of the bits, from one snapshot.
+pub fn enum_entries(snap: &nodes::ClusterState, mask: u32) -> Vec<(EnumEntry, String)> {
+    let mut v = Vec::new();
+    let mut push = |t: u32, name: &str, id: &str| {
+        v.push((EnumEntry { entry_type: t, name: Some(WString::new(name)) }, id.to_owned()));
+    };
+    if mask & enum_type::NODE != 0 {
+        for n in &snap.nodes {
+            push(enum_type::NODE, &n.name, &n.id);
+        }
+    }
+    if mask & enum_type::RESTYPE != 0 {
+        for t in &snap.resource_types {
+            push(enum_type::RESTYPE, &t.name, &t.name);
+        }
+    }
+    if mask & enum_type::RESOURCE != 0 {
+        for r in &snap.resources {
+            push(enum_type::RESOURCE, &r.name, &r.id);
+        }
+    }
+    if mask & enum_type::GROUP != 0 {
+        for g in &snap.groups {
+            push(enum_type::GROUP, &g.name, &g.id);
+        }
+    }
+    if mask & enum_type::NETWORK != 0 {
+        for n in &snap.networks {
+            push(enum_type::NETWORK, &n.name, &n.id);
+        }
+    }
+    if mask & enum_type::NETINTERFACE != 0 {
+        for i in &snap.net_interfaces {
+            push(enum_type::NETINTERFACE, &i.name, &i.id);
+        }
+    }
+    if mask & enum_type::INTERNAL_NETWORK != 0 {
+        // networks the cluster may use internally, in priority order
+        for n in snap.networks.iter().filter(|n| n.role.as_u32() & 1 != 0) {
+            push(enum_type::INTERNAL_NETWORK, &n.name, &n.id);
+        }
+    }
+    // SHARED_VOLUME_RESOURCE: CTDB clusters have no cluster shared volumes.
+    v
+}
+
+/// [MS-CMRP 3.1.4.2.8] ApiCreateEnum: names of the objects selected by dwType (no handle: the
+/// connection's cluster).
+pub fn api_create_enum(s: &ClusapiService, _ctx: &CallCtx, req: ApiCreateEnumRequest) -> ApiCreateEnumResponse {
+    if req.enum_type & !enum_type::VALID != 0 || req.enum_type == 0 {
+        return ApiCreateEnumResponse::error(win::ERROR_INVALID_PARAMETER);
+    }
+    let snap = s.backend.snapshot();
+    let entries = enum_entries(&snap, req.enum_type).into_iter().map(|(e, _)| e).collect();
+    ApiCreateEnumResponse { return_enum: Some(EnumList { entries }), rpc_status: 0, result: WError(0) }
+}

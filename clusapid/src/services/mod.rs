@@ -1,0 +1,94 @@
+//! The RPC interfaces clusapid serves and what every call is given: [`CallCtx`] (who is
+//! calling, over which association) and [`Services`] (one object per interface).
+
+pub mod clusapi;
+pub mod epm;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+
+use dcerpc::{AssociationGroup, Principal, ServerConnection};
+use idl::clusapi::Clusapi;
+use idl::epm::Epmapper;
+use idl::{ByteOrder, DispatchError};
+
+use crate::accounts::{AccessLevel, Accounts};
+
+/// An interface served on some endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interface {
+    Epmapper,
+    Clusapi,
+}
+
+impl Interface {
+    /// Name for logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Interface::Epmapper => "epmapper",
+            Interface::Clusapi => "clusapi",
+        }
+    }
+
+    /// The spec name of an operation.
+    pub fn op_name(self, opnum: u16) -> &'static str {
+        match self {
+            Interface::Epmapper => Epmapper::op_name(opnum),
+            Interface::Clusapi => Clusapi::op_name(opnum),
+        }
+        .unwrap_or("?")
+    }
+}
+
+/// What a call knows about its caller.
+pub struct CallCtx {
+    /// The association group (owner of context handles).
+    pub group: Arc<AssociationGroup>,
+    pub principal: Option<Principal>,
+    /// The caller's account access level; `None` for unauthenticated callers.
+    pub access: Option<AccessLevel>,
+    pub peer: SocketAddr,
+    pub local: Option<SocketAddr>,
+}
+
+impl CallCtx {
+    /// Builds the context of calls on a bound connection.
+    pub fn new(conn: &ServerConnection, peer: SocketAddr, local: Option<SocketAddr>, services: &Services) -> Self {
+        let principal = conn.principal().cloned();
+        let access = principal.as_ref().and_then(|p| {
+            let acc = services.accounts.read().unwrap_or_else(|e| e.into_inner());
+            acc.get(&p.user).map(|a| a.access)
+        });
+        let group = match conn.group() {
+            Some(g) => g.clone(),
+            // a call is only produced on a bound connection, which always has a group
+            None => dcerpc::Associations::new().create(),
+        };
+        CallCtx { group, principal, access, peer, local }
+    }
+}
+
+/// One object per interface.
+pub struct Services {
+    pub epm: epm::EpmService,
+    pub clusapi: clusapi::ClusapiService,
+    pub accounts: Arc<RwLock<Accounts>>,
+}
+
+impl Services {
+    /// Runs one call of `iface`.
+    pub async fn dispatch(
+        &self,
+        iface: Interface,
+        ctx: &CallCtx,
+        opnum: u16,
+        stub: &[u8],
+        order: ByteOrder,
+        out: &mut Vec<u8>,
+    ) -> Result<Option<u32>, DispatchError> {
+        match iface {
+            Interface::Epmapper => Epmapper::dispatch(&self.epm, ctx, opnum, stub, order, out).await,
+            Interface::Clusapi => Clusapi::dispatch(&self.clusapi, ctx, opnum, stub, order, out).await,
+        }
+    }
+}

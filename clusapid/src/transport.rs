@@ -1,0 +1,218 @@
+//! The TCP edge: listeners, one task per connection, framing, and the hand-off between the
+//! sans-I/O [`dcerpc::ServerConnection`] and the interface services.
+//!
+//! A connection task reads whole fragments, feeds them to its state machine, writes whatever
+//! it produced, and runs completed calls concurrently (a call that blocks, such as a
+//! notification wait, does not stop the connection). Accepted sockets get TCP_NODELAY, and an
+//! immediate ACK follows AUTH3 (TCP_QUICKACK) so clients that leave Nagle on do not stall
+//! waiting for our delayed ACK.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dcerpc::pdu::{self, fault};
+use dcerpc::{Associations, CloseReason, Next, ServerConfig, ServerConnection};
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use idl::DispatchError;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::services::{CallCtx, Interface, Services};
+
+/// Largest fragment accepted from a peer (the frag_length field is 16 bits anyway).
+const MAX_FRAGMENT_IN: usize = u16::MAX as usize;
+
+/// One listening endpoint: the interfaces it serves (parallel to `config.interfaces`).
+pub struct Endpoint {
+    pub name: &'static str,
+    pub config: Arc<ServerConfig>,
+    pub interfaces: Vec<Interface>,
+}
+
+/// State shared by every connection of the daemon.
+pub struct Shared {
+    pub services: Arc<Services>,
+    pub associations: Arc<Associations>,
+}
+
+/// Accepts connections forever.
+pub async fn serve(listener: TcpListener, endpoint: Arc<Endpoint>, shared: Arc<Shared>) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                let ep = endpoint.clone();
+                let sh = shared.clone();
+                tokio::spawn(async move {
+                    connection(stream, peer, ep, sh).await;
+                });
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, endpoint = endpoint.name, "Accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+fn set_quickack(stream: &TcpStream) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let one: libc::c_int = 1;
+        // SAFETY: valid fd of a live socket, option value is a c_int of the stated size.
+        unsafe {
+            libc::setsockopt(
+                stream.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_QUICKACK,
+                (&one as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = stream;
+}
+
+type CallFuture = Pin<Box<dyn Future<Output = CallDone> + Send>>;
+
+struct CallDone {
+    call_id: u32,
+    context_id: u16,
+    interface: Interface,
+    opnum: u16,
+    result: Result<Option<u32>, DispatchError>,
+    stub: Vec<u8>,
+    started: Instant,
+}
+
+/// Serves one connection until the peer closes it or the protocol says to.
+pub async fn connection(mut stream: TcpStream, peer: SocketAddr, ep: Arc<Endpoint>, shared: Arc<Shared>) {
+    let _ = stream.set_nodelay(true);
+    let local = stream.local_addr().ok();
+    let mut conn = ServerConnection::new(ep.config.clone(), shared.associations.clone());
+    let mut inbuf: Vec<u8> = Vec::with_capacity(8192);
+    let mut out: Vec<u8> = Vec::with_capacity(8192);
+    let mut calls: FuturesUnordered<CallFuture> = FuturesUnordered::new();
+    let mut ctx: Option<Arc<CallCtx>> = None;
+    let mut ncalls: u64 = 0;
+    let mut orphaned: Vec<u32> = Vec::new();
+    let outcome: String = 'conn: loop {
+        // handle every complete fragment already buffered
+        let mut consumed = 0;
+        let mut close: Option<CloseReason> = None;
+        while let Some(len) = pdu::frame_length(&inbuf[consumed..]) {
+            if len < pdu::HEADER_LEN || len > MAX_FRAGMENT_IN {
+                close = Some(CloseReason::Protocol(format!("fragment length {len}")));
+                break;
+            }
+            if inbuf.len() - consumed < len {
+                break;
+            }
+            let ptype = inbuf[consumed + 2];
+            let frag = &mut inbuf[consumed..consumed + len];
+            let next = conn.handle_fragment(frag, &mut out);
+            consumed += len;
+            if ptype != pdu::PacketType::Request as u8 {
+                ctx = None; // bind/alter/auth3 may change who the caller is
+            }
+            if ptype == pdu::PacketType::Auth3 as u8 {
+                set_quickack(&stream);
+            }
+            match next {
+                Next::Continue => {}
+                Next::Orphaned(id) => orphaned.push(id),
+                Next::Close(r) => {
+                    close = Some(r);
+                    break;
+                }
+                Next::Call(call) => {
+                    ncalls += 1;
+                    let c = ctx
+                        .get_or_insert_with(|| {
+                            Arc::new(CallCtx::new(&conn, peer, local, &shared.services))
+                        })
+                        .clone();
+                    let services = shared.services.clone();
+                    let iface = ep.interfaces[call.interface];
+                    calls.push(Box::pin(async move {
+                        let started = Instant::now();
+                        let mut stub = Vec::new();
+                        let result = services.dispatch(iface, &c, call.opnum, &call.stub, call.order, &mut stub).await;
+                        CallDone {
+                            call_id: call.call_id,
+                            context_id: call.context_id,
+                            interface: iface,
+                            opnum: call.opnum,
+                            result,
+                            stub,
+                            started,
+                        }
+                    }));
+                }
+            }
+        }
+        inbuf.drain(..consumed);
+        if !out.is_empty() {
+            if let Err(e) = stream.write_all(&out).await {
+                break 'conn format!("write failed: {e}");
+            }
+            out.clear();
+        }
+        if let Some(r) = close {
+            break 'conn r.to_string();
+        }
+        if inbuf.len() > MAX_FRAGMENT_IN {
+            break 'conn "input buffer overflow".into();
+        }
+        tokio::select! {
+            r = stream.read_buf(&mut inbuf) => match r {
+                Ok(0) => break 'conn "closed by peer".into(),
+                Ok(_) => {}
+                Err(e) => break 'conn format!("read failed: {e}"),
+            },
+            Some(done) = calls.next(), if !calls.is_empty() => {
+                if let Some(i) = orphaned.iter().position(|&id| id == done.call_id) {
+                    orphaned.swap_remove(i);
+                    continue;
+                }
+                let name = done.interface.op_name(done.opnum);
+                match done.result {
+                    Ok(status) => {
+                        conn.encode_response(done.call_id, done.context_id, &done.stub, &mut out);
+                        tracing::debug!(
+                            interface = done.interface.name(),
+                            opnum = name,
+                            status = status.map_or_else(|| "-".to_string(), |s| s.to_string()),
+                            us = done.started.elapsed().as_micros() as u64,
+                            "Call"
+                        );
+                    }
+                    Err(e) => {
+                        let code = match e {
+                            DispatchError::OpRange(_) => fault::NCA_S_OP_RNG_ERROR,
+                            DispatchError::BadStub(_) => fault::NCA_S_FAULT_NDR,
+                        };
+                        conn.encode_fault(done.call_id, done.context_id, code, &mut out);
+                        tracing::debug!(
+                            interface = done.interface.name(),
+                            opnum = done.opnum,
+                            error = %e,
+                            us = done.started.elapsed().as_micros() as u64,
+                            "Call faulted"
+                        );
+                    }
+                }
+            }
+        }
+    };
+    let (user, auth) = match (conn.principal(), conn.auth_info()) {
+        (Some(p), _) => (format!("{}\\{}", p.domain, p.user), format!("type={} level={}", p.auth_type, p.auth_level)),
+        (None, Some((t, l))) => ("-".to_string(), format!("type={t} level={l} (not authenticated)")),
+        (None, None) => ("-".to_string(), "none".to_string()),
+    };
+    tracing::info!(endpoint = ep.name, %peer, user, auth, calls = ncalls, outcome, "Connection closed");
+}

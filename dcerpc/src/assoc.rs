@@ -1,0 +1,168 @@
+//! Association groups and their context-handle tables ([MS-RPCE] 3.3.1.1.1, [C706] 12.4.2).
+//!
+//! Context handles belong to an association group, not to one TCP connection: a client may
+//! join the group from several connections (the `assoc_group_id` of a bind). A group lives as
+//! long as one of its connections does; when the last one closes, the group and every handle
+//! in it are dropped, which is how handles are freed when the association ends.
+//!
+//! A handle is an opaque random GUID mapped to a typed value. A lookup with the wrong type
+//! fails exactly like an unknown handle (ERROR_INVALID_HANDLE for the caller).
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+
+use idl::{ContextHandle, Guid};
+
+/// Most handles one association group may hold (bounds what a peer can make us keep).
+pub const MAX_HANDLES_PER_GROUP: usize = 65_536;
+
+/// Every live association group of a server.
+#[derive(Default)]
+pub struct Associations {
+    groups: Mutex<HashMap<u32, Weak<AssociationGroup>>>,
+}
+
+impl Associations {
+    /// A new directory.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// Creates a group with a fresh non-zero id.
+    pub fn create(self: &Arc<Self>) -> Arc<AssociationGroup> {
+        let mut groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
+        let id = loop {
+            let id: u32 = rand::random::<u32>() & 0x7fff_ffff;
+            if id != 0 && !groups.contains_key(&id) {
+                break id;
+            }
+        };
+        let g = Arc::new(AssociationGroup { id, handles: Mutex::new(HashMap::new()), parent: Arc::downgrade(self) });
+        groups.insert(id, Arc::downgrade(&g));
+        g
+    }
+
+    /// Joins an existing group.
+    pub fn join(&self, id: u32) -> Option<Arc<AssociationGroup>> {
+        let groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
+        groups.get(&id).and_then(Weak::upgrade)
+    }
+
+    /// Number of live groups (for metrics and leak tests).
+    pub fn len(&self) -> usize {
+        let groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
+        groups.values().filter(|w| w.strong_count() > 0).count()
+    }
+
+    /// Whether there is no live group.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+type HandleValue = Arc<dyn Any + Send + Sync>;
+
+/// One association group and its handles.
+pub struct AssociationGroup {
+    id: u32,
+    handles: Mutex<HashMap<Guid, HandleValue>>,
+    parent: Weak<Associations>,
+}
+
+impl AssociationGroup {
+    /// The group's id as sent in bind_ack.
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    fn table(&self) -> std::sync::MutexGuard<'_, HashMap<Guid, HandleValue>> {
+        self.handles.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers a value and returns the new handle, or `None` when the group is full.
+    pub fn insert<T: Any + Send + Sync>(&self, value: T) -> Option<ContextHandle> {
+        let mut t = self.table();
+        if t.len() >= MAX_HANDLES_PER_GROUP {
+            return None;
+        }
+        let uuid = loop {
+            let g = Guid::from_random(rand::random());
+            if !g.is_nil() && !t.contains_key(&g) {
+                break g;
+            }
+        };
+        t.insert(uuid, Arc::new(value));
+        Some(ContextHandle { attributes: 0, uuid })
+    }
+
+    /// Looks a handle up with its expected type.
+    pub fn get<T: Any + Send + Sync>(&self, h: &ContextHandle) -> Option<Arc<T>> {
+        if h.attributes != 0 {
+            return None;
+        }
+        let v = self.table().get(&h.uuid).cloned()?;
+        v.downcast::<T>().ok()
+    }
+
+    /// Removes a handle of the expected type; false if unknown or of another type.
+    pub fn remove<T: Any + Send + Sync>(&self, h: &ContextHandle) -> bool {
+        let mut t = self.table();
+        match t.get(&h.uuid) {
+            Some(v) if v.is::<T>() && h.attributes == 0 => {
+                t.remove(&h.uuid);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Number of open handles.
+    pub fn handle_count(&self) -> usize {
+        self.table().len()
+    }
+}
+
+impl Drop for AssociationGroup {
+    fn drop(&mut self) {
+        if let Some(p) = self.parent.upgrade() {
+            let mut groups = p.groups.lock().unwrap_or_else(|e| e.into_inner());
+            if groups.get(&self.id).is_some_and(|w| w.strong_count() == 0) {
+                groups.remove(&self.id);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_are_typed_and_die_with_the_group() {
+        let a = Associations::new();
+        let g = a.create();
+        let id = g.id();
+        let h = g.insert(42u32).unwrap();
+        assert_eq!(*g.get::<u32>(&h).unwrap(), 42);
+        assert!(g.get::<String>(&h).is_none());
+        assert!(!g.remove::<String>(&h));
+        let g2 = a.join(id).unwrap();
+        assert_eq!(g2.handle_count(), 1);
+        drop(g);
+        assert!(a.join(id).is_some());
+        drop(g2);
+        assert!(a.join(id).is_none());
+        assert!(a.is_empty());
+    }
+
+    #[test]
+    fn remove_and_null() {
+        let a = Associations::new();
+        let g = a.create();
+        let h = g.insert("x".to_string()).unwrap();
+        assert!(g.remove::<String>(&h));
+        assert!(g.get::<String>(&h).is_none());
+        assert!(g.get::<String>(&ContextHandle::NULL).is_none());
+    }
+}

@@ -1,0 +1,236 @@
+//! Generic NDR 2.0 constructs used by the interface declarations that [`crate::ndr`] does not
+//! provide: a unique pointer to a conformant array with correct padding for 8-aligned elements,
+//! a conformant varying array of structures and a conformant varying `char` string.
+
+use crate::ndr::{NdrError, NdrReader, NdrResult, NdrType, NdrWriter};
+
+/// `[unique, size_is(n)] T*` (also the inner pointer of `[out, size_is(, *n)] T**`): a referent
+/// id, then in the deferred phase the array's max_count followed by the elements.
+///
+/// Unlike `Option<ConfArray<T>>`, the max_count is aligned on 4 only and the padding to the
+/// element alignment comes after it ([C706] 14.3.3.2; what MIDL and pidl emit). The two differ
+/// only for 8-aligned elements (structures holding a `hyper`), e.g. `NOTIFICATION_RPC`.
+///
+/// `None` is the null pointer; `Some(vec![])` is a non-null pointer to an empty array.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UniqueConfArray<T>(pub Option<Vec<T>>);
+
+impl<T> Default for UniqueConfArray<T> {
+    fn default() -> Self {
+        UniqueConfArray(None)
+    }
+}
+
+impl<T> UniqueConfArray<T> {
+    /// A non-null pointer to `items`.
+    pub fn new(items: Vec<T>) -> Self {
+        UniqueConfArray(Some(items))
+    }
+    /// Number of elements (0 for the null pointer).
+    pub fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, Vec::len)
+    }
+    /// Whether there is no element (null pointer or empty array).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<T: NdrType> NdrType for UniqueConfArray<T> {
+    const ALIGN: usize = 4;
+    const MIN_WIRE: usize = 4;
+    fn encode(&self, w: &mut NdrWriter) {
+        if self.0.is_some() {
+            let id = w.referent();
+            w.u32(id);
+        } else {
+            w.u32(0);
+        }
+    }
+    fn encode_deferred(&self, w: &mut NdrWriter) {
+        if let Some(items) = &self.0 {
+            w.u32(u32::try_from(items.len()).unwrap_or(u32::MAX));
+            for e in items {
+                w.align(T::ALIGN);
+                e.encode(w);
+            }
+            for e in items {
+                e.encode_deferred(w);
+            }
+        }
+    }
+    fn decode(r: &mut NdrReader<'_>) -> NdrResult<Self> {
+        Ok(UniqueConfArray(if r.u32()? == 0 { None } else { Some(Vec::new()) }))
+    }
+    fn decode_deferred(&mut self, r: &mut NdrReader<'_>) -> NdrResult<()> {
+        if self.0.is_some() {
+            r.enter()?;
+            let n = r.count(T::MIN_WIRE)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                r.align(T::ALIGN)?;
+                items.push(T::decode(r)?);
+            }
+            for e in &mut items {
+                e.decode_deferred(r)?;
+            }
+            r.leave();
+            self.0 = Some(items);
+        }
+        Ok(())
+    }
+}
+
+/// A conformant varying array `[size_is(max), length_is(len)] T a[]`: max_count, offset 0,
+/// actual_count, the elements' scalar parts, then their deferred parts. `max` may exceed
+/// `items.len()` (an out array of the caller's size); the encoder never writes a max below the
+/// length.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConfVarArray<T> {
+    /// max_count (the caller's buffer size in elements).
+    pub max: u32,
+    /// The elements actually transmitted.
+    pub items: Vec<T>,
+}
+
+impl<T> Default for ConfVarArray<T> {
+    fn default() -> Self {
+        ConfVarArray { max: 0, items: Vec::new() }
+    }
+}
+
+impl<T: NdrType> NdrType for ConfVarArray<T> {
+    const ALIGN: usize = 4;
+    const MIN_WIRE: usize = 12;
+    fn encode(&self, w: &mut NdrWriter) {
+        let n = u32::try_from(self.items.len()).unwrap_or(u32::MAX);
+        w.u32(self.max.max(n));
+        w.u32(0);
+        w.u32(n);
+        for e in &self.items {
+            w.align(T::ALIGN);
+            e.encode(w);
+        }
+    }
+    fn encode_deferred(&self, w: &mut NdrWriter) {
+        for e in &self.items {
+            e.encode_deferred(w);
+        }
+    }
+    fn decode(r: &mut NdrReader<'_>) -> NdrResult<Self> {
+        let max = r.u32()?;
+        let offset = r.u32()?;
+        let len = r.u32()?;
+        if offset != 0 || len > max {
+            return Err(NdrError::BadVarying { offset, length: len, max });
+        }
+        let n = r.check_count(len, T::MIN_WIRE)?;
+        let mut items = Vec::with_capacity(n);
+        for _ in 0..n {
+            r.align(T::ALIGN)?;
+            items.push(T::decode(r)?);
+        }
+        Ok(ConfVarArray { max, items })
+    }
+    fn decode_deferred(&mut self, r: &mut NdrReader<'_>) -> NdrResult<()> {
+        for e in &mut self.items {
+            e.decode_deferred(r)?;
+        }
+        Ok(())
+    }
+}
+
+/// A conformant varying 8-bit string `[string, size_is(max)] char s[]`: max_count, offset 0,
+/// actual_count (including the terminating NUL), then the octets. `max` may exceed the string
+/// (the caller's buffer size). Text is sent as its UTF-8 octets (plain ASCII in practice);
+/// received octets are read up to the first NUL, invalid UTF-8 replaced.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConfVarCString {
+    /// max_count (the caller's buffer size in octets).
+    pub max: u32,
+    /// The text without its NUL.
+    pub value: String,
+}
+
+impl NdrType for ConfVarCString {
+    const ALIGN: usize = 4;
+    const MIN_WIRE: usize = 12;
+    fn encode(&self, w: &mut NdrWriter) {
+        let len = u32::try_from(self.value.len() + 1).unwrap_or(u32::MAX);
+        w.u32(self.max.max(len));
+        w.u32(0);
+        w.u32(len);
+        w.bytes(self.value.as_bytes());
+        w.u8(0);
+    }
+    fn decode(r: &mut NdrReader<'_>) -> NdrResult<Self> {
+        let max = r.u32()?;
+        let offset = r.u32()?;
+        let len = r.u32()?;
+        if offset != 0 || len > max {
+            return Err(NdrError::BadVarying { offset, length: len, max });
+        }
+        let n = r.check_count(len, 1)?;
+        let raw = r.take(n)?;
+        let text = raw.split(|&b| b == 0).next().unwrap_or(&[]);
+        Ok(ConfVarCString { max, value: String::from_utf8_lossy(text).into_owned() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ndr::ByteOrder;
+
+    crate::ndr_struct! {
+        /// an 8-aligned element
+        pub struct Hyp { pub a: u32, pub b: u64 }
+    }
+
+    #[test]
+    fn unique_conf_array_pads_after_the_count() {
+        let v = UniqueConfArray::new(vec![Hyp { a: 1, b: 2 }]);
+        let mut w = NdrWriter::new();
+        v.encode_param(&mut w);
+        let b = w.into_bytes();
+        let expected: Vec<u8> = [
+            &[0x04, 0x00, 0x02, 0x00][..], // referent id
+            &[1, 0, 0, 0],                 // max_count at offset 4 (not padded to 8)
+            &[1, 0, 0, 0, 0, 0, 0, 0],     // a, then padding to 8
+            &[2, 0, 0, 0, 0, 0, 0, 0],     // b
+        ]
+        .concat();
+        assert_eq!(b, expected);
+        let mut r = NdrReader::new(&b, ByteOrder::Little);
+        assert_eq!(UniqueConfArray::<Hyp>::decode_param(&mut r).unwrap(), v);
+        assert_eq!(r.remaining(), 0);
+
+        let null = UniqueConfArray::<Hyp>::default();
+        let mut w = NdrWriter::new();
+        null.encode_param(&mut w);
+        assert_eq!(w.into_bytes(), vec![0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn conf_var_array_and_cstring() {
+        let a = ConfVarArray { max: 5, items: vec![7u32, 8] };
+        let mut w = NdrWriter::new();
+        a.encode_param(&mut w);
+        let b = w.into_bytes();
+        assert_eq!(b, [5, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 7, 0, 0, 0, 8, 0, 0, 0]);
+        let mut r = NdrReader::new(&b, ByteOrder::Little);
+        assert_eq!(ConfVarArray::<u32>::decode_param(&mut r).unwrap(), a);
+
+        let s = ConfVarCString { max: 8, value: "ab".into() };
+        let mut w = NdrWriter::new();
+        s.encode_param(&mut w);
+        let b = w.into_bytes();
+        assert_eq!(b, [8, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, b'a', b'b', 0]);
+        let mut r = NdrReader::new(&b, ByteOrder::Little);
+        assert_eq!(ConfVarCString::decode_param(&mut r).unwrap(), s);
+        // length above max is rejected
+        let bad = [1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, b'a', 0];
+        let mut r = NdrReader::new(&bad, ByteOrder::Little);
+        assert!(ConfVarCString::decode(&mut r).is_err());
+    }
+}

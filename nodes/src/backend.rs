@@ -1,0 +1,254 @@
+//! The backend seam: [`ClusterBackend`] is what the daemon talks to, whether
+//! the cluster is a real CTDB or the in-process simulation, and
+//! [`BackendError`] with its single mapping to Win32 error codes.
+
+use std::future::Future;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use tokio::sync::broadcast;
+
+use crate::events::ClusterEvent;
+use crate::model::{ClusterState, PropValue};
+
+/// A boxed, sendable future (keeps the trait object-safe).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Win32 error codes returned by [`BackendError::win32_code`].
+pub mod win32 {
+    pub const ERROR_NOT_SUPPORTED: u32 = 50;
+    pub const ERROR_INVALID_PARAMETER: u32 = 87;
+    pub const ERROR_DIR_NOT_EMPTY: u32 = 145;
+    pub const ERROR_INTERNAL_ERROR: u32 = 1359;
+    pub const ERROR_RESOURCE_NOT_FOUND: u32 = 5007;
+    pub const ERROR_OBJECT_ALREADY_EXISTS: u32 = 5010;
+    pub const ERROR_GROUP_NOT_FOUND: u32 = 5013;
+    pub const ERROR_INVALID_STATE: u32 = 5023;
+    pub const ERROR_CORE_RESOURCE: u32 = 5026;
+    pub const ERROR_CLUSTER_NODE_NOT_FOUND: u32 = 5042;
+    pub const ERROR_CLUSTER_NODE_DOWN: u32 = 5050;
+    pub const ERROR_CLUSTER_NODE_UNREACHABLE: u32 = 5051;
+    pub const ERROR_CLUSTER_NODE_NOT_PAUSED: u32 = 5058;
+    pub const ERROR_CLUSTER_NODE_PAUSED: u32 = 5070;
+    pub const ERROR_CLUSTER_RESOURCE_TYPE_NOT_FOUND: u32 = 5078;
+}
+
+/// Why a backend operation failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BackendError {
+    #[error("node {0} not found")]
+    NodeNotFound(u32),
+    #[error("node {0} is not paused")]
+    NodeNotPaused(u32),
+    /// The target node is paused (cannot take groups or IPs).
+    #[error("node {0} is paused")]
+    NodePaused(u32),
+    /// The node is down (disconnected, banned or stopped).
+    #[error("node {0} is down")]
+    NodeDown(u32),
+    #[error("no other node is up")]
+    NoOtherNodeUp,
+    #[error("group {0:?} not found")]
+    GroupNotFound(String),
+    /// Unknown resource (or, for `move_ip`, unknown public IP).
+    #[error("resource {0:?} not found")]
+    ResourceNotFound(String),
+    #[error("resource type {0:?} not found")]
+    ResourceTypeNotFound(String),
+    #[error("object {0:?} already exists")]
+    ObjectAlreadyExists(String),
+    /// The object mirrors CTDB state (or is core) and cannot be deleted.
+    #[error("{0:?} is a core object mirroring CTDB state")]
+    CoreResource(String),
+    #[error("group {0:?} still contains resources")]
+    GroupNotEmpty(String),
+    #[error("invalid state: {0}")]
+    InvalidState(String),
+    #[error("invalid parameter: {0}")]
+    InvalidParameter(String),
+    /// The backing ctdbd cannot be reached.
+    #[error("cluster backend unavailable: {0}")]
+    Unavailable(String),
+    #[error("not supported: {0}")]
+    Unsupported(&'static str),
+    /// A CTDB command failed.
+    #[error("ctdb: {0}")]
+    Ctdb(String),
+    /// Persisting the overlay failed.
+    #[error("state storage: {0}")]
+    Storage(String),
+}
+
+impl BackendError {
+    /// The Win32 error code a clusapi method returns for this error.
+    ///
+    /// `Unavailable` maps to ERROR_CLUSTER_NODE_UNREACHABLE (5051): the node
+    /// the client talks to cannot reach its cluster. `NoOtherNodeUp` maps to
+    /// ERROR_CLUSTER_NODE_DOWN (5050) as PauseNodeEx does without a drain
+    /// target. `GroupNotEmpty` is ERROR_DIR_NOT_EMPTY (145), what
+    /// DeleteClusterGroup documents. `Ctdb`/`Storage` are ERROR_INTERNAL_ERROR.
+    pub fn win32_code(&self) -> u32 {
+        use win32::*;
+        match self {
+            BackendError::NodeNotFound(_) => ERROR_CLUSTER_NODE_NOT_FOUND,
+            BackendError::NodeNotPaused(_) => ERROR_CLUSTER_NODE_NOT_PAUSED,
+            BackendError::NodePaused(_) => ERROR_CLUSTER_NODE_PAUSED,
+            BackendError::NodeDown(_) | BackendError::NoOtherNodeUp => ERROR_CLUSTER_NODE_DOWN,
+            BackendError::GroupNotFound(_) => ERROR_GROUP_NOT_FOUND,
+            BackendError::ResourceNotFound(_) => ERROR_RESOURCE_NOT_FOUND,
+            BackendError::ResourceTypeNotFound(_) => ERROR_CLUSTER_RESOURCE_TYPE_NOT_FOUND,
+            BackendError::ObjectAlreadyExists(_) => ERROR_OBJECT_ALREADY_EXISTS,
+            BackendError::CoreResource(_) => ERROR_CORE_RESOURCE,
+            BackendError::GroupNotEmpty(_) => ERROR_DIR_NOT_EMPTY,
+            BackendError::InvalidState(_) => ERROR_INVALID_STATE,
+            BackendError::InvalidParameter(_) => ERROR_INVALID_PARAMETER,
+            BackendError::Unavailable(_) => ERROR_CLUSTER_NODE_UNREACHABLE,
+            BackendError::Unsupported(_) => ERROR_NOT_SUPPORTED,
+            BackendError::Ctdb(_) | BackendError::Storage(_) => ERROR_INTERNAL_ERROR,
+        }
+    }
+}
+
+/// Result of a backend operation.
+pub type BackendResult<T> = Result<T, BackendError>;
+
+/// A source of cluster state and the operations clusapi can request.
+///
+/// Successful operations have taken effect in the next [`snapshot`] of a
+/// synchronous backend (the simulation); a backend driving an external
+/// daemon may show them only after its next poll, and publishes the
+/// resulting [`ClusterEvent`]s then.
+///
+/// [`snapshot`]: ClusterBackend::snapshot
+pub trait ClusterBackend: Send + Sync + 'static {
+    /// The current model. Cheap (an `Arc` clone); never waits for I/O.
+    fn snapshot(&self) -> Arc<ClusterState>;
+
+    /// Events from now on.
+    fn subscribe(&self) -> broadcast::Receiver<ClusterEvent>;
+
+    /// False while the backing ctdbd is unreachable (the snapshot is then the
+    /// last one known).
+    fn available(&self) -> bool;
+
+    /// `ctdb disable`: the node stays in the cluster (Paused) and its public
+    /// IPs move to other nodes. Pausing a paused node succeeds. A Down node →
+    /// `NodeDown`.
+    fn pause_node(&self, pnn: u32) -> BoxFuture<'_, BackendResult<()>>;
+
+    /// `ctdb enable`: clears an admin pause. `NodeNotPaused` if the node was
+    /// not disabled by an administrator.
+    fn resume_node(&self, pnn: u32) -> BoxFuture<'_, BackendResult<()>>;
+
+    /// `ctdb stop`: the node becomes Down and its IPs move away. Idempotent.
+    fn stop_node(&self, pnn: u32) -> BoxFuture<'_, BackendResult<()>>;
+
+    /// `ctdb continue`: undoes `stop_node`. Idempotent.
+    fn continue_node(&self, pnn: u32) -> BoxFuture<'_, BackendResult<()>>;
+
+    /// `ctdb moveip`: host `addr` on `to_pnn` (which must be Up).
+    fn move_ip(&self, addr: IpAddr, to_pnn: u32) -> BoxFuture<'_, BackendResult<()>>;
+
+    /// Moves a group; returns the new owner. A per-IP group (and the Cluster
+    /// Group, which follows its IP) becomes a `move_ip`; `None` picks the Up
+    /// node other than the current owner that hosts the fewest IPs.
+    fn move_group<'a>(
+        &'a self,
+        group_id: &'a str,
+        to_pnn: Option<u32>,
+    ) -> BoxFuture<'a, BackendResult<u32>>;
+
+    /// Brings every resource of a group online.
+    fn set_group_online<'a>(&'a self, group_id: &'a str) -> BoxFuture<'a, BackendResult<()>>;
+
+    /// Takes every resource of a group offline.
+    fn set_group_offline<'a>(&'a self, group_id: &'a str) -> BoxFuture<'a, BackendResult<()>>;
+
+    fn set_resource_online<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, BackendResult<()>>;
+
+    fn set_resource_offline<'a>(&'a self, resource_id: &'a str)
+        -> BoxFuture<'a, BackendResult<()>>;
+
+    /// ApiFailResource: the resource shows Failed until brought online.
+    fn fail_resource<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, BackendResult<()>>;
+
+    /// Creates a resource (Offline) in a group; returns its id.
+    fn create_resource<'a>(
+        &'a self,
+        group_id: &'a str,
+        name: &'a str,
+        type_name: &'a str,
+    ) -> BoxFuture<'a, BackendResult<String>>;
+
+    /// Deletes a created resource; derived ones give `CoreResource`.
+    fn delete_resource<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, BackendResult<()>>;
+
+    fn rename_resource<'a>(
+        &'a self,
+        resource_id: &'a str,
+        new_name: &'a str,
+    ) -> BoxFuture<'a, BackendResult<()>>;
+
+    /// Creates an empty group; returns its id.
+    fn create_group<'a>(&'a self, name: &'a str) -> BoxFuture<'a, BackendResult<String>>;
+
+    /// Deletes a created, empty group; derived ones give `CoreResource`.
+    fn delete_group<'a>(&'a self, group_id: &'a str) -> BoxFuture<'a, BackendResult<()>>;
+
+    fn rename_group<'a>(
+        &'a self,
+        group_id: &'a str,
+        new_name: &'a str,
+    ) -> BoxFuture<'a, BackendResult<()>>;
+
+    /// Sets the description of any object by id (empty clears it).
+    fn set_description<'a>(
+        &'a self,
+        object_id: &'a str,
+        description: &'a str,
+    ) -> BoxFuture<'a, BackendResult<()>>;
+
+    /// Merges private property values into a resource (SET_PRIVATE_PROPERTIES).
+    fn set_private_properties<'a>(
+        &'a self,
+        resource_id: &'a str,
+        props: Vec<(String, PropValue)>,
+    ) -> BoxFuture<'a, BackendResult<()>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn win32_codes() {
+        assert_eq!(BackendError::NodeNotFound(9).win32_code(), 5042);
+        assert_eq!(BackendError::NodeNotPaused(0).win32_code(), 5058);
+        assert_eq!(BackendError::NodePaused(0).win32_code(), 5070);
+        assert_eq!(BackendError::NodeDown(0).win32_code(), 5050);
+        assert_eq!(BackendError::NoOtherNodeUp.win32_code(), 5050);
+        assert_eq!(
+            BackendError::GroupNotFound(String::new()).win32_code(),
+            5013
+        );
+        assert_eq!(
+            BackendError::ResourceNotFound(String::new()).win32_code(),
+            5007
+        );
+        assert_eq!(
+            BackendError::ResourceTypeNotFound(String::new()).win32_code(),
+            5078
+        );
+        assert_eq!(
+            BackendError::ObjectAlreadyExists(String::new()).win32_code(),
+            5010
+        );
+        assert_eq!(BackendError::CoreResource(String::new()).win32_code(), 5026);
+        assert_eq!(BackendError::InvalidState(String::new()).win32_code(), 5023);
+        assert_eq!(BackendError::Unavailable(String::new()).win32_code(), 5051);
+        assert_eq!(BackendError::Unsupported("x").win32_code(), 50);
+    }
+
+    fn _object_safe(_: &dyn ClusterBackend) {}
+}

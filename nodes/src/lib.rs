@@ -1,0 +1,34 @@
+//! The cluster model of clusapid: how a Samba/CTDB cluster looks as a Windows
+//! failover cluster.
+//!
+//! * [`raw`]: what CTDB reports (node map and flags, public IPs, interfaces).
+//! * [`model`]: the Windows objects clusapi serves ([`ClusterState`]).
+//! * [`mapping`]: the single CTDB → Windows mapping ([`mapping::build`]).
+//! * [`overlay`]: admin changes made through clusapi, kept over the mapping.
+//! * [`events`]: change events and the snapshot diff that produces them.
+//! * [`backend`]: the [`ClusterBackend`] trait and [`BackendError`].
+//! * [`simulated`]: an in-process CTDB look-alike backend.
+//! * `conformance` (tests / `test-util` feature): checks for any backend.
+
+pub mod backend;
+pub mod events;
+pub mod ids;
+pub mod mapping;
+pub mod model;
+pub mod overlay;
+pub mod raw;
+pub mod simulated;
+
+#[cfg(any(test, feature = "test-util"))]
+pub mod conformance;
+
+pub use backend::{BackendError, BackendResult, BoxFuture, ClusterBackend};
+pub use events::ClusterEvent;
+pub use model::{
+    ClusterInfo, ClusterState, Group, GroupKind, GroupState, NetInterface, NetInterfaceState,
+    Network, NetworkRole, NetworkState, Node, NodeState, PropValue, Resource, ResourceKind,
+    ResourceState, ResourceType,
+};
+pub use overlay::Overlay;
+pub use raw::{CtdbInterface, CtdbNodeFlags, CtdbNodeInfo, PublicIp, RawCluster};
+pub use simulated::{SimConfig, SimulatedCluster};

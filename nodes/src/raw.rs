@@ -1,0 +1,248 @@
+//! Raw CTDB inputs: what a backend reads from ctdbd (node map, public IPs,
+//! interfaces, Samba shares), before any mapping onto Windows objects.
+//!
+//! The flag values are CTDB's `NODE_FLAGS_*` from `ctdb/protocol/protocol.h`.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::ops::{BitAnd, BitOr, BitOrAssign};
+
+use serde::{Deserialize, Serialize};
+
+/// CTDB node flags (`struct ctdb_node_and_flags.flags`), plus one marker bit of
+/// our own ([`CtdbNodeFlags::UNKNOWN`]) for a node whose state could not be read.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CtdbNodeFlags(pub u32);
+
+impl CtdbNodeFlags {
+    /// No flag set: the node is healthy and active (`ctdb status` prints "OK").
+    pub const OK: Self = Self(0);
+    /// `NODE_FLAGS_DISCONNECTED`: the node is not connected to the cluster.
+    pub const DISCONNECTED: Self = Self(0x0000_0001);
+    /// `NODE_FLAGS_UNHEALTHY`: monitoring says the node is unhealthy.
+    pub const UNHEALTHY: Self = Self(0x0000_0002);
+    /// `NODE_FLAGS_PERMANENTLY_DISABLED`: an administrator ran `ctdb disable`.
+    pub const PERMANENTLY_DISABLED: Self = Self(0x0000_0004);
+    /// `NODE_FLAGS_BANNED`: the recovery daemon banned the node.
+    pub const BANNED: Self = Self(0x0000_0008);
+    /// `NODE_FLAGS_DELETED`: the node was removed from the nodes file.
+    pub const DELETED: Self = Self(0x0000_0010);
+    /// `NODE_FLAGS_STOPPED`: an administrator ran `ctdb stop`.
+    pub const STOPPED: Self = Self(0x0000_0020);
+    /// `NODE_FLAGS_DISABLED` = UNHEALTHY | PERMANENTLY_DISABLED.
+    pub const DISABLED: Self = Self(0x0000_0006);
+    /// `NODE_FLAGS_INACTIVE` = DELETED | DISCONNECTED | BANNED | STOPPED (0x39).
+    ///
+    /// Older CTDB releases defined it without DELETED and STOPPED; current
+    /// `protocol.h` includes both, and so does this crate.
+    pub const INACTIVE: Self = Self(0x0000_0039);
+    /// Not a CTDB flag: set by a backend when the node's flags could not be
+    /// read. Bit 31 is unused by CTDB's node flags.
+    pub const UNKNOWN: Self = Self(0x8000_0000);
+
+    /// Raw bits.
+    pub const fn bits(self) -> u32 {
+        self.0
+    }
+
+    /// True if every bit of `other` is set.
+    pub const fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// True if any bit of `other` is set.
+    pub const fn intersects(self, other: Self) -> bool {
+        self.0 & other.0 != 0
+    }
+
+    /// True when no flag is set.
+    pub const fn is_ok(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Self with the bits of `other` set.
+    pub const fn with(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+
+    /// Self with the bits of `other` cleared.
+    pub const fn without(self, other: Self) -> Self {
+        Self(self.0 & !other.0)
+    }
+
+    /// True if the node may host public IPs under CTDB's rules: connected,
+    /// not banned, stopped, deleted, disabled or unhealthy, and known.
+    pub const fn can_host_ips(self) -> bool {
+        !self.intersects(Self(Self::INACTIVE.0 | Self::DISABLED.0 | Self::UNKNOWN.0))
+    }
+}
+
+impl BitOr for CtdbNodeFlags {
+    type Output = Self;
+    fn bitor(self, rhs: Self) -> Self {
+        Self(self.0 | rhs.0)
+    }
+}
+
+impl BitOrAssign for CtdbNodeFlags {
+    fn bitor_assign(&mut self, rhs: Self) {
+        self.0 |= rhs.0;
+    }
+}
+
+impl BitAnd for CtdbNodeFlags {
+    type Output = Self;
+    fn bitand(self, rhs: Self) -> Self {
+        Self(self.0 & rhs.0)
+    }
+}
+
+impl fmt::Display for CtdbNodeFlags {
+    /// `ctdb status` style: "OK", or the set flags joined by `|`
+    /// ("DISCONNECTED|INACTIVE"), PERMANENTLY_DISABLED printed as "DISABLED".
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const NAMES: [(CtdbNodeFlags, &str); 7] = [
+            (CtdbNodeFlags::UNKNOWN, "UNKNOWN"),
+            (CtdbNodeFlags::DISCONNECTED, "DISCONNECTED"),
+            (CtdbNodeFlags::UNHEALTHY, "UNHEALTHY"),
+            (CtdbNodeFlags::PERMANENTLY_DISABLED, "DISABLED"),
+            (CtdbNodeFlags::BANNED, "BANNED"),
+            (CtdbNodeFlags::DELETED, "DELETED"),
+            (CtdbNodeFlags::STOPPED, "STOPPED"),
+        ];
+        if self.is_ok() {
+            return f.write_str("OK");
+        }
+        let mut first = true;
+        for (flag, name) in NAMES {
+            if self.contains(flag) {
+                if !first {
+                    f.write_str("|")?;
+                }
+                f.write_str(name)?;
+                first = false;
+            }
+        }
+        if self.intersects(Self::INACTIVE) {
+            if !first {
+                f.write_str("|")?;
+            }
+            f.write_str("INACTIVE")?;
+            first = false;
+        }
+        let known = Self::INACTIVE.0 | Self::DISABLED.0 | Self::UNKNOWN.0;
+        let rest = self.0 & !known;
+        if rest != 0 {
+            if !first {
+                f.write_str("|")?;
+            }
+            write!(f, "{rest:#x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for CtdbNodeFlags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CtdbNodeFlags({:#x}: {})", self.0, self)
+    }
+}
+
+/// One entry of CTDB's node map.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CtdbNodeInfo {
+    /// Physical node number (0-based).
+    pub pnn: u32,
+    /// The node's private (cluster) address from the nodes file.
+    pub address: IpAddr,
+    pub flags: CtdbNodeFlags,
+}
+
+/// One public IP address (`ctdb ip -v`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicIp {
+    pub addr: IpAddr,
+    /// Prefix length from the public_addresses file.
+    pub prefix_len: u8,
+    /// Hosting node; `None` when unassigned (CTDB prints -1).
+    pub pnn: Option<u32>,
+    /// Interfaces the address may be placed on.
+    pub interfaces: Vec<String>,
+}
+
+/// One CTDB-managed network interface of a node (`ctdb ifaces`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CtdbInterface {
+    pub name: String,
+    pub link_up: bool,
+    /// Number of public IPs currently using the interface.
+    pub references: u32,
+}
+
+/// Everything the mapping needs from CTDB and Samba, gathered at one moment.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RawCluster {
+    /// NetBIOS name of the clustered Samba server.
+    pub cluster_name: String,
+    /// The node this daemon runs on.
+    pub this_pnn: u32,
+    /// CTDB leader (recovery master), if known.
+    pub leader: Option<u32>,
+    /// Database generation; changes with every recovery.
+    pub generation: u32,
+    /// Recovery mode is ACTIVE (a recovery is in progress).
+    pub recovery_mode_active: bool,
+    pub nodes: Vec<CtdbNodeInfo>,
+    pub public_ips: Vec<PublicIp>,
+    /// Interfaces per node: `(pnn, interface)`.
+    pub interfaces: Vec<(u32, CtdbInterface)>,
+    /// Names of the clustered Samba shares.
+    pub shares: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_values_match_ctdb() {
+        assert_eq!(
+            CtdbNodeFlags::DISABLED,
+            CtdbNodeFlags::UNHEALTHY | CtdbNodeFlags::PERMANENTLY_DISABLED
+        );
+        assert_eq!(
+            CtdbNodeFlags::INACTIVE,
+            CtdbNodeFlags::DELETED
+                | CtdbNodeFlags::DISCONNECTED
+                | CtdbNodeFlags::BANNED
+                | CtdbNodeFlags::STOPPED
+        );
+    }
+
+    #[test]
+    fn display_like_ctdb_status() {
+        assert_eq!(CtdbNodeFlags::OK.to_string(), "OK");
+        assert_eq!(
+            CtdbNodeFlags::DISCONNECTED.to_string(),
+            "DISCONNECTED|INACTIVE"
+        );
+        assert_eq!(CtdbNodeFlags::PERMANENTLY_DISABLED.to_string(), "DISABLED");
+        assert_eq!(CtdbNodeFlags(0x100).to_string(), "0x100");
+    }
+
+    #[test]
+    fn hosting_rules() {
+        assert!(CtdbNodeFlags::OK.can_host_ips());
+        for f in [
+            CtdbNodeFlags::DISCONNECTED,
+            CtdbNodeFlags::UNHEALTHY,
+            CtdbNodeFlags::PERMANENTLY_DISABLED,
+            CtdbNodeFlags::BANNED,
+            CtdbNodeFlags::STOPPED,
+            CtdbNodeFlags::DELETED,
+            CtdbNodeFlags::UNKNOWN,
+        ] {
+            assert!(!f.can_host_ips(), "{f:?}");
+        }
+    }
+}

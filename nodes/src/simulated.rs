@@ -1,0 +1,810 @@
+//! The simulated backend: an in-process N-node CTDB look-alike with CTDB's
+//! public-IP failover rules (simplified), test hooks for external events, and
+//! an optional crash-safe state file for the admin [`Overlay`].
+//!
+//! Simulation rules:
+//! * Nodes have addresses 127.0.0.(pnn+1) and one interface "lo" each; public
+//!   IPs default to 127.0.100.1..=N /24, spread round-robin over the nodes.
+//! * A node can host an IP when its flags allow it
+//!   ([`CtdbNodeFlags::can_host_ips`]) and it has a link-up interface the IP
+//!   may use.
+//! * When a node stops being able to host, its IPs move, lowest address
+//!   first, to the capable node hosting the fewest IPs (ties: lowest pnn);
+//!   with none left they become unassigned.
+//! * When a node becomes able to host again, unassigned IPs are placed the
+//!   same way and then IPs are rebalanced: while the most loaded capable node
+//!   hosts at least two more than the least loaded, its highest address moves
+//!   there. No rebalancing happens otherwise, so `move_ip` placements stick.
+//! * The leader is the lowest-pnn node that is not inactive. The generation
+//!   (and a `Recovery` event) bumps whenever the set of active nodes changes;
+//!   `ctdb disable`/`enable` only move IPs, as in CTDB.
+
+use std::fs::{self, File};
+use std::io::{ErrorKind, Write};
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use tokio::sync::broadcast;
+
+use crate::backend::{BackendError, BackendResult, BoxFuture, ClusterBackend};
+use crate::events::{self, ClusterEvent};
+use crate::mapping;
+use crate::model::{ClusterState, GroupKind, NodeState, PropValue};
+use crate::overlay::{Overlay, ResourceRequest};
+use crate::raw::{CtdbInterface, CtdbNodeFlags, CtdbNodeInfo, PublicIp, RawCluster};
+
+/// Capacity of the event channel; slow subscribers see `Lagged`.
+const EVENT_CAPACITY: usize = 1024;
+
+/// Configuration of a simulated cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimConfig {
+    /// Number of nodes (1..=254).
+    pub nodes: u32,
+    pub cluster_name: String,
+    /// The node the daemon pretends to run on.
+    pub this_pnn: u32,
+    /// Public IPs with prefix lengths, spread round-robin over the nodes.
+    pub public_ips: Vec<(IpAddr, u8)>,
+    /// Samba share names.
+    pub shares: Vec<String>,
+    /// Where the overlay is persisted (TOML); `None` keeps it in memory only.
+    pub state_file: Option<PathBuf>,
+}
+
+impl SimConfig {
+    /// Defaults for an `n`-node cluster: name "CTDB-CLUSTER", this node 0,
+    /// public IPs 127.0.100.1..=n /24, one share "share", no state file.
+    pub fn with_nodes(n: u32) -> Self {
+        let public_ips = (1..=n.min(254))
+            .map(|i| (IpAddr::V4(Ipv4Addr::new(127, 0, 100, i as u8)), 24))
+            .collect();
+        Self {
+            nodes: n,
+            cluster_name: "CTDB-CLUSTER".into(),
+            this_pnn: 0,
+            public_ips,
+            shares: vec!["share".into()],
+            state_file: None,
+        }
+    }
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self::with_nodes(3)
+    }
+}
+
+struct Inner {
+    raw: RawCluster,
+    overlay: Overlay,
+}
+
+/// An in-process CTDB cluster look-alike implementing [`ClusterBackend`].
+pub struct SimulatedCluster {
+    inner: Mutex<Inner>,
+    current: RwLock<Arc<ClusterState>>,
+    events: broadcast::Sender<ClusterEvent>,
+    available: AtomicBool,
+    state_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for SimulatedCluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimulatedCluster")
+            .field("cluster", &self.snapshot().cluster)
+            .field("state_file", &self.state_file)
+            .finish_non_exhaustive()
+    }
+}
+
+fn io_err(what: &str, path: &Path, e: std::io::Error) -> BackendError {
+    BackendError::Storage(format!("{what} {}: {e}", path.display()))
+}
+
+/// Loads the overlay; a missing file is an empty overlay.
+fn load_overlay(path: &Path) -> BackendResult<Overlay> {
+    match fs::read_to_string(path) {
+        Ok(text) => Overlay::from_toml(&text),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(Overlay::default()),
+        Err(e) => Err(io_err("cannot read", path, e)),
+    }
+}
+
+/// Writes the overlay crash-safely: temp file, fsync, rename, fsync directory.
+fn persist_overlay(path: &Path, overlay: &Overlay) -> BackendResult<()> {
+    let text = overlay.to_toml()?;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    {
+        let mut f = File::create(&tmp).map_err(|e| io_err("cannot create", &tmp, e))?;
+        f.write_all(text.as_bytes())
+            .map_err(|e| io_err("cannot write", &tmp, e))?;
+        f.sync_all().map_err(|e| io_err("cannot sync", &tmp, e))?;
+    }
+    fs::rename(&tmp, path).map_err(|e| io_err("cannot rename onto", path, e))?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    // Best effort: not every filesystem lets a directory be fsynced.
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Whether `pnn` can host `ip` right now.
+fn can_host(raw: &RawCluster, pnn: u32, ip: &PublicIp) -> bool {
+    let flags_ok = raw
+        .nodes
+        .iter()
+        .any(|n| n.pnn == pnn && n.flags.can_host_ips());
+    flags_ok
+        && raw
+            .interfaces
+            .iter()
+            .any(|(p, i)| *p == pnn && i.link_up && ip.interfaces.contains(&i.name))
+}
+
+fn load(raw: &RawCluster, pnn: u32) -> usize {
+    raw.public_ips.iter().filter(|p| p.pnn == Some(pnn)).count()
+}
+
+fn ip_order(addr: &IpAddr) -> (u8, u128) {
+    match addr {
+        IpAddr::V4(a) => (4, u128::from(u32::from(*a))),
+        IpAddr::V6(a) => (6, u128::from(*a)),
+    }
+}
+
+/// The capable node for public IP index `i` with the fewest IPs (ties: lowest pnn).
+fn least_loaded(raw: &RawCluster, i: usize) -> Option<u32> {
+    let ip = &raw.public_ips[i];
+    raw.nodes
+        .iter()
+        .map(|n| n.pnn)
+        .filter(|&pnn| can_host(raw, pnn, ip))
+        .min_by_key(|&pnn| (load(raw, pnn), pnn))
+}
+
+/// Applies the simulation's takeover rules (see the module doc).
+fn reallocate(raw: &mut RawCluster, rebalance: bool) {
+    let mut order: Vec<usize> = (0..raw.public_ips.len()).collect();
+    order.sort_by_key(|&i| ip_order(&raw.public_ips[i].addr));
+
+    // 1. release IPs from nodes that can no longer host them
+    for &i in &order {
+        if let Some(pnn) = raw.public_ips[i].pnn {
+            if !can_host(raw, pnn, &raw.public_ips[i]) {
+                raw.public_ips[i].pnn = None;
+            }
+        }
+    }
+    // 2. place unassigned IPs
+    for &i in &order {
+        if raw.public_ips[i].pnn.is_none() {
+            raw.public_ips[i].pnn = least_loaded(raw, i);
+        }
+    }
+    // 3. rebalance after a node came back
+    if rebalance {
+        // Bounded: each move strictly lowers the spread's sum of squares.
+        for _ in 0..raw.public_ips.len() * raw.public_ips.len().max(1) {
+            let mut moved = false;
+            for &i in order.iter().rev() {
+                let Some(from) = raw.public_ips[i].pnn else {
+                    continue;
+                };
+                let Some(to) = least_loaded(raw, i) else {
+                    continue;
+                };
+                let max_load = raw
+                    .nodes
+                    .iter()
+                    .map(|n| load(raw, n.pnn))
+                    .max()
+                    .unwrap_or(0);
+                if load(raw, from) == max_load && load(raw, from) >= load(raw, to) + 2 {
+                    raw.public_ips[i].pnn = Some(to);
+                    moved = true;
+                    break;
+                }
+            }
+            if !moved {
+                break;
+            }
+        }
+    }
+    // interface reference counts
+    let refs: Vec<u32> = raw
+        .interfaces
+        .iter()
+        .map(|(pnn, iface)| {
+            raw.public_ips
+                .iter()
+                .filter(|p| p.pnn == Some(*pnn) && p.interfaces.contains(&iface.name))
+                .count() as u32
+        })
+        .collect();
+    for ((_, iface), r) in raw.interfaces.iter_mut().zip(refs) {
+        iface.references = r;
+    }
+}
+
+/// Active = not inactive and known.
+fn active_set(raw: &RawCluster) -> Vec<u32> {
+    raw.nodes
+        .iter()
+        .filter(|n| {
+            !n.flags
+                .intersects(CtdbNodeFlags::INACTIVE | CtdbNodeFlags::UNKNOWN)
+        })
+        .map(|n| n.pnn)
+        .collect()
+}
+
+/// Recomputes leader, generation and IP placement after node flags changed.
+fn after_flags_change(raw: &mut RawCluster, before_active: &[u32], before_hosting: &[u32]) {
+    let active = active_set(raw);
+    raw.leader = active.first().copied();
+    if active != before_active {
+        raw.generation = raw.generation.wrapping_add(1).max(1);
+    }
+    let hosting = hosting_set(raw);
+    let gained = hosting.iter().any(|p| !before_hosting.contains(p));
+    reallocate(raw, gained);
+}
+
+fn hosting_set(raw: &RawCluster) -> Vec<u32> {
+    raw.nodes
+        .iter()
+        .filter(|n| n.flags.can_host_ips())
+        .map(|n| n.pnn)
+        .collect()
+}
+
+/// Changes the flags of `pnn` with `f` and applies the consequences.
+fn change_flags(
+    raw: &mut RawCluster,
+    pnn: u32,
+    f: impl FnOnce(CtdbNodeFlags) -> CtdbNodeFlags,
+) -> BackendResult<()> {
+    let before_active = active_set(raw);
+    let before_hosting = hosting_set(raw);
+    let node = raw
+        .nodes
+        .iter_mut()
+        .find(|n| n.pnn == pnn)
+        .ok_or(BackendError::NodeNotFound(pnn))?;
+    node.flags = f(node.flags);
+    after_flags_change(raw, &before_active, &before_hosting);
+    Ok(())
+}
+
+fn node_flags(raw: &RawCluster, pnn: u32) -> BackendResult<CtdbNodeFlags> {
+    raw.nodes
+        .iter()
+        .find(|n| n.pnn == pnn)
+        .map(|n| n.flags)
+        .ok_or(BackendError::NodeNotFound(pnn))
+}
+
+/// Checks that `pnn` can take `ip` (`ctdb moveip` preconditions).
+fn check_target(raw: &RawCluster, pnn: u32, ip: &PublicIp) -> BackendResult<()> {
+    let flags = node_flags(raw, pnn)?;
+    if flags.intersects(CtdbNodeFlags::INACTIVE | CtdbNodeFlags::UNKNOWN) {
+        return Err(BackendError::NodeDown(pnn));
+    }
+    if flags.intersects(CtdbNodeFlags::DISABLED) {
+        return Err(BackendError::NodePaused(pnn));
+    }
+    if !can_host(raw, pnn, ip) {
+        return Err(BackendError::InvalidState(format!(
+            "node {pnn} has no usable interface for {}",
+            ip.addr
+        )));
+    }
+    Ok(())
+}
+
+impl SimulatedCluster {
+    /// Builds the cluster; loads the overlay from `state_file` when it exists.
+    pub fn new(config: SimConfig) -> BackendResult<Self> {
+        if config.nodes == 0 || config.nodes > 254 {
+            return Err(BackendError::InvalidParameter(format!(
+                "{} nodes (1..=254)",
+                config.nodes
+            )));
+        }
+        if config.this_pnn >= config.nodes {
+            return Err(BackendError::NodeNotFound(config.this_pnn));
+        }
+        if config.cluster_name.trim().is_empty() {
+            return Err(BackendError::InvalidParameter("empty cluster name".into()));
+        }
+        let nodes: Vec<CtdbNodeInfo> = (0..config.nodes)
+            .map(|pnn| CtdbNodeInfo {
+                pnn,
+                address: IpAddr::V4(Ipv4Addr::new(127, 0, 0, pnn as u8 + 1)),
+                flags: CtdbNodeFlags::OK,
+            })
+            .collect();
+        let interfaces = (0..config.nodes)
+            .map(|pnn| {
+                (
+                    pnn,
+                    CtdbInterface {
+                        name: "lo".into(),
+                        link_up: true,
+                        references: 0,
+                    },
+                )
+            })
+            .collect();
+        let public_ips = config
+            .public_ips
+            .iter()
+            .enumerate()
+            .map(|(i, &(addr, prefix_len))| PublicIp {
+                addr,
+                prefix_len,
+                pnn: Some(i as u32 % config.nodes),
+                interfaces: vec!["lo".into()],
+            })
+            .collect();
+        let mut raw = RawCluster {
+            cluster_name: config.cluster_name,
+            this_pnn: config.this_pnn,
+            leader: Some(0),
+            generation: 1,
+            recovery_mode_active: false,
+            nodes,
+            public_ips,
+            interfaces,
+            shares: config.shares,
+        };
+        reallocate(&mut raw, false);
+        let overlay = match &config.state_file {
+            Some(p) => load_overlay(p)?,
+            None => Overlay::default(),
+        };
+        let state = Arc::new(mapping::build(&raw, &overlay));
+        let (events, _) = broadcast::channel(EVENT_CAPACITY);
+        Ok(Self {
+            inner: Mutex::new(Inner { raw, overlay }),
+            current: RwLock::new(state),
+            events,
+            available: AtomicBool::new(true),
+            state_file: config.state_file,
+        })
+    }
+
+    /// Applies `f` to copies of the raw state and overlay; on success persists
+    /// a changed overlay, swaps in the rebuilt snapshot and publishes the diff.
+    /// On error nothing changes.
+    fn update<T>(
+        &self,
+        f: impl FnOnce(&mut RawCluster, &mut Overlay, &ClusterState) -> BackendResult<T>,
+    ) -> BackendResult<T> {
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let old = self.snapshot();
+        let mut raw = inner.raw.clone();
+        let mut overlay = inner.overlay.clone();
+        let out = f(&mut raw, &mut overlay, &old)?;
+        if overlay != inner.overlay {
+            if let Some(path) = &self.state_file {
+                persist_overlay(path, &overlay)?;
+            }
+        }
+        let new = Arc::new(mapping::build(&raw, &overlay));
+        inner.raw = raw;
+        inner.overlay = overlay;
+        let evs = events::diff(&old, &new);
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = new;
+        drop(inner);
+        for e in evs {
+            tracing::debug!(event = ?e, "simulated cluster event");
+            let _ = self.events.send(e);
+        }
+        Ok(out)
+    }
+
+    fn overlay_op<T>(
+        &self,
+        f: impl FnOnce(&mut Overlay, &ClusterState) -> BackendResult<T>,
+    ) -> BackendResult<T> {
+        self.update(|_, overlay, state| f(overlay, state))
+    }
+
+    // ---- test hooks: external events ----
+
+    /// Replaces the CTDB flags of `pnn` (as if changed outside clusapi, e.g.
+    /// `ctdb disable -n`, a ban, or monitoring marking it unhealthy).
+    pub fn set_node_flags(&self, pnn: u32, flags: CtdbNodeFlags) -> BackendResult<()> {
+        self.update(|raw, _, _| change_flags(raw, pnn, |_| flags))
+    }
+
+    /// The node crashes: DISCONNECTED is set.
+    pub fn kill_node(&self, pnn: u32) -> BackendResult<()> {
+        self.update(|raw, _, _| change_flags(raw, pnn, |f| f | CtdbNodeFlags::DISCONNECTED))
+    }
+
+    /// The node restarts cleanly: all flags are cleared.
+    pub fn revive_node(&self, pnn: u32) -> BackendResult<()> {
+        self.update(|raw, _, _| change_flags(raw, pnn, |_| CtdbNodeFlags::OK))
+    }
+
+    /// Sets the link state of interface `iface` on `pnn`; IPs leave a
+    /// link-down interface.
+    pub fn set_interface_link(&self, pnn: u32, iface: &str, up: bool) -> BackendResult<()> {
+        self.update(|raw, _, _| {
+            let i = raw
+                .interfaces
+                .iter_mut()
+                .find(|(p, i)| *p == pnn && i.name == iface)
+                .ok_or_else(|| {
+                    BackendError::InvalidParameter(format!("no interface {iface} on node {pnn}"))
+                })?;
+            i.1.link_up = up;
+            reallocate(raw, up);
+            Ok(())
+        })
+    }
+
+    /// Replaces the list of Samba shares.
+    pub fn set_shares(&self, shares: Vec<String>) -> BackendResult<()> {
+        self.update(|raw, _, _| {
+            raw.shares = shares;
+            Ok(())
+        })
+    }
+
+    /// Simulates ctdbd becoming unreachable (`false`) or back (`true`);
+    /// publishes `BackendUnavailable` / `BackendAvailable` on a change.
+    pub fn set_available(&self, available: bool) {
+        if self.available.swap(available, Ordering::SeqCst) != available {
+            let e = if available {
+                ClusterEvent::BackendAvailable
+            } else {
+                ClusterEvent::BackendUnavailable
+            };
+            let _ = self.events.send(e);
+        }
+    }
+
+    /// A copy of the simulated CTDB state.
+    pub fn raw(&self) -> RawCluster {
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .raw
+            .clone()
+    }
+
+    /// A copy of the admin overlay.
+    pub fn overlay(&self) -> Overlay {
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .overlay
+            .clone()
+    }
+
+    fn check_available(&self) -> BackendResult<()> {
+        if self.available() {
+            Ok(())
+        } else {
+            Err(BackendError::Unavailable(
+                "simulated ctdbd is unreachable".into(),
+            ))
+        }
+    }
+
+    // ---- synchronous versions of the trait operations ----
+
+    fn do_pause(&self, pnn: u32) -> BackendResult<()> {
+        self.check_available()?;
+        self.update(|raw, _, _| {
+            let flags = node_flags(raw, pnn)?;
+            if flags.intersects(CtdbNodeFlags::INACTIVE | CtdbNodeFlags::UNKNOWN) {
+                return Err(BackendError::NodeDown(pnn));
+            }
+            change_flags(raw, pnn, |f| f | CtdbNodeFlags::PERMANENTLY_DISABLED)
+        })
+    }
+
+    fn do_resume(&self, pnn: u32) -> BackendResult<()> {
+        self.check_available()?;
+        self.update(|raw, _, _| {
+            if !node_flags(raw, pnn)?.contains(CtdbNodeFlags::PERMANENTLY_DISABLED) {
+                return Err(BackendError::NodeNotPaused(pnn));
+            }
+            change_flags(raw, pnn, |f| f.without(CtdbNodeFlags::PERMANENTLY_DISABLED))
+        })
+    }
+
+    fn do_stop(&self, pnn: u32) -> BackendResult<()> {
+        self.check_available()?;
+        self.update(|raw, _, _| {
+            if node_flags(raw, pnn)?
+                .intersects(CtdbNodeFlags::DISCONNECTED | CtdbNodeFlags::UNKNOWN)
+            {
+                return Err(BackendError::NodeDown(pnn));
+            }
+            change_flags(raw, pnn, |f| f | CtdbNodeFlags::STOPPED)
+        })
+    }
+
+    fn do_continue(&self, pnn: u32) -> BackendResult<()> {
+        self.check_available()?;
+        self.update(|raw, _, _| {
+            if node_flags(raw, pnn)?
+                .intersects(CtdbNodeFlags::DISCONNECTED | CtdbNodeFlags::UNKNOWN)
+            {
+                return Err(BackendError::NodeDown(pnn));
+            }
+            change_flags(raw, pnn, |f| f.without(CtdbNodeFlags::STOPPED))
+        })
+    }
+
+    fn do_move_ip(&self, addr: IpAddr, to: u32) -> BackendResult<()> {
+        self.check_available()?;
+        self.update(|raw, _, _| {
+            let i = raw
+                .public_ips
+                .iter()
+                .position(|p| p.addr == addr)
+                .ok_or_else(|| BackendError::ResourceNotFound(format!("public IP {addr}")))?;
+            if raw.public_ips[i].pnn == Some(to) {
+                node_flags(raw, to)?;
+                return Ok(());
+            }
+            check_target(raw, to, &raw.public_ips[i])?;
+            raw.public_ips[i].pnn = Some(to);
+            reallocate(raw, false);
+            Ok(())
+        })
+    }
+
+    /// The Up node other than `except` with the fewest IPs that can take `addr`
+    /// (any Up node when `addr` is `None`).
+    fn best_other(
+        &self,
+        state: &ClusterState,
+        except: Option<u32>,
+        addr: Option<IpAddr>,
+    ) -> BackendResult<u32> {
+        let raw = self.raw();
+        state
+            .nodes
+            .iter()
+            .filter(|n| n.state == NodeState::Up && Some(n.pnn) != except)
+            .filter(
+                |n| match addr.and_then(|a| raw.public_ips.iter().find(|p| p.addr == a)) {
+                    Some(ip) => can_host(&raw, n.pnn, ip),
+                    None => true,
+                },
+            )
+            .min_by_key(|n| (state.ips_hosted_by(n.pnn).count(), n.pnn))
+            .map(|n| n.pnn)
+            .ok_or(BackendError::NoOtherNodeUp)
+    }
+
+    fn do_move_group(&self, group_id: &str, to: Option<u32>) -> BackendResult<u32> {
+        self.check_available()?;
+        let state = self.snapshot();
+        let g = state
+            .group_by_id(group_id)
+            .ok_or_else(|| BackendError::GroupNotFound(group_id.into()))?;
+        let addr = match &g.kind {
+            GroupKind::PublicIp(a) => Some(*a),
+            GroupKind::Cluster => match state.public_ips.first() {
+                Some(p) => Some(p.addr),
+                None => {
+                    return Err(BackendError::Unsupported(
+                        "the cluster group follows the leader",
+                    ))
+                }
+            },
+            GroupKind::FileServer => {
+                return Err(BackendError::Unsupported(
+                    "the File Server role runs on every node",
+                ))
+            }
+            GroupKind::Created => None,
+        };
+        let target = match to {
+            Some(pnn) => pnn,
+            None => self.best_other(&state, g.owner, addr)?,
+        };
+        match addr {
+            Some(a) => self.do_move_ip(a, target)?,
+            None => {
+                let gid = g.id.clone();
+                self.update(|raw, overlay, state| {
+                    let flags = node_flags(raw, target)?;
+                    if flags.intersects(CtdbNodeFlags::INACTIVE | CtdbNodeFlags::UNKNOWN) {
+                        return Err(BackendError::NodeDown(target));
+                    }
+                    if flags.intersects(CtdbNodeFlags::DISABLED) {
+                        return Err(BackendError::NodePaused(target));
+                    }
+                    overlay.set_created_group_owner(state, &gid, target)
+                })?;
+            }
+        }
+        Ok(target)
+    }
+}
+
+/// Wraps a synchronous result as the trait's boxed future.
+fn ready<'a, T: Send + 'a>(r: BackendResult<T>) -> BoxFuture<'a, BackendResult<T>> {
+    Box::pin(std::future::ready(r))
+}
+
+impl ClusterBackend for SimulatedCluster {
+    fn snapshot(&self) -> Arc<ClusterState> {
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<ClusterEvent> {
+        self.events.subscribe()
+    }
+
+    fn available(&self) -> bool {
+        self.available.load(Ordering::SeqCst)
+    }
+
+    fn pause_node(&self, pnn: u32) -> BoxFuture<'_, BackendResult<()>> {
+        ready(self.do_pause(pnn))
+    }
+
+    fn resume_node(&self, pnn: u32) -> BoxFuture<'_, BackendResult<()>> {
+        ready(self.do_resume(pnn))
+    }
+
+    fn stop_node(&self, pnn: u32) -> BoxFuture<'_, BackendResult<()>> {
+        ready(self.do_stop(pnn))
+    }
+
+    fn continue_node(&self, pnn: u32) -> BoxFuture<'_, BackendResult<()>> {
+        ready(self.do_continue(pnn))
+    }
+
+    fn move_ip(&self, addr: IpAddr, to_pnn: u32) -> BoxFuture<'_, BackendResult<()>> {
+        ready(self.do_move_ip(addr, to_pnn))
+    }
+
+    fn move_group<'a>(
+        &'a self,
+        group_id: &'a str,
+        to_pnn: Option<u32>,
+    ) -> BoxFuture<'a, BackendResult<u32>> {
+        ready(self.do_move_group(group_id, to_pnn))
+    }
+
+    fn set_group_online<'a>(&'a self, group_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        ready(
+            self.check_available()
+                .and_then(|()| self.overlay_op(|o, s| o.set_group_state(s, group_id, true))),
+        )
+    }
+
+    fn set_group_offline<'a>(&'a self, group_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        ready(
+            self.check_available()
+                .and_then(|()| self.overlay_op(|o, s| o.set_group_state(s, group_id, false))),
+        )
+    }
+
+    fn set_resource_online<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.check_available().and_then(|()| {
+            self.overlay_op(|o, s| o.set_resource_state(s, resource_id, ResourceRequest::Online))
+        }))
+    }
+
+    fn set_resource_offline<'a>(
+        &'a self,
+        resource_id: &'a str,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.check_available().and_then(|()| {
+            self.overlay_op(|o, s| o.set_resource_state(s, resource_id, ResourceRequest::Offline))
+        }))
+    }
+
+    fn fail_resource<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.check_available().and_then(|()| {
+            self.overlay_op(|o, s| o.set_resource_state(s, resource_id, ResourceRequest::Fail))
+        }))
+    }
+
+    fn create_resource<'a>(
+        &'a self,
+        group_id: &'a str,
+        name: &'a str,
+        type_name: &'a str,
+    ) -> BoxFuture<'a, BackendResult<String>> {
+        ready(
+            self.check_available().and_then(|()| {
+                self.overlay_op(|o, s| o.create_resource(s, group_id, name, type_name))
+            }),
+        )
+    }
+
+    fn delete_resource<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        ready(
+            self.check_available()
+                .and_then(|()| self.overlay_op(|o, s| o.delete_resource(s, resource_id))),
+        )
+    }
+
+    fn rename_resource<'a>(
+        &'a self,
+        resource_id: &'a str,
+        new_name: &'a str,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        ready(
+            self.check_available()
+                .and_then(|()| self.overlay_op(|o, s| o.rename_resource(s, resource_id, new_name))),
+        )
+    }
+
+    fn create_group<'a>(&'a self, name: &'a str) -> BoxFuture<'a, BackendResult<String>> {
+        ready(
+            self.check_available()
+                .and_then(|()| self.overlay_op(|o, s| o.create_group(s, name))),
+        )
+    }
+
+    fn delete_group<'a>(&'a self, group_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        ready(
+            self.check_available()
+                .and_then(|()| self.overlay_op(|o, s| o.delete_group(s, group_id))),
+        )
+    }
+
+    fn rename_group<'a>(
+        &'a self,
+        group_id: &'a str,
+        new_name: &'a str,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        ready(
+            self.check_available()
+                .and_then(|()| self.overlay_op(|o, s| o.rename_group(s, group_id, new_name))),
+        )
+    }
+
+    fn set_description<'a>(
+        &'a self,
+        object_id: &'a str,
+        description: &'a str,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        ready(
+            self.check_available().and_then(|()| {
+                self.overlay_op(|o, s| o.set_description(s, object_id, description))
+            }),
+        )
+    }
+
+    fn set_private_properties<'a>(
+        &'a self,
+        resource_id: &'a str,
+        props: Vec<(String, PropValue)>,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        ready(
+            self.check_available()
+                .and_then(|()| self.overlay_op(|o, s| o.set_private_props(s, resource_id, &props))),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests;
