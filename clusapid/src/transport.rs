@@ -105,7 +105,7 @@ pub async fn connection(mut stream: TcpStream, peer: SocketAddr, ep: Arc<Endpoin
         let mut consumed = 0;
         let mut close: Option<CloseReason> = None;
         while let Some(len) = pdu::frame_length(&inbuf[consumed..]) {
-            if len < pdu::HEADER_LEN || len > MAX_FRAGMENT_IN {
+            if !(pdu::HEADER_LEN..=MAX_FRAGMENT_IN).contains(&len) {
                 close = Some(CloseReason::Protocol(format!("fragment length {len}")));
                 break;
             }

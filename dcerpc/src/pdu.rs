@@ -467,7 +467,7 @@ pub fn encode_bind_ack(
         o.extend_from_slice(ack.sec_addr.as_bytes());
         o.push(0);
     }
-    while (o.len() - start) % 4 != 0 {
+    while !(o.len() - start).is_multiple_of(4) {
         o.push(0);
     }
     o.push(u8::try_from(ack.results.len()).unwrap_or(0));
@@ -516,7 +516,7 @@ pub fn encode_bind_nak(o: &mut Vec<u8>, call_id: u32, reason: u16) {
     // p_rt_versions_supported_t: one entry, 5.0
     o.extend_from_slice(&[1, 5, 0]);
     // pad to a 4-byte multiple
-    while (o.len() - start) % 4 != 0 {
+    while !(o.len() - start).is_multiple_of(4) {
         o.push(0);
     }
     finish_pdu(o, start, 0);

@@ -71,7 +71,7 @@ impl Pair {
         Pair { c, s: ServerConnection::new(config(), Associations::new()), calls: vec![], closed: false }
     }
     /// Delivers client bytes to the server; returns server bytes.
-    fn to_server(&mut self, b: Vec<u8>) -> Vec<u8> {
+    fn deliver_to_server(&mut self, b: Vec<u8>) -> Vec<u8> {
         let mut out = Vec::new();
         for mut f in frames(b) {
             match self.s.handle_fragment(&mut f, &mut out) {
@@ -82,7 +82,7 @@ impl Pair {
         }
         out
     }
-    fn to_client(&mut self, b: Vec<u8>) -> (Vec<Result<ClientEvent, ClientError>>, Vec<u8>) {
+    fn deliver_to_client(&mut self, b: Vec<u8>) -> (Vec<Result<ClientEvent, ClientError>>, Vec<u8>) {
         let mut out = Vec::new();
         let ev = frames(b).into_iter().map(|mut f| self.c.handle_fragment(&mut f, &mut out)).collect();
         (ev, out)
@@ -92,14 +92,14 @@ impl Pair {
         self.c.bind(&[(0, ctx)], 0, &mut out);
         let mut to_s = out;
         loop {
-            let reply = self.to_server(to_s);
-            let (mut ev, next) = self.to_client(reply);
+            let reply = self.deliver_to_server(to_s);
+            let (mut ev, next) = self.deliver_to_client(reply);
             let last = ev.pop().expect("a reply");
             if !next.is_empty() {
                 to_s = next;
                 if matches!(last, Ok(ClientEvent::Bound { .. })) {
                     // auth3: no reply expected
-                    let r = self.to_server(to_s);
+                    let r = self.deliver_to_server(to_s);
                     assert!(r.is_empty());
                     return last;
                 }
@@ -111,9 +111,9 @@ impl Pair {
     fn call(&mut self, stub: &[u8], reply: &[u8]) -> Result<ClientEvent, ClientError> {
         let mut out = Vec::new();
         self.c.request(0, 7, stub, &mut out);
-        let r = self.to_server(out);
+        let r = self.deliver_to_server(out);
         if !r.is_empty() {
-            return self.to_client(r).0.pop().unwrap();
+            return self.deliver_to_client(r).0.pop().unwrap();
         }
         let call = self.calls.pop().expect("a call");
         assert_eq!(call.stub, stub);
@@ -123,7 +123,7 @@ impl Pair {
         for f in frames(out.clone()) {
             assert!(f.len() <= usize::from(self.c.max_frag()));
         }
-        self.to_client(out).0.pop().unwrap()
+        self.deliver_to_client(out).0.pop().unwrap()
     }
 }
 

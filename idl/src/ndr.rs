@@ -535,7 +535,8 @@ impl<T: NdrType + Default> NdrType for Option<T> {
     }
     fn encode_deferred(&self, w: &mut NdrWriter) {
         if let Some(v) = self {
-            w.align(T::ALIGN);
+            // each type aligns its own scalar part (a conformant array aligns its count to 4
+            // and its elements to their own alignment)
             v.encode(w);
             v.encode_deferred(w);
         }

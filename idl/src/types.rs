@@ -1,6 +1,7 @@
 //! Generic NDR 2.0 constructs used by the interface declarations that [`crate::ndr`] does not
 //! provide: a unique pointer to a conformant array with correct padding for 8-aligned elements,
-//! a conformant varying array of structures and a conformant varying `char` string.
+//! a conformant varying array of structures and a conformant varying `char` string; plus
+//! bounds-checked readers for custom-marshalled (non-NDR) buffers.
 
 use crate::ndr::{NdrError, NdrReader, NdrResult, NdrType, NdrWriter};
 
@@ -60,7 +61,11 @@ impl<T: NdrType> NdrType for UniqueConfArray<T> {
         }
     }
     fn decode(r: &mut NdrReader<'_>) -> NdrResult<Self> {
-        Ok(UniqueConfArray(if r.u32()? == 0 { None } else { Some(Vec::new()) }))
+        Ok(UniqueConfArray(if r.u32()? == 0 {
+            None
+        } else {
+            Some(Vec::new())
+        }))
     }
     fn decode_deferred(&mut self, r: &mut NdrReader<'_>) -> NdrResult<()> {
         if self.0.is_some() {
@@ -95,7 +100,10 @@ pub struct ConfVarArray<T> {
 
 impl<T> Default for ConfVarArray<T> {
     fn default() -> Self {
-        ConfVarArray { max: 0, items: Vec::new() }
+        ConfVarArray {
+            max: 0,
+            items: Vec::new(),
+        }
     }
 }
 
@@ -122,7 +130,11 @@ impl<T: NdrType> NdrType for ConfVarArray<T> {
         let offset = r.u32()?;
         let len = r.u32()?;
         if offset != 0 || len > max {
-            return Err(NdrError::BadVarying { offset, length: len, max });
+            return Err(NdrError::BadVarying {
+                offset,
+                length: len,
+                max,
+            });
         }
         let n = r.check_count(len, T::MIN_WIRE)?;
         let mut items = Vec::with_capacity(n);
@@ -168,13 +180,59 @@ impl NdrType for ConfVarCString {
         let offset = r.u32()?;
         let len = r.u32()?;
         if offset != 0 || len > max {
-            return Err(NdrError::BadVarying { offset, length: len, max });
+            return Err(NdrError::BadVarying {
+                offset,
+                length: len,
+                max,
+            });
         }
         let n = r.check_count(len, 1)?;
         let raw = r.take(n)?;
         let text = raw.split(|&b| b == 0).next().unwrap_or(&[]);
-        Ok(ConfVarCString { max, value: String::from_utf8_lossy(text).into_owned() })
+        Ok(ConfVarCString {
+            max,
+            value: String::from_utf8_lossy(text).into_owned(),
+        })
     }
+}
+
+// Helpers for custom-marshalled (non-NDR, little-endian, unaligned) buffers such as
+// CLUSTER_REG_BATCH_UPDATE and the witness notification messages.
+
+/// Reads an unaligned little-endian u32 from a custom-marshalled buffer.
+pub(crate) fn le_u32(b: &[u8], p: &mut usize) -> NdrResult<u32> {
+    let s = take(b, p, 4)?;
+    Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+/// Takes `n` bytes from a custom-marshalled buffer.
+pub(crate) fn take<'a>(b: &'a [u8], p: &mut usize, n: usize) -> NdrResult<&'a [u8]> {
+    let have = b.len().saturating_sub(*p);
+    if n > have {
+        return Err(NdrError::Truncated {
+            offset: *p,
+            need: n,
+            have,
+        });
+    }
+    let s = &b[*p..*p + n];
+    *p += n;
+    Ok(s)
+}
+
+/// Decodes little-endian UTF-16 bytes that end with a NUL code unit (dropped).
+pub(crate) fn utf16z(raw: &[u8]) -> NdrResult<String> {
+    if raw.len() & 1 != 0 {
+        return Err(NdrError::BadString);
+    }
+    let mut units: Vec<u16> = raw
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    if units.pop() != Some(0) {
+        return Err(NdrError::BadString);
+    }
+    String::from_utf16(&units).map_err(|_| NdrError::BadString)
 }
 
 #[cfg(test)]
@@ -213,15 +271,24 @@ mod tests {
 
     #[test]
     fn conf_var_array_and_cstring() {
-        let a = ConfVarArray { max: 5, items: vec![7u32, 8] };
+        let a = ConfVarArray {
+            max: 5,
+            items: vec![7u32, 8],
+        };
         let mut w = NdrWriter::new();
         a.encode_param(&mut w);
         let b = w.into_bytes();
-        assert_eq!(b, [5, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 7, 0, 0, 0, 8, 0, 0, 0]);
+        assert_eq!(
+            b,
+            [5, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 7, 0, 0, 0, 8, 0, 0, 0]
+        );
         let mut r = NdrReader::new(&b, ByteOrder::Little);
         assert_eq!(ConfVarArray::<u32>::decode_param(&mut r).unwrap(), a);
 
-        let s = ConfVarCString { max: 8, value: "ab".into() };
+        let s = ConfVarCString {
+            max: 8,
+            value: "ab".into(),
+        };
         let mut w = NdrWriter::new();
         s.encode_param(&mut w);
         let b = w.into_bytes();

@@ -178,3 +178,17 @@ pub fn api_create_enum(s: &ClusapiService, _ctx: &CallCtx, req: ApiCreateEnumReq
     let entries = enum_entries(&snap, req.enum_type).into_iter().map(|(e, _)| e).collect();
     ApiCreateEnumResponse { return_enum: Some(EnumList { entries }), rpc_status: 0, result: WError(0) }
 }
+
+/// [MS-CMRP 3.1.4.2.125] ApiCreateEnumEx: like ApiCreateEnum, with the ids in a second list in
+/// the same order; dwOptions must be 0.
+pub fn api_create_enum_ex(s: &ClusapiService, ctx: &CallCtx, req: ApiCreateEnumExRequest) -> ApiCreateEnumExResponse {
+    if cluster_handle(ctx, &req.cluster).is_none() {
+        return ApiCreateEnumExResponse::error(win::ERROR_INVALID_HANDLE);
+    }
+    if req.enum_type & !enum_type::VALID != 0 || req.enum_type == 0 || req.options != 0 {
+        return ApiCreateEnumExResponse::error(win::ERROR_INVALID_PARAMETER);
+    }
+    let snap = s.backend.snapshot();
+    let (ids, names) = super::node::split_ex(enum_entries(&snap, req.enum_type));
+    ApiCreateEnumExResponse { return_id_enum: Some(ids), return_name_enum: Some(names), rpc_status: 0, result: WError(0) }
+}

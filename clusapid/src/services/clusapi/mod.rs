@@ -105,4 +105,56 @@ impl ClusapiServer for ClusapiService {
     async fn api_open_cluster_ex(&self, ctx: &CallCtx, req: ApiOpenClusterExRequest) -> ApiOpenClusterExResponse {
         cluster::api_open_cluster_ex(self, ctx, req)
     }
+    async fn api_create_enum_ex(&self, ctx: &CallCtx, req: ApiCreateEnumExRequest) -> ApiCreateEnumExResponse {
+        cluster::api_create_enum_ex(self, ctx, req)
+    }
+
+    // --- nodes ---
+    async fn api_open_node(&self, ctx: &CallCtx, req: ApiOpenNodeRequest) -> ApiOpenNodeResponse {
+        node::api_open_node(self, ctx, req)
+    }
+    async fn api_open_node_ex(&self, ctx: &CallCtx, req: ApiOpenNodeExRequest) -> ApiOpenNodeExResponse {
+        node::api_open_node_ex(self, ctx, req)
+    }
+    async fn api_close_node(&self, ctx: &CallCtx, req: ApiCloseNodeRequest) -> ApiCloseNodeResponse {
+        node::api_close_node(self, ctx, req)
+    }
+    async fn api_get_node_state(&self, ctx: &CallCtx, req: ApiGetNodeStateRequest) -> ApiGetNodeStateResponse {
+        node::api_get_node_state(self, ctx, req)
+    }
+    async fn api_get_node_id(&self, ctx: &CallCtx, req: ApiGetNodeIdRequest) -> ApiGetNodeIdResponse {
+        node::api_get_node_id(self, ctx, req)
+    }
+    async fn api_pause_node(&self, ctx: &CallCtx, req: ApiPauseNodeRequest) -> ApiPauseNodeResponse {
+        node::api_pause_node(self, ctx, req).await
+    }
+    async fn api_resume_node(&self, ctx: &CallCtx, req: ApiResumeNodeRequest) -> ApiResumeNodeResponse {
+        node::api_resume_node(self, ctx, req).await
+    }
+    async fn api_evict_node(&self, ctx: &CallCtx, req: ApiEvictNodeRequest) -> ApiEvictNodeResponse {
+        node::api_evict_node(self, ctx, req)
+    }
+    async fn api_create_node_enum(&self, ctx: &CallCtx, req: ApiCreateNodeEnumRequest) -> ApiCreateNodeEnumResponse {
+        node::api_create_node_enum(self, ctx, req)
+    }
+    async fn api_create_node_enum_ex(
+        &self,
+        ctx: &CallCtx,
+        req: ApiCreateNodeEnumExRequest,
+    ) -> ApiCreateNodeEnumExResponse {
+        node::api_create_node_enum_ex(self, ctx, req)
+    }
+    async fn api_pause_node_ex(&self, ctx: &CallCtx, req: ApiPauseNodeExRequest) -> ApiPauseNodeExResponse {
+        node::api_pause_node_ex(self, ctx, req).await
+    }
+    async fn api_pause_node_with_drain_target(
+        &self,
+        ctx: &CallCtx,
+        req: ApiPauseNodeWithDrainTargetRequest,
+    ) -> ApiPauseNodeWithDrainTargetResponse {
+        node::api_pause_node_with_drain_target(self, ctx, req).await
+    }
+    async fn api_resume_node_ex(&self, ctx: &CallCtx, req: ApiResumeNodeExRequest) -> ApiResumeNodeExResponse {
+        node::api_resume_node_ex(self, ctx, req).await
+    }
 }
