@@ -68,6 +68,15 @@ macro_rules! rpc_interface {
                     }
                 }
 
+                /// The stub of a request with every parameter at its default (null handles and
+                /// pointers, empty strings, zeros), for coverage checks and fuzzing seeds.
+                pub fn default_request_stub(opnum: u16) -> Option<Vec<u8>> {
+                    match opnum {
+                        $( $opnum => Some([<$op Request>]::default().to_stub()), )*
+                        _ => None,
+                    }
+                }
+
                 /// Decodes the request, runs the server's method and encodes its response into
                 /// `out` (cleared first). Returns the method's Win32 status when it has one
                 /// (for logs).

@@ -48,6 +48,12 @@ pub mod version {
     pub const CSD_VERSION: &str = "";
 }
 
+/// Operations clusapid answers with an error on purpose, and why (README coverage table).
+pub const REFUSED_BY_DESIGN: &[(u16, &str)] = &[
+    (4, "ApiGetClusterVersion: protocol version 3.0 servers answer ERROR_CALL_NOT_IMPLEMENTED; clients use ApiGetClusterVersion2"),
+    (71, "removing a CTDB node is a configuration change on every node: ERROR_NOT_SUPPORTED (50)"),
+]; 
+
 /// A cluster handle (HCLUSTER_RPC).
 #[derive(Debug)]
 pub struct ClusterHandle {
