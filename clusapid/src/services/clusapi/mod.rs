@@ -67,6 +67,41 @@ pub struct NodeHandle {
     pub access: Granted,
 }
 
+/// A group handle (HGROUP_RPC): the group's id (stable across renames and moves).
+#[derive(Debug)]
+pub struct GroupHandle {
+    pub id: String,
+    pub access: Granted,
+}
+
+/// A resource handle (HRES_RPC).
+#[derive(Debug)]
+pub struct ResourceHandle {
+    pub id: String,
+    pub access: Granted,
+}
+
+/// A network handle (HNETWORK_RPC).
+#[derive(Debug)]
+pub struct NetworkHandle {
+    pub id: String,
+    pub access: Granted,
+}
+
+/// A network interface handle (HNETINTERFACE_RPC).
+#[derive(Debug)]
+pub struct NetInterfaceHandle {
+    pub id: String,
+    pub access: Granted,
+}
+
+/// A group set handle (HGROUPSET_RPC).
+#[derive(Debug)]
+pub struct GroupSetHandle {
+    pub name: String,
+    pub access: Granted,
+}
+
 /// clusapi over one cluster backend.
 pub struct ClusapiService {
     pub backend: Arc<dyn ClusterBackend>,
@@ -163,4 +198,14 @@ impl ClusapiServer for ClusapiService {
     async fn api_resume_node_ex(&self, ctx: &CallCtx, req: ApiResumeNodeExRequest) -> ApiResumeNodeExResponse {
         node::api_resume_node_ex(self, ctx, req).await
     }
+
+    // --- groups, resources, resource types, networks, net interfaces, group sets, quorum ---
+    // (group.rs, resource.rs, restype.rs, network.rs, netinterface.rs, groupset.rs)
+    // @anchor:objects
+
+    // --- control codes (control.rs) ---
+    // @anchor:controls
+
+    // --- cluster registry and batches (registry.rs, batch.rs) ---
+    // @anchor:registry
 }
