@@ -10,12 +10,14 @@ use dcerpc::server::SystemEntropy;
 use dcerpc::{Associations, InterfaceSpec, ServerConfig};
 use idl::clusapi::Clusapi;
 use idl::epm::Epmapper;
+use idl::mgmt::Mgmt;
 use nodes::ClusterBackend;
 use tokio::net::TcpListener;
 
 use crate::accounts::Accounts;
 use crate::services::clusapi::ClusapiService;
 use crate::services::epm::{EpmService, Registration};
+use crate::services::mgmt::MgmtService;
 use crate::services::{Interface, Services};
 use crate::transport::{self, Endpoint, Shared};
 
@@ -99,6 +101,7 @@ pub async fn start(s: DaemonSettings) -> anyhow::Result<Daemon> {
             }],
         },
         clusapi: ClusapiService::new(s.backend.clone()),
+        mgmt: MgmtService { counters: Default::default(), principal: acceptor_config(&snap).netbios_computer },
         accounts,
     });
     let shared = Arc::new(Shared { services, associations: Associations::new() });
@@ -110,34 +113,44 @@ pub async fn start(s: DaemonSettings) -> anyhow::Result<Daemon> {
         credentials: creds.clone(),
         entropy: Arc::new(SystemEntropy),
     };
+    // mgmt is served on every endpoint, as the Windows RPC runtime does; inquiries need no
+    // authentication, remote stop is refused by the service itself
+    let mgmt = InterfaceSpec {
+        name: "mgmt",
+        uuid: Mgmt::UUID,
+        major: Mgmt::VERSION_MAJOR,
+        minor: Mgmt::VERSION_MINOR,
+        min_auth_level: auth_level::NONE,
+    };
+    let clusapi_spec = InterfaceSpec {
+        name: "clusapi",
+        uuid: Clusapi::UUID,
+        major: Clusapi::VERSION_MAJOR,
+        minor: Clusapi::VERSION_MINOR,
+        // [MS-CMRP] 2.1: the server MUST refuse anything below packet privacy
+        min_auth_level: auth_level::PKT_PRIVACY,
+    };
+    let epm_spec = InterfaceSpec {
+        name: "epmapper",
+        uuid: Epmapper::UUID,
+        major: Epmapper::VERSION_MAJOR,
+        minor: Epmapper::VERSION_MINOR,
+        min_auth_level: auth_level::NONE,
+    };
+    let served = |specs: &[&InterfaceSpec]| -> Arc<[(idl::Guid, u16, u16)]> {
+        specs.iter().map(|s| (s.uuid, s.major, s.minor)).collect()
+    };
     let clusapi_ep = Arc::new(Endpoint {
         name: "clusapi",
-        config: Arc::new(base(
-            vec![InterfaceSpec {
-                name: "clusapi",
-                uuid: Clusapi::UUID,
-                major: Clusapi::VERSION_MAJOR,
-                minor: Clusapi::VERSION_MINOR,
-                // [MS-CMRP] 2.1: the server MUST refuse anything below packet privacy
-                min_auth_level: auth_level::PKT_PRIVACY,
-            }],
-            port,
-        )),
-        interfaces: vec![Interface::Clusapi],
+        served: served(&[&clusapi_spec]),
+        config: Arc::new(base(vec![clusapi_spec.clone(), mgmt.clone()], port)),
+        interfaces: vec![Interface::Clusapi, Interface::Mgmt],
     });
     let epm_ep = Arc::new(Endpoint {
         name: "epmapper",
-        config: Arc::new(base(
-            vec![InterfaceSpec {
-                name: "epmapper",
-                uuid: Epmapper::UUID,
-                major: Epmapper::VERSION_MAJOR,
-                minor: Epmapper::VERSION_MINOR,
-                min_auth_level: auth_level::NONE,
-            }],
-            epm_port,
-        )),
-        interfaces: vec![Interface::Epmapper],
+        served: served(&[&epm_spec]),
+        config: Arc::new(base(vec![epm_spec.clone(), mgmt], epm_port)),
+        interfaces: vec![Interface::Epmapper, Interface::Mgmt],
     });
     let mut tasks = Vec::new();
     let mut clusapi_addrs = Vec::new();

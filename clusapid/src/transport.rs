@@ -10,6 +10,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,6 +31,8 @@ pub struct Endpoint {
     pub name: &'static str,
     pub config: Arc<ServerConfig>,
     pub interfaces: Vec<Interface>,
+    /// What mgmt's inq_if_ids reports for this endpoint.
+    pub served: Arc<[(idl::Guid, u16, u16)]>,
 }
 
 /// State shared by every connection of the daemon.
@@ -77,6 +80,19 @@ fn set_quickack(stream: &TcpStream) {
     let _ = stream;
 }
 
+/// Number of PDUs in a buffer of whole PDUs.
+fn count_pdus(mut b: &[u8]) -> u64 {
+    let mut n = 0;
+    while let Some(len) = pdu::frame_length(b) {
+        if len < pdu::HEADER_LEN || len > b.len() {
+            break;
+        }
+        b = &b[len..];
+        n += 1;
+    }
+    n
+}
+
 type CallFuture = Pin<Box<dyn Future<Output = CallDone> + Send>>;
 
 struct CallDone {
@@ -113,6 +129,7 @@ pub async fn connection(mut stream: TcpStream, peer: SocketAddr, ep: Arc<Endpoin
                 break;
             }
             let ptype = inbuf[consumed + 2];
+            shared.services.mgmt.counters.pkts_in.fetch_add(1, Ordering::Relaxed);
             let frag = &mut inbuf[consumed..consumed + len];
             let next = conn.handle_fragment(frag, &mut out);
             consumed += len;
@@ -131,9 +148,10 @@ pub async fn connection(mut stream: TcpStream, peer: SocketAddr, ep: Arc<Endpoin
                 }
                 Next::Call(call) => {
                     ncalls += 1;
+                    shared.services.mgmt.counters.calls_in.fetch_add(1, Ordering::Relaxed);
                     let c = ctx
                         .get_or_insert_with(|| {
-                            Arc::new(CallCtx::new(&conn, peer, local, &shared.services))
+                            Arc::new(CallCtx::new(&conn, peer, local, ep.served.clone(), &shared.services))
                         })
                         .clone();
                     let services = shared.services.clone();
@@ -157,6 +175,7 @@ pub async fn connection(mut stream: TcpStream, peer: SocketAddr, ep: Arc<Endpoin
         }
         inbuf.drain(..consumed);
         if !out.is_empty() {
+            shared.services.mgmt.counters.pkts_out.fetch_add(count_pdus(&out), Ordering::Relaxed);
             if let Err(e) = stream.write_all(&out).await {
                 break 'conn format!("write failed: {e}");
             }
@@ -183,6 +202,7 @@ pub async fn connection(mut stream: TcpStream, peer: SocketAddr, ep: Arc<Endpoin
                 match done.result {
                     Ok(status) => {
                         conn.encode_response(done.call_id, done.context_id, &done.stub, &mut out);
+                        shared.services.mgmt.counters.calls_out.fetch_add(1, Ordering::Relaxed);
                         tracing::debug!(
                             interface = done.interface.name(),
                             opnum = name,

@@ -26,6 +26,7 @@ fn table() -> String {
         access: Some(AccessLevel::Full),
         peer: "127.0.0.1:1".parse().unwrap(),
         local: None,
+        served: Arc::from(Vec::new()),
     };
     let mut rows = Vec::new();
     let (mut implemented, mut refused, mut not_yet, mut unused) = (0, 0, 0, 0);

@@ -3,6 +3,7 @@
 
 pub mod clusapi;
 pub mod epm;
+pub mod mgmt;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -10,7 +11,8 @@ use std::sync::{Arc, RwLock};
 use dcerpc::{AssociationGroup, Principal, ServerConnection};
 use idl::clusapi::Clusapi;
 use idl::epm::Epmapper;
-use idl::{ByteOrder, DispatchError};
+use idl::mgmt::Mgmt;
+use idl::{ByteOrder, DispatchError, Guid};
 
 use crate::accounts::{AccessLevel, Accounts};
 
@@ -19,6 +21,7 @@ use crate::accounts::{AccessLevel, Accounts};
 pub enum Interface {
     Epmapper,
     Clusapi,
+    Mgmt,
 }
 
 impl Interface {
@@ -27,6 +30,7 @@ impl Interface {
         match self {
             Interface::Epmapper => "epmapper",
             Interface::Clusapi => "clusapi",
+            Interface::Mgmt => "mgmt",
         }
     }
 
@@ -35,6 +39,7 @@ impl Interface {
         match self {
             Interface::Epmapper => Epmapper::op_name(opnum),
             Interface::Clusapi => Clusapi::op_name(opnum),
+            Interface::Mgmt => Mgmt::op_name(opnum),
         }
         .unwrap_or("?")
     }
@@ -49,11 +54,19 @@ pub struct CallCtx {
     pub access: Option<AccessLevel>,
     pub peer: SocketAddr,
     pub local: Option<SocketAddr>,
+    /// The interfaces (uuid, major, minor) of the endpoint the call came in on, for mgmt.
+    pub served: Arc<[(Guid, u16, u16)]>,
 }
 
 impl CallCtx {
     /// Builds the context of calls on a bound connection.
-    pub fn new(conn: &ServerConnection, peer: SocketAddr, local: Option<SocketAddr>, services: &Services) -> Self {
+    pub fn new(
+        conn: &ServerConnection,
+        peer: SocketAddr,
+        local: Option<SocketAddr>,
+        served: Arc<[(Guid, u16, u16)]>,
+        services: &Services,
+    ) -> Self {
         let principal = conn.principal().cloned();
         let access = principal.as_ref().and_then(|p| {
             let acc = services.accounts.read().unwrap_or_else(|e| e.into_inner());
@@ -64,7 +77,7 @@ impl CallCtx {
             // a call is only produced on a bound connection, which always has a group
             None => dcerpc::Associations::new().create(),
         };
-        CallCtx { group, principal, access, peer, local }
+        CallCtx { group, principal, access, peer, local, served }
     }
 }
 
@@ -72,6 +85,7 @@ impl CallCtx {
 pub struct Services {
     pub epm: epm::EpmService,
     pub clusapi: clusapi::ClusapiService,
+    pub mgmt: mgmt::MgmtService,
     pub accounts: Arc<RwLock<Accounts>>,
 }
 
@@ -89,6 +103,7 @@ impl Services {
         match iface {
             Interface::Epmapper => Epmapper::dispatch(&self.epm, ctx, opnum, stub, order, out).await,
             Interface::Clusapi => Clusapi::dispatch(&self.clusapi, ctx, opnum, stub, order, out).await,
+            Interface::Mgmt => Mgmt::dispatch(&self.mgmt, ctx, opnum, stub, order, out).await,
         }
     }
 }
