@@ -1,0 +1,2 @@
+//! Load generator (see README "Performance").
+fn main() {}
