@@ -82,6 +82,37 @@ pub fn hmac_md5(key: &[u8], parts: &[&[u8]]) -> [u8; 16] {
     mac.finalize().into_bytes().into()
 }
 
+/// HMAC-MD5 under a fixed key with the key's inner and outer pad blocks absorbed once: a
+/// per-message MAC then costs two MD5 blocks fewer than [`hmac_md5`] (the NTLM session signs
+/// every PDU with the same SIGNKEY).
+#[derive(Clone)]
+pub struct HmacMd5Key(Hmac<Md5>);
+
+impl HmacMd5Key {
+    /// Absorbs the key.
+    pub fn new(key: &[u8]) -> Self {
+        match <Hmac<Md5> as Mac>::new_from_slice(key) {
+            Ok(m) => HmacMd5Key(m),
+            Err(_) => unreachable!("hmac accepts keys of any length"),
+        }
+    }
+
+    /// HMAC-MD5 of the concatenation of `parts`; equal to `hmac_md5(key, parts)`.
+    pub fn mac(&self, parts: &[&[u8]]) -> [u8; 16] {
+        let mut m = self.0.clone();
+        for p in parts {
+            m.update(p);
+        }
+        m.finalize().into_bytes().into()
+    }
+}
+
+impl std::fmt::Debug for HmacMd5Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HmacMd5Key(..)")
+    }
+}
+
 /// NTOWFv1 (MS-NLMP 3.3.1): MD4 of the UTF-16LE password; the "NT hash".
 pub fn nt_hash(password: &str) -> [u8; 16] {
     md4(&utf16le(password))
@@ -231,6 +262,10 @@ mod tests {
     fn hmac_md5_rfc2202_case_2() {
         let m = hmac_md5(b"Jefe", &[b"what do ya want ", b"for nothing?"]);
         assert_eq!(m.to_vec(), h("750c783e6ab0b503eaa86e310a5db738"));
+        let k = HmacMd5Key::new(b"Jefe");
+        assert_eq!(k.mac(&[b"what do ya want ", b"for nothing?"]).to_vec(), m.to_vec());
+        // reusable: the key state is not consumed
+        assert_eq!(k.mac(&[b"what do ya want for nothing?"]).to_vec(), m.to_vec());
     }
 
     #[test]

@@ -93,12 +93,21 @@ pub async fn start(s: DaemonSettings) -> anyhow::Result<Daemon> {
 
     let services = Arc::new(Services {
         epm: EpmService {
-            registrations: vec![Registration {
-                uuid: Clusapi::UUID,
-                major: Clusapi::VERSION_MAJOR,
-                minor: Clusapi::VERSION_MINOR,
-                port,
-            }],
+            registrations: vec![
+                Registration {
+                    uuid: Clusapi::UUID,
+                    major: Clusapi::VERSION_MAJOR,
+                    minor: Clusapi::VERSION_MINOR,
+                    port,
+                },
+                // the mapper registers itself, as Windows and Samba do (ept_map for its own tower)
+                Registration {
+                    uuid: Epmapper::UUID,
+                    major: Epmapper::VERSION_MAJOR,
+                    minor: Epmapper::VERSION_MINOR,
+                    port: epm_port,
+                },
+            ],
         },
         clusapi: ClusapiService::new(s.backend.clone()),
         mgmt: MgmtService { counters: Default::default(), principal: acceptor_config(&snap).netbios_computer },

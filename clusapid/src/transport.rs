@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use dcerpc::pdu::{self, fault};
 use dcerpc::{Associations, CloseReason, Next, ServerConfig, ServerConnection};
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::FutureExt;
 use idl::DispatchError;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -93,7 +94,7 @@ fn count_pdus(mut b: &[u8]) -> u64 {
     n
 }
 
-type CallFuture = Pin<Box<dyn Future<Output = CallDone> + Send>>;
+type CallFuture<'a> = Pin<Box<dyn Future<Output = CallDone> + Send + 'a>>;
 
 struct CallDone {
     call_id: u32,
@@ -101,8 +102,62 @@ struct CallDone {
     interface: Interface,
     opnum: u16,
     result: Result<Option<u32>, DispatchError>,
+    /// The response stub.
     stub: Vec<u8>,
-    started: Instant,
+    /// The request stub's buffer, handed back to the connection for reuse.
+    request: Vec<u8>,
+    /// Only when debug logs are on (they report each call's duration).
+    started: Option<Instant>,
+}
+
+/// Response stub buffers kept per connection (each at most [`dcerpc::server::RECYCLE_MAX`]).
+const SPARE_STUBS: usize = 4;
+
+fn recycle_stub(spare: &mut Vec<Vec<u8>>, mut buf: Vec<u8>) {
+    if spare.len() < SPARE_STUBS && buf.capacity() <= dcerpc::server::RECYCLE_MAX {
+        buf.clear();
+        spare.push(buf);
+    }
+}
+
+/// Encodes a finished call's response (or fault) into `out` and recycles its buffers.
+fn finish_call(
+    conn: &mut ServerConnection,
+    counters: &crate::services::mgmt::Counters,
+    spare: &mut Vec<Vec<u8>>,
+    out: &mut Vec<u8>,
+    done: CallDone,
+) {
+    let us = || done.started.map_or(0, |t| t.elapsed().as_micros() as u64);
+    match &done.result {
+        Ok(status) => {
+            conn.encode_response(done.call_id, done.context_id, &done.stub, out);
+            counters.calls_out.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(
+                interface = done.interface.name(),
+                opnum = done.interface.op_name(done.opnum),
+                status = status.map_or_else(|| "-".to_string(), |s| s.to_string()),
+                us = us(),
+                "Call"
+            );
+        }
+        Err(e) => {
+            let code = match e {
+                DispatchError::OpRange(_) => fault::NCA_S_OP_RNG_ERROR,
+                DispatchError::BadStub(_) => fault::NCA_S_FAULT_NDR,
+            };
+            conn.encode_fault(done.call_id, done.context_id, code, out);
+            tracing::debug!(
+                interface = done.interface.name(),
+                opnum = done.opnum,
+                error = %e,
+                us = us(),
+                "Call faulted"
+            );
+        }
+    }
+    conn.recycle(done.request);
+    recycle_stub(spare, done.stub);
 }
 
 /// Serves one connection until the peer closes it or the protocol says to.
@@ -112,7 +167,13 @@ pub async fn connection(mut stream: TcpStream, peer: SocketAddr, ep: Arc<Endpoin
     let mut conn = ServerConnection::new(ep.config.clone(), shared.associations.clone());
     let mut inbuf: Vec<u8> = Vec::with_capacity(8192);
     let mut out: Vec<u8> = Vec::with_capacity(8192);
-    let mut calls: FuturesUnordered<CallFuture> = FuturesUnordered::new();
+    // calls borrow the services for the connection's lifetime: no shared reference count is
+    // touched per call (it would bounce between cores)
+    let services: Arc<Services> = shared.services.clone();
+    let svc: &Services = &services;
+    let counters = &svc.mgmt.counters;
+    let mut spare: Vec<Vec<u8>> = Vec::new();
+    let mut calls: FuturesUnordered<CallFuture<'_>> = FuturesUnordered::new();
     let mut ctx: Option<Arc<CallCtx>> = None;
     let mut ncalls: u64 = 0;
     let mut orphaned: Vec<u32> = Vec::new();
@@ -129,7 +190,7 @@ pub async fn connection(mut stream: TcpStream, peer: SocketAddr, ep: Arc<Endpoin
                 break;
             }
             let ptype = inbuf[consumed + 2];
-            shared.services.mgmt.counters.pkts_in.fetch_add(1, Ordering::Relaxed);
+            counters.pkts_in.fetch_add(1, Ordering::Relaxed);
             let frag = &mut inbuf[consumed..consumed + len];
             let next = conn.handle_fragment(frag, &mut out);
             consumed += len;
@@ -148,18 +209,15 @@ pub async fn connection(mut stream: TcpStream, peer: SocketAddr, ep: Arc<Endpoin
                 }
                 Next::Call(call) => {
                     ncalls += 1;
-                    shared.services.mgmt.counters.calls_in.fetch_add(1, Ordering::Relaxed);
+                    counters.calls_in.fetch_add(1, Ordering::Relaxed);
                     let c = ctx
-                        .get_or_insert_with(|| {
-                            Arc::new(CallCtx::new(&conn, peer, local, ep.served.clone(), &shared.services))
-                        })
+                        .get_or_insert_with(|| Arc::new(CallCtx::new(&conn, peer, local, ep.served.clone(), svc)))
                         .clone();
-                    let services = shared.services.clone();
                     let iface = ep.interfaces[call.interface];
-                    calls.push(Box::pin(async move {
-                        let started = Instant::now();
-                        let mut stub = Vec::new();
-                        let result = services.dispatch(iface, &c, call.opnum, &call.stub, call.order, &mut stub).await;
+                    let mut stub = spare.pop().unwrap_or_default();
+                    let started = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
+                    let mut fut: CallFuture<'_> = Box::pin(async move {
+                        let result = svc.dispatch(iface, &c, call.opnum, &call.stub, call.order, &mut stub).await;
                         CallDone {
                             call_id: call.call_id,
                             context_id: call.context_id,
@@ -167,15 +225,22 @@ pub async fn connection(mut stream: TcpStream, peer: SocketAddr, ep: Arc<Endpoin
                             opnum: call.opnum,
                             result,
                             stub,
+                            request: call.stub,
                             started,
                         }
-                    }));
+                    });
+                    // most calls complete without waiting: answer them right here, and leave
+                    // only the ones that block (notification waits) to run concurrently
+                    match (&mut fut).now_or_never() {
+                        Some(done) => finish_call(&mut conn, counters, &mut spare, &mut out, done),
+                        None => calls.push(fut),
+                    }
                 }
             }
         }
         inbuf.drain(..consumed);
         if !out.is_empty() {
-            shared.services.mgmt.counters.pkts_out.fetch_add(count_pdus(&out), Ordering::Relaxed);
+            counters.pkts_out.fetch_add(count_pdus(&out), Ordering::Relaxed);
             if let Err(e) = stream.write_all(&out).await {
                 break 'conn format!("write failed: {e}");
             }
@@ -188,45 +253,21 @@ pub async fn connection(mut stream: TcpStream, peer: SocketAddr, ep: Arc<Endpoin
             break 'conn "input buffer overflow".into();
         }
         tokio::select! {
+            biased;
+            Some(done) = calls.next(), if !calls.is_empty() => {
+                if let Some(i) = orphaned.iter().position(|&id| id == done.call_id) {
+                    orphaned.swap_remove(i);
+                    conn.recycle(done.request);
+                    recycle_stub(&mut spare, done.stub);
+                    continue;
+                }
+                finish_call(&mut conn, counters, &mut spare, &mut out, done);
+            }
             r = stream.read_buf(&mut inbuf) => match r {
                 Ok(0) => break 'conn "closed by peer".into(),
                 Ok(_) => {}
                 Err(e) => break 'conn format!("read failed: {e}"),
             },
-            Some(done) = calls.next(), if !calls.is_empty() => {
-                if let Some(i) = orphaned.iter().position(|&id| id == done.call_id) {
-                    orphaned.swap_remove(i);
-                    continue;
-                }
-                let name = done.interface.op_name(done.opnum);
-                match done.result {
-                    Ok(status) => {
-                        conn.encode_response(done.call_id, done.context_id, &done.stub, &mut out);
-                        shared.services.mgmt.counters.calls_out.fetch_add(1, Ordering::Relaxed);
-                        tracing::debug!(
-                            interface = done.interface.name(),
-                            opnum = name,
-                            status = status.map_or_else(|| "-".to_string(), |s| s.to_string()),
-                            us = done.started.elapsed().as_micros() as u64,
-                            "Call"
-                        );
-                    }
-                    Err(e) => {
-                        let code = match e {
-                            DispatchError::OpRange(_) => fault::NCA_S_OP_RNG_ERROR,
-                            DispatchError::BadStub(_) => fault::NCA_S_FAULT_NDR,
-                        };
-                        conn.encode_fault(done.call_id, done.context_id, code, &mut out);
-                        tracing::debug!(
-                            interface = done.interface.name(),
-                            opnum = done.opnum,
-                            error = %e,
-                            us = done.started.elapsed().as_micros() as u64,
-                            "Call faulted"
-                        );
-                    }
-                }
-            }
         }
     };
     let (user, auth) = match (conn.principal(), conn.auth_info()) {

@@ -162,7 +162,13 @@ pub struct ServerConnection {
     header_sign: bool,
     features: u16,
     principal: Option<Principal>,
+    /// A finished call's stub buffer, reused by the next request ([`ServerConnection::recycle`]).
+    spare: Vec<u8>,
 }
+
+/// Largest buffer kept for reuse between calls; bigger ones are freed so an idle connection
+/// holds little memory.
+pub const RECYCLE_MAX: usize = 16 * 1024;
 
 impl ServerConnection {
     /// A fresh connection.
@@ -179,6 +185,16 @@ impl ServerConnection {
             header_sign: false,
             features: 0,
             principal: None,
+            spare: Vec::new(),
+        }
+    }
+
+    /// Gives back the stub buffer of a finished [`Call`], so the next request is reassembled
+    /// into it instead of a new allocation (buffers above [`RECYCLE_MAX`] are dropped).
+    pub fn recycle(&mut self, mut buf: Vec<u8>) {
+        if buf.capacity() <= RECYCLE_MAX && buf.capacity() > self.spare.capacity() {
+            buf.clear();
+            self.spare = buf;
         }
     }
 
@@ -626,7 +642,9 @@ impl ServerConnection {
                 return Next::Close(CloseReason::Protocol("new call while a fragmented one is incomplete".into()));
             }
             let hint = usize::try_from(req.alloc_hint).unwrap_or(0).min(self.cfg.max_request).min(1 << 16);
-            let mut stub = Vec::with_capacity(hint.max(end - start));
+            let mut stub = std::mem::take(&mut self.spare);
+            stub.clear();
+            stub.reserve(hint.max(end - start));
             stub.extend_from_slice(&frag[start..end]);
             self.reassembly = Some(Reassembly {
                 call_id: h.call_id,

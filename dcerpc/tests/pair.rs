@@ -218,3 +218,25 @@ fn garbage_never_panics() {
         let _ = s.handle_fragment(&mut b, &mut out);
     }
 }
+
+#[test]
+fn recycled_request_buffers_start_empty() {
+    let mut p =
+        Pair::new(ClientConnection::authenticated(initiator(AuthType::Ntlmssp, "Passw0rd-1"), auth_level::PKT_PRIVACY));
+    assert!(matches!(p.bind(SyntaxId::new(IFACE, 3, 0)).unwrap(), ClientEvent::Bound { .. }));
+    for size in [3000usize, 5, 0, 9000, 17, 40_000] {
+        let stub: Vec<u8> = (0..size).map(|i| (i * 3) as u8).collect();
+        let mut out = Vec::new();
+        p.c.request(0, 7, &stub, &mut out);
+        assert!(p.deliver_to_server(out).is_empty());
+        let call = p.calls.pop().expect("a call");
+        assert_eq!(call.stub, stub, "size {size}");
+        let (call_id, context_id) = (call.call_id, call.context_id);
+        // the driver hands the used buffer back; the next request must not see its bytes
+        p.s.recycle(call.stub);
+        let mut out = Vec::new();
+        p.s.encode_response(call_id, context_id, b"ok", &mut out);
+        let (mut ev, _) = p.deliver_to_client(out);
+        assert!(matches!(ev.pop(), Some(Ok(ClientEvent::Response { .. }))));
+    }
+}

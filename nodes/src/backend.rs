@@ -113,6 +113,11 @@ impl BackendError {
 /// Result of a backend operation.
 pub type BackendResult<T> = Result<T, BackendError>;
 
+/// The answer of a trait method a backend does not implement.
+fn unsupported<'a, T: Send + 'a>(what: &'static str) -> BoxFuture<'a, BackendResult<T>> {
+    Box::pin(std::future::ready(Err(BackendError::Unsupported(what))))
+}
+
 /// A source of cluster state and the operations clusapi can request.
 ///
 /// Successful operations have taken effect in the next [`snapshot`] of a
@@ -215,6 +220,95 @@ pub trait ClusterBackend: Send + Sync + 'static {
         resource_id: &'a str,
         props: Vec<(String, PropValue)>,
     ) -> BoxFuture<'a, BackendResult<()>>;
+
+    /// Stores (`Some`) or removes (`None`) values in the admin property store under an opaque
+    /// object key (SET_COMMON/PRIVATE_PROPERTIES of values CTDB has no notion of); they show
+    /// in [`ClusterState::admin_props`] and persist like the rest of the overlay. See
+    /// [`crate::Overlay::set_admin_props`].
+    fn set_admin_properties<'a>(
+        &'a self,
+        key: &'a str,
+        props: Vec<(String, Option<PropValue>)>,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        let _ = (key, props);
+        Box::pin(std::future::ready(Err(BackendError::Unsupported("admin property store"))))
+    }
+
+    /// Replaces the dependencies (resource ids) of a created resource
+    /// (ApiAdd/RemoveResourceDependency, ApiSetResourceDependencyExpression);
+    /// see [`crate::Overlay::set_resource_dependencies`].
+    fn set_resource_dependencies<'a>(
+        &'a self,
+        resource_id: &'a str,
+        dependencies: Vec<String>,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        let _ = (resource_id, dependencies);
+        unsupported("resource dependencies")
+    }
+
+    /// Replaces the possible owners (pnns) of a created resource
+    /// (ApiAdd/RemoveResourceNode); see [`crate::Overlay::set_resource_possible_owners`].
+    fn set_resource_possible_owners<'a>(
+        &'a self,
+        resource_id: &'a str,
+        pnns: Vec<u32>,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        let _ = (resource_id, pnns);
+        unsupported("resource possible owners")
+    }
+
+    /// Replaces the preferred owners (pnns, in order) of a created group
+    /// (ApiSetGroupNodeList); see [`crate::Overlay::set_group_preferred_owners`].
+    fn set_group_preferred_owners<'a>(
+        &'a self,
+        group_id: &'a str,
+        pnns: Vec<u32>,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        let _ = (group_id, pnns);
+        unsupported("group preferred owners")
+    }
+
+    /// Moves a created resource and its dependency tree to another group
+    /// (ApiChangeResourceGroup); see [`crate::Overlay::change_resource_group`].
+    fn change_resource_group<'a>(
+        &'a self,
+        resource_id: &'a str,
+        group_id: &'a str,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        let _ = (resource_id, group_id);
+        unsupported("moving resources between groups")
+    }
+
+    /// Renames a network (ApiSetNetworkName); see [`crate::Overlay::rename_network`].
+    fn rename_network<'a>(
+        &'a self,
+        network_id: &'a str,
+        new_name: &'a str,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        let _ = (network_id, new_name);
+        unsupported("renaming networks")
+    }
+
+    /// Loads the persisted admin layer of the cluster registry ([MS-CMRP] 3.1.1.2: the
+    /// cluster registry is non-volatile and the same on every node): the opaque bytes last
+    /// given to [`store_registry_blob`](ClusterBackend::store_registry_blob), `None` when
+    /// nothing was ever stored. clusapid calls this on every registry call, so it should be
+    /// cheap (a local read); it must return the latest bytes any node of the cluster stored.
+    /// The bytes are checksummed by their producer (`registry_model::StoredTree`); a backend
+    /// returns them unchanged and never interprets them.
+    fn registry_blob(&self) -> BoxFuture<'_, BackendResult<Option<Vec<u8>>>> {
+        unsupported("cluster registry storage")
+    }
+
+    /// Replaces the persisted cluster-registry blob, atomically and durably: when this
+    /// returns `Ok` every node's [`registry_blob`](ClusterBackend::registry_blob) returns
+    /// `bytes` and they survive a crash or the loss of a node; on `Err` the previous blob is
+    /// intact (never a mix of both). clusapid serialises its own calls (load, change, store);
+    /// concurrent stores from other nodes are the backend's to order.
+    fn store_registry_blob(&self, bytes: Vec<u8>) -> BoxFuture<'_, BackendResult<()>> {
+        let _ = bytes;
+        unsupported("cluster registry storage")
+    }
 }
 
 #[cfg(test)]

@@ -180,7 +180,14 @@ pub fn check_invariants(s: &ClusterState) {
         );
     }
     for (i, n) in s.networks.iter().enumerate() {
-        assert_eq!(n.name, format!("Cluster Network {}", i + 1));
+        // "Cluster Network N" unless renamed through ApiSetNetworkName; names stay unique.
+        assert!(
+            !s.networks[..i]
+                .iter()
+                .any(|o| crate::ids::names_equal(&o.name, &n.name)),
+            "network name {:?} is not unique",
+            n.name
+        );
     }
     for i in &s.net_interfaces {
         let node = s.node_by_pnn(i.node_pnn).expect("netinterface node");

@@ -8,9 +8,11 @@
 //! * [`events`]: change events and the snapshot diff that produces them.
 //! * [`backend`]: the [`ClusterBackend`] trait and [`BackendError`].
 //! * [`simulated`]: an in-process CTDB look-alike backend.
+//! * [`ctdb`]: the backend driving a real ctdbd over its Unix socket.
 //! * `conformance` (tests / `test-util` feature): checks for any backend.
 
 pub mod backend;
+pub mod ctdb;
 pub mod events;
 pub mod ids;
 pub mod mapping;
@@ -23,6 +25,7 @@ pub mod simulated;
 pub mod conformance;
 
 pub use backend::{BackendError, BackendResult, BoxFuture, ClusterBackend};
+pub use ctdb::{CtdbBackend, CtdbConfig};
 pub use events::ClusterEvent;
 pub use model::{
     ClusterInfo, ClusterState, Group, GroupKind, GroupState, NetInterface, NetInterfaceState,

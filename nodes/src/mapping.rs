@@ -276,8 +276,10 @@ fn ip_type(addr: IpAddr) -> &'static str {
 /// * **Created** groups (type 9999, owner = chosen or leader) and resources
 ///   (owner = their group's; Offline until brought online) come from the
 ///   overlay; a resource whose group is gone is not shown.
-/// * **Overlay**: names, descriptions and private property overrides apply to
-///   any object; resource state overrides apply on top of the derived state
+/// * **Overlay**: names (groups, resources, networks), descriptions and private
+///   property overrides apply to any object; created groups keep their preferred
+///   owners and created resources their possible owners (nodes that no longer
+///   exist are dropped); resource state overrides apply on top of the derived state
 ///   (an Online override never raises a derived resource CTDB reports
 ///   offline). Group state is [`aggregate_group_state`] of its resources; an
 ///   empty group uses its override, else Offline.
@@ -375,6 +377,19 @@ pub fn build(raw: &RawCluster, overlay: &Overlay) -> ClusterState {
     for &(subnet, prefix) in &node_list {
         if !networks.iter().any(|n| n.contains(subnet)) {
             push_net(&mut networks, subnet, prefix, NetworkRole::InternalUse);
+        }
+    }
+    // Renamed networks (ApiSetNetworkName) keep their id; a name already taken (the
+    // default name of another network) is left as derived.
+    for i in 0..networks.len() {
+        if let Some(n) = overlay.names.get(&networks[i].id) {
+            if !networks
+                .iter()
+                .enumerate()
+                .any(|(j, o)| j != i && names_equal(&o.name, n))
+            {
+                networks[i].name = n.clone();
+            }
         }
     }
 
@@ -665,7 +680,11 @@ pub fn build(raw: &RawCluster, overlay: &Overlay) -> ClusterState {
             state: GroupState::Unknown,
             group_type: group_type::UNKNOWN,
             flags: 0,
-            preferred_owners: all_pnns.clone(),
+            preferred_owners: cg
+                .preferred_owners
+                .as_ref()
+                .map(|p| p.iter().copied().filter(|o| all_pnns.contains(o)).collect())
+                .unwrap_or_else(|| all_pnns.clone()),
             resource_ids: Vec::new(),
             description: String::new(),
         });
@@ -689,7 +708,11 @@ pub fn build(raw: &RawCluster, overlay: &Overlay) -> ClusterState {
             owner: g.owner,
             state: ResourceState::Offline,
             dependencies: cr.dependencies.clone(),
-            possible_owners: all_pnns.clone(),
+            possible_owners: cr
+                .possible_owners
+                .as_ref()
+                .map(|p| p.iter().copied().filter(|o| all_pnns.contains(o)).collect())
+                .unwrap_or_else(|| all_pnns.clone()),
             private_props,
             flags: 0,
             description: String::new(),
@@ -768,6 +791,14 @@ pub fn build(raw: &RawCluster, overlay: &Overlay) -> ClusterState {
         net_interfaces,
         public_ips: ips.into_iter().cloned().collect(),
         shares: raw.shares.clone(),
+        admin_props: overlay
+            .admin_props
+            .iter()
+            .map(|(k, v)| {
+                let list = v.iter().map(|e| (e.name.clone(), e.value.clone())).collect();
+                (k.clone(), list)
+            })
+            .collect(),
     }
 }
 

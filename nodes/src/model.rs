@@ -364,9 +364,28 @@ pub struct ClusterState {
     pub public_ips: Vec<PublicIp>,
     /// Samba share names.
     pub shares: Vec<String>,
+    /// The admin property store (see [`crate::Overlay::set_admin_props`]): property values
+    /// by opaque object key, each list in the order the names were first stored.
+    pub admin_props: std::collections::BTreeMap<String, Vec<(String, PropValue)>>,
 }
 
 impl ClusterState {
+    // --- admin property store ---
+
+    /// The admin-stored value of property `name` (case-insensitive) under object key `key`.
+    pub fn admin_prop(&self, key: &str, name: &str) -> Option<&PropValue> {
+        self.admin_props
+            .get(key)?
+            .iter()
+            .find(|(n, _)| names_equal(n, name))
+            .map(|(_, v)| v)
+    }
+
+    /// Every admin-stored property under object key `key`.
+    pub fn admin_props_of(&self, key: &str) -> &[(String, PropValue)] {
+        self.admin_props.get(key).map(Vec::as_slice).unwrap_or(&[])
+    }
+
     // --- nodes ---
 
     pub fn node_by_pnn(&self, pnn: u32) -> Option<&Node> {

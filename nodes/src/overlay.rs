@@ -22,6 +22,9 @@ pub struct CreatedGroup {
     /// Owner chosen by a move; `None` = the leader.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<u32>,
+    /// Preferred owners (pnns, in preference order) set by ApiSetGroupNodeList; `None` = every node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_owners: Option<Vec<u32>>,
 }
 
 /// A resource created through clusapi.
@@ -35,6 +38,9 @@ pub struct CreatedResource {
     /// Resource ids this one depends on.
     #[serde(default)]
     pub dependencies: Vec<String>,
+    /// Possible owners (pnns) edited by ApiAdd/RemoveResourceNode; `None` = every node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub possible_owners: Option<Vec<u32>>,
 }
 
 /// One private property override.
@@ -62,7 +68,7 @@ pub struct Overlay {
     pub groups: Vec<CreatedGroup>,
     #[serde(default)]
     pub resources: Vec<CreatedResource>,
-    /// Name overrides of derived groups and resources.
+    /// Name overrides of derived groups, resources and networks.
     #[serde(default)]
     pub names: BTreeMap<String, String>,
     /// Descriptions of any object (node, group, resource, network, netinterface).
@@ -77,6 +83,11 @@ pub struct Overlay {
     /// Group state overrides; only consulted for groups without resources.
     #[serde(default)]
     pub group_states: BTreeMap<String, GroupState>,
+    /// The admin property store: values clusapi keeps for properties CTDB has no notion of
+    /// (e.g. a group's `Priority`, a node's `NodeWeight`, private properties of objects other
+    /// than resources), by opaque object key (see [`Overlay::set_admin_props`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub admin_props: BTreeMap<String, Vec<PropEntry>>,
 }
 
 fn check_name(name: &str) -> Result<(), BackendError> {
@@ -84,6 +95,72 @@ fn check_name(name: &str) -> Result<(), BackendError> {
         return Err(BackendError::InvalidParameter("empty name".into()));
     }
     Ok(())
+}
+
+/// Whether resource `from` depends on `to`, directly or through other resources.
+fn depends_on(s: &ClusterState, from: &str, to: &str) -> bool {
+    let mut stack = vec![from.to_owned()];
+    let mut seen: Vec<String> = Vec::new();
+    while let Some(cur) = stack.pop() {
+        if seen.contains(&cur) {
+            continue;
+        }
+        let Some(r) = s.resource_by_id(&cur) else {
+            continue;
+        };
+        if r.dependencies.iter().any(|d| names_equal(d, to)) {
+            return true;
+        }
+        stack.extend(r.dependencies.iter().cloned());
+        seen.push(cur);
+    }
+    false
+}
+
+/// The resources of `id`'s group connected to it by dependencies (either direction),
+/// including `id` itself.
+fn dependency_tree(s: &ClusterState, id: &str) -> Vec<String> {
+    let Some(start) = s.resource_by_id(id) else {
+        return Vec::new();
+    };
+    let group = start.group_id.clone();
+    let mut tree = vec![start.id.clone()];
+    let mut i = 0;
+    while i < tree.len() {
+        let cur = tree[i].clone();
+        i += 1;
+        let Some(r) = s.resource_by_id(&cur) else {
+            continue;
+        };
+        let neighbours = r
+            .dependencies
+            .iter()
+            .filter_map(|d| s.resource_by_id(d))
+            .chain(s.dependents_of(&r.id));
+        for n in neighbours {
+            if names_equal(&n.group_id, &group) && !tree.contains(&n.id) {
+                tree.push(n.id.clone());
+            }
+        }
+    }
+    tree
+}
+
+fn check_nodes(s: &ClusterState, pnns: &[u32]) -> Result<(), BackendError> {
+    match pnns.iter().find(|&&p| s.node_by_pnn(p).is_none()) {
+        Some(&p) => Err(BackendError::NodeNotFound(p)),
+        None => Ok(()),
+    }
+}
+
+fn dedup(pnns: &[u32]) -> Vec<u32> {
+    let mut v: Vec<u32> = Vec::with_capacity(pnns.len());
+    for &p in pnns {
+        if !v.contains(&p) {
+            v.push(p);
+        }
+    }
+    v
 }
 
 impl Overlay {
@@ -111,6 +188,42 @@ impl Overlay {
         self.private_props.remove(id);
         self.resource_states.remove(id);
         self.group_states.remove(id);
+        let scoped = format!("{id}\\");
+        self.admin_props.retain(|k, _| k != id && !k.starts_with(&scoped));
+    }
+
+    /// Stores (`Some`) or removes (`None`) admin property values under the opaque object key
+    /// `key`; names match case-insensitively, a stored name keeps its first spelling. The key
+    /// is not checked against the model: clusapi derives keys from object ids (`<id>`, and
+    /// `<id>\Parameters` for private properties), so [`Overlay`]'s forgetting of a deleted
+    /// object's id removes its keys too. An empty key is `InvalidParameter`.
+    pub fn set_admin_props(
+        &mut self,
+        key: &str,
+        props: &[(String, Option<PropValue>)],
+    ) -> Result<(), BackendError> {
+        if key.is_empty() {
+            return Err(BackendError::InvalidParameter("empty property store key".into()));
+        }
+        let list = self.admin_props.entry(key.to_owned()).or_default();
+        for (name, value) in props {
+            let slot = list.iter().position(|e| names_equal(&e.name, name));
+            match (slot, value) {
+                (Some(i), Some(v)) => list[i].value = v.clone(),
+                (None, Some(v)) => list.push(PropEntry {
+                    name: name.clone(),
+                    value: v.clone(),
+                }),
+                (Some(i), None) => {
+                    list.remove(i);
+                }
+                (None, None) => {}
+            }
+        }
+        if list.is_empty() {
+            self.admin_props.remove(key);
+        }
+        Ok(())
     }
 
     /// Creates an empty group; returns its id.
@@ -124,6 +237,7 @@ impl Overlay {
             id: id.clone(),
             name: name.into(),
             owner: None,
+            preferred_owners: None,
         });
         Ok(id)
     }
@@ -227,6 +341,7 @@ impl Overlay {
             type_name: tname,
             group_id: gid,
             dependencies,
+            possible_owners: None,
         });
         Ok(id)
     }
@@ -361,6 +476,162 @@ impl Overlay {
         } else {
             self.descriptions.insert(key, description.into());
         }
+        Ok(())
+    }
+
+    /// Replaces the dependency list of a created resource (ids of resources it depends on).
+    /// Every dependency must exist and differ from the resource; cycles are refused, and so is
+    /// a list that leaves no Network Name in the resource's dependency chain (every resource
+    /// keeps one, so ApiGetResourceNetworkName answers for all of them). The dependencies of
+    /// resources mirroring CTDB state are part of the mapping and fixed.
+    pub fn set_resource_dependencies(
+        &mut self,
+        s: &ClusterState,
+        id: &str,
+        dependencies: &[String],
+    ) -> Result<(), BackendError> {
+        let r = s
+            .resource_by_id(id)
+            .ok_or_else(|| BackendError::ResourceNotFound(id.into()))?;
+        let mut canonical: Vec<String> = Vec::with_capacity(dependencies.len());
+        for d in dependencies {
+            let dep = s
+                .resource_by_id(d)
+                .ok_or_else(|| BackendError::ResourceNotFound(d.clone()))?;
+            if dep.id == r.id {
+                return Err(BackendError::InvalidParameter(format!(
+                    "{:?} cannot depend on itself",
+                    r.name
+                )));
+            }
+            if depends_on(s, &dep.id, &r.id) {
+                return Err(BackendError::InvalidParameter(format!(
+                    "{:?} already depends on {:?}",
+                    dep.name, r.name
+                )));
+            }
+            if !canonical.contains(&dep.id) {
+                canonical.push(dep.id.clone());
+            }
+        }
+        if !self.resources.iter().any(|c| c.id == r.id) {
+            return Err(BackendError::Unsupported(
+                "the dependencies of resources mirroring CTDB state are fixed",
+            ));
+        }
+        let is_network_name = names_equal(&r.type_name, crate::model::type_names::NETWORK_NAME);
+        let reaches_network_name = canonical
+            .iter()
+            .any(|d| s.network_name_resource(d).is_some());
+        if !is_network_name && !reaches_network_name {
+            return Err(BackendError::InvalidState(format!(
+                "{:?} must keep a Network Name resource in its dependency chain",
+                r.name
+            )));
+        }
+        if let Some(c) = self.resources.iter_mut().find(|c| c.id == r.id) {
+            c.dependencies = canonical;
+        }
+        Ok(())
+    }
+
+    /// Replaces the possible owners of a created resource (every pnn must be a node). The
+    /// possible owners of resources mirroring CTDB state follow CTDB's interfaces.
+    pub fn set_resource_possible_owners(
+        &mut self,
+        s: &ClusterState,
+        id: &str,
+        pnns: &[u32],
+    ) -> Result<(), BackendError> {
+        let r = s
+            .resource_by_id(id)
+            .ok_or_else(|| BackendError::ResourceNotFound(id.into()))?;
+        check_nodes(s, pnns)?;
+        let c = self
+            .resources
+            .iter_mut()
+            .find(|c| c.id == r.id)
+            .ok_or(BackendError::Unsupported(
+                "the possible owners of resources mirroring CTDB state follow CTDB's interfaces",
+            ))?;
+        c.possible_owners = Some(dedup(pnns));
+        Ok(())
+    }
+
+    /// Replaces the preferred owners of a created group (every pnn must be a node). Groups
+    /// mirroring CTDB state are placed by CTDB, which has no preference list.
+    pub fn set_group_preferred_owners(
+        &mut self,
+        s: &ClusterState,
+        id: &str,
+        pnns: &[u32],
+    ) -> Result<(), BackendError> {
+        let g = s
+            .group_by_id(id)
+            .ok_or_else(|| BackendError::GroupNotFound(id.into()))?;
+        check_nodes(s, pnns)?;
+        let c = self
+            .groups
+            .iter_mut()
+            .find(|c| c.id == g.id)
+            .ok_or(BackendError::Unsupported(
+                "groups mirroring CTDB state are placed by CTDB, which has no preferred owners",
+            ))?;
+        c.preferred_owners = Some(dedup(pnns));
+        Ok(())
+    }
+
+    /// Moves a created resource, with every resource of its group it is connected to by
+    /// dependencies, to another group (ApiChangeResourceGroup). Moving within the same group
+    /// succeeds without change; a tree holding a resource mirroring CTDB state gives
+    /// `CoreResource`.
+    pub fn change_resource_group(
+        &mut self,
+        s: &ClusterState,
+        id: &str,
+        group_id: &str,
+    ) -> Result<(), BackendError> {
+        let r = s
+            .resource_by_id(id)
+            .ok_or_else(|| BackendError::ResourceNotFound(id.into()))?;
+        let target = s
+            .group_by_id(group_id)
+            .ok_or_else(|| BackendError::GroupNotFound(group_id.into()))?;
+        if names_equal(&r.group_id, &target.id) {
+            return Ok(());
+        }
+        let tree = dependency_tree(s, &r.id);
+        if let Some(core) = tree
+            .iter()
+            .filter_map(|t| s.resource_by_id(t))
+            .find(|t| !t.is_created())
+        {
+            return Err(BackendError::CoreResource(core.name.clone()));
+        }
+        let gid = target.id.clone();
+        for c in self.resources.iter_mut().filter(|c| tree.contains(&c.id)) {
+            c.group_id = gid.clone();
+        }
+        Ok(())
+    }
+
+    /// Renames a network; renaming to its own name (any case) succeeds.
+    pub fn rename_network(
+        &mut self,
+        s: &ClusterState,
+        id: &str,
+        new_name: &str,
+    ) -> Result<(), BackendError> {
+        check_name(new_name)?;
+        let n = s
+            .network_by_id(id)
+            .ok_or_else(|| BackendError::InvalidParameter(format!("network {id:?} not found")))?;
+        if let Some(other) = s.find_network_by_name(new_name) {
+            if other.id != n.id {
+                return Err(BackendError::ObjectAlreadyExists(new_name.into()));
+            }
+        }
+        self.names.insert(n.id.clone(), new_name.into());
         Ok(())
     }
 

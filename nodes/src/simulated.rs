@@ -18,6 +18,9 @@
 //! * The leader is the lowest-pnn node that is not inactive. The generation
 //!   (and a `Recovery` event) bumps whenever the set of active nodes changes;
 //!   `ctdb disable`/`enable` only move IPs, as in CTDB.
+//!
+//! The cluster-registry blob ([`ClusterBackend::registry_blob`]) is kept in memory and, with a
+//! state file, in [`registry_file`] next to it (written crash-safely like the overlay).
 
 use std::fs::{self, File};
 use std::io::{ErrorKind, Write};
@@ -90,6 +93,10 @@ pub struct SimulatedCluster {
     events: broadcast::Sender<ClusterEvent>,
     available: AtomicBool,
     state_file: Option<PathBuf>,
+    /// The cluster-registry blob ([`ClusterBackend::registry_blob`]); `None` until stored.
+    registry: Mutex<Option<Vec<u8>>>,
+    /// Where the blob is persisted: [`registry_file`] of the state file.
+    registry_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for SimulatedCluster {
@@ -114,19 +121,51 @@ fn load_overlay(path: &Path) -> BackendResult<Overlay> {
     }
 }
 
-/// Writes the overlay crash-safely: temp file, fsync, rename, fsync directory.
+/// Writes the overlay crash-safely (see [`persist_bytes`]).
 fn persist_overlay(path: &Path, overlay: &Overlay) -> BackendResult<()> {
-    let text = overlay.to_toml()?;
+    persist_bytes(path, overlay.to_toml()?.as_bytes())
+}
+
+/// The file holding the cluster-registry blob next to the state file `state`:
+/// `state` with the extension `registry` (`state.toml` → `state.registry`).
+pub fn registry_file(state: &Path) -> PathBuf {
+    let p = state.with_extension("registry");
+    if p == state {
+        let mut s = state.as_os_str().to_owned();
+        s.push(".registry");
+        PathBuf::from(s)
+    } else {
+        p
+    }
+}
+
+/// Loads the registry blob; a missing file is `None`.
+fn load_registry(path: &Path) -> BackendResult<Option<Vec<u8>>> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err("cannot read", path, e)),
+    }
+}
+
+/// Writes `bytes` to `path` crash-safely: temp file, fsync, rename, fsync directory. A crash
+/// leaves either the old or the new content; on error the temp file is removed.
+fn persist_bytes(path: &Path, bytes: &[u8]) -> BackendResult<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
-    {
+    let written = (|| {
         let mut f = File::create(&tmp).map_err(|e| io_err("cannot create", &tmp, e))?;
-        f.write_all(text.as_bytes())
+        f.write_all(bytes)
             .map_err(|e| io_err("cannot write", &tmp, e))?;
         f.sync_all().map_err(|e| io_err("cannot sync", &tmp, e))?;
+        drop(f);
+        fs::rename(&tmp, path).map_err(|e| io_err("cannot rename onto", path, e))
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
     }
-    fs::rename(&tmp, path).map_err(|e| io_err("cannot rename onto", path, e))?;
+    written?;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -373,6 +412,11 @@ impl SimulatedCluster {
             Some(p) => load_overlay(p)?,
             None => Overlay::default(),
         };
+        let registry_file = config.state_file.as_deref().map(registry_file);
+        let registry = match &registry_file {
+            Some(p) => load_registry(p)?,
+            None => None,
+        };
         let state = Arc::new(mapping::build(&raw, &overlay));
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
         Ok(Self {
@@ -381,6 +425,8 @@ impl SimulatedCluster {
             events,
             available: AtomicBool::new(true),
             state_file: config.state_file,
+            registry: Mutex::new(registry),
+            registry_file,
         })
     }
 
@@ -804,7 +850,96 @@ impl ClusterBackend for SimulatedCluster {
                 .and_then(|()| self.overlay_op(|o, s| o.set_private_props(s, resource_id, &props))),
         )
     }
+
+    fn set_admin_properties<'a>(
+        &'a self,
+        key: &'a str,
+        props: Vec<(String, Option<PropValue>)>,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        ready(
+            self.check_available()
+                .and_then(|()| self.overlay_op(|o, _| o.set_admin_props(key, &props))),
+        )
+    }
+
+    fn set_resource_dependencies<'a>(
+        &'a self,
+        resource_id: &'a str,
+        dependencies: Vec<String>,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.check_available().and_then(|()| {
+            self.overlay_op(|o, s| o.set_resource_dependencies(s, resource_id, &dependencies))
+        }))
+    }
+
+    fn set_resource_possible_owners<'a>(
+        &'a self,
+        resource_id: &'a str,
+        pnns: Vec<u32>,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.check_available().and_then(|()| {
+            self.overlay_op(|o, s| o.set_resource_possible_owners(s, resource_id, &pnns))
+        }))
+    }
+
+    fn set_group_preferred_owners<'a>(
+        &'a self,
+        group_id: &'a str,
+        pnns: Vec<u32>,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.check_available().and_then(|()| {
+            self.overlay_op(|o, s| o.set_group_preferred_owners(s, group_id, &pnns))
+        }))
+    }
+
+    fn change_resource_group<'a>(
+        &'a self,
+        resource_id: &'a str,
+        group_id: &'a str,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.check_available().and_then(|()| {
+            self.overlay_op(|o, s| o.change_resource_group(s, resource_id, group_id))
+        }))
+    }
+
+    fn rename_network<'a>(
+        &'a self,
+        network_id: &'a str,
+        new_name: &'a str,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        ready(
+            self.check_available()
+                .and_then(|()| self.overlay_op(|o, s| o.rename_network(s, network_id, new_name))),
+        )
+    }
+
+    /// The blob in memory (loaded from [`registry_file`] at start); fails while the
+    /// simulated ctdbd is unreachable, as a CTDB persistent-database read would.
+    fn registry_blob(&self) -> BoxFuture<'_, BackendResult<Option<Vec<u8>>>> {
+        ready(self.check_available().map(|()| {
+            self.registry
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone()
+        }))
+    }
+
+    /// Persists crash-safely to [`registry_file`] first (when there is a state file), then
+    /// replaces the in-memory copy; on error neither changes.
+    fn store_registry_blob(&self, bytes: Vec<u8>) -> BoxFuture<'_, BackendResult<()>> {
+        ready(self.check_available().and_then(|()| {
+            let mut current = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(path) = &self.registry_file {
+                persist_bytes(path, &bytes)?;
+            }
+            *current = Some(bytes);
+            Ok(())
+        }))
+    }
 }
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod registry_tests;

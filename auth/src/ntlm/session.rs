@@ -21,7 +21,7 @@
 use std::ops::Range;
 
 use super::flags::{NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY, NTLMSSP_NEGOTIATE_KEY_EXCH};
-use crate::crypto::{ct_eq, hmac_md5, seal_key, sign_key, Direction, Rc4};
+use crate::crypto::{ct_eq, seal_key, sign_key, Direction, HmacMd5Key, Rc4};
 use crate::AuthError;
 
 /// Size of an NTLMSSP_MESSAGE_SIGNATURE (MS-NLMP 2.2.2.9.1).
@@ -39,25 +39,25 @@ pub enum Role {
 /// Per-direction keys and state.
 #[derive(Clone)]
 struct Half {
+    #[cfg_attr(not(test), allow(dead_code))]
     sign_key: [u8; 16],
+    /// HMAC-MD5 keyed with `sign_key`, pads absorbed once.
+    mac_key: HmacMd5Key,
     seal: Rc4,
     seq: u32,
 }
 
 impl Half {
     fn new(exported: &[u8; 16], flags: u32, dir: Direction) -> Half {
-        Half {
-            sign_key: sign_key(exported, dir),
-            seal: Rc4::new(&seal_key(exported, flags, dir)),
-            seq: 0,
-        }
+        let sign_key = sign_key(exported, dir);
+        Half { sign_key, mac_key: HmacMd5Key::new(&sign_key), seal: Rc4::new(&seal_key(exported, flags, dir)), seq: 0 }
     }
 
     /// MAC() of MS-NLMP 3.4.4.2 over `msg`; advances the sequence number and
     /// (with key exchange) the RC4 handle.
     fn mac(&mut self, key_exch: bool, msg: &[u8]) -> [u8; SIGNATURE_LEN] {
         let seq = self.seq.to_le_bytes();
-        let digest = hmac_md5(&self.sign_key, &[&seq, msg]);
+        let digest = self.mac_key.mac(&[&seq, msg]);
         let mut checksum = [0u8; 8];
         checksum.copy_from_slice(&digest[..8]);
         if key_exch {
@@ -183,7 +183,7 @@ impl NtlmSession {
         sign_len: usize,
     ) -> [u8; SIGNATURE_LEN] {
         let seq = self.send.seq.to_le_bytes();
-        let digest = hmac_md5(&self.send.sign_key, &[&seq, &buf[..sign_len]]);
+        let digest = self.send.mac_key.mac(&[&seq, &buf[..sign_len]]);
         self.send.seal.apply(&mut buf[data]);
         let mut checksum = [0u8; 8];
         checksum.copy_from_slice(&digest[..8]);
@@ -369,7 +369,7 @@ mod tests {
         let fresh = NtlmSession::new([1; 16], flags, Role::Client).unwrap();
         let mut fresh_rc4 = fresh.send.seal.clone();
         let sig = c.sign(b"app");
-        let digest = hmac_md5(&fresh.send.sign_key, &[&1u32.to_le_bytes(), b"app"]);
+        let digest = crate::crypto::hmac_md5(&fresh.send.sign_key, &[&1u32.to_le_bytes(), b"app"]);
         let mut cks = [0u8; 8];
         cks.copy_from_slice(&digest[..8]);
         fresh_rc4.apply(&mut cks);

@@ -498,3 +498,176 @@ async fn failed_persist_changes_nothing() {
     assert_eq!(*b.snapshot(), *before);
     assert_eq!(b.overlay(), Overlay::default());
 }
+
+#[tokio::test]
+async fn structure_edits_of_created_objects_persist() {
+    let path = temp_state_file("structure");
+    let config = SimConfig {
+        state_file: Some(path.clone()),
+        ..SimConfig::default()
+    };
+    let b = SimulatedCluster::new(config.clone()).unwrap();
+    let s = b.snapshot();
+    let cluster_name = s.cluster_name_resource().unwrap().id.clone();
+    let public_ip = s
+        .find_resource_by_name("IP Address 127.0.100.1")
+        .unwrap()
+        .id
+        .clone();
+    let net = s
+        .find_network_by_name("Cluster Network 1")
+        .unwrap()
+        .id
+        .clone();
+
+    let g1 = b.create_group("g1").await.unwrap();
+    let g2 = b.create_group("g2").await.unwrap();
+    let a = b
+        .create_resource(&g1, "a", "Generic Service")
+        .await
+        .unwrap();
+    let c = b
+        .create_resource(&g1, "c", "Generic Service")
+        .await
+        .unwrap();
+    let lone = b
+        .create_resource(&g1, "lone", "Generic Service")
+        .await
+        .unwrap();
+
+    // dependencies: a -> c (plus Cluster Name); cycles and self-dependencies are refused
+    b.set_resource_dependencies(&a, vec![cluster_name.clone(), c.clone()])
+        .await
+        .unwrap();
+    assert!(matches!(
+        b.set_resource_dependencies(&c, vec![a.clone()]).await,
+        Err(BackendError::InvalidParameter(_))
+    ));
+    assert!(matches!(
+        b.set_resource_dependencies(&a, vec![a.clone()]).await,
+        Err(BackendError::InvalidParameter(_))
+    ));
+    assert!(matches!(
+        b.set_resource_dependencies(&a, vec!["nope".into()]).await,
+        Err(BackendError::ResourceNotFound(_))
+    ));
+    assert!(matches!(
+        b.set_resource_dependencies(&public_ip, vec![]).await,
+        Err(BackendError::Unsupported(_))
+    ));
+    assert!(matches!(
+        b.set_resource_dependencies(&c, vec![]).await,
+        Err(BackendError::InvalidState(_))
+    ));
+
+    // possible and preferred owners
+    b.set_resource_possible_owners(&a, vec![2, 0, 2])
+        .await
+        .unwrap();
+    assert_eq!(
+        b.set_resource_possible_owners(&a, vec![9]).await,
+        Err(BackendError::NodeNotFound(9))
+    );
+    assert!(matches!(
+        b.set_resource_possible_owners(&public_ip, vec![0]).await,
+        Err(BackendError::Unsupported(_))
+    ));
+    b.set_group_preferred_owners(&g1, vec![1]).await.unwrap();
+    let cluster_group = s.cluster_group().unwrap().id.clone();
+    assert!(matches!(
+        b.set_group_preferred_owners(&cluster_group, vec![1]).await,
+        Err(BackendError::Unsupported(_))
+    ));
+
+    // moving "a" takes "c" (same group, connected) along, not "lone"
+    b.change_resource_group(&a, &g2).await.unwrap();
+    let s = b.snapshot();
+    assert_eq!(s.resource_by_id(&a).unwrap().group_id, g2);
+    assert_eq!(s.resource_by_id(&c).unwrap().group_id, g2);
+    assert_eq!(s.resource_by_id(&lone).unwrap().group_id, g1);
+    // a tree holding a derived resource cannot move
+    let wurst = b
+        .create_resource(&cluster_group, "wurst", "Generic Service")
+        .await
+        .unwrap();
+    assert!(matches!(
+        b.change_resource_group(&wurst, &g1).await,
+        Err(BackendError::CoreResource(_))
+    ));
+
+    // network rename; a duplicate name is refused
+    b.rename_network(&net, "Public").await.unwrap();
+    assert!(matches!(
+        b.rename_network(&net, "Cluster Network 2").await,
+        Err(BackendError::ObjectAlreadyExists(_))
+    ));
+
+    // all of it survives a restart
+    let b = SimulatedCluster::new(config).unwrap();
+    let s = b.snapshot();
+    check_invariants(&s);
+    let ra = s.resource_by_id(&a).unwrap();
+    assert_eq!(ra.dependencies, vec![cluster_name, c.clone()]);
+    assert_eq!(ra.possible_owners, vec![2, 0]);
+    assert_eq!(ra.group_id, g2);
+    assert_eq!(s.group_by_id(&g1).unwrap().preferred_owners, vec![1]);
+    assert_eq!(s.group_by_id(&g2).unwrap().preferred_owners, vec![0, 1, 2]);
+    assert_eq!(s.network_by_id(&net).unwrap().name, "Public");
+    assert!(s.find_network_by_name("Cluster Network 1").is_none());
+    // address resources name their network by its new name
+    let ip = s.find_resource_by_name("IP Address 127.0.100.1").unwrap();
+    assert_eq!(
+        ip.private_prop("Network"),
+        Some(&PropValue::Sz("Public".into()))
+    );
+    let _ = fs::remove_dir_all(path.parent().unwrap());
+}
+
+#[tokio::test]
+async fn admin_property_store_persists_and_is_forgotten_with_its_object() {
+    let path = temp_state_file("admin-props");
+    let cfg = SimConfig {
+        state_file: Some(path.clone()),
+        ..SimConfig::default()
+    };
+    let b = SimulatedCluster::new(cfg.clone()).unwrap();
+    let gid = b.create_group("g1").await.unwrap();
+    b.set_admin_properties(&gid, vec![("Priority".into(), Some(PropValue::Dword(3000)))])
+        .await
+        .unwrap();
+    b.set_admin_properties(
+        &format!("{gid}\\Parameters"),
+        vec![("X".into(), Some(PropValue::Sz("y".into())))],
+    )
+    .await
+    .unwrap();
+    b.set_admin_properties("1", vec![("NodeWeight".into(), Some(PropValue::Dword(0)))])
+        .await
+        .unwrap();
+    assert_eq!(
+        b.snapshot().admin_prop(&gid, "PRIORITY"),
+        Some(&PropValue::Dword(3000))
+    );
+    assert!(b.set_admin_properties("", vec![]).await.is_err());
+
+    // a restart reads the store back
+    drop(b);
+    let b = SimulatedCluster::new(cfg.clone()).unwrap();
+    let s = b.snapshot();
+    assert_eq!(s.admin_prop(&gid, "Priority"), Some(&PropValue::Dword(3000)));
+    assert_eq!(s.admin_prop("1", "NodeWeight"), Some(&PropValue::Dword(0)));
+    assert_eq!(s.admin_props_of(&format!("{gid}\\Parameters")).len(), 1);
+
+    // None removes a value; an emptied key disappears
+    b.set_admin_properties("1", vec![("nodeweight".into(), None)])
+        .await
+        .unwrap();
+    assert!(!b.snapshot().admin_props.contains_key("1"));
+
+    // deleting the group forgets its keys
+    b.delete_group(&gid).await.unwrap();
+    let s = b.snapshot();
+    assert!(s.admin_props_of(&gid).is_empty());
+    assert!(s.admin_props_of(&format!("{gid}\\Parameters")).is_empty());
+    let _ = fs::remove_dir_all(path.parent().unwrap());
+}

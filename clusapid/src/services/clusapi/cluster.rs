@@ -192,3 +192,61 @@ pub fn api_create_enum_ex(s: &ClusapiService, ctx: &CallCtx, req: ApiCreateEnumE
     let (ids, names) = super::node::split_ex(enum_entries(&snap, req.enum_type));
     ApiCreateEnumExResponse { return_id_enum: Some(ids), return_name_enum: Some(names), rpc_status: 0, result: WError(0) }
 }
+
+/// ERROR_RESOURCE_PROPERTIES_STORED: accepted, effective when the name resource restarts.
+pub const ERROR_RESOURCE_PROPERTIES_STORED: u32 = 5024;
+/// ERROR_INVALID_NAME.
+pub const ERROR_INVALID_NAME: u32 = 123;
+/// ERROR_NOT_SUPPORTED.
+pub const ERROR_NOT_SUPPORTED: u32 = 50;
+
+/// [MS-CMRP 3.1.4.2.3] ApiSetClusterName. The name of a Samba/CTDB cluster is the `netbios
+/// name` every node's smb.conf (or clusapid's configuration) carries, so a remote rename is
+/// refused with ERROR_NOT_SUPPORTED. Setting the current name again changes nothing and answers
+/// ERROR_RESOURCE_PROPERTIES_STORED, as a Windows cluster does for an accepted name.
+pub fn api_set_cluster_name(
+    s: &ClusapiService,
+    ctx: &CallCtx,
+    req: ApiSetClusterNameRequest,
+) -> ApiSetClusterNameResponse {
+    let result = |code| ApiSetClusterNameResponse { rpc_status: 0, result: WError(code) };
+    // [MS-CMRP 3.1.4.2.3] the server MUST require "All" access
+    if Granted::entitled(ctx.access) != Some(Granted::All) {
+        return result(win::ERROR_ACCESS_DENIED);
+    }
+    let name = req.new_cluster_name.as_str();
+    // a NetBIOS computer name: 1 to 15 characters, none of the reserved ones
+    let bad = |c: char| c.is_control() || "\\/:*?\"<>|.,;=+[]".contains(c);
+    if name.is_empty() || name.chars().count() > 15 || name.chars().any(bad) {
+        return result(ERROR_INVALID_NAME);
+    }
+    let snap = s.backend.snapshot();
+    if nodes::ids::names_equal(name, &snap.cluster.name) {
+        result(ERROR_RESOURCE_PROPERTIES_STORED)
+    } else {
+        result(ERROR_NOT_SUPPORTED)
+    }
+}
+
+/// [MS-CMRP 3.1.4.2.104] ApiBackupClusterDatabase: "The server MUST fail this method using
+/// error ERROR_CALL_NOT_IMPLEMENTED."
+pub fn api_backup_cluster_database(
+    _s: &ClusapiService,
+    _ctx: &CallCtx,
+    _req: ApiBackupClusterDatabaseRequest,
+) -> ApiBackupClusterDatabaseResponse {
+    ApiBackupClusterDatabaseResponse { rpc_status: 0, result: WError(win::ERROR_CALL_NOT_IMPLEMENTED) }
+}
+
+/// [MS-CMRP 3.1.4.2.108] ApiSetServiceAccountPassword: "The server MUST fail this method using
+/// error ERROR_CALL_NOT_IMPLEMENTED." The status array is still marshalled with the conformance
+/// the caller gave (`ReturnStatusBufferSize`) and no elements.
+pub fn api_set_service_account_password(
+    _s: &ClusapiService,
+    _ctx: &CallCtx,
+    req: ApiSetServiceAccountPasswordRequest,
+) -> ApiSetServiceAccountPasswordResponse {
+    let mut r = ApiSetServiceAccountPasswordResponse::error(win::ERROR_CALL_NOT_IMPLEMENTED);
+    r.return_status_buffer.max = req.return_status_buffer_size;
+    r
+}

@@ -1,0 +1,1446 @@
+//! Control codes for every object type ([MS-CMRP] 3.1.4.2.73-80, 88-89, 97-98, 105-106,
+//! 155-156; the codes themselves in 3.1.4.3; SDK clusapi.h "Control Code Architecture").
+//!
+//! One decoder, [`ControlCode`], splits a 32-bit code into its parts (object, global / modify /
+//! user / internal bits, function number, access) and names it from the tables of known codes
+//! ([`known_codes`]); one dispatcher runs the supported functions on the object a handle
+//! designates. Every `Api*Control` method follows the same rules:
+//!
+//! * the handle must be open (ERROR_INVALID_HANDLE); `ApiNode*Control`'s extra node handle too —
+//!   every CTDB node shares the cluster state, so the call then behaves as without it;
+//! * a code with the modify bit (0x00400000) needs handles with "All" access, else
+//!   ERROR_ACCESS_DENIED (5) [MS-CMRP 3.1.4.2.74]; read-only accounts only ever get "Read";
+//! * code 0, a code of another object type, a code clusapid does not know and a known code it
+//!   does not support answer ERROR_INVALID_FUNCTION (1), as the `*_UNKNOWN` control code
+//!   descriptions say for an object whose controls are not processed;
+//! * the output-buffer protocol: output that does not fit `nOutBufferSize` answers
+//!   ERROR_MORE_DATA (234) with `lpcbRequired` = the size needed and `lpBytesReturned` = 0 (an
+//!   empty conformant-varying array); otherwise both are the output's size;
+//! * input buffers are peer-supplied: capped at [`MAX_INPUT`], parsed with the registry-model
+//!   codec, its errors mapped with `win32_code()`.
+//!
+//! Property values come from [`super::properties`].
+
+use std::fmt;
+
+use idl::clusapi::*;
+use idl::{ConfBytes, ConfVarBytes, ContextHandle, WError};
+use nodes::{ClusterState, NodeState, PropValue as ModelValue};
+use registry_model::{multi_sz_encode, utf16z_decode, utf16z_encode, PropValue, PropertyList};
+
+use super::access::Granted;
+use super::properties::{self, Obj};
+use super::{
+    ClusapiService, ClusterHandle, GroupHandle, GroupSetHandle, NetInterfaceHandle, NetworkHandle, NodeHandle,
+    ResourceHandle,
+};
+use crate::services::CallCtx;
+
+/// Win32 status codes of the control methods ([MS-ERREF] 2.2).
+pub mod err {
+    pub const ERROR_SUCCESS: u32 = 0;
+    pub const ERROR_INVALID_FUNCTION: u32 = 1;
+    pub const ERROR_ACCESS_DENIED: u32 = 5;
+    pub const ERROR_INVALID_HANDLE: u32 = 6;
+    pub const ERROR_INVALID_PARAMETER: u32 = 87;
+    pub const ERROR_MORE_DATA: u32 = 234;
+    pub const ERROR_DEPENDENCY_NOT_FOUND: u32 = 5002;
+    pub const ERROR_RESOURCE_NOT_FOUND: u32 = 5007;
+    pub const ERROR_GROUP_NOT_FOUND: u32 = 5013;
+    pub const ERROR_RESOURCE_PROPERTIES_STORED: u32 = 5024;
+    pub const ERROR_CLUSTER_NODE_NOT_FOUND: u32 = 5042;
+    pub const ERROR_CLUSTER_NETWORK_NOT_FOUND: u32 = 5045;
+    pub const ERROR_CLUSTER_NETINTERFACE_NOT_FOUND: u32 = 5047;
+    pub const ERROR_CLUSTER_RESOURCE_TYPE_NOT_FOUND: u32 = 5078;
+}
+use err::*;
+
+/// Largest input buffer a control call accepts (property lists of a few properties are a few
+/// hundred bytes; security descriptors a few KiB).
+pub const MAX_INPUT: usize = 1 << 20;
+
+/// The modify bit: the code changes the object, and needs "All" access.
+pub const CLCTL_MODIFY_MASK: u32 = 1 << 22;
+/// The global bit: the change is made on every node.
+pub const CLCTL_GLOBAL_MASK: u32 = 1 << 23;
+/// The user bit: a code defined by a resource DLL.
+pub const CLCTL_USER_MASK: u32 = 1 << 21;
+/// The internal bit: a notification the cluster service sends to resource DLLs.
+pub const CLCTL_INTERNAL_MASK: u32 = 1 << 20;
+
+// ---------------------------------------------------------------------------------------------
+// decoding
+
+/// CLUS_OBJECT_*: the object a control code is for (bits 24-31).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ObjectType {
+    Resource,
+    ResourceType,
+    Group,
+    Node,
+    Network,
+    NetInterface,
+    Cluster,
+    GroupSet,
+    AffinityRule,
+    User,
+}
+
+impl ObjectType {
+    /// Every object type, in code order.
+    pub const ALL: [ObjectType; 10] = [
+        ObjectType::Resource,
+        ObjectType::ResourceType,
+        ObjectType::Group,
+        ObjectType::Node,
+        ObjectType::Network,
+        ObjectType::NetInterface,
+        ObjectType::Cluster,
+        ObjectType::GroupSet,
+        ObjectType::AffinityRule,
+        ObjectType::User,
+    ];
+
+    /// The object byte of the codes for this type.
+    pub const fn code(self) -> u8 {
+        match self {
+            ObjectType::Resource => 1,
+            ObjectType::ResourceType => 2,
+            ObjectType::Group => 3,
+            ObjectType::Node => 4,
+            ObjectType::Network => 5,
+            ObjectType::NetInterface => 6,
+            ObjectType::Cluster => 7,
+            ObjectType::GroupSet => 8,
+            ObjectType::AffinityRule => 9,
+            ObjectType::User => 128,
+        }
+    }
+
+    /// The type of object byte `b`.
+    pub fn from_code(b: u8) -> Option<ObjectType> {
+        ObjectType::ALL.into_iter().find(|t| t.code() == b)
+    }
+}
+
+/// CLUS_ACCESS_*: the access mode a control code declares (bits 0-1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccessMode {
+    Any,
+    Read,
+    Write,
+    /// 3 is not defined.
+    Reserved,
+}
+
+/// What a supported control code does, whatever its object (the CLCTL_* operations clusapid
+/// implements).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Function {
+    Unknown,
+    GetCharacteristics,
+    GetFlags,
+    GetClassInfo,
+    GetRequiredDependencies,
+    GetName,
+    GetResourceType,
+    GetNode,
+    GetNetwork,
+    GetId,
+    GetFqdn,
+    GetClusterServiceAccountName,
+    CheckVoterEvict,
+    CheckVoterDown,
+    EnumCommonProperties,
+    GetRoCommonProperties,
+    GetCommonProperties,
+    SetCommonProperties,
+    ValidateCommonProperties,
+    GetCommonPropertyFmts,
+    GetCommonResourcePropertyFmts,
+    EnumPrivateProperties,
+    GetRoPrivateProperties,
+    GetPrivateProperties,
+    SetPrivateProperties,
+    ValidatePrivateProperties,
+    GetPrivatePropertyFmts,
+    GetPrivateResourcePropertyFmts,
+    GetNetworkName,
+    GetDnsName,
+}
+
+/// One control code of the SDK's tables: its value, its name and, when clusapid supports it,
+/// what it does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KnownCode {
+    pub code: u32,
+    pub name: &'static str,
+    pub function: Option<Function>,
+}
+
+/// A table of known codes of one object: `object, "PREFIX": low-24-bits NAME [=> Function], ...`.
+macro_rules! codes {
+    ($obj:literal, $prefix:literal: $($low:literal $name:ident $(=> $f:ident)?),* $(,)?) => {
+        &[$(KnownCode {
+            code: ($obj << 24) | $low,
+            name: concat!("CLUSCTL_", $prefix, "_", stringify!($name)),
+            function: codes!(@f $($f)?),
+        }),*]
+    };
+    (@f) => { None };
+    (@f $f:ident) => { Some(Function::$f) };
+}
+
+/// CLUSCTL_RESOURCE_* ([MS-CMRP] 3.1.4.3.1, clusapi.h).
+const RESOURCE_CODES: &[KnownCode] = codes!(0x01, "RESOURCE":
+    0x000000 UNKNOWN => Unknown,
+    0x000005 GET_CHARACTERISTICS => GetCharacteristics,
+    0x000009 GET_FLAGS => GetFlags,
+    0x00000d GET_CLASS_INFO => GetClassInfo,
+    0x000011 GET_REQUIRED_DEPENDENCIES => GetRequiredDependencies,
+    0x000019 GET_FAILURE_INFO,
+    0x000029 GET_NAME => GetName,
+    0x00002d GET_RESOURCE_TYPE => GetResourceType,
+    0x000039 GET_ID => GetId,
+    0x000051 ENUM_COMMON_PROPERTIES => EnumCommonProperties,
+    0x000055 GET_RO_COMMON_PROPERTIES => GetRoCommonProperties,
+    0x000059 GET_COMMON_PROPERTIES => GetCommonProperties,
+    0x40005e SET_COMMON_PROPERTIES => SetCommonProperties,
+    0x000061 VALIDATE_COMMON_PROPERTIES => ValidateCommonProperties,
+    0x000065 GET_COMMON_PROPERTY_FMTS => GetCommonPropertyFmts,
+    0x000079 ENUM_PRIVATE_PROPERTIES => EnumPrivateProperties,
+    0x00007d GET_RO_PRIVATE_PROPERTIES => GetRoPrivateProperties,
+    0x000081 GET_PRIVATE_PROPERTIES => GetPrivateProperties,
+    0x400086 SET_PRIVATE_PROPERTIES => SetPrivateProperties,
+    0x000089 VALIDATE_PRIVATE_PROPERTIES => ValidatePrivateProperties,
+    0x00008d GET_PRIVATE_PROPERTY_FMTS => GetPrivatePropertyFmts,
+    0x4000a2 ADD_REGISTRY_CHECKPOINT,
+    0x4000a6 DELETE_REGISTRY_CHECKPOINT,
+    0x0000a9 GET_REGISTRY_CHECKPOINTS,
+    0x4000ae ADD_CRYPTO_CHECKPOINT,
+    0x4000b2 DELETE_CRYPTO_CHECKPOINT,
+    0x4002d6 ADD_CRYPTO_CHECKPOINT_EX,
+    0x0000b5 GET_CRYPTO_CHECKPOINTS,
+    0x4000ba UPGRADE_DLL,
+    0x4000be ADD_REGISTRY_CHECKPOINT_64BIT,
+    0x4000c2 ADD_REGISTRY_CHECKPOINT_32BIT,
+    0x0000c9 GET_LOADBAL_PROCESS_LIST,
+    0x000169 GET_NETWORK_NAME => GetNetworkName,
+    0x00016d NETNAME_GET_VIRTUAL_SERVER_TOKEN,
+    0x000172 NETNAME_REGISTER_DNS_RECORDS,
+    0x000175 GET_DNS_NAME => GetDnsName,
+    0x00017a NETNAME_SET_PWD_INFO,
+    0x00017e NETNAME_DELETE_CO,
+    0x000181 NETNAME_VALIDATE_VCO,
+    0x000185 NETNAME_RESET_VCO,
+    0x00018d NETNAME_REPAIR_VCO,
+    0x000191 STORAGE_GET_DISK_INFO,
+    0x000199 STORAGE_IS_PATH_VALID,
+    0x0001a1 STORAGE_GET_DISK_NUMBER_INFO,
+    0x0001b9 QUERY_DELETE,
+    0x4001be IPADDRESS_RENEW_LEASE,
+    0x4001c2 IPADDRESS_RELEASE_LEASE,
+    0x0001e1 QUERY_MAINTENANCE_MODE,
+    0x4001e6 SET_MAINTENANCE_MODE,
+    0x4001ea STORAGE_SET_DRIVELETTER,
+    0x0001f1 STORAGE_GET_DISK_INFO_EX,
+    0x0001f9 STORAGE_GET_DISK_INFO_EX2,
+    0x000205 STORAGE_GET_DISKID,
+    0x000211 STORAGE_GET_MOUNTPOINTS,
+    0x000219 STORAGE_GET_DIRTY,
+    0x000225 STORAGE_GET_SHARED_VOLUME_INFO,
+    0x40028a ENABLE_SHARED_VOLUME_DIRECTIO,
+    0x40028e DISABLE_SHARED_VOLUME_DIRECTIO,
+    0x400296 SET_CSV_MAINTENANCE_MODE,
+    0x40029a SET_SHARED_VOLUME_BACKUP_MODE,
+    0x00029d STORAGE_GET_SHARED_VOLUME_PARTITION_NAMES,
+    0x4002a2 STORAGE_GET_SHARED_VOLUME_STATES,
+    0x0002a5 STORAGE_IS_SHARED_VOLUME,
+    0x4002ae RW_MODIFY_NOOP,
+    0x0002b1 IS_QUORUM_BLOCKED,
+    0x0002b5 POOL_GET_DRIVE_INFO,
+    0x00031a NETNAME_SET_PWD_INFOEX,
+    0x500006 DELETE,
+    0x50000a INSTALL_NODE,
+    0x50000e EVICT_NODE,
+    0x500012 ADD_DEPENDENCY,
+    0x500016 REMOVE_DEPENDENCY,
+    0x50001a ADD_OWNER,
+    0x50001e REMOVE_OWNER,
+    0x500026 SET_NAME,
+    0x50002a CLUSTER_NAME_CHANGED,
+    0x50002e CLUSTER_VERSION_CHANGED,
+    0x500046 FORCE_QUORUM,
+    0x50004a INITIALIZE,
+    0x50004e STATE_CHANGE_REASON,
+    0x500052 PROVIDER_STATE_CHANGE,
+    0x500056 LEAVING_GROUP,
+    0x50005a JOINING_GROUP,
+    0x10005d FSWITNESS_GET_EPOCH_INFO,
+    0x500062 FSWITNESS_SET_EPOCH_INFO,
+    0x500066 FSWITNESS_RELEASE_LOCK,
+    0x50006a NETNAME_CREDS_NOTIFYCAM,
+    0x50007e NOTIFY_QUORUM_STATUS,
+    0x500086 UNDELETE,
+    0x1020e9 GET_OPERATION_CONTEXT,
+    0x502122 NOTIFY_OWNER_CHANGE,
+    0x102125 VALIDATE_CHANGE_GROUP,
+    0x10212d CHECK_DRAIN_VETO,
+    0x102131 NOTIFY_DRAIN_COMPLETE,
+);
+
+/// CLUSCTL_RESOURCE_TYPE_* ([MS-CMRP] 3.1.4.3.2). GET_COMMON_PROPERTY_FMTS is known but not
+/// supported: "The server SHOULD NOT support this control" (3.1.4.3.2.12).
+const RESOURCE_TYPE_CODES: &[KnownCode] = codes!(0x02, "RESOURCE_TYPE":
+    0x000000 UNKNOWN => Unknown,
+    0x000005 GET_CHARACTERISTICS => GetCharacteristics,
+    0x000009 GET_FLAGS => GetFlags,
+    0x00000d GET_CLASS_INFO => GetClassInfo,
+    0x000011 GET_REQUIRED_DEPENDENCIES => GetRequiredDependencies,
+    0x000015 GET_ARB_TIMEOUT,
+    0x000051 ENUM_COMMON_PROPERTIES => EnumCommonProperties,
+    0x000055 GET_RO_COMMON_PROPERTIES => GetRoCommonProperties,
+    0x000059 GET_COMMON_PROPERTIES => GetCommonProperties,
+    0x40005e SET_COMMON_PROPERTIES => SetCommonProperties,
+    0x000061 VALIDATE_COMMON_PROPERTIES => ValidateCommonProperties,
+    0x000065 GET_COMMON_PROPERTY_FMTS,
+    0x000069 GET_COMMON_RESOURCE_PROPERTY_FMTS => GetCommonResourcePropertyFmts,
+    0x000079 ENUM_PRIVATE_PROPERTIES => EnumPrivateProperties,
+    0x00007d GET_RO_PRIVATE_PROPERTIES => GetRoPrivateProperties,
+    0x000081 GET_PRIVATE_PROPERTIES => GetPrivateProperties,
+    0x400086 SET_PRIVATE_PROPERTIES => SetPrivateProperties,
+    0x000089 VALIDATE_PRIVATE_PROPERTIES => ValidatePrivateProperties,
+    0x00008d GET_PRIVATE_PROPERTY_FMTS => GetPrivatePropertyFmts,
+    0x000091 GET_PRIVATE_RESOURCE_PROPERTY_FMTS => GetPrivateResourcePropertyFmts,
+    0x0000a9 GET_REGISTRY_CHECKPOINTS,
+    0x0000b5 GET_CRYPTO_CHECKPOINTS,
+    0x000195 STORAGE_GET_AVAILABLE_DISKS,
+    0x40019e STORAGE_SYNC_CLUSDISK_DB,
+    0x0001b9 QUERY_DELETE,
+    0x0001ed STORAGE_GET_DRIVELETTERS,
+    0x0001f5 STORAGE_GET_AVAILABLE_DISKS_EX,
+    0x000201 STORAGE_REMAP_DRIVELETTER,
+    0x000205 STORAGE_GET_DISKID,
+    0x000209 STORAGE_IS_CLUSTERABLE,
+    0x40020e STORAGE_REMOVE_VM_OWNERSHIP,
+    0x00022d STORAGE_GET_RESOURCEID,
+    0x000231 GEN_APP_VALIDATE_PATH,
+    0x000235 NETNAME_VALIDATE_NETNAME,
+    0x000239 GEN_APP_VALIDATE_DIRECTORY,
+    0x40026e NETNAME_GET_OU_FOR_VCO,
+    0x50000a INSTALL_NODE,
+    0x50000e EVICT_NODE,
+    0x50002e CLUSTER_VERSION_CHANGED,
+    0x500032 FIXUP_ON_UPGRADE,
+    0x500036 STARTING_PHASE1,
+    0x50003a STARTING_PHASE2,
+    0x50003e HOLD_IO,
+    0x500042 RESUME_IO,
+    0x100081 NOTIFY_MONITOR_SHUTTING_DOWN,
+);
+
+/// CLUSCTL_GROUP_* ([MS-CMRP] 3.1.4.3.3). The property format codes are "not supported" on
+/// Windows (SDK).
+const GROUP_CODES: &[KnownCode] = codes!(0x03, "GROUP":
+    0x000000 UNKNOWN => Unknown,
+    0x000005 GET_CHARACTERISTICS => GetCharacteristics,
+    0x000009 GET_FLAGS => GetFlags,
+    0x000019 GET_FAILURE_INFO,
+    0x000029 GET_NAME => GetName,
+    0x000039 GET_ID => GetId,
+    0x000051 ENUM_COMMON_PROPERTIES => EnumCommonProperties,
+    0x000055 GET_RO_COMMON_PROPERTIES => GetRoCommonProperties,
+    0x000059 GET_COMMON_PROPERTIES => GetCommonProperties,
+    0x40005e SET_COMMON_PROPERTIES => SetCommonProperties,
+    0x000061 VALIDATE_COMMON_PROPERTIES => ValidateCommonProperties,
+    0x000065 GET_COMMON_PROPERTY_FMTS,
+    0x000079 ENUM_PRIVATE_PROPERTIES => EnumPrivateProperties,
+    0x00007d GET_RO_PRIVATE_PROPERTIES => GetRoPrivateProperties,
+    0x000081 GET_PRIVATE_PROPERTIES => GetPrivateProperties,
+    0x400086 SET_PRIVATE_PROPERTIES => SetPrivateProperties,
+    0x000089 VALIDATE_PRIVATE_PROPERTIES => ValidatePrivateProperties,
+    0x00008d GET_PRIVATE_PROPERTY_FMTS,
+    0x0001b9 QUERY_DELETE,
+    0x0002d9 GET_LAST_MOVE_TIME,
+    0x402d86 SET_CCF_FROM_MASTER,
+);
+
+/// CLUSCTL_NODE_* ([MS-CMRP] 3.1.4.3.4). The property format codes always fail on Windows
+/// (SDK: "Always returns ERROR_INVALID_FUNCTION").
+const NODE_CODES: &[KnownCode] = codes!(0x04, "NODE":
+    0x000000 UNKNOWN => Unknown,
+    0x000005 GET_CHARACTERISTICS => GetCharacteristics,
+    0x000009 GET_FLAGS => GetFlags,
+    0x000029 GET_NAME => GetName,
+    0x000039 GET_ID => GetId,
+    0x000041 GET_CLUSTER_SERVICE_ACCOUNT_NAME => GetClusterServiceAccountName,
+    0x000051 ENUM_COMMON_PROPERTIES => EnumCommonProperties,
+    0x000055 GET_RO_COMMON_PROPERTIES => GetRoCommonProperties,
+    0x000059 GET_COMMON_PROPERTIES => GetCommonProperties,
+    0x40005e SET_COMMON_PROPERTIES => SetCommonProperties,
+    0x000061 VALIDATE_COMMON_PROPERTIES => ValidateCommonProperties,
+    0x000065 GET_COMMON_PROPERTY_FMTS,
+    0x000079 ENUM_PRIVATE_PROPERTIES => EnumPrivateProperties,
+    0x00007d GET_RO_PRIVATE_PROPERTIES => GetRoPrivateProperties,
+    0x000081 GET_PRIVATE_PROPERTIES => GetPrivateProperties,
+    0x400086 SET_PRIVATE_PROPERTIES => SetPrivateProperties,
+    0x000089 VALIDATE_PRIVATE_PROPERTIES => ValidatePrivateProperties,
+    0x00008d GET_PRIVATE_PROPERTY_FMTS,
+    0x0002bd GET_STUCK_NODES,
+    0x0002c1 INJECT_GEM_FAULT,
+    0x0002c5 INTRODUCE_GEM_REPAIR_DELAY,
+    0x0002c9 SEND_DUMMY_GEM_MESSAGES,
+    0x0002cd BLOCK_GEM_SEND_RECV,
+    0x0002d1 GET_GEMID_VECTOR,
+);
+
+/// CLUSCTL_NETWORK_* ([MS-CMRP] 3.1.4.3.5).
+const NETWORK_CODES: &[KnownCode] = codes!(0x05, "NETWORK":
+    0x000000 UNKNOWN => Unknown,
+    0x000005 GET_CHARACTERISTICS => GetCharacteristics,
+    0x000009 GET_FLAGS => GetFlags,
+    0x000029 GET_NAME => GetName,
+    0x000039 GET_ID => GetId,
+    0x000051 ENUM_COMMON_PROPERTIES => EnumCommonProperties,
+    0x000055 GET_RO_COMMON_PROPERTIES => GetRoCommonProperties,
+    0x000059 GET_COMMON_PROPERTIES => GetCommonProperties,
+    0x40005e SET_COMMON_PROPERTIES => SetCommonProperties,
+    0x000061 VALIDATE_COMMON_PROPERTIES => ValidateCommonProperties,
+    0x000065 GET_COMMON_PROPERTY_FMTS,
+    0x000079 ENUM_PRIVATE_PROPERTIES => EnumPrivateProperties,
+    0x00007d GET_RO_PRIVATE_PROPERTIES => GetRoPrivateProperties,
+    0x000081 GET_PRIVATE_PROPERTIES => GetPrivateProperties,
+    0x400086 SET_PRIVATE_PROPERTIES => SetPrivateProperties,
+    0x000089 VALIDATE_PRIVATE_PROPERTIES => ValidatePrivateProperties,
+    0x00008d GET_PRIVATE_PROPERTY_FMTS,
+);
+
+/// CLUSCTL_NETINTERFACE_* ([MS-CMRP] 3.1.4.3.6).
+const NETINTERFACE_CODES: &[KnownCode] = codes!(0x06, "NETINTERFACE":
+    0x000000 UNKNOWN => Unknown,
+    0x000005 GET_CHARACTERISTICS => GetCharacteristics,
+    0x000009 GET_FLAGS => GetFlags,
+    0x000029 GET_NAME => GetName,
+    0x000031 GET_NODE => GetNode,
+    0x000035 GET_NETWORK => GetNetwork,
+    0x000039 GET_ID => GetId,
+    0x000051 ENUM_COMMON_PROPERTIES => EnumCommonProperties,
+    0x000055 GET_RO_COMMON_PROPERTIES => GetRoCommonProperties,
+    0x000059 GET_COMMON_PROPERTIES => GetCommonProperties,
+    0x40005e SET_COMMON_PROPERTIES => SetCommonProperties,
+    0x000061 VALIDATE_COMMON_PROPERTIES => ValidateCommonProperties,
+    0x000065 GET_COMMON_PROPERTY_FMTS,
+    0x000079 ENUM_PRIVATE_PROPERTIES => EnumPrivateProperties,
+    0x00007d GET_RO_PRIVATE_PROPERTIES => GetRoPrivateProperties,
+    0x000081 GET_PRIVATE_PROPERTIES => GetPrivateProperties,
+    0x400086 SET_PRIVATE_PROPERTIES => SetPrivateProperties,
+    0x000089 VALIDATE_PRIVATE_PROPERTIES => ValidatePrivateProperties,
+    0x00008d GET_PRIVATE_PROPERTY_FMTS,
+);
+
+/// CLUSCTL_CLUSTER_* ([MS-CMRP] 3.1.4.3.7). Cluster private property formats "are not
+/// supported" (SDK).
+const CLUSTER_CODES: &[KnownCode] = codes!(0x07, "CLUSTER":
+    0x000000 UNKNOWN => Unknown,
+    0x00003d GET_FQDN => GetFqdn,
+    0x000045 CHECK_VOTER_EVICT => CheckVoterEvict,
+    0x000049 CHECK_VOTER_DOWN => CheckVoterDown,
+    0x00004d SHUTDOWN,
+    0x000051 ENUM_COMMON_PROPERTIES => EnumCommonProperties,
+    0x000055 GET_RO_COMMON_PROPERTIES => GetRoCommonProperties,
+    0x000059 GET_COMMON_PROPERTIES => GetCommonProperties,
+    0x40005e SET_COMMON_PROPERTIES => SetCommonProperties,
+    0x000061 VALIDATE_COMMON_PROPERTIES => ValidateCommonProperties,
+    0x000065 GET_COMMON_PROPERTY_FMTS => GetCommonPropertyFmts,
+    0x000079 ENUM_PRIVATE_PROPERTIES => EnumPrivateProperties,
+    0x00007d GET_RO_PRIVATE_PROPERTIES => GetRoPrivateProperties,
+    0x000081 GET_PRIVATE_PROPERTIES => GetPrivateProperties,
+    0x400086 SET_PRIVATE_PROPERTIES => SetPrivateProperties,
+    0x000089 VALIDATE_PRIVATE_PROPERTIES => ValidatePrivateProperties,
+    0x00008d GET_PRIVATE_PROPERTY_FMTS,
+    0x4000f2 SET_ACCOUNT_ACCESS,
+    0x00023e BATCH_BLOCK_KEY,
+    0x000241 BATCH_UNBLOCK_KEY,
+    0x000291 GET_SHARED_VOLUME_ID,
+    0x0002a9 GET_CLUSDB_TIMESTAMP,
+    0x0002b9 GET_GUM_LOCK_OWNER,
+    0x4002e2 SET_STORAGE_CONFIGURATION,
+    0x0002e5 GET_STORAGE_CONFIGURATION,
+    0x0002e9 GET_STORAGE_CONFIG_ATTRIBUTES,
+    0x4002ee REMOVE_NODE,
+    0x400306 CLEAR_NODE_CONNECTION_INFO,
+    0x40030a SET_DNS_DOMAIN,
+);
+
+/// CLUSCTL_GROUPSET_* (Windows Server 2016 and later; [MS-CMRP] 3.1.4.3.8).
+const GROUPSET_CODES: &[KnownCode] = codes!(0x08, "GROUPSET":
+    0x000039 GET_ID => GetId,
+    0x000055 GET_RO_COMMON_PROPERTIES,
+    0x000059 GET_COMMON_PROPERTIES,
+    0x40005e SET_COMMON_PROPERTIES,
+    0x002d71 GET_GROUPS,
+    0x002d75 GET_PROVIDER_GROUPS,
+    0x002d79 GET_PROVIDER_GROUPSETS,
+);
+
+/// CLUSCTL_AFFINITYRULE_* (Windows Server 2019 and later; no method of clusapi v3 takes them).
+const AFFINITYRULE_CODES: &[KnownCode] = codes!(0x09, "AFFINITYRULE":
+    0x000039 GET_ID,
+    0x000055 GET_RO_COMMON_PROPERTIES,
+    0x000059 GET_COMMON_PROPERTIES,
+    0x40005e SET_COMMON_PROPERTIES,
+    0x002d71 GET_GROUPNAMES,
+);
+
+/// The known control codes of one object type (empty for USER: resource DLLs define those).
+pub fn known_codes(t: ObjectType) -> &'static [KnownCode] {
+    match t {
+        ObjectType::Resource => RESOURCE_CODES,
+        ObjectType::ResourceType => RESOURCE_TYPE_CODES,
+        ObjectType::Group => GROUP_CODES,
+        ObjectType::Node => NODE_CODES,
+        ObjectType::Network => NETWORK_CODES,
+        ObjectType::NetInterface => NETINTERFACE_CODES,
+        ObjectType::Cluster => CLUSTER_CODES,
+        ObjectType::GroupSet => GROUPSET_CODES,
+        ObjectType::AffinityRule => AFFINITYRULE_CODES,
+        ObjectType::User => &[],
+    }
+}
+
+/// A control code taken apart ([MS-CMRP] 2.2.2.x / SDK "Control Code Architecture"):
+///
+/// ```text
+/// bits 31-24 object | 23 global | 22 modify | 21 user | 20 internal | 19-2 function | 1-0 access
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct ControlCode {
+    /// The code as sent.
+    pub raw: u32,
+    /// The object byte (CLUS_OBJECT_*).
+    pub object: u8,
+    pub global: bool,
+    pub modify: bool,
+    pub user: bool,
+    pub internal: bool,
+    /// The operation number (bits 2-19; CLCTL_* >> 2 without the flag bits).
+    pub function: u32,
+    pub access: AccessMode,
+}
+
+impl ControlCode {
+    /// Decodes a code; never fails (any 32-bit value has parts).
+    pub const fn decode(raw: u32) -> ControlCode {
+        ControlCode {
+            raw,
+            object: (raw >> 24) as u8,
+            global: raw & CLCTL_GLOBAL_MASK != 0,
+            modify: raw & CLCTL_MODIFY_MASK != 0,
+            user: raw & CLCTL_USER_MASK != 0,
+            internal: raw & CLCTL_INTERNAL_MASK != 0,
+            function: (raw >> 2) & 0x3_FFFF,
+            access: match raw & 3 {
+                0 => AccessMode::Any,
+                1 => AccessMode::Read,
+                2 => AccessMode::Write,
+                _ => AccessMode::Reserved,
+            },
+        }
+    }
+
+    /// The object type, if the object byte is a defined one.
+    pub fn object_type(&self) -> Option<ObjectType> {
+        ObjectType::from_code(self.object)
+    }
+
+    /// The SDK's entry for this exact code.
+    pub fn known(&self) -> Option<&'static KnownCode> {
+        known_codes(self.object_type()?).iter().find(|k| k.code == self.raw)
+    }
+
+    /// The spec name (`CLUSCTL_RESOURCE_GET_COMMON_PROPERTIES`, ...), for known codes.
+    pub fn name(&self) -> Option<&'static str> {
+        self.known().map(|k| k.name)
+    }
+
+    /// What clusapid does for this code sent to an object of type `t`: `None` when the code is
+    /// for another object type, unknown, or known but not supported.
+    pub fn function_for(&self, t: ObjectType) -> Option<Function> {
+        if self.object != t.code() {
+            return None;
+        }
+        self.known()?.function
+    }
+}
+
+impl fmt::Display for ControlCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(n) => write!(f, "{n}"),
+            None => write!(f, "{:#010x}", self.raw),
+        }
+    }
+}
+
+impl fmt::Debug for ControlCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ControlCode({:#010x} {self})", self.raw)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// the output-buffer protocol
+
+/// What a control handler produced: the output bytes and the status to report with them
+/// (0, or ERROR_RESOURCE_PROPERTIES_STORED after a SET).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Output {
+    pub data: Vec<u8>,
+    pub status: u32,
+}
+
+impl Output {
+    fn new(data: Vec<u8>) -> Output {
+        Output { data, status: ERROR_SUCCESS }
+    }
+}
+
+type Outcome = Result<Output, u32>;
+
+/// The out-parameters every `Api*Control` response has.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ControlReply {
+    pub out_buffer: ConfVarBytes,
+    pub bytes_returned: u32,
+    pub cb_required: u32,
+    pub result: u32,
+}
+
+/// Applies the output-buffer protocol to a handler's outcome.
+pub fn reply(out_buffer_size: u32, outcome: Result<Output, u32>) -> ControlReply {
+    let empty = || ConfVarBytes { max: out_buffer_size, data: Vec::new() };
+    match outcome {
+        Ok(Output { data, status }) => {
+            let len = u32::try_from(data.len()).unwrap_or(u32::MAX);
+            if len > out_buffer_size {
+                ControlReply { out_buffer: empty(), bytes_returned: 0, cb_required: len, result: ERROR_MORE_DATA }
+            } else {
+                ControlReply {
+                    out_buffer: ConfVarBytes { max: out_buffer_size, data },
+                    bytes_returned: len,
+                    cb_required: len,
+                    result: status,
+                }
+            }
+        }
+        Err(e) => ControlReply { out_buffer: empty(), bytes_returned: 0, cb_required: 0, result: e },
+    }
+}
+
+macro_rules! from_reply {
+    ($($resp:ident),* $(,)?) => {$(
+        impl From<ControlReply> for $resp {
+            fn from(r: ControlReply) -> Self {
+                $resp {
+                    out_buffer: r.out_buffer,
+                    bytes_returned: r.bytes_returned,
+                    cb_required: r.cb_required,
+                    rpc_status: 0,
+                    result: WError(r.result),
+                }
+            }
+        }
+    )*};
+}
+
+from_reply!(
+    ApiNodeResourceControlResponse,
+    ApiResourceControlResponse,
+    ApiNodeResourceTypeControlResponse,
+    ApiResourceTypeControlResponse,
+    ApiNodeGroupControlResponse,
+    ApiGroupControlResponse,
+    ApiNodeNodeControlResponse,
+    ApiNodeControlResponse,
+    ApiNodeNetworkControlResponse,
+    ApiNetworkControlResponse,
+    ApiNodeNetInterfaceControlResponse,
+    ApiNetInterfaceControlResponse,
+    ApiNodeClusterControlResponse,
+    ApiClusterControlResponse,
+    ApiNodeGroupSetControlResponse,
+    ApiGroupSetControlResponse,
+);
+
+/// The input bytes of a call: `nInBufferSize` bytes of `lpInBuffer` (a NULL buffer is empty).
+/// A size larger than the buffer, or than [`MAX_INPUT`], is ERROR_INVALID_PARAMETER.
+pub fn input(buf: &Option<ConfBytes>, size: u32) -> Result<&[u8], u32> {
+    let size = usize::try_from(size).map_err(|_| ERROR_INVALID_PARAMETER)?;
+    match buf {
+        None => Ok(&[]),
+        Some(ConfBytes(b)) => {
+            if size > MAX_INPUT {
+                return Err(ERROR_INVALID_PARAMETER);
+            }
+            b.get(..size).ok_or(ERROR_INVALID_PARAMETER)
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// dispatch
+
+/// Which object a control call is for, as its handle designates it.
+#[derive(Clone, Debug)]
+enum Target {
+    Cluster,
+    Node(u32),
+    Group(String),
+    Resource(String),
+    ResourceType(String),
+    Network(String),
+    NetInterface(String),
+}
+
+impl Target {
+    fn object_type(&self) -> ObjectType {
+        match self {
+            Target::Cluster => ObjectType::Cluster,
+            Target::Node(_) => ObjectType::Node,
+            Target::Group(_) => ObjectType::Group,
+            Target::Resource(_) => ObjectType::Resource,
+            Target::ResourceType(_) => ObjectType::ResourceType,
+            Target::Network(_) => ObjectType::Network,
+            Target::NetInterface(_) => ObjectType::NetInterface,
+        }
+    }
+
+    /// The object in `s`, or the "not found" error of its class.
+    fn resolve<'a>(&self, s: &'a ClusterState) -> Result<Obj<'a>, u32> {
+        Ok(match self {
+            Target::Cluster => Obj::Cluster,
+            Target::Node(pnn) => Obj::Node(s.node_by_pnn(*pnn).ok_or(ERROR_CLUSTER_NODE_NOT_FOUND)?),
+            Target::Group(id) => Obj::Group(s.group_by_id(id).ok_or(ERROR_GROUP_NOT_FOUND)?),
+            Target::Resource(id) => Obj::Resource(s.resource_by_id(id).ok_or(ERROR_RESOURCE_NOT_FOUND)?),
+            Target::ResourceType(n) => {
+                Obj::ResourceType(s.find_resource_type(n).ok_or(ERROR_CLUSTER_RESOURCE_TYPE_NOT_FOUND)?)
+            }
+            Target::Network(id) => Obj::Network(s.network_by_id(id).ok_or(ERROR_CLUSTER_NETWORK_NOT_FOUND)?),
+            Target::NetInterface(id) => {
+                Obj::NetInterface(s.netinterface_by_id(id).ok_or(ERROR_CLUSTER_NETINTERFACE_NOT_FOUND)?)
+            }
+        })
+    }
+}
+
+/// The host node handle of an `ApiNode*Control` call: open, and "All" when the code modifies.
+fn check_host_node(s: &ClusapiService, ctx: &CallCtx, h: &ContextHandle, code: ControlCode) -> Result<(), u32> {
+    let node = ctx.group.get::<NodeHandle>(h).ok_or(ERROR_INVALID_HANDLE)?;
+    if code.modify && node.access != Granted::All {
+        return Err(ERROR_ACCESS_DENIED);
+    }
+    s.backend.snapshot().node_by_pnn(node.pnn).ok_or(ERROR_CLUSTER_NODE_NOT_FOUND)?;
+    Ok(())
+}
+
+/// Runs one control call on an object whose handle was found with `granted` access.
+async fn control(
+    s: &ClusapiService,
+    target: Target,
+    granted: Granted,
+    code: ControlCode,
+    input: Result<&[u8], u32>,
+) -> Outcome {
+    // [MS-CMRP 3.1.4.2.74] "The access level associated with the hResource context handle MUST
+    // be "All", only if the bitwise AND of dwControlCode and 0x00400000 is not equal to zero"
+    if code.modify && granted != Granted::All {
+        return Err(ERROR_ACCESS_DENIED);
+    }
+    let snap = s.backend.snapshot();
+    let obj = target.resolve(&snap)?;
+    let f = code.function_for(target.object_type()).ok_or(ERROR_INVALID_FUNCTION)?;
+    let input = input?;
+    run(s, &snap, obj, f, input).await
+}
+
+fn dword(v: u32) -> Output {
+    Output::new(v.to_le_bytes().to_vec())
+}
+
+fn sz(v: &str) -> Output {
+    Output::new(utf16z_encode(v))
+}
+
+fn list(l: PropertyList) -> Output {
+    Output::new(l.encode())
+}
+
+/// The resource type of a resource or resource type object.
+fn restype_of<'a>(snap: &'a ClusterState, o: &Obj<'a>) -> Option<&'a nodes::ResourceType> {
+    match o {
+        Obj::Resource(r) => snap.find_resource_type(&r.type_name),
+        Obj::ResourceType(t) => Some(*t),
+        _ => None,
+    }
+}
+
+async fn run(s: &ClusapiService, snap: &ClusterState, obj: Obj<'_>, f: Function, input: &[u8]) -> Outcome {
+    use Function as F;
+    Ok(match f {
+        F::Unknown => Output::default(),
+        F::GetCharacteristics => dword(restype_of(snap, &obj).map_or(0, |t| t.characteristics)),
+        F::GetFlags => dword(match obj {
+            Obj::Group(g) => g.flags,
+            Obj::Resource(r) => r.flags,
+            _ => 0,
+        }),
+        F::GetClassInfo => {
+            // CLUS_RESOURCE_CLASS_INFO: class DWORD, subclass DWORD
+            let t = restype_of(snap, &obj).ok_or(ERROR_INVALID_FUNCTION)?;
+            let mut b = t.resource_class.to_le_bytes().to_vec();
+            b.extend(t.resource_subclass.to_le_bytes());
+            Output::new(b)
+        }
+        F::GetRequiredDependencies => {
+            let t = restype_of(snap, &obj).ok_or(ERROR_INVALID_FUNCTION)?;
+            Output::new(properties::required_dependencies(&t.name).encode())
+        }
+        F::GetName => sz(&obj.name(snap)),
+        F::GetId => sz(&obj.id(snap)),
+        F::GetResourceType => match obj {
+            Obj::Resource(r) => sz(&r.type_name),
+            _ => return Err(ERROR_INVALID_FUNCTION),
+        },
+        F::GetNode => match obj {
+            Obj::NetInterface(i) => sz(snap.node_name(i.node_pnn).ok_or(ERROR_CLUSTER_NODE_NOT_FOUND)?),
+            _ => return Err(ERROR_INVALID_FUNCTION),
+        },
+        F::GetNetwork => match obj {
+            Obj::NetInterface(i) => sz(&snap.network_by_id(&i.network_id).ok_or(ERROR_CLUSTER_NETWORK_NOT_FOUND)?.name),
+            _ => return Err(ERROR_INVALID_FUNCTION),
+        },
+        // No DNS domain is known to the model: the FQDN is the cluster name.
+        F::GetFqdn => sz(&snap.cluster.name),
+        // clusapid, like ctdbd, runs as root: the local system account.
+        F::GetClusterServiceAccountName => sz("NT AUTHORITY\\SYSTEM"),
+        F::CheckVoterEvict => dword(check_voter(snap, input, true)?),
+        F::CheckVoterDown => dword(check_voter(snap, input, false)?),
+        F::EnumCommonProperties => Output::new(multi_sz_encode(&obj.table().writable_names())),
+        F::GetRoCommonProperties => list(obj.ro_common(snap)),
+        F::GetCommonProperties => list(obj.common(snap)),
+        F::SetCommonProperties => set_common(s, snap, obj, input, false).await?,
+        F::ValidateCommonProperties => set_common(s, snap, obj, input, true).await?,
+        F::GetCommonPropertyFmts => list(properties::writable_formats(obj.table())),
+        F::GetCommonResourcePropertyFmts => list(properties::writable_formats(&properties::RESOURCE_PROPERTIES)),
+        F::EnumPrivateProperties => {
+            let p = obj.private(snap);
+            let names: Vec<&str> = p.0.iter().map(|p| p.name.as_str()).collect();
+            Output::new(multi_sz_encode(&names))
+        }
+        F::GetRoPrivateProperties => list(PropertyList::new()),
+        F::GetPrivateProperties => list(obj.private(snap)),
+        F::SetPrivateProperties => set_private(s, obj, input, false).await?,
+        F::ValidatePrivateProperties => set_private(s, obj, input, true).await?,
+        F::GetPrivatePropertyFmts => {
+            let p = obj.private(snap);
+            list(properties::format_list(p.0.iter().map(|p| (p.name.as_str(), p.value.format()))))
+        }
+        F::GetPrivateResourcePropertyFmts => {
+            let t = restype_of(snap, &obj).ok_or(ERROR_INVALID_FUNCTION)?;
+            match properties::private_table(&t.name) {
+                Some(table) => list(properties::writable_formats(&table)),
+                None => list(PropertyList::new()),
+            }
+        }
+        F::GetNetworkName => match obj {
+            Obj::Resource(r) => sz(&snap.resource_network_name(&r.id).ok_or(ERROR_DEPENDENCY_NOT_FOUND)?),
+            _ => return Err(ERROR_INVALID_FUNCTION),
+        },
+        F::GetDnsName => match obj {
+            // only a Network Name resource has a DNS name
+            Obj::Resource(r) if nodes::ids::names_equal(&r.type_name, nodes::model::type_names::NETWORK_NAME) => {
+                match r.private_prop("DnsName").or_else(|| r.private_prop("Name")) {
+                    Some(ModelValue::Sz(n)) => sz(n),
+                    _ => sz(&r.name),
+                }
+            }
+            _ => return Err(ERROR_INVALID_FUNCTION),
+        },
+    })
+}
+
+/// CLUSCTL_CLUSTER_CHECK_VOTER_EVICT / _DOWN ([MS-CMRP] 3.1.4.3.7.3-4): would the cluster lose
+/// quorum if the node named by the input (a node id as a NUL-terminated UTF-16 string; this
+/// node when the input is empty, as smbtorture sends it) went down or were evicted? Node
+/// majority over the configured nodes: the Up and Paused nodes vote. CTDB clusters have no
+/// quorum resource, so a resource id, like an unknown node id, is ERROR_INVALID_PARAMETER.
+/// The answer is a CLUSTER_QUORUM_VALUE: 0 maintained, 1 lost.
+fn check_voter(s: &ClusterState, input: &[u8], evict: bool) -> Result<u32, u32> {
+    let target = if input.is_empty() {
+        s.cluster.this_pnn
+    } else {
+        let id = utf16z_decode(input).map_err(|_| ERROR_INVALID_PARAMETER)?;
+        s.node_by_id(id.trim()).ok_or(ERROR_INVALID_PARAMETER)?.pnn
+    };
+    let votes = |n: &nodes::Node| matches!(n.state, NodeState::Up | NodeState::Paused);
+    let voting = s.nodes.iter().filter(|n| votes(n) && n.pnn != target).count();
+    let configured = s.nodes.len() - usize::from(evict);
+    Ok(u32::from(voting * 2 <= configured))
+}
+
+/// The common properties `Name` and `Description` live in the model where it has them;
+/// everything else writable goes to the admin store.
+enum Slot {
+    Rename,
+    Description,
+    Store,
+}
+
+fn slot(obj: &Obj<'_>, name: &str) -> Slot {
+    let model_name = matches!(obj, Obj::Group(_) | Obj::Resource(_) | Obj::Network(_));
+    let model_description = !matches!(obj, Obj::Cluster | Obj::ResourceType(_));
+    match name {
+        "Name" if model_name => Slot::Rename,
+        "Description" if model_description => Slot::Description,
+        _ => Slot::Store,
+    }
+}
+
+/// CLUSCTL_*_SET_COMMON_PROPERTIES / VALIDATE_COMMON_PROPERTIES: the input property list is
+/// checked against the class's table (unknown name, read-only property or wrong format:
+/// ERROR_INVALID_PARAMETER; truncated list: ERROR_INSUFFICIENT_BUFFER; out-of-range value:
+/// ERROR_INVALID_DATA), then stored: renames and descriptions through the backend, the rest in
+/// the admin store. A changed `SeparateMonitor` of an online resource takes effect after a
+/// restart: ERROR_RESOURCE_PROPERTIES_STORED.
+async fn set_common(s: &ClusapiService, snap: &ClusterState, obj: Obj<'_>, input: &[u8], validate: bool) -> Outcome {
+    let props = PropertyList::decode(input).map_err(|e| e.win32_code())?;
+    let table = obj.table();
+    registry_model::validate_set(table, &props)?;
+    properties::check_values(&props)?;
+    if validate {
+        return Ok(Output::default());
+    }
+    let current = obj.values(snap);
+    let mut stored: Vec<(String, Option<ModelValue>)> = Vec::new();
+    let (mut rename, mut description) = (None, None);
+    let mut restart = false;
+    for p in &props.0 {
+        let Some(def) = table.find(&p.name) else { continue };
+        match (slot(&obj, def.name), &p.value) {
+            (Slot::Rename, PropValue::Sz(n)) => rename = Some(n.clone()),
+            (Slot::Description, PropValue::Sz(d)) => description = Some(d.clone()),
+            (Slot::Description, _) => description = Some(String::new()),
+            (Slot::Rename, _) => return Err(ERROR_INVALID_PARAMETER),
+            (Slot::Store, v) => {
+                if def.name == "SeparateMonitor" {
+                    let before = current.iter().find(|(n, _)| *n == def.name).map(|(_, v)| v);
+                    restart |= before != Some(v);
+                }
+                stored.push((def.name.to_owned(), properties::to_model(v)));
+            }
+        }
+    }
+    let win = |e: nodes::BackendError| e.win32_code();
+    if !stored.is_empty() {
+        s.backend.set_admin_properties(&obj.key(), stored).await.map_err(win)?;
+    }
+    if let Some(d) = description {
+        s.backend.set_description(&obj.id(snap), &d).await.map_err(win)?;
+    }
+    if let Some(n) = rename {
+        if n != obj.name(snap) {
+            match obj {
+                Obj::Group(g) => s.backend.rename_group(&g.id, &n).await,
+                Obj::Resource(r) => s.backend.rename_resource(&r.id, &n).await,
+                Obj::Network(net) => s.backend.rename_network(&net.id, &n).await,
+                _ => Ok(()),
+            }
+            .map_err(win)?;
+        }
+    }
+    let restart = restart && matches!(obj, Obj::Resource(r) if properties::takes_effect_after_restart(r));
+    Ok(Output { data: Vec::new(), status: if restart { ERROR_RESOURCE_PROPERTIES_STORED } else { ERROR_SUCCESS } })
+}
+
+/// CLUSCTL_*_SET_PRIVATE_PROPERTIES / VALIDATE_PRIVATE_PROPERTIES. A resource's go to its
+/// `Parameters` through the backend, checked against its type's schema when the type has one
+/// ([`properties::private_table`]); a change to an online resource takes effect after a restart
+/// (ERROR_RESOURCE_PROPERTIES_STORED, as Windows' resource DLLs answer). Other objects keep any
+/// property the model can represent in the admin store; a zero-length value deletes it.
+async fn set_private(s: &ClusapiService, obj: Obj<'_>, input: &[u8], validate: bool) -> Outcome {
+    let props = PropertyList::decode(input).map_err(|e| e.win32_code())?;
+    let win = |e: nodes::BackendError| e.win32_code();
+    match obj {
+        Obj::Resource(r) => {
+            let table = properties::private_table(&r.type_name);
+            properties::check_private(table.as_ref(), &props, false)?;
+            if validate {
+                return Ok(Output::default());
+            }
+            let mut values = Vec::new();
+            for p in &props.0 {
+                // canonical spelling: the schema's, else an existing property's, else as sent
+                let name = table
+                    .as_ref()
+                    .and_then(|t| t.find(&p.name).map(|d| d.name.to_owned()))
+                    .or_else(|| {
+                        r.private_props
+                            .iter()
+                            .find(|(n, _)| nodes::ids::names_equal(n, &p.name))
+                            .map(|(n, _)| n.clone())
+                    })
+                    .unwrap_or_else(|| p.name.clone());
+                let v = properties::to_model(&p.value).ok_or(ERROR_INVALID_PARAMETER)?;
+                values.push((name, v));
+            }
+            if values.is_empty() {
+                return Ok(Output::default());
+            }
+            s.backend.set_private_properties(&r.id, values).await.map_err(win)?;
+            let status = if properties::takes_effect_after_restart(r) {
+                ERROR_RESOURCE_PROPERTIES_STORED
+            } else {
+                ERROR_SUCCESS
+            };
+            Ok(Output { data: Vec::new(), status })
+        }
+        _ => {
+            properties::check_private(None, &props, true)?;
+            if validate {
+                return Ok(Output::default());
+            }
+            let values: Vec<_> = props.0.iter().map(|p| (p.name.clone(), properties::to_model(&p.value))).collect();
+            if !values.is_empty() {
+                s.backend.set_admin_properties(&properties::private_key(&obj.key()), values).await.map_err(win)?;
+            }
+            Ok(Output::default())
+        }
+    }
+}
+
+/// Logs one control call at debug level.
+fn log(method: &str, code: ControlCode, r: &ControlReply) {
+    tracing::debug!(method, code = %code, status = r.result, bytes = r.bytes_returned, required = r.cb_required, "Control");
+}
+
+// ---------------------------------------------------------------------------------------------
+// the methods
+
+fn resource(ctx: &CallCtx, h: &ContextHandle) -> Result<(Target, Granted), u32> {
+    let h = ctx.group.get::<ResourceHandle>(h).ok_or(ERROR_INVALID_HANDLE)?;
+    Ok((Target::Resource(h.id.clone()), h.access))
+}
+
+fn resource_type(ctx: &CallCtx, h: &ContextHandle, name: &str) -> Result<(Target, Granted), u32> {
+    let h = ctx.group.get::<ClusterHandle>(h).ok_or(ERROR_INVALID_HANDLE)?;
+    Ok((Target::ResourceType(name.to_owned()), h.access))
+}
+
+fn group(ctx: &CallCtx, h: &ContextHandle) -> Result<(Target, Granted), u32> {
+    let h = ctx.group.get::<GroupHandle>(h).ok_or(ERROR_INVALID_HANDLE)?;
+    Ok((Target::Group(h.id.clone()), h.access))
+}
+
+fn node(ctx: &CallCtx, h: &ContextHandle) -> Result<(Target, Granted), u32> {
+    let h = ctx.group.get::<NodeHandle>(h).ok_or(ERROR_INVALID_HANDLE)?;
+    Ok((Target::Node(h.pnn), h.access))
+}
+
+fn network(ctx: &CallCtx, h: &ContextHandle) -> Result<(Target, Granted), u32> {
+    let h = ctx.group.get::<NetworkHandle>(h).ok_or(ERROR_INVALID_HANDLE)?;
+    Ok((Target::Network(h.id.clone()), h.access))
+}
+
+fn netinterface(ctx: &CallCtx, h: &ContextHandle) -> Result<(Target, Granted), u32> {
+    let h = ctx.group.get::<NetInterfaceHandle>(h).ok_or(ERROR_INVALID_HANDLE)?;
+    Ok((Target::NetInterface(h.id.clone()), h.access))
+}
+
+fn cluster(ctx: &CallCtx, h: &ContextHandle) -> Result<(Target, Granted), u32> {
+    let h = ctx.group.get::<ClusterHandle>(h).ok_or(ERROR_INVALID_HANDLE)?;
+    Ok((Target::Cluster, h.access))
+}
+
+/// One control call: the object handle (already looked up), the optional host node handle,
+/// the code and the buffers; returns the reply after the output-buffer protocol.
+#[allow(clippy::too_many_arguments)]
+async fn call(
+    s: &ClusapiService,
+    ctx: &CallCtx,
+    method: &str,
+    object: Result<(Target, Granted), u32>,
+    host: Option<&ContextHandle>,
+    raw_code: u32,
+    in_buffer: &Option<ConfBytes>,
+    in_buffer_size: u32,
+    out_buffer_size: u32,
+) -> ControlReply {
+    let code = ControlCode::decode(raw_code);
+    let outcome = async {
+        let (target, granted) = object?;
+        if let Some(h) = host {
+            check_host_node(s, ctx, h, code)?;
+        }
+        control(s, target, granted, code, input(in_buffer, in_buffer_size)).await
+    }
+    .await;
+    let r = reply(out_buffer_size, outcome);
+    log(method, code, &r);
+    r
+}
+
+/// [MS-CMRP 3.1.4.2.73] ApiNodeResourceControl: ApiResourceControl on a given node.
+pub async fn api_node_resource_control(
+    s: &ClusapiService,
+    ctx: &CallCtx,
+    req: ApiNodeResourceControlRequest,
+) -> ApiNodeResourceControlResponse {
+    let obj = resource(ctx, &req.resource);
+    call(
+        s,
+        ctx,
+        "ApiNodeResourceControl",
+        obj,
+        Some(&req.node),
+        req.control_code,
+        &req.in_buffer,
+        req.in_buffer_size,
+        req.out_buffer_size,
+    )
+    .await
+    .into()
+}
+
+/// [MS-CMRP 3.1.4.2.74] ApiResourceControl: CLUSCTL_RESOURCE_* on a resource.
+pub async fn api_resource_control(
+    s: &ClusapiService,
+    ctx: &CallCtx,
+    req: ApiResourceControlRequest,
+) -> ApiResourceControlResponse {
+    let obj = resource(ctx, &req.resource);
+    call(
+        s,
+        ctx,
+        "ApiResourceControl",
+        obj,
+        None,
+        req.control_code,
+        &req.in_buffer,
+        req.in_buffer_size,
+        req.out_buffer_size,
+    )
+    .await
+    .into()
+}
+
+/// [MS-CMRP 3.1.4.2.75] ApiNodeResourceTypeControl: ApiResourceTypeControl on a given node.
+pub async fn api_node_resource_type_control(
+    s: &ClusapiService,
+    ctx: &CallCtx,
+    req: ApiNodeResourceTypeControlRequest,
+) -> ApiNodeResourceTypeControlResponse {
+    let obj = resource_type(ctx, &req.cluster, req.resource_type_name.as_str());
+    call(
+        s,
+        ctx,
+        "ApiNodeResourceTypeControl",
+        obj,
+        Some(&req.node),
+        req.control_code,
+        &req.in_buffer,
+        req.in_buffer_size,
+        req.out_buffer_size,
+    )
+    .await
+    .into()
+}
+
+/// [MS-CMRP 3.1.4.2.76] ApiResourceTypeControl: CLUSCTL_RESOURCE_TYPE_* on the resource type
+/// named by `lpszResourceTypeName` (ERROR_CLUSTER_RESOURCE_TYPE_NOT_FOUND if there is none).
+pub async fn api_resource_type_control(
+    s: &ClusapiService,
+    ctx: &CallCtx,
+    req: ApiResourceTypeControlRequest,
+) -> ApiResourceTypeControlResponse {
+    let obj = resource_type(ctx, &req.cluster, req.resource_type_name.as_str());
+    call(
+        s,
+        ctx,
+        "ApiResourceTypeControl",
+        obj,
+        None,
+        req.control_code,
+        &req.in_buffer,
+        req.in_buffer_size,
+        req.out_buffer_size,
+    )
+    .await
+    .into()
+}
+
+/// [MS-CMRP 3.1.4.2.77] ApiNodeGroupControl: ApiGroupControl on a given node.
+pub async fn api_node_group_control(
+    s: &ClusapiService,
+    ctx: &CallCtx,
+    req: ApiNodeGroupControlRequest,
+) -> ApiNodeGroupControlResponse {
+    let obj = group(ctx, &req.group);
+    call(
+        s,
+        ctx,
+        "ApiNodeGroupControl",
+        obj,
+        Some(&req.node),
+        req.control_code,
+        &req.in_buffer,
+        req.in_buffer_size,
+        req.out_buffer_size,
+    )
+    .await
+    .into()
+}
+
+/// [MS-CMRP 3.1.4.2.78] ApiGroupControl: CLUSCTL_GROUP_* on a group.
+pub async fn api_group_control(
+    s: &ClusapiService,
+    ctx: &CallCtx,
+    req: ApiGroupControlRequest,
+) -> ApiGroupControlResponse {
+    let obj = group(ctx, &req.group);
+    call(
+        s,
+        ctx,
+        "ApiGroupControl",
+        obj,
+        None,
+        req.control_code,
+        &req.in_buffer,
+        req.in_buffer_size,
+        req.out_buffer_size,
+    )
+    .await
+    .into()
+}
+
+/// [MS-CMRP 3.1.4.2.79] ApiNodeNodeControl: ApiNodeControl on a given (host) node.
+pub async fn api_node_node_control(
+    s: &ClusapiService,
+    ctx: &CallCtx,
+    req: ApiNodeNodeControlRequest,
+) -> ApiNodeNodeControlResponse {
+    let obj = node(ctx, &req.node);
+    call(
+        s,
+        ctx,
+        "ApiNodeNodeControl",
+        obj,
+        Some(&req.host_node),
+        req.control_code,
+        &req.in_buffer,
+        req.in_buffer_size,
+        req.out_buffer_size,
+    )
+    .await
+    .into()
+}
+
+/// [MS-CMRP 3.1.4.2.80] ApiNodeControl: CLUSCTL_NODE_* on a node.
+pub async fn api_node_control(s: &ClusapiService, ctx: &CallCtx, req: ApiNodeControlRequest) -> ApiNodeControlResponse {
+    let obj = node(ctx, &req.node);
+    call(s, ctx, "ApiNodeControl", obj, None, req.control_code, &req.in_buffer, req.in_buffer_size, req.out_buffer_size)
+        .await
+        .into()
+}
+
+/// [MS-CMRP 3.1.4.2.88] ApiNodeNetworkControl: ApiNetworkControl on a given node.
+pub async fn api_node_network_control(
+    s: &ClusapiService,
+    ctx: &CallCtx,
+    req: ApiNodeNetworkControlRequest,
+) -> ApiNodeNetworkControlResponse {
+    let obj = network(ctx, &req.network);
+    call(
+        s,
+        ctx,
+        "ApiNodeNetworkControl",
+        obj,
+        Some(&req.node),
+        req.control_code,
+        &req.in_buffer,
+        req.in_buffer_size,
+        req.out_buffer_size,
+    )
+    .await
+    .into()
+}
+
+/// [MS-CMRP 3.1.4.2.89] ApiNetworkControl: CLUSCTL_NETWORK_* on a network.
+pub async fn api_network_control(
+    s: &ClusapiService,
+    ctx: &CallCtx,
+    req: ApiNetworkControlRequest,
+) -> ApiNetworkControlResponse {
+    let obj = network(ctx, &req.network);
+    call(
+        s,
+        ctx,
+        "ApiNetworkControl",
+        obj,
+        None,
+        req.control_code,
+        &req.in_buffer,
+        req.in_buffer_size,
+        req.out_buffer_size,
+    )
+    .await
+    .into()
+}
+
+/// [MS-CMRP 3.1.4.2.97] ApiNodeNetInterfaceControl: ApiNetInterfaceControl on a given node.
+pub async fn api_node_net_interface_control(
+    s: &ClusapiService,
+    ctx: &CallCtx,
+    req: ApiNodeNetInterfaceControlRequest,
+) -> ApiNodeNetInterfaceControlResponse {
+    let obj = netinterface(ctx, &req.net_interface);
+    call(
+        s,
+        ctx,
+        "ApiNodeNetInterfaceControl",
+        obj,
+        Some(&req.node),
+        req.control_code,
+        &req.in_buffer,
+        req.in_buffer_size,
+        req.out_buffer_size,
+    )
+    .await
+    .into()
+}
+
+/// [MS-CMRP 3.1.4.2.98] ApiNetInterfaceControl: CLUSCTL_NETINTERFACE_* on a network interface.
+pub async fn api_net_interface_control(
+    s: &ClusapiService,
+    ctx: &CallCtx,
+    req: ApiNetInterfaceControlRequest,
+) -> ApiNetInterfaceControlResponse {
+    let obj = netinterface(ctx, &req.net_interface);
+    call(
+        s,
+        ctx,
+        "ApiNetInterfaceControl",
+        obj,
+        None,
+        req.control_code,
+        &req.in_buffer,
+        req.in_buffer_size,
+        req.out_buffer_size,
+    )
+    .await
+    .into()
+}
+
+/// [MS-CMRP 3.1.4.2.105] ApiNodeClusterControl: ApiClusterControl on a given node.
+pub async fn api_node_cluster_control(
+    s: &ClusapiService,
+    ctx: &CallCtx,
+    req: ApiNodeClusterControlRequest,
+) -> ApiNodeClusterControlResponse {
+    let obj = cluster(ctx, &req.cluster);
+    call(
+        s,
+        ctx,
+        "ApiNodeClusterControl",
+        obj,
+        Some(&req.host_node),
+        req.control_code,
+        &req.in_buffer,
+        req.in_buffer_size,
+        req.out_buffer_size,
+    )
+    .await
+    .into()
+}
+
+/// [MS-CMRP 3.1.4.2.106] ApiClusterControl: CLUSCTL_CLUSTER_* on the cluster.
+pub async fn api_cluster_control(
+    s: &ClusapiService,
+    ctx: &CallCtx,
+    req: ApiClusterControlRequest,
+) -> ApiClusterControlResponse {
+    let obj = cluster(ctx, &req.cluster);
+    call(
+        s,
+        ctx,
+        "ApiClusterControl",
+        obj,
+        None,
+        req.control_code,
+        &req.in_buffer,
+        req.in_buffer_size,
+        req.out_buffer_size,
+    )
+    .await
+    .into()
+}
+
+/// A group set control call. Group sets are a Windows Server 2016 feature clusapid does not
+/// present (it reports 2012 R2); of the CLUSCTL_GROUPSET_* codes only GET_ID (the group set's
+/// name, which is its id here) is answered, every other code is ERROR_INVALID_FUNCTION.
+fn group_set_call(
+    s: &ClusapiService,
+    ctx: &CallCtx,
+    method: &str,
+    h: &ContextHandle,
+    host: Option<&ContextHandle>,
+    raw_code: u32,
+    out_buffer_size: u32,
+) -> ControlReply {
+    let code = ControlCode::decode(raw_code);
+    let outcome = (|| {
+        let gs = ctx.group.get::<GroupSetHandle>(h).ok_or(ERROR_INVALID_HANDLE)?;
+        if let Some(h) = host {
+            check_host_node(s, ctx, h, code)?;
+        }
+        if code.modify && gs.access != Granted::All {
+            return Err(ERROR_ACCESS_DENIED);
+        }
+        match code.function_for(ObjectType::GroupSet) {
+            Some(Function::GetId) => Ok(sz(&gs.name)),
+            _ => Err(ERROR_INVALID_FUNCTION),
+        }
+    })();
+    let r = reply(out_buffer_size, outcome);
+    log(method, code, &r);
+    r
+}
+
+/// [MS-CMRP 3.1.4.2.155] ApiNodeGroupSetControl: ApiGroupSetControl on a given node.
+pub fn api_node_group_set_control(
+    s: &ClusapiService,
+    ctx: &CallCtx,
+    req: ApiNodeGroupSetControlRequest,
+) -> ApiNodeGroupSetControlResponse {
+    group_set_call(
+        s,
+        ctx,
+        "ApiNodeGroupSetControl",
+        &req.group_set,
+        Some(&req.node),
+        req.control_code,
+        req.out_buffer_size,
+    )
+    .into()
+}
+
+/// [MS-CMRP 3.1.4.2.156] ApiGroupSetControl: CLUSCTL_GROUPSET_* on a group set.
+pub fn api_group_set_control(
+    s: &ClusapiService,
+    ctx: &CallCtx,
+    req: ApiGroupSetControlRequest,
+) -> ApiGroupSetControlResponse {
+    group_set_call(s, ctx, "ApiGroupSetControl", &req.group_set, None, req.control_code, req.out_buffer_size).into()
+}
+
+#[cfg(test)]
+mod tests;

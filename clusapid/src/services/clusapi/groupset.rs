@@ -1,0 +1,276 @@
+//! Group set operations ([MS-CMRP] 3.1.4.2.146-154, 3.1.4.2.159-162, 3.1.4.2.165): an honest,
+//! empty surface.
+//!
+//! Group sets (Windows Server 2016) have no CTDB equivalent, and clusapid presents Windows
+//! Server 2012 R2 (cluster major 8), so clients do not use them. The cluster has no group set:
+//! ApiCreateGroupSetEnum returns an empty list, ApiOpenGroupSet of any name is
+//! ERROR_GROUPSET_NOT_FOUND, so no HGROUPSET_RPC handle can exist and every method taking one
+//! answers ERROR_INVALID_HANDLE; removing a group from its set succeeds (it is in none).
+//! Creating a group set is refused by design: ERROR_NOT_SUPPORTED.
+
+use std::sync::Arc;
+
+use idl::clusapi::*;
+use idl::{ContextHandle, WError};
+
+use super::access::Granted;
+use super::cluster::cluster_handle;
+use super::group::{group_of, writable_group};
+use super::{win, ClusapiService, GroupSetHandle};
+use crate::services::CallCtx;
+
+/// The group set handle `h`, if it is one (none can be opened; see the module documentation).
+pub fn groupset_handle(ctx: &CallCtx, h: &ContextHandle) -> Option<Arc<GroupSetHandle>> {
+    ctx.group.get::<GroupSetHandle>(h)
+}
+
+/// A group set handle of a state-changing call.
+fn writable_groupset(ctx: &CallCtx, h: &ContextHandle) -> Result<Arc<GroupSetHandle>, u32> {
+    let h = groupset_handle(ctx, h).ok_or(win::ERROR_INVALID_HANDLE)?;
+    if h.access != Granted::All {
+        return Err(win::ERROR_ACCESS_DENIED);
+    }
+    Ok(h)
+}
+
+fn status(r: Result<(), u32>) -> WError {
+    WError(r.err().unwrap_or(win::ERROR_SUCCESS))
+}
+
+/// [MS-CMRP 3.1.4.2.146] ApiCreateGroupSet: refused by design (ERROR_NOT_SUPPORTED) after the
+/// spec's checks: "The server MUST require that the client have a security access level of
+/// "All"" and "MUST fail the method using ERROR_INVALID_NAME if lpszGroupSetName is empty".
+pub fn api_create_group_set(
+    _s: &ClusapiService,
+    ctx: &CallCtx,
+    req: ApiCreateGroupSetRequest,
+) -> ApiCreateGroupSetResponse {
+    let e = if Granted::entitled(ctx.access) != Some(Granted::All) {
+        win::ERROR_ACCESS_DENIED
+    } else if req.group_set_name.as_str().is_empty() {
+        win::ERROR_INVALID_NAME
+    } else {
+        win::ERROR_NOT_SUPPORTED
+    };
+    ApiCreateGroupSetResponse::error(e)
+}
+
+/// [MS-CMRP 3.1.4.2.147] ApiOpenGroupSet: there is no group set, so every name is
+/// ERROR_GROUPSET_NOT_FOUND with a null handle.
+pub fn api_open_group_set(_s: &ClusapiService, ctx: &CallCtx, _req: ApiOpenGroupSetRequest) -> ApiOpenGroupSetResponse {
+    if Granted::entitled(ctx.access).is_none() {
+        return ApiOpenGroupSetResponse::error(win::ERROR_ACCESS_DENIED);
+    }
+    ApiOpenGroupSetResponse::error(win::ERROR_GROUPSET_NOT_FOUND)
+}
+
+/// [MS-CMRP 3.1.4.2.148] ApiCloseGroupSet: frees the handle and returns it zeroed.
+pub fn api_close_group_set(
+    _s: &ClusapiService,
+    ctx: &CallCtx,
+    req: ApiCloseGroupSetRequest,
+) -> ApiCloseGroupSetResponse {
+    if ctx.group.remove::<GroupSetHandle>(&req.group_set) {
+        ApiCloseGroupSetResponse { group_set: ContextHandle::NULL, result: WError(0) }
+    } else {
+        ApiCloseGroupSetResponse { group_set: req.group_set, result: WError(win::ERROR_INVALID_HANDLE) }
+    }
+}
+
+/// [MS-CMRP 3.1.4.2.149] ApiDeleteGroupSet: needs a group set handle (none exists).
+pub fn api_delete_group_set(
+    _s: &ClusapiService,
+    ctx: &CallCtx,
+    req: ApiDeleteGroupSetRequest,
+) -> ApiDeleteGroupSetResponse {
+    let r = writable_groupset(ctx, &req.group_set).and(Err(win::ERROR_NOT_SUPPORTED));
+    ApiDeleteGroupSetResponse { rpc_status: 0, result: status(r) }
+}
+
+/// [MS-CMRP 3.1.4.2.150] ApiAddGroupToGroupSet: needs a group set handle (none exists).
+pub fn api_add_group_to_group_set(
+    _s: &ClusapiService,
+    ctx: &CallCtx,
+    req: ApiAddGroupToGroupSetRequest,
+) -> ApiAddGroupToGroupSetResponse {
+    let r = writable_groupset(ctx, &req.group_set)
+        .and_then(|_| writable_group(ctx, &req.group))
+        .and(Err(win::ERROR_NOT_SUPPORTED));
+    ApiAddGroupToGroupSetResponse { rpc_status: 0, result: status(r) }
+}
+
+/// [MS-CMRP 3.1.4.2.151] ApiRemoveGroupFromGroupSet: the group belongs to no group set, which
+/// the Win32 API documents as success.
+pub fn api_remove_group_from_group_set(
+    s: &ClusapiService,
+    ctx: &CallCtx,
+    req: ApiRemoveGroupFromGroupSetRequest,
+) -> ApiRemoveGroupFromGroupSetResponse {
+    let r = writable_group(ctx, &req.group).and_then(|h| group_of(&s.backend.snapshot(), &h).map(|_| ()));
+    ApiRemoveGroupFromGroupSetResponse { rpc_status: 0, result: status(r) }
+}
+
+/// [MS-CMRP 3.1.4.2.152] ApiMoveGroupToGroupSet: needs a group set handle (none exists).
+pub fn api_move_group_to_group_set(
+    _s: &ClusapiService,
+    ctx: &CallCtx,
+    req: ApiMoveGroupToGroupSetRequest,
+) -> ApiMoveGroupToGroupSetResponse {
+    let r = writable_groupset(ctx, &req.group_set)
+        .and_then(|_| writable_group(ctx, &req.group))
+        .and(Err(win::ERROR_NOT_SUPPORTED));
+    ApiMoveGroupToGroupSetResponse { rpc_status: 0, result: status(r) }
+}
+
+/// [MS-CMRP 3.1.4.2.153] ApiAddGroupSetDependency: needs group set handles (none exists).
+pub fn api_add_group_set_dependency(
+    _s: &ClusapiService,
+    ctx: &CallCtx,
+    req: ApiAddGroupSetDependencyRequest,
+) -> ApiAddGroupSetDependencyResponse {
+    let r = writable_groupset(ctx, &req.dependent_group_set)
+        .and_then(|_| writable_groupset(ctx, &req.provider_group_set))
+        .and(Err(win::ERROR_NOT_SUPPORTED));
+    ApiAddGroupSetDependencyResponse { rpc_status: 0, result: status(r) }
+}
+
+/// [MS-CMRP 3.1.4.2.154] ApiAddGroupToGroupSetDependency: needs a group set handle (none
+/// exists).
+pub fn api_add_group_to_group_set_dependency(
+    _s: &ClusapiService,
+    ctx: &CallCtx,
+    req: ApiAddGroupToGroupSetDependencyRequest,
+) -> ApiAddGroupToGroupSetDependencyResponse {
+    let r = writable_group(ctx, &req.dependent_group)
+        .and_then(|_| writable_groupset(ctx, &req.provider_group_set))
+        .and(Err(win::ERROR_NOT_SUPPORTED));
+    ApiAddGroupToGroupSetDependencyResponse { rpc_status: 0, result: status(r) }
+}
+
+/// [MS-CMRP 3.1.4.2.159] ApiSetGroupSetDependencyExpression: needs a group set handle (none
+/// exists).
+pub fn api_set_group_set_dependency_expression(
+    _s: &ClusapiService,
+    ctx: &CallCtx,
+    req: ApiSetGroupSetDependencyExpressionRequest,
+) -> ApiSetGroupSetDependencyExpressionResponse {
+    let r = writable_groupset(ctx, &req.group_set).and(Err(win::ERROR_NOT_SUPPORTED));
+    ApiSetGroupSetDependencyExpressionResponse { rpc_status: 0, result: status(r) }
+}
+
+/// [MS-CMRP 3.1.4.2.160] ApiRemoveGroupSetDependency: needs group set handles (none exists).
+pub fn api_remove_group_set_dependency(
+    _s: &ClusapiService,
+    ctx: &CallCtx,
+    req: ApiRemoveGroupSetDependencyRequest,
+) -> ApiRemoveGroupSetDependencyResponse {
+    let r = writable_groupset(ctx, &req.group_set)
+        .and_then(|_| writable_groupset(ctx, &req.depends_on))
+        .and(Err(win::ERROR_DEPENDENCY_NOT_FOUND));
+    ApiRemoveGroupSetDependencyResponse { rpc_status: 0, result: status(r) }
+}
+
+/// [MS-CMRP 3.1.4.2.161] ApiRemoveClusterGroupToGroupSetDependency: needs a group set handle
+/// (none exists).
+pub fn api_remove_cluster_group_to_group_set_dependency(
+    _s: &ClusapiService,
+    ctx: &CallCtx,
+    req: ApiRemoveClusterGroupToGroupSetDependencyRequest,
+) -> ApiRemoveClusterGroupToGroupSetDependencyResponse {
+    let r = writable_group(ctx, &req.group)
+        .and_then(|_| writable_groupset(ctx, &req.depends_on))
+        .and(Err(win::ERROR_DEPENDENCY_NOT_FOUND));
+    ApiRemoveClusterGroupToGroupSetDependencyResponse { rpc_status: 0, result: status(r) }
+}
+
+/// [MS-CMRP 3.1.4.2.162] ApiCreateGroupSetEnum: the cluster's group sets — none.
+pub fn api_create_group_set_enum(
+    _s: &ClusapiService,
+    ctx: &CallCtx,
+    req: ApiCreateGroupSetEnumRequest,
+) -> ApiCreateGroupSetEnumResponse {
+    if cluster_handle(ctx, &req.cluster).is_none() {
+        return ApiCreateGroupSetEnumResponse::error(win::ERROR_INVALID_HANDLE);
+    }
+    ApiCreateGroupSetEnumResponse {
+        return_enum: Some(EnumList { entries: Vec::new() }),
+        rpc_status: 0,
+        result: WError(0),
+    }
+}
+
+/// [MS-CMRP 3.1.4.2.165] ApiAddGroupToGroupSetEx: needs a group set handle (none exists).
+pub fn api_add_group_to_group_set_ex(
+    _s: &ClusapiService,
+    ctx: &CallCtx,
+    req: ApiAddGroupToGroupSetExRequest,
+) -> ApiAddGroupToGroupSetExResponse {
+    let r = writable_groupset(ctx, &req.group_set)
+        .and_then(|_| writable_group(ctx, &req.group))
+        .and(Err(win::ERROR_NOT_SUPPORTED));
+    ApiAddGroupToGroupSetExResponse { rpc_status: 0, result: status(r) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::group::fixture::{fx, w};
+    use super::*;
+
+    #[test]
+    fn there_is_no_group_set() {
+        let f = fx();
+        let r = api_open_group_set(&f.svc, &f.ctx, ApiOpenGroupSetRequest { group_set_name: w("Cluster Group") });
+        assert_eq!((r.status.0, r.rpc_status, r.group_set.is_null()), (win::ERROR_GROUPSET_NOT_FOUND, 0, true));
+        let r = api_create_group_set_enum(&f.svc, &f.ctx, ApiCreateGroupSetEnumRequest { cluster: f.cluster() });
+        assert_eq!((r.result.0, r.return_enum.unwrap().entries.len()), (0, 0));
+        let r =
+            api_create_group_set_enum(&f.svc, &f.ctx, ApiCreateGroupSetEnumRequest { cluster: ContextHandle::NULL });
+        assert_eq!(r.result.0, win::ERROR_INVALID_HANDLE);
+
+        let create = |ctx: &CallCtx, n: &str| {
+            api_create_group_set(&f.svc, ctx, ApiCreateGroupSetRequest { group_set_name: w(n) })
+        };
+        let r = create(&f.ctx, "set");
+        assert_eq!((r.status.0, r.group_set.is_null()), (win::ERROR_NOT_SUPPORTED, true));
+        assert_eq!(create(&f.ctx, "").status.0, win::ERROR_INVALID_NAME);
+        assert_eq!(create(&f.ro, "set").status.0, win::ERROR_ACCESS_DENIED);
+    }
+
+    #[test]
+    fn group_set_handles_are_never_valid() {
+        let f = fx();
+        let g = f.group("Cluster Group");
+        let c = api_close_group_set(&f.svc, &f.ctx, ApiCloseGroupSetRequest { group_set: g });
+        assert_eq!(c.result.0, win::ERROR_INVALID_HANDLE);
+        let r = api_delete_group_set(&f.svc, &f.ctx, ApiDeleteGroupSetRequest { group_set: g });
+        assert_eq!(r.result.0, win::ERROR_INVALID_HANDLE);
+        let req = ApiAddGroupToGroupSetRequest { group_set: g, group: g };
+        assert_eq!(api_add_group_to_group_set(&f.svc, &f.ctx, req).result.0, win::ERROR_INVALID_HANDLE);
+        let req = ApiAddGroupToGroupSetExRequest { group_set: g, group: g, ..Default::default() };
+        assert_eq!(api_add_group_to_group_set_ex(&f.svc, &f.ctx, req).result.0, win::ERROR_INVALID_HANDLE);
+        let req = ApiMoveGroupToGroupSetRequest { group_set: g, group: g };
+        assert_eq!(api_move_group_to_group_set(&f.svc, &f.ctx, req).result.0, win::ERROR_INVALID_HANDLE);
+        let req = ApiAddGroupSetDependencyRequest { dependent_group_set: g, provider_group_set: g };
+        assert_eq!(api_add_group_set_dependency(&f.svc, &f.ctx, req).result.0, win::ERROR_INVALID_HANDLE);
+        let req = ApiAddGroupToGroupSetDependencyRequest { dependent_group: g, provider_group_set: g };
+        assert_eq!(api_add_group_to_group_set_dependency(&f.svc, &f.ctx, req).result.0, win::ERROR_INVALID_HANDLE);
+        let req = ApiSetGroupSetDependencyExpressionRequest { group_set: g, dependency_expression: w("") };
+        assert_eq!(api_set_group_set_dependency_expression(&f.svc, &f.ctx, req).result.0, win::ERROR_INVALID_HANDLE);
+        let req = ApiRemoveGroupSetDependencyRequest { group_set: g, depends_on: g };
+        assert_eq!(api_remove_group_set_dependency(&f.svc, &f.ctx, req).result.0, win::ERROR_INVALID_HANDLE);
+        let req = ApiRemoveClusterGroupToGroupSetDependencyRequest { group: g, depends_on: g };
+        let r = api_remove_cluster_group_to_group_set_dependency(&f.svc, &f.ctx, req);
+        assert_eq!(r.result.0, win::ERROR_INVALID_HANDLE);
+    }
+
+    #[test]
+    fn a_group_is_in_no_set() {
+        let f = fx();
+        let r = |g: ContextHandle| {
+            api_remove_group_from_group_set(&f.svc, &f.ctx, ApiRemoveGroupFromGroupSetRequest { group: g }).result.0
+        };
+        assert_eq!(r(f.group("Cluster Group")), 0);
+        assert_eq!(r(f.group_read("Cluster Group")), win::ERROR_ACCESS_DENIED);
+        assert_eq!(r(ContextHandle::NULL), win::ERROR_INVALID_HANDLE);
+    }
+}

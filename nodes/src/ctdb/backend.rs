@@ -1,0 +1,1401 @@
+//! [`CtdbBackend`]: the [`ClusterBackend`] that drives a real ctdbd over its
+//! Unix socket (the protocol smbd and the `ctdb` tool speak).
+//!
+//! # Reading state
+//!
+//! A monitor task keeps one [`Connection`] open and builds a [`RawCluster`]
+//! from:
+//! * GET_NODEMAP (node addresses and flags as the *local* ctdbd sees them,
+//!   so a peer whose ctdbd died shows DISCONNECTED as soon as the local
+//!   daemon notices: at once for a closed TCP connection, after
+//!   KeepaliveInterval × KeepaliveLimit for a hung peer), GET_RECMODE,
+//!   GETVNNMAP (database generation), GET_PNN (this node);
+//! * GET_PUBLIC_IPS from every connected node, merged like `ctdb ip all`:
+//!   an address is hosted by the node that claims it, else by the active
+//!   node the local daemon names (see [`merge_public_ips`]), else nowhere;
+//! * GET_NODEMAP from every connected node too: each node's flags are taken
+//!   from its own node map ([`merge_node_flags`]), so `ctdb disable -n 2`
+//!   shows at once instead of after the leader's next monitoring pass;
+//! * GET_IFACES per node and GET_PUBLIC_IP_INFO per address (interfaces), on
+//!   every tenth poll and whenever placement or flags changed;
+//! * the leader from the `CTDB_SRVID_LEADER` broadcast (GET_RECMASTER is
+//!   obsolete since CTDB 4.17).
+//!
+//! It polls every 100 ms (three local controls plus GET_NODEMAP and
+//! GET_PUBLIC_IPS per connected node, all pipelined; no process is spawned)
+//! and additionally refreshes at once on the srvid
+//! messages it registers for (RECONFIGURE, TAKE_IP, RELEASE_IP,
+//! SET_NODE_FLAGS, leader changes). Each new `RawCluster` becomes a snapshot
+//! through [`mapping::build`]; [`events::diff`] against the previous one
+//! yields the published events.
+//!
+//! CTDB's protocol carries no netmask for public IPs. The prefix length is
+//! taken from a `public_addresses` file: `<dir>/public_addresses` when the
+//! socket is `<dir>/run/<name>` (the layout of `CTDB_TEST_MODE` and of
+//! `scripts/ctdb-local-cluster`), else `/etc/ctdb/public_addresses`; an
+//! address missing there gets /24 (IPv4) or /64 (IPv6).
+//!
+//! # Losing ctdbd
+//!
+//! When the socket closes (or a poll control times out) `available()` turns
+//! false, every node is marked with [`CtdbNodeFlags::UNKNOWN`] (state
+//! Unknown), `BackendUnavailable` is published, and actions fail at once
+//! with [`BackendError::Unavailable`]. The monitor reconnects with
+//! [`Backoff`] (100 ms doubling to 5 s); after the first successful read it
+//! publishes `BackendAvailable` and the fresh state.
+//!
+//! # Actions
+//!
+//! Node and IP actions do what the `ctdb` tool of CTDB 4.17 does and return
+//! once the effect is visible in fresh reads (bounded by 15 s):
+//! * `pause_node`: DISABLE_NODE to the node, wait for PERMANENTLY_DISABLED in
+//!   the node map, ask the leader for a takeover run (TAKEOVER_RUN message,
+//!   answered on a private srvid), wait until no public IP is on the node.
+//! * `resume_node`: ENABLE_NODE, wait for the flag to clear, takeover run.
+//! * `stop_node` / `continue_node`: STOP_NODE / CONTINUE_NODE, likewise.
+//! * `move_ip`: like `ctdb moveip`: DISABLE_IP_CHECK broadcast (which turns
+//!   the recovery daemons' takeover runs off for a while), RELEASE_IP
+//!   (naming the new owner) to every other active node, TAKEOVER_IP on the
+//!   target, wait until GET_PUBLIC_IPS shows the new host, then
+//!   DISABLE_IP_CHECK with 0 seconds to turn takeover runs back on.
+//! * `move_group`: per-IP groups and the Cluster Group move their address;
+//!   created groups change their overlay owner (as the simulated backend).
+//!
+//! # The admin overlay and the registry blob
+//!
+//! Created groups and resources, renames, descriptions, private and admin
+//! properties, dependencies, owners and state overrides live in an
+//! [`Overlay`] shared with the simulated backend and validated by the same
+//! code (every overlay action here is the simulated backend's, behind an
+//! availability check). It is kept in the optional `state_file` (TOML,
+//! written to a temporary file, fsynced and renamed, so a crash leaves the
+//! old or the new version); the cluster-registry blob is kept the same way
+//! in [`registry_path`] next to it. Both files are local to the node
+//! running this daemon. Design note: both are meant to move into a CTDB
+//! persistent database (for example `clusapid.tdb`, attached with
+//! DB_ATTACH_PERSISTENT and written in TRANS3_COMMIT transactions, one
+//! record for the overlay and one for the blob), so that every node serves
+//! the same admin objects and registry; [`load_overlay`],
+//! [`persist_overlay`], `load_registry` and [`persist_bytes`] are the places
+//! that change then, and the rest of the backend only sees an `Overlay`
+//! value and bytes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::{self, File};
+use std::io::{ErrorKind, Write};
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
+
+use tokio::sync::{broadcast, mpsc};
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, MissedTickBehavior};
+
+use super::client::{decode_ifaces_reply, decode_public_ips_reply, Backoff, ClientError, Connection};
+use super::protocol::{self, opcode, srvid, PublicIpEntry, ReplyControl, ReqControl, ReqMessage, CTDB_CURRENT_NODE};
+use crate::backend::{BackendError, BackendResult, BoxFuture, ClusterBackend};
+use crate::events::{self, ClusterEvent};
+use crate::mapping;
+use crate::model::{ClusterState, GroupKind, NodeState, PropValue};
+use crate::overlay::{Overlay, ResourceRequest};
+use crate::raw::{CtdbInterface, CtdbNodeFlags, CtdbNodeInfo, PublicIp, RawCluster};
+
+/// Capacity of the event channel; slow subscribers see `Lagged`.
+const EVENT_CAPACITY: usize = 1024;
+/// Poll period of the safety-net poll.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// Every this many polls also interfaces are read.
+const FULL_REFRESH_EVERY: u32 = 10;
+/// Timeout of controls answered by the local daemon during polls.
+const POLL_TIMEOUT_LOCAL: Duration = Duration::from_secs(2);
+/// Timeout of controls forwarded to other nodes during polls.
+const POLL_TIMEOUT_REMOTE: Duration = Duration::from_secs(1);
+/// Upper bound for an action to take effect.
+pub const ACTION_TIMEOUT: Duration = Duration::from_secs(15);
+/// Pause between fresh reads while an action waits for its effect.
+const WAIT_STEP: Duration = Duration::from_millis(50);
+/// A takeover-run request is repeated this often until answered.
+const TAKEOVER_RESEND: Duration = Duration::from_secs(2);
+/// How long `move_ip` keeps the leader's takeover runs off at most
+/// (seconds); it turns them back on as soon as it is done.
+const IP_CHECK_OFF_SECS: u32 = 10;
+/// How long `connect` waits for the first leader broadcast.
+const LEADER_WAIT: Duration = Duration::from_millis(1500);
+/// Prefix lengths used when no `public_addresses` entry gives one.
+const DEFAULT_PREFIX_V4: u8 = 24;
+const DEFAULT_PREFIX_V6: u8 = 64;
+
+/// The srvids whose messages trigger an immediate refresh.
+const NOTIFY_SRVIDS: [u64; 5] =
+    [srvid::LEADER, srvid::RECONFIGURE, srvid::RELEASE_IP, srvid::TAKE_IP, srvid::SET_NODE_FLAGS];
+
+/// How to reach ctdbd and what to serve.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CtdbConfig {
+    /// ctdbd's Unix socket (`ctdb-path socket ctdbd`; `/run/ctdb/ctdbd.socket`
+    /// on a standard install).
+    pub socket: PathBuf,
+    /// NetBIOS name of the clustered Samba server.
+    pub cluster_name: String,
+    /// Names of the clustered Samba shares.
+    pub shares: Vec<String>,
+    /// Where the admin overlay is persisted (TOML); `None` keeps it in memory.
+    pub state_file: Option<PathBuf>,
+}
+
+impl CtdbConfig {
+    /// A config for `socket` with one share "share" and no state file.
+    pub fn new(socket: impl Into<PathBuf>, cluster_name: impl Into<String>) -> Self {
+        Self {
+            socket: socket.into(),
+            cluster_name: cluster_name.into(),
+            shares: vec!["share".into()],
+            state_file: None,
+        }
+    }
+}
+
+fn io_err(what: &str, path: &Path, e: std::io::Error) -> BackendError {
+    BackendError::Storage(format!("{what} {}: {e}", path.display()))
+}
+
+/// Loads the overlay; a missing file is an empty overlay.
+pub fn load_overlay(path: &Path) -> BackendResult<Overlay> {
+    match fs::read_to_string(path) {
+        Ok(text) => Overlay::from_toml(&text),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(Overlay::default()),
+        Err(e) => Err(io_err("cannot read", path, e)),
+    }
+}
+
+/// Writes the overlay crash-safely (see [`persist_bytes`]).
+pub fn persist_overlay(path: &Path, overlay: &Overlay) -> BackendResult<()> {
+    persist_bytes(path, overlay.to_toml()?.as_bytes())
+}
+
+/// The file holding the cluster-registry blob next to the state file
+/// `state`: `state` with the extension `registry` (`state.toml` →
+/// `state.registry`; `state` → `state.registry`).
+pub fn registry_path(state: &Path) -> PathBuf {
+    let p = state.with_extension("registry");
+    if p == state {
+        let mut s = state.as_os_str().to_owned();
+        s.push(".registry");
+        PathBuf::from(s)
+    } else {
+        p
+    }
+}
+
+/// Loads the registry blob; a missing file is `None`.
+fn load_registry(path: &Path) -> BackendResult<Option<Vec<u8>>> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err("cannot read", path, e)),
+    }
+}
+
+/// Writes `bytes` to `path` crash-safely: temp file, fsync, rename, fsync
+/// directory. A crash leaves the old or the new content; on error the
+/// temp file is removed.
+pub fn persist_bytes(path: &Path, bytes: &[u8]) -> BackendResult<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let written = (|| {
+        let mut f = File::create(&tmp).map_err(|e| io_err("cannot create", &tmp, e))?;
+        f.write_all(bytes).map_err(|e| io_err("cannot write", &tmp, e))?;
+        f.sync_all().map_err(|e| io_err("cannot sync", &tmp, e))?;
+        drop(f);
+        fs::rename(&tmp, path).map_err(|e| io_err("cannot rename onto", path, e))
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    // Best effort: not every filesystem lets a directory be fsynced.
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Maps a client failure onto the backend's errors: a lost or unusable
+/// connection is `Unavailable`; a refused or unanswered control (a remote
+/// node may be slow while the local daemon is fine) is `Ctdb`.
+fn client_err(e: ClientError) -> BackendError {
+    match e {
+        ClientError::Connect(_) | ClientError::Disconnected | ClientError::Protocol(_) => {
+            BackendError::Unavailable(e.to_string())
+        }
+        ClientError::Timeout { .. } | ClientError::NoAnswer(_) | ClientError::Status { .. } => {
+            BackendError::Ctdb(e.to_string())
+        }
+    }
+}
+
+/// `public_addresses` files that may hold the prefix lengths, best first.
+fn public_addresses_candidates(socket: &Path) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    if let Some(base) = socket.parent().and_then(Path::parent) {
+        if socket.parent().and_then(Path::file_name) == Some("run".as_ref()) {
+            v.push(base.join("public_addresses"));
+        }
+    }
+    v.push(PathBuf::from("/etc/ctdb/public_addresses"));
+    v
+}
+
+/// Parses `public_addresses` lines ("ADDR/BITS IFACE[,IFACE...]", `#`
+/// comments) into prefix lengths; malformed lines are skipped.
+pub fn parse_public_addresses(text: &str) -> HashMap<IpAddr, u8> {
+    let mut out = HashMap::new();
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        let Some(first) = line.split_whitespace().next() else {
+            continue;
+        };
+        let Some((addr, bits)) = first.split_once('/') else {
+            continue;
+        };
+        let (Ok(addr), Ok(bits)) = (addr.parse::<IpAddr>(), bits.parse::<u8>()) else {
+            continue;
+        };
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        if bits <= max {
+            out.insert(addr, bits);
+        }
+    }
+    out
+}
+
+fn read_prefixes(socket: &Path) -> HashMap<IpAddr, u8> {
+    for p in public_addresses_candidates(socket) {
+        // Bounded: a public_addresses file is a few lines.
+        if let Ok(meta) = fs::metadata(&p) {
+            if meta.len() > 1024 * 1024 {
+                continue;
+            }
+        }
+        if let Ok(text) = fs::read_to_string(&p) {
+            return parse_public_addresses(&text);
+        }
+    }
+    HashMap::new()
+}
+
+fn default_prefix(addr: IpAddr) -> u8 {
+    if addr.is_ipv4() {
+        DEFAULT_PREFIX_V4
+    } else {
+        DEFAULT_PREFIX_V6
+    }
+}
+
+fn ip_key(addr: &IpAddr) -> (u8, u128) {
+    match addr {
+        IpAddr::V4(a) => (4, u128::from(u32::from(*a))),
+        IpAddr::V6(a) => (6, u128::from(*a)),
+    }
+}
+
+/// Merges GET_PUBLIC_IPS answers of several nodes like `ctdb ip all`: an
+/// address is hosted by the node claiming it (the answering node names
+/// itself). An address nobody claims goes to the node the `local` daemon
+/// names, if that node is in `active`: while an address moves, every daemon
+/// learns the new owner (RELEASE_IP) just before the owner takes it
+/// (TAKEOVER_IP), so a move shows as one step instead of old owner →
+/// unassigned → new owner; an address of a dead node stays unassigned until
+/// a takeover run gives it away. Sorted by address.
+pub fn merge_public_ips(
+    answers: &[(u32, Vec<PublicIpEntry>)],
+    local: u32,
+    active: &[u32],
+) -> Vec<(IpAddr, Option<u32>)> {
+    let mut m: BTreeMap<(u8, u128), (IpAddr, Option<u32>)> = BTreeMap::new();
+    for (node, entries) in answers {
+        for e in entries {
+            let Some(addr) = e.addr else { continue };
+            let slot = m.entry(ip_key(&addr)).or_insert((addr, None));
+            if e.pnn == *node {
+                slot.1 = Some(*node);
+            }
+        }
+    }
+    if let Some((_, entries)) = answers.iter().find(|(n, _)| *n == local) {
+        for e in entries {
+            let Some(addr) = e.addr else { continue };
+            if let Some(slot) = m.get_mut(&ip_key(&addr)) {
+                if slot.1.is_none() && active.contains(&e.pnn) {
+                    slot.1 = Some(e.pnn);
+                }
+            }
+        }
+    }
+    m.into_values().collect()
+}
+
+/// The local node map with each answering node's own entry from its own
+/// node map: a node is the authority on its flags (DISABLED, STOPPED,
+/// BANNED, UNHEALTHY change there first), while DISCONNECTED is the local
+/// daemon's view of the link and always comes from `local`.
+pub fn merge_node_flags(
+    local: &[protocol::NodeAndFlags],
+    remote: &[(u32, Vec<protocol::NodeAndFlags>)],
+) -> Vec<protocol::NodeAndFlags> {
+    let disconnected = CtdbNodeFlags::DISCONNECTED.bits();
+    local
+        .iter()
+        .map(|n| {
+            let own = remote.iter().find(|(p, _)| *p == n.pnn).and_then(|(_, m)| m.iter().find(|e| e.pnn == n.pnn));
+            match own {
+                Some(e) if n.flags & disconnected == 0 => protocol::NodeAndFlags {
+                    pnn: n.pnn,
+                    flags: (e.flags & !disconnected) | (n.flags & disconnected),
+                    addr: n.addr,
+                },
+                _ => n.clone(),
+            }
+        })
+        .collect()
+}
+
+/// One consistent read of what changes often.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct CtdbView {
+    this_pnn: u32,
+    nodes: Vec<CtdbNodeInfo>,
+    generation: u32,
+    recovery_active: bool,
+    /// Sorted by address.
+    ips: Vec<(IpAddr, Option<u32>)>,
+}
+
+impl CtdbView {
+    /// Flags of `pnn`; deleted or absent nodes are `NodeNotFound`.
+    fn flags(&self, pnn: u32) -> BackendResult<CtdbNodeFlags> {
+        self.nodes
+            .iter()
+            .find(|n| n.pnn == pnn && !n.flags.contains(CtdbNodeFlags::DELETED))
+            .map(|n| n.flags)
+            .ok_or(BackendError::NodeNotFound(pnn))
+    }
+
+    /// Nodes that are connected and not banned, stopped or deleted.
+    fn active_pnns(&self) -> Vec<u32> {
+        self.nodes.iter().filter(|n| !n.flags.intersects(CtdbNodeFlags::INACTIVE)).map(|n| n.pnn).collect()
+    }
+
+    fn host(&self, addr: IpAddr) -> Option<Option<u32>> {
+        self.ips.iter().find(|(a, _)| *a == addr).map(|(_, h)| *h)
+    }
+
+    fn hosts_any(&self, pnn: u32) -> bool {
+        self.ips.iter().any(|(_, h)| *h == Some(pnn))
+    }
+}
+
+/// Slowly changing details, refreshed on full reads and kept across
+/// failures (a node that stops answering keeps its last known interfaces).
+#[derive(Clone, Debug, Default)]
+struct Details {
+    ifaces: BTreeMap<u32, Vec<CtdbInterface>>,
+    ip_ifaces: HashMap<IpAddr, Vec<String>>,
+    prefixes: HashMap<IpAddr, u8>,
+}
+
+struct Inner {
+    raw: RawCluster,
+    overlay: Overlay,
+}
+
+/// State shared by the backend handle and its monitor task.
+struct Shared {
+    config: CtdbConfig,
+    conn: RwLock<Option<Arc<Connection>>>,
+    inner: Mutex<Inner>,
+    current: RwLock<Arc<ClusterState>>,
+    events: broadcast::Sender<ClusterEvent>,
+    available: AtomicBool,
+    leader: Mutex<Option<u32>>,
+    details: Mutex<Details>,
+    /// The cluster-registry blob (see [`ClusterBackend::registry_blob`]).
+    registry: Mutex<Option<Vec<u8>>>,
+    /// Where the blob is persisted: [`registry_path`] of the state file.
+    registry_file: Option<PathBuf>,
+    /// Serialises reads that end in a snapshot update.
+    refresh_lock: tokio::sync::Mutex<()>,
+}
+
+/// A [`ClusterBackend`] backed by a real ctdbd.
+pub struct CtdbBackend {
+    shared: Arc<Shared>,
+    monitor: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for CtdbBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CtdbBackend")
+            .field("socket", &self.shared.config.socket)
+            .field("available", &self.available())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for CtdbBackend {
+    fn drop(&mut self) {
+        self.monitor.abort();
+        if let Some(c) = self.shared.conn.write().unwrap_or_else(PoisonError::into_inner).take() {
+            c.close();
+        }
+    }
+}
+
+impl Shared {
+    fn snapshot(&self) -> Arc<ClusterState> {
+        self.current.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    fn available(&self) -> bool {
+        self.available.load(Ordering::SeqCst)
+    }
+
+    fn unavailable_error(&self) -> BackendError {
+        BackendError::Unavailable(format!("ctdbd at {} is unreachable", self.config.socket.display()))
+    }
+
+    /// The live connection, or `Unavailable` at once.
+    fn conn(&self) -> BackendResult<Arc<Connection>> {
+        let c = self.conn.read().unwrap_or_else(PoisonError::into_inner).clone();
+        match c {
+            Some(c) if !c.is_closed() && self.available() => Ok(c),
+            _ => Err(self.unavailable_error()),
+        }
+    }
+
+    fn check_available(&self) -> BackendResult<()> {
+        self.conn().map(drop)
+    }
+
+    /// Swaps in the snapshot for (`raw`, `overlay`) and publishes the diff;
+    /// call with `inner` locked (events keep their order).
+    fn swap_in(&self, inner: &mut Inner, raw: RawCluster, overlay: Overlay) {
+        let old = self.snapshot();
+        let new = Arc::new(mapping::build(&raw, &overlay));
+        inner.raw = raw;
+        inner.overlay = overlay;
+        let evs = events::diff(&old, &new);
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = new;
+        for e in evs {
+            tracing::debug!(event = ?e, "ctdb cluster event");
+            let _ = self.events.send(e);
+        }
+    }
+
+    fn apply_raw(&self, raw: RawCluster) {
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        if inner.raw == raw {
+            return;
+        }
+        let overlay = inner.overlay.clone();
+        self.swap_in(&mut inner, raw, overlay);
+    }
+
+    /// Applies an overlay edit validated against the current snapshot;
+    /// persists it first, so a failed write changes nothing.
+    fn overlay_op<T>(&self, f: impl FnOnce(&mut Overlay, &ClusterState) -> BackendResult<T>) -> BackendResult<T> {
+        self.check_available()?;
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let old = self.snapshot();
+        let mut overlay = inner.overlay.clone();
+        let out = f(&mut overlay, &old)?;
+        if overlay != inner.overlay {
+            if let Some(path) = &self.config.state_file {
+                persist_overlay(path, &overlay)?;
+            }
+            let raw = inner.raw.clone();
+            self.swap_in(&mut inner, raw, overlay);
+        }
+        Ok(out)
+    }
+
+    /// ctdbd went away: unavailable, nodes Unknown, `BackendUnavailable`.
+    fn mark_unavailable(&self, why: &str) {
+        if let Some(c) = self.conn.write().unwrap_or_else(PoisonError::into_inner).take() {
+            c.close();
+        }
+        if !self.available.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        tracing::warn!(socket = %self.config.socket.display(), %why, "ctdbd unavailable");
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let _ = self.events.send(ClusterEvent::BackendUnavailable);
+        let mut raw = inner.raw.clone();
+        for n in &mut raw.nodes {
+            n.flags |= CtdbNodeFlags::UNKNOWN;
+        }
+        let overlay = inner.overlay.clone();
+        self.swap_in(&mut inner, raw, overlay);
+    }
+
+    /// A fresh node map, recovery mode, generation and merged public IPs.
+    ///
+    /// The node map is the local daemon's, with each connected node's flags
+    /// replaced by what that node reports about itself (see
+    /// [`merge_node_flags`]): a node changes its own flags at once, while
+    /// the local daemon hears about it only from the leader's next
+    /// monitoring pass (RecoverInterval, a second).
+    async fn read_view(&self, conn: &Connection) -> Result<CtdbView, ClientError> {
+        let nm =
+            conn.start_control(ReqControl::new(CTDB_CURRENT_NODE, opcode::GET_NODEMAP), POLL_TIMEOUT_LOCAL).await?;
+        let rm =
+            conn.start_control(ReqControl::new(CTDB_CURRENT_NODE, opcode::GET_RECMODE), POLL_TIMEOUT_LOCAL).await?;
+        let vm = conn.start_control(ReqControl::new(CTDB_CURRENT_NODE, opcode::GETVNNMAP), POLL_TIMEOUT_LOCAL).await?;
+        let nm = nm.wait_ok().await?;
+        let rm = rm.wait().await?;
+        let vm = vm.wait_ok().await?;
+        let local = protocol::decode_node_map(&nm.data).map_err(ClientError::Protocol)?;
+        let generation = protocol::decode_vnn_map(&vm.data).map_err(ClientError::Protocol)?.generation;
+        let this_pnn = conn.pnn();
+        let connected: Vec<u32> = local
+            .iter()
+            .filter(|n| {
+                n.pnn == this_pnn || n.flags & (CtdbNodeFlags::DISCONNECTED.bits() | CtdbNodeFlags::DELETED.bits()) == 0
+            })
+            .map(|n| n.pnn)
+            .collect();
+
+        // Pipelined: every connected node's own node map and public IPs.
+        let mut maps = Vec::new();
+        let mut ips = Vec::new();
+        for &pnn in &connected {
+            let (dest, t) = if pnn == this_pnn {
+                (CTDB_CURRENT_NODE, POLL_TIMEOUT_LOCAL)
+            } else {
+                maps.push((
+                    pnn,
+                    conn.start_control(ReqControl::new(pnn, opcode::GET_NODEMAP), POLL_TIMEOUT_REMOTE).await?,
+                ));
+                (pnn, POLL_TIMEOUT_REMOTE)
+            };
+            ips.push((pnn, conn.start_public_ips(dest, false, t).await?));
+        }
+        let mut remote_maps = Vec::new();
+        for (pnn, p) in maps {
+            match p.wait_ok().await.and_then(|r| protocol::decode_node_map(&r.data).map_err(ClientError::Protocol)) {
+                Ok(m) => remote_maps.push((pnn, m)),
+                Err(ClientError::Disconnected) => return Err(ClientError::Disconnected),
+                Err(e) => tracing::debug!(pnn, error = %e, "remote GET_NODEMAP failed"),
+            }
+        }
+        let mut answers = Vec::new();
+        for (pnn, p) in ips {
+            match p.wait_ok().await.and_then(decode_public_ips_reply) {
+                Ok(list) => answers.push((pnn, list)),
+                Err(e) if pnn == this_pnn => return Err(e),
+                Err(ClientError::Disconnected) => return Err(ClientError::Disconnected),
+                Err(e) => tracing::debug!(pnn, error = %e, "GET_PUBLIC_IPS failed"),
+            }
+        }
+        let nodes: Vec<CtdbNodeInfo> = merge_node_flags(&local, &remote_maps)
+            .into_iter()
+            .map(|n| CtdbNodeInfo {
+                pnn: n.pnn,
+                address: n.addr.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+                flags: CtdbNodeFlags(n.flags),
+            })
+            .collect();
+        let active: Vec<u32> =
+            nodes.iter().filter(|n| !n.flags.intersects(CtdbNodeFlags::INACTIVE)).map(|n| n.pnn).collect();
+        Ok(CtdbView {
+            this_pnn,
+            generation,
+            recovery_active: rm.status == protocol::RECOVERY_ACTIVE,
+            ips: merge_public_ips(&answers, this_pnn, &active),
+            nodes,
+        })
+    }
+
+    /// Nodes to ask about IPs and interfaces: the connected ones and this one.
+    fn query_nodes(view: &CtdbView) -> Vec<u32> {
+        let mut v: Vec<u32> = view
+            .nodes
+            .iter()
+            .filter(|n| !n.flags.intersects(CtdbNodeFlags::DISCONNECTED | CtdbNodeFlags::DELETED))
+            .map(|n| n.pnn)
+            .collect();
+        if !v.contains(&view.this_pnn) {
+            v.push(view.this_pnn);
+        }
+        v
+    }
+
+    /// Interfaces of the nodes and of the public IPs (kept on failure).
+    async fn read_details(&self, conn: &Connection, view: &CtdbView) -> Result<(), ClientError> {
+        let mut pending = Vec::new();
+        for pnn in Self::query_nodes(view) {
+            let (dest, t) =
+                if pnn == view.this_pnn { (CTDB_CURRENT_NODE, POLL_TIMEOUT_LOCAL) } else { (pnn, POLL_TIMEOUT_REMOTE) };
+            pending.push((pnn, conn.start_ifaces(dest, t).await?));
+        }
+        let active = Self::query_nodes(view);
+        let mut ip_pending = Vec::new();
+        for &(addr, host) in &view.ips {
+            let dest = match host {
+                Some(h) if h != view.this_pnn && active.contains(&h) => h,
+                _ => CTDB_CURRENT_NODE,
+            };
+            let mut req = ReqControl::new(dest, opcode::GET_PUBLIC_IP_INFO);
+            let mut data = Vec::new();
+            protocol::encode_sock_addr(addr, &mut data);
+            req.data = data;
+            let t = if dest == CTDB_CURRENT_NODE { POLL_TIMEOUT_LOCAL } else { POLL_TIMEOUT_REMOTE };
+            ip_pending.push((addr, conn.start_control(req, t).await?));
+        }
+        let mut ifaces = Vec::new();
+        for (pnn, p) in pending {
+            match p.wait_ok().await.and_then(decode_ifaces_reply) {
+                Ok(list) => ifaces.push((pnn, list)),
+                Err(ClientError::Disconnected) => return Err(ClientError::Disconnected),
+                Err(e) => tracing::debug!(pnn, error = %e, "GET_IFACES failed"),
+            }
+        }
+        let mut ip_ifaces = Vec::new();
+        for (addr, p) in ip_pending {
+            let r: Result<ReplyControl, ClientError> = p.wait_ok().await;
+            match r.and_then(|r| protocol::decode_public_ip_info(&r.data).map_err(ClientError::Protocol)) {
+                Ok(info) => ip_ifaces.push((addr, info.ifaces)),
+                Err(ClientError::Disconnected) => return Err(ClientError::Disconnected),
+                Err(e) => tracing::debug!(%addr, error = %e, "GET_PUBLIC_IP_INFO failed"),
+            }
+        }
+        let prefixes = read_prefixes(&self.config.socket);
+        let mut d = self.details.lock().unwrap_or_else(PoisonError::into_inner);
+        for (pnn, list) in ifaces {
+            d.ifaces.insert(
+                pnn,
+                list.into_iter()
+                    .map(|i| CtdbInterface { name: i.name, link_up: i.link_up, references: i.references })
+                    .collect(),
+            );
+        }
+        for (addr, list) in ip_ifaces {
+            d.ip_ifaces.insert(addr, list.into_iter().map(|i| i.name).collect());
+        }
+        d.prefixes = prefixes;
+        // Forget nodes and addresses ctdbd no longer reports (bounded by
+        // the current node map and IP list).
+        d.ifaces.retain(|pnn, _| view.nodes.iter().any(|n| n.pnn == *pnn));
+        d.ip_ifaces.retain(|a, _| view.ips.iter().any(|(b, _)| b == a));
+        Ok(())
+    }
+
+    /// Whether the details lack something the view needs.
+    fn details_incomplete(&self, view: &CtdbView) -> bool {
+        let d = self.details.lock().unwrap_or_else(PoisonError::into_inner);
+        view.ips.iter().any(|(a, _)| !d.ip_ifaces.contains_key(a))
+            || Self::query_nodes(view).iter().any(|p| !d.ifaces.contains_key(p))
+    }
+
+    fn build_raw(&self, view: &CtdbView) -> RawCluster {
+        let d = self.details.lock().unwrap_or_else(PoisonError::into_inner);
+        let leader = *self.leader.lock().unwrap_or_else(PoisonError::into_inner);
+        let leader =
+            leader.filter(|l| view.nodes.iter().any(|n| n.pnn == *l && !n.flags.intersects(CtdbNodeFlags::INACTIVE)));
+        let public_ips = view
+            .ips
+            .iter()
+            .map(|&(addr, pnn)| PublicIp {
+                addr,
+                prefix_len: d.prefixes.get(&addr).copied().unwrap_or_else(|| default_prefix(addr)),
+                pnn,
+                interfaces: d.ip_ifaces.get(&addr).cloned().unwrap_or_default(),
+            })
+            .collect();
+        let interfaces = view
+            .nodes
+            .iter()
+            .filter_map(|n| d.ifaces.get(&n.pnn).map(|l| (n.pnn, l)))
+            .flat_map(|(pnn, l)| l.iter().map(move |i| (pnn, i.clone())))
+            .collect();
+        RawCluster {
+            cluster_name: self.config.cluster_name.clone(),
+            this_pnn: view.this_pnn,
+            leader,
+            generation: view.generation,
+            recovery_mode_active: view.recovery_active,
+            nodes: view.nodes.clone(),
+            public_ips,
+            interfaces,
+            shares: self.config.shares.clone(),
+        }
+    }
+
+    /// Reads ctdbd and applies the result. `full` also reads interfaces;
+    /// they are read anyway when the view changed or details are missing.
+    async fn refresh(&self, conn: &Connection, full: bool) -> Result<(), ClientError> {
+        let _guard = self.refresh_lock.lock().await;
+        let view = self.read_view(conn).await?;
+        let changed = {
+            let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+            let r = &inner.raw;
+            r.nodes != view.nodes
+                || r.public_ips.len() != view.ips.len()
+                || r.public_ips.iter().zip(&view.ips).any(|(p, (a, h))| p.addr != *a || p.pnn != *h)
+        };
+        if full || changed || self.details_incomplete(&view) {
+            self.read_details(conn, &view).await?;
+        }
+        let raw = self.build_raw(&view);
+        self.apply_raw(raw);
+        Ok(())
+    }
+
+    /// After an action: bring the snapshot up to date (best effort).
+    async fn refresh_after_action(&self, conn: &Connection) {
+        if let Err(e) = self.refresh(conn, true).await {
+            tracing::debug!(error = %e, "refresh after action failed");
+        }
+    }
+
+    fn handle_message(&self, m: &ReqMessage) -> bool {
+        if m.srvid == srvid::LEADER {
+            let Ok(pnn) = protocol::decode_u32(&m.data) else {
+                return false;
+            };
+            let mut l = self.leader.lock().unwrap_or_else(PoisonError::into_inner);
+            let changed = *l != Some(pnn);
+            *l = Some(pnn);
+            changed
+        } else {
+            tracing::debug!(
+                srvid = format_args!("{:#x}", m.srvid),
+                text = %protocol::decode_text(&m.data),
+                "ctdb notification"
+            );
+            true
+        }
+    }
+
+    /// Connects and reads everything once.
+    async fn open(&self) -> Result<(Arc<Connection>, mpsc::Receiver<ReqMessage>), ClientError> {
+        let (conn, mut rx) = Connection::connect(&self.config.socket, &NOTIFY_SRVIDS).await?;
+        // The leader announces itself about once a second; wait for it
+        // (bounded) unless one is known from an earlier connection.
+        let known = self.leader.lock().unwrap_or_else(PoisonError::into_inner).is_some();
+        if !known {
+            let deadline = Instant::now() + LEADER_WAIT;
+            while let Ok(Some(m)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+                self.handle_message(&m);
+                if m.srvid == srvid::LEADER {
+                    break;
+                }
+            }
+        }
+        let view = self.read_view(&conn).await?;
+        self.read_details(&conn, &view).await?;
+        Ok((conn, rx))
+    }
+
+    /// Marks the backend available again (publishes `BackendAvailable`).
+    fn mark_available(&self, conn: Arc<Connection>) {
+        *self.conn.write().unwrap_or_else(PoisonError::into_inner) = Some(conn);
+        if !self.available.swap(true, Ordering::SeqCst) {
+            tracing::info!(socket = %self.config.socket.display(), "ctdbd available");
+            let _inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+            let _ = self.events.send(ClusterEvent::BackendAvailable);
+        }
+    }
+}
+
+/// The monitor: polls, follows messages, reconnects.
+async fn monitor(shared: Arc<Shared>, mut first: Option<(Arc<Connection>, mpsc::Receiver<ReqMessage>)>) {
+    let mut backoff = Backoff::new();
+    loop {
+        let (conn, mut msgs) = match first.take() {
+            Some(c) => c,
+            None => match shared.open().await {
+                Ok(c) => c,
+                Err(e) => {
+                    shared.mark_unavailable(&e.to_string());
+                    let d = backoff.next_delay();
+                    tracing::debug!(error = %e, delay_ms = d.as_millis() as u64, "ctdbd reconnect failed");
+                    tokio::time::sleep(d).await;
+                    continue;
+                }
+            },
+        };
+        shared.mark_available(conn.clone());
+        if let Err(e) = shared.refresh(&conn, true).await {
+            shared.mark_unavailable(&e.to_string());
+            tokio::time::sleep(backoff.next_delay()).await;
+            continue;
+        }
+        backoff.reset();
+        let mut tick = tokio::time::interval(POLL_INTERVAL);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut polls: u32 = 0;
+        let why = loop {
+            let urgent = tokio::select! {
+                m = msgs.recv() => match m {
+                    Some(m) => shared.handle_message(&m),
+                    None => break conn.close_reason().unwrap_or_else(|| "connection closed".into()),
+                },
+                _ = tick.tick() => true,
+            };
+            if !urgent {
+                continue;
+            }
+            polls = polls.wrapping_add(1);
+            match shared.refresh(&conn, polls % FULL_REFRESH_EVERY == 0).await {
+                Ok(()) => {}
+                Err(e) if e.is_connection_error() => break e.to_string(),
+                Err(e) => tracing::debug!(error = %e, "ctdb poll failed"),
+            }
+        };
+        shared.mark_unavailable(&why);
+        tokio::time::sleep(backoff.next_delay()).await;
+    }
+}
+
+impl CtdbBackend {
+    /// Connects to ctdbd, reads the cluster, loads the overlay from
+    /// `state_file` (if any) and starts monitoring. Must run inside a tokio
+    /// runtime. Fails with `Unavailable` if ctdbd cannot be reached now.
+    pub async fn connect(config: CtdbConfig) -> BackendResult<Arc<CtdbBackend>> {
+        if config.cluster_name.trim().is_empty() {
+            return Err(BackendError::InvalidParameter("empty cluster name".into()));
+        }
+        let overlay = match &config.state_file {
+            Some(p) => load_overlay(p)?,
+            None => Overlay::default(),
+        };
+        let registry_file = config.state_file.as_deref().map(registry_path);
+        let registry = match &registry_file {
+            Some(p) => load_registry(p)?,
+            None => None,
+        };
+        let raw = RawCluster {
+            cluster_name: config.cluster_name.clone(),
+            shares: config.shares.clone(),
+            ..RawCluster::default()
+        };
+        let state = Arc::new(mapping::build(&raw, &overlay));
+        let (events, _) = broadcast::channel(EVENT_CAPACITY);
+        let shared = Arc::new(Shared {
+            config,
+            conn: RwLock::new(None),
+            inner: Mutex::new(Inner { raw, overlay }),
+            current: RwLock::new(state),
+            events,
+            available: AtomicBool::new(false),
+            leader: Mutex::new(None),
+            details: Mutex::new(Details::default()),
+            registry: Mutex::new(registry),
+            registry_file,
+            refresh_lock: tokio::sync::Mutex::new(()),
+        });
+        let (conn, rx) = shared.open().await.map_err(|e| match e {
+            ClientError::Status { .. } | ClientError::NoAnswer(_) => client_err(e),
+            e => BackendError::Unavailable(e.to_string()),
+        })?;
+        // Silent start: the first snapshot is not a change.
+        {
+            let view = shared.read_view(&conn).await.map_err(client_err)?;
+            let raw = shared.build_raw(&view);
+            let mut inner = shared.inner.lock().unwrap_or_else(PoisonError::into_inner);
+            let s = Arc::new(mapping::build(&raw, &inner.overlay));
+            inner.raw = raw;
+            *shared.current.write().unwrap_or_else(PoisonError::into_inner) = s;
+        }
+        *shared.conn.write().unwrap_or_else(PoisonError::into_inner) = Some(conn.clone());
+        shared.available.store(true, Ordering::SeqCst);
+        let monitor = tokio::spawn(monitor(shared.clone(), Some((conn, rx))));
+        Ok(Arc::new(CtdbBackend { shared, monitor }))
+    }
+
+    pub fn config(&self) -> &CtdbConfig {
+        &self.shared.config
+    }
+
+    /// The CTDB state behind the current snapshot.
+    pub fn raw(&self) -> RawCluster {
+        self.shared.inner.lock().unwrap_or_else(PoisonError::into_inner).raw.clone()
+    }
+
+    /// A copy of the admin overlay.
+    pub fn overlay(&self) -> Overlay {
+        self.shared.inner.lock().unwrap_or_else(PoisonError::into_inner).overlay.clone()
+    }
+
+    /// Reads ctdbd now and updates the snapshot (the monitor does this every
+    /// [`POLL_INTERVAL`] anyway).
+    pub async fn refresh(&self) -> BackendResult<()> {
+        let conn = self.shared.conn()?;
+        self.shared.refresh(&conn, true).await.map_err(client_err)
+    }
+
+    async fn view(&self, conn: &Connection) -> BackendResult<CtdbView> {
+        self.shared.read_view(conn).await.map_err(client_err)
+    }
+
+    /// Fresh reads until `pred` holds; `Ctdb` error after `timeout`.
+    async fn wait_view(
+        &self,
+        conn: &Connection,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&CtdbView) -> bool,
+    ) -> BackendResult<CtdbView> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let v = self.view(conn).await?;
+            if pred(&v) {
+                return Ok(v);
+            }
+            if Instant::now() >= deadline {
+                return Err(BackendError::Ctdb(format!("timed out waiting for {what}")));
+            }
+            tokio::time::sleep(WAIT_STEP).await;
+        }
+    }
+
+    /// `ctdb ipreallocate`: a failure is logged, not fatal (the leader also
+    /// runs takeovers on its own after flag changes); a lost connection is.
+    async fn ipreallocate(&self, conn: &Connection) -> BackendResult<()> {
+        match conn.takeover_run(TAKEOVER_RESEND, ACTION_TIMEOUT / 2).await {
+            Ok(s) if s >= 0 => Ok(()),
+            Ok(s) => {
+                tracing::warn!(status = s, "takeover run failed");
+                Ok(())
+            }
+            Err(ClientError::Disconnected) => Err(client_err(ClientError::Disconnected)),
+            Err(e) => {
+                tracing::warn!(error = %e, "takeover run request failed");
+                Ok(())
+            }
+        }
+    }
+
+    /// Sends a node control and waits for `flag` to become `set` on `pnn`,
+    /// then has the IPs reallocated.
+    async fn flag_action(
+        &self,
+        conn: &Connection,
+        pnn: u32,
+        op: u32,
+        flag: CtdbNodeFlags,
+        set: bool,
+        what: &str,
+    ) -> BackendResult<()> {
+        conn.simple_control(pnn, op).await.map_err(client_err)?;
+        self.wait_view(conn, what, ACTION_TIMEOUT, |v| v.flags(pnn).map(|f| f.contains(flag) == set).unwrap_or(false))
+            .await?;
+        self.ipreallocate(conn).await
+    }
+
+    async fn wait_ips_gone(&self, conn: &Connection, pnn: u32) -> BackendResult<()> {
+        self.wait_view(conn, &format!("public IPs to leave node {pnn}"), ACTION_TIMEOUT, |v| !v.hosts_any(pnn))
+            .await
+            .map(drop)
+    }
+
+    async fn do_pause(&self, pnn: u32) -> BackendResult<()> {
+        let conn = self.shared.conn()?;
+        let flags = self.view(&conn).await?.flags(pnn)?;
+        if flags.intersects(CtdbNodeFlags::INACTIVE | CtdbNodeFlags::UNKNOWN) {
+            return Err(BackendError::NodeDown(pnn));
+        }
+        if !flags.contains(CtdbNodeFlags::PERMANENTLY_DISABLED) {
+            self.flag_action(
+                &conn,
+                pnn,
+                opcode::DISABLE_NODE,
+                CtdbNodeFlags::PERMANENTLY_DISABLED,
+                true,
+                &format!("node {pnn} to be disabled"),
+            )
+            .await?;
+        }
+        self.wait_ips_gone(&conn, pnn).await?;
+        self.shared.refresh_after_action(&conn).await;
+        Ok(())
+    }
+
+    async fn do_resume(&self, pnn: u32) -> BackendResult<()> {
+        let conn = self.shared.conn()?;
+        let flags = self.view(&conn).await?.flags(pnn)?;
+        if !flags.contains(CtdbNodeFlags::PERMANENTLY_DISABLED) {
+            return Err(BackendError::NodeNotPaused(pnn));
+        }
+        if flags.intersects(CtdbNodeFlags::DISCONNECTED | CtdbNodeFlags::UNKNOWN) {
+            return Err(BackendError::NodeDown(pnn));
+        }
+        self.flag_action(
+            &conn,
+            pnn,
+            opcode::ENABLE_NODE,
+            CtdbNodeFlags::PERMANENTLY_DISABLED,
+            false,
+            &format!("node {pnn} to be enabled"),
+        )
+        .await?;
+        self.shared.refresh_after_action(&conn).await;
+        Ok(())
+    }
+
+    async fn do_stop(&self, pnn: u32) -> BackendResult<()> {
+        let conn = self.shared.conn()?;
+        let flags = self.view(&conn).await?.flags(pnn)?;
+        if flags.intersects(CtdbNodeFlags::DISCONNECTED | CtdbNodeFlags::UNKNOWN) {
+            return Err(BackendError::NodeDown(pnn));
+        }
+        if !flags.contains(CtdbNodeFlags::STOPPED) {
+            self.flag_action(
+                &conn,
+                pnn,
+                opcode::STOP_NODE,
+                CtdbNodeFlags::STOPPED,
+                true,
+                &format!("node {pnn} to stop"),
+            )
+            .await?;
+        }
+        self.wait_ips_gone(&conn, pnn).await?;
+        self.shared.refresh_after_action(&conn).await;
+        Ok(())
+    }
+
+    async fn do_continue(&self, pnn: u32) -> BackendResult<()> {
+        let conn = self.shared.conn()?;
+        let flags = self.view(&conn).await?.flags(pnn)?;
+        if flags.intersects(CtdbNodeFlags::DISCONNECTED | CtdbNodeFlags::UNKNOWN) {
+            return Err(BackendError::NodeDown(pnn));
+        }
+        if flags.contains(CtdbNodeFlags::STOPPED) {
+            self.flag_action(
+                &conn,
+                pnn,
+                opcode::CONTINUE_NODE,
+                CtdbNodeFlags::STOPPED,
+                false,
+                &format!("node {pnn} to continue"),
+            )
+            .await?;
+        }
+        self.shared.refresh_after_action(&conn).await;
+        Ok(())
+    }
+
+    async fn do_move_ip(&self, addr: IpAddr, to: u32) -> BackendResult<()> {
+        let conn = self.shared.conn()?;
+        let v = self.view(&conn).await?;
+        let host = v.host(addr).ok_or_else(|| BackendError::ResourceNotFound(format!("public IP {addr}")))?;
+        let flags = v.flags(to)?;
+        if host == Some(to) {
+            return Ok(());
+        }
+        if flags.intersects(CtdbNodeFlags::INACTIVE | CtdbNodeFlags::UNKNOWN) {
+            return Err(BackendError::NodeDown(to));
+        }
+        if flags.intersects(CtdbNodeFlags::DISABLED) {
+            return Err(BackendError::NodePaused(to));
+        }
+        let known = conn.get_public_ips(to, false).await.map_err(client_err)?;
+        if !known.iter().any(|e| e.addr == Some(addr)) {
+            return Err(BackendError::InvalidState(format!("node {to} cannot host {addr}")));
+        }
+        let result = self.move_ip_rounds(&conn, addr, to).await;
+        // `ctdb moveip` turns the leader's takeover runs off while it moves
+        // the address (DISABLE_IP_CHECK); turn them back on right away, or
+        // a failover in the next IP_CHECK_OFF_SECS would wait for the timer.
+        if let Err(e) = conn.disable_ip_check(0).await {
+            tracing::debug!(error = %e, "re-enabling takeover runs failed");
+        }
+        if result.is_ok() {
+            self.shared.refresh_after_action(&conn).await;
+        }
+        result
+    }
+
+    /// Up to three `ctdb moveip` rounds, each checked by fresh reads.
+    async fn move_ip_rounds(&self, conn: &Connection, addr: IpAddr, to: u32) -> BackendResult<()> {
+        let deadline = Instant::now() + ACTION_TIMEOUT;
+        let mut last_err = None;
+        for attempt in 0..3 {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            match self.move_ip_once(conn, addr, to).await {
+                Ok(()) => {}
+                Err(e @ BackendError::Unavailable(_)) => return Err(e),
+                Err(e) => {
+                    last_err = Some(e);
+                    continue;
+                }
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self
+                .wait_view(conn, &format!("{addr} to move to node {to}"), left.min(Duration::from_secs(5)), |v| {
+                    v.host(addr) == Some(Some(to))
+                })
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(e @ BackendError::Unavailable(_)) => return Err(e),
+                Err(e) => last_err = Some(e),
+            }
+            if Instant::now() >= deadline {
+                break;
+            }
+        }
+        Err(last_err.unwrap_or_else(|| BackendError::Ctdb(format!("cannot move {addr}"))))
+    }
+
+    /// One `ctdb moveip` round.
+    async fn move_ip_once(&self, conn: &Connection, addr: IpAddr, to: u32) -> BackendResult<()> {
+        conn.disable_ip_check(IP_CHECK_OFF_SECS).await.map_err(client_err)?;
+        let v = self.view(conn).await?;
+        let mut pending = Vec::new();
+        for pnn in v.active_pnns().into_iter().filter(|&p| p != to) {
+            pending.push(conn.start_release_ip(pnn, to, addr).await.map_err(client_err)?);
+        }
+        for p in pending {
+            p.wait_ok().await.map_err(client_err)?;
+        }
+        conn.takeover_ip(to, addr).await.map_err(client_err)
+    }
+
+    /// The Up node other than `except` hosting the fewest IPs that can take
+    /// `addr` (any Up node when `addr` is `None`).
+    fn best_other(&self, state: &ClusterState, except: Option<u32>, addr: Option<IpAddr>) -> BackendResult<u32> {
+        let raw = self.raw();
+        let ip = addr.and_then(|a| raw.public_ips.iter().find(|p| p.addr == a));
+        let can_host = |pnn: u32| match ip {
+            Some(ip) if !ip.interfaces.is_empty() => {
+                raw.interfaces.iter().any(|(p, i)| *p == pnn && i.link_up && ip.interfaces.contains(&i.name))
+            }
+            _ => true,
+        };
+        state
+            .nodes
+            .iter()
+            .filter(|n| n.state == NodeState::Up && Some(n.pnn) != except)
+            .filter(|n| can_host(n.pnn))
+            .min_by_key(|n| (state.ips_hosted_by(n.pnn).count(), n.pnn))
+            .map(|n| n.pnn)
+            .ok_or(BackendError::NoOtherNodeUp)
+    }
+
+    async fn do_move_group(&self, group_id: &str, to: Option<u32>) -> BackendResult<u32> {
+        self.shared.check_available()?;
+        let state = self.snapshot();
+        let g = state.group_by_id(group_id).ok_or_else(|| BackendError::GroupNotFound(group_id.into()))?;
+        let addr = match &g.kind {
+            GroupKind::PublicIp(a) => Some(*a),
+            GroupKind::Cluster => match state.public_ips.first() {
+                Some(p) => Some(p.addr),
+                None => return Err(BackendError::Unsupported("the cluster group follows the leader")),
+            },
+            GroupKind::FileServer => return Err(BackendError::Unsupported("the File Server role runs on every node")),
+            GroupKind::Created => None,
+        };
+        let target = match to {
+            Some(pnn) => pnn,
+            None => self.best_other(&state, g.owner, addr)?,
+        };
+        match addr {
+            Some(a) => self.do_move_ip(a, target).await?,
+            None => {
+                let conn = self.shared.conn()?;
+                let flags = self.view(&conn).await?.flags(target)?;
+                if flags.intersects(CtdbNodeFlags::INACTIVE | CtdbNodeFlags::UNKNOWN) {
+                    return Err(BackendError::NodeDown(target));
+                }
+                if flags.intersects(CtdbNodeFlags::DISABLED) {
+                    return Err(BackendError::NodePaused(target));
+                }
+                let gid = g.id.clone();
+                self.shared.overlay_op(|o, s| o.set_created_group_owner(s, &gid, target))?;
+            }
+        }
+        Ok(target)
+    }
+}
+
+/// Wraps a synchronous result as the trait's boxed future.
+fn ready<'a, T: Send + 'a>(r: BackendResult<T>) -> BoxFuture<'a, BackendResult<T>> {
+    Box::pin(std::future::ready(r))
+}
+
+impl ClusterBackend for CtdbBackend {
+    fn snapshot(&self) -> Arc<ClusterState> {
+        self.shared.snapshot()
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<ClusterEvent> {
+        self.shared.events.subscribe()
+    }
+
+    fn available(&self) -> bool {
+        self.shared.available()
+    }
+
+    fn pause_node(&self, pnn: u32) -> BoxFuture<'_, BackendResult<()>> {
+        Box::pin(self.do_pause(pnn))
+    }
+
+    fn resume_node(&self, pnn: u32) -> BoxFuture<'_, BackendResult<()>> {
+        Box::pin(self.do_resume(pnn))
+    }
+
+    fn stop_node(&self, pnn: u32) -> BoxFuture<'_, BackendResult<()>> {
+        Box::pin(self.do_stop(pnn))
+    }
+
+    fn continue_node(&self, pnn: u32) -> BoxFuture<'_, BackendResult<()>> {
+        Box::pin(self.do_continue(pnn))
+    }
+
+    fn move_ip(&self, addr: IpAddr, to_pnn: u32) -> BoxFuture<'_, BackendResult<()>> {
+        Box::pin(self.do_move_ip(addr, to_pnn))
+    }
+
+    fn move_group<'a>(&'a self, group_id: &'a str, to_pnn: Option<u32>) -> BoxFuture<'a, BackendResult<u32>> {
+        Box::pin(self.do_move_group(group_id, to_pnn))
+    }
+
+    fn set_group_online<'a>(&'a self, group_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.shared.overlay_op(|o, s| o.set_group_state(s, group_id, true)))
+    }
+
+    fn set_group_offline<'a>(&'a self, group_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.shared.overlay_op(|o, s| o.set_group_state(s, group_id, false)))
+    }
+
+    fn set_resource_online<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.shared.overlay_op(|o, s| o.set_resource_state(s, resource_id, ResourceRequest::Online)))
+    }
+
+    fn set_resource_offline<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.shared.overlay_op(|o, s| o.set_resource_state(s, resource_id, ResourceRequest::Offline)))
+    }
+
+    fn fail_resource<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.shared.overlay_op(|o, s| o.set_resource_state(s, resource_id, ResourceRequest::Fail)))
+    }
+
+    fn create_resource<'a>(
+        &'a self,
+        group_id: &'a str,
+        name: &'a str,
+        type_name: &'a str,
+    ) -> BoxFuture<'a, BackendResult<String>> {
+        ready(self.shared.overlay_op(|o, s| o.create_resource(s, group_id, name, type_name)))
+    }
+
+    fn delete_resource<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.shared.overlay_op(|o, s| o.delete_resource(s, resource_id)))
+    }
+
+    fn rename_resource<'a>(&'a self, resource_id: &'a str, new_name: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.shared.overlay_op(|o, s| o.rename_resource(s, resource_id, new_name)))
+    }
+
+    fn create_group<'a>(&'a self, name: &'a str) -> BoxFuture<'a, BackendResult<String>> {
+        ready(self.shared.overlay_op(|o, s| o.create_group(s, name)))
+    }
+
+    fn delete_group<'a>(&'a self, group_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.shared.overlay_op(|o, s| o.delete_group(s, group_id)))
+    }
+
+    fn rename_group<'a>(&'a self, group_id: &'a str, new_name: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.shared.overlay_op(|o, s| o.rename_group(s, group_id, new_name)))
+    }
+
+    fn set_description<'a>(&'a self, object_id: &'a str, description: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.shared.overlay_op(|o, s| o.set_description(s, object_id, description)))
+    }
+
+    fn set_private_properties<'a>(
+        &'a self,
+        resource_id: &'a str,
+        props: Vec<(String, PropValue)>,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.shared.overlay_op(|o, s| o.set_private_props(s, resource_id, &props)))
+    }
+
+    fn set_admin_properties<'a>(
+        &'a self,
+        key: &'a str,
+        props: Vec<(String, Option<PropValue>)>,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.shared.overlay_op(|o, _| o.set_admin_props(key, &props)))
+    }
+
+    fn set_resource_dependencies<'a>(
+        &'a self,
+        resource_id: &'a str,
+        dependencies: Vec<String>,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.shared.overlay_op(|o, s| o.set_resource_dependencies(s, resource_id, &dependencies)))
+    }
+
+    fn set_resource_possible_owners<'a>(
+        &'a self,
+        resource_id: &'a str,
+        pnns: Vec<u32>,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.shared.overlay_op(|o, s| o.set_resource_possible_owners(s, resource_id, &pnns)))
+    }
+
+    fn set_group_preferred_owners<'a>(&'a self, group_id: &'a str, pnns: Vec<u32>) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.shared.overlay_op(|o, s| o.set_group_preferred_owners(s, group_id, &pnns)))
+    }
+
+    fn change_resource_group<'a>(
+        &'a self,
+        resource_id: &'a str,
+        group_id: &'a str,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.shared.overlay_op(|o, s| o.change_resource_group(s, resource_id, group_id)))
+    }
+
+    fn rename_network<'a>(&'a self, network_id: &'a str, new_name: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.shared.overlay_op(|o, s| o.rename_network(s, network_id, new_name)))
+    }
+
+    /// The blob in memory (loaded from [`registry_path`] at connect); fails
+    /// while ctdbd is unreachable, as a persistent-database read would.
+    fn registry_blob(&self) -> BoxFuture<'_, BackendResult<Option<Vec<u8>>>> {
+        ready(
+            self.shared
+                .check_available()
+                .map(|()| self.shared.registry.lock().unwrap_or_else(PoisonError::into_inner).clone()),
+        )
+    }
+
+    /// Persists crash-safely to [`registry_path`] first (with a state
+    /// file), then replaces the in-memory copy; on error neither changes.
+    fn store_registry_blob(&self, bytes: Vec<u8>) -> BoxFuture<'_, BackendResult<()>> {
+        ready(self.shared.check_available().and_then(|()| {
+            let mut current = self.shared.registry.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(path) = &self.shared.registry_file {
+                persist_bytes(path, &bytes)?;
+            }
+            *current = Some(bytes);
+            Ok(())
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,15 @@
+//! The real CTDB backend: [`CtdbBackend`] talks to ctdbd over its Unix
+//! socket, the way smbd and the `ctdb` tool do.
+//!
+//! * [`protocol`]: sans-I/O codecs for packets and control payloads.
+//! * [`client`]: the async socket connection (request ids, timeouts,
+//!   messages, reconnect back-off).
+//! * [`backend`]: the [`ClusterBackend`](crate::ClusterBackend)
+//!   implementation (polling, change events, actions, overlay).
+
+pub mod backend;
+pub mod client;
+pub mod protocol;
+
+pub use backend::{CtdbBackend, CtdbConfig};
+pub use client::{Backoff, ClientError, Connection};
