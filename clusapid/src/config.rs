@@ -12,6 +12,7 @@
 //! ctdb_socket = "/var/run/ctdb/ctdbd.socket"  # ctdb backend only
 //! state_dir = "/var/lib/clusapid"    # where admin-written state is kept
 //! max_request = 4194304              # largest reassembled request, bytes
+//! smb_conf = "/etc/samba/smb.conf"   # cluster name and shares of the File Server role
 //! ```
 
 use std::net::IpAddr;
@@ -44,6 +45,8 @@ pub struct Config {
     pub ctdb_socket: Option<PathBuf>,
     pub state_dir: Option<PathBuf>,
     pub max_request: usize,
+    /// smb.conf whose share sections become the File Server role's shares.
+    pub smb_conf: PathBuf,
 }
 
 impl Default for Config {
@@ -59,6 +62,7 @@ impl Default for Config {
             ctdb_socket: None,
             state_dir: None,
             max_request: 4 * 1024 * 1024,
+            smb_conf: PathBuf::from("/etc/samba/smb.conf"),
         }
     }
 }
@@ -107,7 +111,7 @@ impl Config {
         if let Some(n) = &self.cluster_name {
             return n.clone();
         }
-        if let Some(n) = netbios_name_from_smb_conf(Path::new("/etc/samba/smb.conf")) {
+        if let Some(n) = netbios_name_from_smb_conf(&self.smb_conf) {
             return n;
         }
         hostname().to_uppercase()
@@ -138,6 +142,26 @@ pub fn netbios_name_from_smb_conf(path: &Path) -> Option<String> {
         }
     }
     None
+}
+
+/// The share sections of an smb.conf (every section but `[global]`, `[homes]`, `[printers]` and
+/// `[print$]`), in file order. An unreadable file gives none.
+pub fn shares_from_smb_conf(path: &Path) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    let mut v = Vec::new();
+    for line in text.lines() {
+        let l = line.trim();
+        if let Some(name) = l.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            let name = name.trim();
+            let special = ["global", "homes", "printers", "print$"];
+            if !name.is_empty() && !special.iter().any(|s| s.eq_ignore_ascii_case(name)) {
+                v.push(name.to_string());
+            }
+        }
+    }
+    v
 }
 
 /// The machine's host name (first label).
@@ -191,5 +215,6 @@ mod tests {
         let p = d.path().join("smb.conf");
         std::fs::write(&p, "[global]\n  workgroup = W\n  netbios   name = fsclus\n[share]\n netbios name = no\n").unwrap();
         assert_eq!(netbios_name_from_smb_conf(&p).as_deref(), Some("FSCLUS"));
+        assert_eq!(shares_from_smb_conf(&p), vec!["share".to_string()]);
     }
 }

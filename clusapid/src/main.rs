@@ -67,7 +67,7 @@ struct ServeArgs {
     /// TOML configuration file.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// ctdbd socket (selects the ctdb backend).
+    /// ctdbd socket (selects the ctdb backend; the default socket is /run/ctdb/ctdbd.socket).
     #[arg(long)]
     ctdb_socket: Option<PathBuf>,
     #[arg(long)]
@@ -281,6 +281,28 @@ async fn demo(a: DemoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Connects to ctdbd, retrying with back-off until it answers (a node's clusapid may start
+/// before its ctdbd); SIGINT/SIGTERM still stop the daemon meanwhile.
+async fn connect_ctdb(cfg: nodes::CtdbConfig) -> Arc<dyn ClusterBackend> {
+    let mut delay = std::time::Duration::from_millis(100);
+    loop {
+        match nodes::CtdbBackend::connect(cfg.clone()).await {
+            Ok(b) => {
+                tracing::info!(socket = %cfg.socket.display(), "Connected to ctdbd");
+                return b;
+            }
+            Err(e) => {
+                tracing::warn!(socket = %cfg.socket.display(), error = %e, retry_ms = delay.as_millis() as u64, "ctdbd not reachable");
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = wait_for_signal() => std::process::exit(0),
+                }
+                delay = (delay * 2).min(std::time::Duration::from_secs(5));
+            }
+        }
+    }
+}
+
 async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let mut cfg = match &a.config {
         Some(p) => Config::load(p)?,
@@ -318,7 +340,21 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
             sim.state_file = cfg.state_dir.as_ref().map(|d| d.join("simulated-state.toml"));
             Arc::new(SimulatedCluster::new(sim).map_err(|e| anyhow::anyhow!("{e}"))?)
         }
-        BackendKind::Ctdb => bail!("the ctdb backend is not built yet (see issue 3); use backend = \"simulated\""),
+        BackendKind::Ctdb => {
+            let socket = cfg.ctdb_socket.clone().unwrap_or_else(|| PathBuf::from("/run/ctdb/ctdbd.socket"));
+            let mut shares = clusapid::config::shares_from_smb_conf(&cfg.smb_conf);
+            if shares.is_empty() {
+                tracing::warn!(smb_conf = %cfg.smb_conf.display(), "No shares found: the File Server role will be empty");
+                shares = Vec::new();
+            }
+            let ctdb_cfg = nodes::CtdbConfig {
+                socket: socket.clone(),
+                cluster_name: name,
+                shares,
+                state_file: cfg.state_dir.as_ref().map(|d| d.join("ctdb-overlay.toml")),
+            };
+            connect_ctdb(ctdb_cfg).await
+        }
     };
     let d = daemon::start(DaemonSettings {
         listen: cfg.listen.clone(),
