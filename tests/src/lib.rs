@@ -7,6 +7,8 @@
 //! name. External tools get a hermetic empty `smb.conf`, so the host's Samba configuration
 //! does not change what the tests see.
 
+pub mod ctdb;
+
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt::Write as _;
