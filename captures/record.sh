@@ -6,6 +6,8 @@
 # asks), smbtorture, rpcclient and tcpdump. Usage, from anywhere:
 #
 #     sudo captures/record.sh            # writes captures/clusapi-ntlmssp-seal.{pcap,ports}
+#     sudo captures/record.sh full       # writes captures/clusapi-torture-full.{pcap,ports}: the
+#                                        # whole `smbtorture rpc.clusapi` run (72 tests)
 #     CLUSAPID=/path/to/clusapid captures/record.sh
 #
 # Only the processes this script starts are stopped, by their pid.
@@ -13,7 +15,12 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
-name=clusapi-ntlmssp-seal
+mode=${1:-session}
+case "$mode" in
+    session) name=clusapi-ntlmssp-seal ;;
+    full) name=clusapi-torture-full ;;
+    *) echo "usage: $0 [session|full]" >&2; exit 2 ;;
+esac
 pcap=$here/$name.pcap
 ports=$here/$name.ports
 user=alice
@@ -40,7 +47,9 @@ trap cleanup EXIT
 printf '[global]\n\tworkgroup = WORKGROUP\n' >"$work/smb.conf"
 
 # the daemon: free clusapi port, endpoint mapper on 135 (rpcclient ignores the binding's port)
-"$CLUSAPID" demo --port 0 --epm-port 135 --user "$user%$password" >"$work/demo.out" 2>"$work/demo.err" &
+epm=135
+[[ $mode == full ]] && epm=0   # the full run names the clusapi port; no rpcclient, no mapper on 135
+"$CLUSAPID" demo --port 0 --epm-port "$epm" --user "$user%$password" >"$work/demo.out" 2>"$work/demo.err" &
 demo_pid=$!
 P= E=
 for _ in $(seq 100); do
@@ -55,7 +64,7 @@ echo "clusapid: clusapi port $P, endpoint mapper port $E"
 
 # the capture: start, and wait until tcpdump really listens
 rm -f "$pcap"
-tcpdump --immediate-mode -i lo -U -s 0 -w "$pcap" "tcp port $P or tcp port $E" 2>"$work/tcpdump.err" &
+tcpdump --immediate-mode -B 65536 -i lo -U -s 0 -w "$pcap" "tcp port $P or tcp port $E" 2>"$work/tcpdump.err" &
 dump_pid=$!
 for _ in $(seq 100); do
     grep -q "listening on" "$work/tcpdump.err" && break
@@ -66,11 +75,16 @@ grep -q "listening on" "$work/tcpdump.err" || { echo "record.sh: tcpdump did not
 
 # the session: smbtorture over SPNEGO (auth type 9) with an explicit port, then rpcclient over
 # raw NTLMSSP (auth type 10) through the endpoint mapper on 135
+if [[ $mode == full ]]; then
+    smbtorture --configfile="$work/smb.conf" "ncacn_ip_tcp:127.0.0.1[$P,seal]" -U "$user%$password" rpc.clusapi \
+        | grep -E '^(success|failure|error|skip):' | cut -d' ' -f1 | sort | uniq -c || true   # known failures: see README
+else
 smbtorture --configfile="$work/smb.conf" "ncacn_ip_tcp:127.0.0.1[$P,seal]" -U "$user%$password" \
     rpc.clusapi.cluster.OpenCluster rpc.clusapi.cluster.GetClusterName rpc.clusapi.cluster.GetClusterVersion2 \
     | grep -E '^(success|failure|error|skip):'
 rpcclient --configfile="$work/smb.conf" -U "$user%$password" "ncacn_ip_tcp:127.0.0.1[$P,seal,ntlm]" \
     -c 'clusapi_get_cluster_name; clusapi_get_cluster_version2; clusapi_create_enum; clusapi_get_cluster_version; clusapi_get_quorum_resource; clusapi_create_enumex; clusapi_open_cluster'
+fi
 
 sleep 0.5
 kill -INT "$dump_pid"
