@@ -2,11 +2,13 @@
 //! loopback ports ([`Demo`]), drives it with Samba's `smbtorture` and `rpcclient`, with a small
 //! blocking Rust DCE/RPC client ([`RpcClient`]) that can send exact requests, and checks
 //! smbtorture runs against the known-failure list `tests/knownfail` ([`check_against_knownfail`]).
+//! [`capture`] replays the pcaps in `captures/` (TCP, DCE/RPC, NTLMSSP, stubs) without tshark.
 //!
 //! Every child process is started here and stopped by its own pid; nothing is looked up by
 //! name. External tools get a hermetic empty `smb.conf`, so the host's Samba configuration
 //! does not change what the tests see.
 
+pub mod capture;
 pub mod ctdb;
 
 use std::collections::BTreeMap;

@@ -176,6 +176,9 @@ fn check_capture(pcap: &Path) {
     };
     let (p, e) = (port("clusapi"), port("epmapper"));
     let password = sc.get("password").unwrap_or_else(|| panic!("{name}: sidecar has no `password=`"));
+    // the quirk below leaves tshark one response per connection (captures/README.md): such a
+    // capture is checked in full by tests/tests/capture_replay.rs instead
+    let quirk_limits_decoding = sc.get("tshark_quirk_limits_decoding").is_some_and(|v| v == "yes");
     let (frames, cmd) = tshark_fields(pcap, &[p, e], password);
     let server = |f: &Frame| f.srcport == p || f.srcport == e;
 
@@ -259,7 +262,13 @@ fn check_capture(pcap: &Path) {
         cluster_names.contains(CLUSTER_NAME),
         "{name}: the decrypted cluster name {CLUSTER_NAME} is not in any server response (found {cluster_names:?})\n$ {cmd}"
     );
-    assert!(decoded_ops.len() >= 3, "{name}: only opnums {decoded_ops:?} decoded in server responses\n$ {cmd}");
+    if quirk_limits_decoding {
+        eprintln!(
+            "{name}: tshark_quirk_limits_decoding=yes: opnums {decoded_ops:?} decoded, no minimum (see capture_replay)"
+        );
+    } else {
+        assert!(decoded_ops.len() >= 3, "{name}: only opnums {decoded_ops:?} decoded in server responses\n$ {cmd}");
+    }
     // the quirk must not hide a whole connection: each one has a checked server response
     let unchecked: Vec<_> = clusapi_streams.difference(&checked_streams).collect();
     assert!(
