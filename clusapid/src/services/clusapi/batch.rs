@@ -54,6 +54,8 @@ pub enum Change {
     DeleteKey { key: String },
     SetValue { key: String, name: String, old: Option<RegValue>, new: RegValue },
     DeleteValue { key: String, name: String, old: Option<RegValue> },
+    /// The key's security descriptor changed (not reported on batch ports).
+    SetSecurity { key: String },
 }
 
 /// `path` relative to `base` when it is `base` or below it (component-wise, case-insensitive).
@@ -117,6 +119,7 @@ pub fn render(port: &str, changes: &[Change]) -> Option<ClusterRegBatchUpdate> {
                     cmds.push(command(CLUSREG_DELETE_VALUE, 0, name, Vec::new()));
                 }
             }
+            Change::SetSecurity { .. } => {}
         }
     }
     (!cmds.is_empty()).then_some(ClusterRegBatchUpdate { version: BATCH_VERSION, commands: cmds })
@@ -175,6 +178,16 @@ impl BatchPort {
     /// Number of undelivered notifications.
     pub fn pending(&self) -> usize {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+}
+
+impl registry::ChangeSink for BatchPort {
+    fn publish(&self, changes: &[Change]) {
+        self.queue(changes);
+    }
+
+    fn is_closed(&self) -> bool {
+        BatchPort::is_closed(self)
     }
 }
 

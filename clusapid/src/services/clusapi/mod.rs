@@ -19,6 +19,7 @@ pub mod resource;
 pub mod restype;
 pub mod batch;
 pub mod registry;
+pub mod notify;
 
 use std::sync::Arc;
 
@@ -836,5 +837,123 @@ impl ClusapiServer for ClusapiService {
         req: ApiExecuteReadBatchExRequest,
     ) -> ApiExecuteReadBatchExResponse {
         batch::api_execute_read_batch_ex(self, ctx, req).await
+    }
+
+    // @anchor:notify
+    // --- notification ports (notify.rs) ---
+    async fn api_create_notify(&self, ctx: &CallCtx, req: ApiCreateNotifyRequest) -> ApiCreateNotifyResponse {
+        notify::api_create_notify(self, ctx, req)
+    }
+    async fn api_close_notify(&self, ctx: &CallCtx, req: ApiCloseNotifyRequest) -> ApiCloseNotifyResponse {
+        notify::api_close_notify(self, ctx, req)
+    }
+    async fn api_add_notify_cluster(
+        &self,
+        ctx: &CallCtx,
+        req: ApiAddNotifyClusterRequest,
+    ) -> ApiAddNotifyClusterResponse {
+        notify::api_add_notify_cluster(self, ctx, req)
+    }
+    async fn api_add_notify_node(&self, ctx: &CallCtx, req: ApiAddNotifyNodeRequest) -> ApiAddNotifyNodeResponse {
+        notify::api_add_notify_node(self, ctx, req)
+    }
+    async fn api_add_notify_group(&self, ctx: &CallCtx, req: ApiAddNotifyGroupRequest) -> ApiAddNotifyGroupResponse {
+        notify::api_add_notify_group(self, ctx, req)
+    }
+    async fn api_add_notify_resource(
+        &self,
+        ctx: &CallCtx,
+        req: ApiAddNotifyResourceRequest,
+    ) -> ApiAddNotifyResourceResponse {
+        notify::api_add_notify_resource(self, ctx, req)
+    }
+    async fn api_add_notify_key(&self, ctx: &CallCtx, req: ApiAddNotifyKeyRequest) -> ApiAddNotifyKeyResponse {
+        notify::api_add_notify_key(self, ctx, req)
+    }
+    async fn api_re_add_notify_node(
+        &self,
+        ctx: &CallCtx,
+        req: ApiReAddNotifyNodeRequest,
+    ) -> ApiReAddNotifyNodeResponse {
+        notify::api_re_add_notify_node(self, ctx, req)
+    }
+    async fn api_re_add_notify_group(
+        &self,
+        ctx: &CallCtx,
+        req: ApiReAddNotifyGroupRequest,
+    ) -> ApiReAddNotifyGroupResponse {
+        notify::api_re_add_notify_group(self, ctx, req)
+    }
+    async fn api_re_add_notify_resource(
+        &self,
+        ctx: &CallCtx,
+        req: ApiReAddNotifyResourceRequest,
+    ) -> ApiReAddNotifyResourceResponse {
+        notify::api_re_add_notify_resource(self, ctx, req)
+    }
+    async fn api_get_notify(&self, ctx: &CallCtx, req: ApiGetNotifyRequest) -> ApiGetNotifyResponse {
+        notify::api_get_notify(self, ctx, req).await
+    }
+    async fn api_add_notify_network(
+        &self,
+        ctx: &CallCtx,
+        req: ApiAddNotifyNetworkRequest,
+    ) -> ApiAddNotifyNetworkResponse {
+        notify::api_add_notify_network(self, ctx, req)
+    }
+    async fn api_re_add_notify_network(
+        &self,
+        ctx: &CallCtx,
+        req: ApiReAddNotifyNetworkRequest,
+    ) -> ApiReAddNotifyNetworkResponse {
+        notify::api_re_add_notify_network(self, ctx, req)
+    }
+    async fn api_add_notify_net_interface(
+        &self,
+        ctx: &CallCtx,
+        req: ApiAddNotifyNetInterfaceRequest,
+    ) -> ApiAddNotifyNetInterfaceResponse {
+        notify::api_add_notify_net_interface(self, ctx, req)
+    }
+    async fn api_re_add_notify_net_interface(
+        &self,
+        ctx: &CallCtx,
+        req: ApiReAddNotifyNetInterfaceRequest,
+    ) -> ApiReAddNotifyNetInterfaceResponse {
+        notify::api_re_add_notify_net_interface(self, ctx, req)
+    }
+    async fn api_unblock_get_notify_call(
+        &self,
+        ctx: &CallCtx,
+        req: ApiUnblockGetNotifyCallRequest,
+    ) -> ApiUnblockGetNotifyCallResponse {
+        notify::api_unblock_get_notify_call(self, ctx, req)
+    }
+    async fn api_create_notify_v2(
+        &self,
+        ctx: &CallCtx,
+        req: ApiCreateNotifyV2Request,
+    ) -> ApiCreateNotifyV2Response {
+        notify::api_create_notify_v2(self, ctx, req)
+    }
+    async fn api_add_notify_v2(&self, ctx: &CallCtx, req: ApiAddNotifyV2Request) -> ApiAddNotifyV2Response {
+        notify::api_add_notify_v2(self, ctx, req)
+    }
+    async fn api_get_notify_v2(&self, ctx: &CallCtx, req: ApiGetNotifyV2Request) -> ApiGetNotifyV2Response {
+        notify::api_get_notify_v2(self, ctx, req).await
+    }
+    async fn api_get_notify_async(
+        &self,
+        ctx: &CallCtx,
+        req: ApiGetNotifyAsyncRequest,
+    ) -> ApiGetNotifyAsyncResponse {
+        notify::api_get_notify_async(self, ctx, req).await
+    }
+    async fn api_add_notify_resource_type_v2(
+        &self,
+        ctx: &CallCtx,
+        req: ApiAddNotifyResourceTypeV2Request,
+    ) -> ApiAddNotifyResourceTypeV2Response {
+        notify::api_add_notify_resource_type_v2(self, ctx, req)
     }
 }

@@ -308,13 +308,24 @@ impl Cache {
     }
 }
 
+/// What receives the committed changes of the cluster registry: batch notification ports
+/// ([`BatchPort`]) and the cluster object notification ports watching keys
+/// (`super::notify::NotifyPort`).
+pub trait ChangeSink: Send + Sync {
+    /// Queues whatever `changes` mean to the sink.
+    fn publish(&self, changes: &[Change]);
+    /// Whether the sink takes no more changes (it is then forgotten).
+    fn is_closed(&self) -> bool;
+}
+
 /// The cluster registry state shared by every connection over one backend.
 #[derive(Default)]
 pub struct RegistryState {
     write_lock: tokio::sync::Mutex<()>,
     cache: Mutex<Cache>,
-    /// Open batch notification ports ([MS-CMRP] 3.1.4.2.113).
-    ports: Mutex<Vec<Weak<BatchPort>>>,
+    /// Open batch notification ports ([MS-CMRP] 3.1.4.2.113) and notification ports with
+    /// registry filters ([MS-CMRP] 3.1.4.2.58, 3.1.4.2.62, 3.1.4.2.137).
+    ports: Mutex<Vec<Weak<dyn ChangeSink>>>,
 }
 
 impl RegistryState {
@@ -324,9 +335,17 @@ impl RegistryState {
 
     /// Registers a batch notification port.
     pub fn add_port(&self, port: &Arc<BatchPort>) {
+        let weak = Arc::downgrade(port);
+        let sink: Weak<dyn ChangeSink> = weak;
+        self.add_sink(sink);
+    }
+
+    /// Registers a receiver of committed changes; it is held weakly, so dropping it (or
+    /// closing it) is all it takes to end the registration.
+    pub fn add_sink(&self, sink: Weak<dyn ChangeSink>) {
         let mut ports = self.ports.lock().unwrap_or_else(PoisonError::into_inner);
         ports.retain(|p| p.upgrade().is_some_and(|p| !p.is_closed()));
-        ports.push(Arc::downgrade(port));
+        ports.push(sink);
     }
 
     /// Queues the committed `changes` on every open port they concern.
@@ -334,13 +353,13 @@ impl RegistryState {
         if changes.is_empty() {
             return;
         }
-        let ports: Vec<Arc<BatchPort>> = {
+        let ports: Vec<Arc<dyn ChangeSink>> = {
             let mut ports = self.ports.lock().unwrap_or_else(PoisonError::into_inner);
             ports.retain(|p| p.upgrade().is_some_and(|p| !p.is_closed()));
             ports.iter().filter_map(Weak::upgrade).collect()
         };
         for p in ports {
-            p.queue(changes);
+            p.publish(changes);
         }
     }
 }
@@ -779,9 +798,11 @@ pub async fn api_set_key_security(
         let h = writable_key(ctx, &req.key)?;
         let sd = req.security_descriptor.lp_security_descriptor.ok_or(win::ERROR_INVALID_PARAMETER)?;
         security::validate(&sd).map_err(|e| e.win32_code())?;
-        write(s, |cr, _| {
+        write(s, |cr, changes| {
             handle_key(cr.live(), &h)?;
-            cr.set_security(&h.path, &sd, req.security_information).map_err(reg_err)
+            cr.set_security(&h.path, &sd, req.security_information).map_err(reg_err)?;
+            changes.push(Change::SetSecurity { key: h.path.clone() });
+            Ok(())
         })
         .await
     }
