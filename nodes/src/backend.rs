@@ -309,7 +309,27 @@ pub trait ClusterBackend: Send + Sync + 'static {
         let _ = bytes;
         unsupported("cluster registry storage")
     }
+
+    /// Read-modify-write of the cluster-registry blob: `f` gets the latest stored bytes
+    /// (`None`: nothing stored) and returns the new ones, which are stored unless equal. A
+    /// backend shared by several writers (the ctdb backend: every node's clusapid) runs `f`
+    /// again on the newer bytes when another writer committed first, so no update is lost;
+    /// the default, for single-writer backends, is one load and one store. Returns the bytes
+    /// stored.
+    fn update_registry_blob<'a>(&'a self, mut f: BlobUpdate<'a>) -> BoxFuture<'a, BackendResult<Vec<u8>>> {
+        Box::pin(async move {
+            let current = self.registry_blob().await?;
+            let new = f(current.as_deref())?;
+            if current.as_deref() != Some(&new[..]) {
+                self.store_registry_blob(new.clone()).await?;
+            }
+            Ok(new)
+        })
+    }
 }
+
+/// The change function of [`ClusterBackend::update_registry_blob`].
+pub type BlobUpdate<'a> = Box<dyn FnMut(Option<&[u8]>) -> BackendResult<Vec<u8>> + Send + 'a>;
 
 #[cfg(test)]
 mod tests {

@@ -338,14 +338,19 @@ async fn real_ctdb_cluster() {
     println!("conformance::run_all took {:?}", t.elapsed());
     all_up(&b, Duration::from_secs(15)).await;
 
-    // ---- the overlay is persisted ----
+    // ---- the overlay is persisted (in clusapid.tdb, cached in the state file) ----
+    let stored_overlay = |r: nodes::ctdb::pdb::DbSnapshot| {
+        String::from_utf8_lossy(r.payload(nodes::ctdb::backend::OVERLAY_KEY).unwrap_or_default()).into_owned()
+    };
     let gid = b.create_group("persisted-group").await.expect("group");
+    assert!(stored_overlay(b.stored_records().await).contains("persisted-group"));
     let saved = std::fs::read_to_string(&state_file).expect("state file");
     assert!(saved.contains("persisted-group"), "{saved}");
     b.delete_group(&gid).await.expect("delete group");
+    assert!(!stored_overlay(b.stored_records().await).contains("persisted-group"));
     assert!(!std::fs::read_to_string(&state_file).expect("state file").contains("persisted-group"));
 
-    // ---- the registry blob is persisted next to the state file ----
+    // ---- the registry blob is persisted (cached next to the state file) ----
     b.store_registry_blob(b"registry-bytes".to_vec()).await.expect("store blob");
     assert_eq!(b.registry_blob().await, Ok(Some(b"registry-bytes".to_vec())));
     assert_eq!(std::fs::read(cluster.dir.join("overlay.registry")).expect("blob file"), b"registry-bytes");

@@ -67,18 +67,34 @@
 //! properties, dependencies, owners and state overrides live in an
 //! [`Overlay`] shared with the simulated backend and validated by the same
 //! code (every overlay action here is the simulated backend's, behind an
-//! availability check). It is kept in the optional `state_file` (TOML,
-//! written to a temporary file, fsynced and renamed, so a crash leaves the
-//! old or the new version); the cluster-registry blob is kept the same way
-//! in [`registry_path`] next to it. Both files are local to the node
-//! running this daemon. Design note: both are meant to move into a CTDB
-//! persistent database (for example `clusapid.tdb`, attached with
-//! DB_ATTACH_PERSISTENT and written in TRANS3_COMMIT transactions, one
-//! record for the overlay and one for the blob), so that every node serves
-//! the same admin objects and registry; [`load_overlay`],
-//! [`persist_overlay`], `load_registry` and [`persist_bytes`] are the places
-//! that change then, and the rest of the backend only sees an `Overlay`
-//! value and bytes.
+//! availability check). The overlay (TOML, record [`OVERLAY_KEY`]) and the
+//! cluster-registry blob (record [`REGISTRY_KEY`]) live in the CTDB
+//! persistent database `clusapid.tdb` ([`pdb`]), so every node's clusapid
+//! serves the same admin objects and registry, and they survive a clusapid
+//! restart and the loss of nodes:
+//!
+//! * A write is a read-modify-write transaction ([`pdb::commit`]): the
+//!   change is computed from the latest committed overlay (or blob),
+//!   committed with TRANS3_COMMIT, and retried from a fresh read when a
+//!   concurrent writer on another node won. It returns once ctdbd confirmed
+//!   the commit on every active node; only then does the local snapshot
+//!   change. Without ctdbd it fails at once with `Unavailable`; a commit
+//!   cut off by a lost connection is either stored on every node or on
+//!   none, and the next read shows which.
+//! * Changes by other nodes: every poll sends GET_DB_SEQNUM; when it or the
+//!   vnn map generation (a recovery) changed, the database is re-read, the
+//!   overlay swapped in (publishing the [`events::diff`]) and the blob
+//!   replaced. [`ClusterBackend::registry_blob`] makes the same check
+//!   first, so it returns what any node stored up to that moment.
+//! * A stopped or banned node is left out of commits and recoveries until
+//!   it is active again, so its copy is stale (and frozen): there reads and
+//!   writes fail with `Unavailable`, and the database is opened once the
+//!   node is active.
+//! * The optional `state_file` and the blob file next to it
+//!   ([`registry_path`]) are a local cache, rewritten whenever the stored
+//!   values change, and the migration source: when the database has no
+//!   overlay (or blob) record yet and the file exists, it is imported on
+//!   connect.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File};
@@ -93,7 +109,10 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::client::{decode_ifaces_reply, decode_public_ips_reply, Backoff, ClientError, Connection};
+use super::client::{
+    decode_db_seqnum_reply, decode_ifaces_reply, decode_public_ips_reply, Backoff, ClientError, Connection,
+};
+use super::pdb::{self, CommitOutcome, DbSnapshot};
 use super::protocol::{self, opcode, srvid, PublicIpEntry, ReplyControl, ReqControl, ReqMessage, CTDB_CURRENT_NODE};
 use crate::backend::{BackendError, BackendResult, BoxFuture, ClusterBackend};
 use crate::events::{self, ClusterEvent};
@@ -127,6 +146,13 @@ const LEADER_WAIT: Duration = Duration::from_millis(1500);
 const DEFAULT_PREFIX_V4: u8 = 24;
 const DEFAULT_PREFIX_V6: u8 = 64;
 
+/// Record of the admin overlay (TOML) in the persistent database.
+pub const OVERLAY_KEY: &[u8] = b"overlay";
+/// Record of the cluster-registry blob in the persistent database.
+pub const REGISTRY_KEY: &[u8] = b"registry";
+/// Upper bound for a write to the persistent database, retries included.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// The srvids whose messages trigger an immediate refresh.
 const NOTIFY_SRVIDS: [u64; 5] =
     [srvid::LEADER, srvid::RECONFIGURE, srvid::RELEASE_IP, srvid::TAKE_IP, srvid::SET_NODE_FLAGS];
@@ -141,7 +167,9 @@ pub struct CtdbConfig {
     pub cluster_name: String,
     /// Names of the clustered Samba shares.
     pub shares: Vec<String>,
-    /// Where the admin overlay is persisted (TOML); `None` keeps it in memory.
+    /// Local cache of the admin overlay (TOML; the blob goes to
+    /// [`registry_path`] next to it), and the source imported into the
+    /// persistent database when that has no overlay yet. `None`: no cache.
     pub state_file: Option<PathBuf>,
 }
 
@@ -426,12 +454,64 @@ struct Shared {
     available: AtomicBool,
     leader: Mutex<Option<u32>>,
     details: Mutex<Details>,
-    /// The cluster-registry blob (see [`ClusterBackend::registry_blob`]).
+    /// The cluster-registry blob (see [`ClusterBackend::registry_blob`]),
+    /// as last read from the persistent database.
     registry: Mutex<Option<Vec<u8>>>,
-    /// Where the blob is persisted: [`registry_path`] of the state file.
+    /// Local cache of the blob: [`registry_path`] of the state file.
     registry_file: Option<PathBuf>,
+    /// The persistent database; held across a whole read-modify-commit.
+    db: tokio::sync::Mutex<DbCache>,
     /// Serialises reads that end in a snapshot update.
     refresh_lock: tokio::sync::Mutex<()>,
+}
+
+/// Counters of the persistent-database transactions of one backend.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DbStats {
+    /// Transactions stored (status 0 or found after a recovery).
+    pub committed: u64,
+    /// Of those, how many were confirmed only by reading back after a
+    /// recovery ended the commit.
+    pub committed_after_recovery: u64,
+    /// Commits that lost against a concurrent transaction (or met a
+    /// recovery) and were retried from a fresh read.
+    pub conflicts: u64,
+    /// Full reads (traverses) of the database.
+    pub reads: u64,
+}
+
+/// What this backend knows of the persistent database.
+#[derive(Debug, Default)]
+struct DbCache {
+    /// Id of `clusapid.tdb` (attached on every new connection; 0 before).
+    db_id: u32,
+    /// The database as last read or written.
+    snap: DbSnapshot,
+    /// (GET_DB_SEQNUM answer, vnn map generation) when `snap` was taken:
+    /// while both are unchanged `snap` is current. `None`: unknown.
+    probe: Option<(u64, u32)>,
+    /// Why the stored overlay could not be decoded (overlay writes refuse
+    /// to replace it).
+    overlay_error: Option<String>,
+    stats: DbStats,
+}
+
+/// Connection-time failures: a refused control is `Ctdb`, the rest
+/// `Unavailable`.
+fn open_err(e: ClientError) -> BackendError {
+    match e {
+        ClientError::Status { .. } | ClientError::NoAnswer(_) => client_err(e),
+        e => BackendError::Unavailable(e.to_string()),
+    }
+}
+
+/// A short random pause before retrying a lost commit race.
+fn retry_pause(attempt: u32) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(attempt);
+    let jitter = h.finish() % 40;
+    Duration::from_millis(10 + jitter + 20 * u64::from(attempt.min(10)))
 }
 
 /// A [`ClusterBackend`] backed by a real ctdbd.
@@ -508,22 +588,283 @@ impl Shared {
         self.swap_in(&mut inner, raw, overlay);
     }
 
-    /// Applies an overlay edit validated against the current snapshot;
-    /// persists it first, so a failed write changes nothing.
-    fn overlay_op<T>(&self, f: impl FnOnce(&mut Overlay, &ClusterState) -> BackendResult<T>) -> BackendResult<T> {
-        self.check_available()?;
-        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        let old = self.snapshot();
-        let mut overlay = inner.overlay.clone();
-        let out = f(&mut overlay, &old)?;
-        if overlay != inner.overlay {
-            if let Some(path) = &self.config.state_file {
-                persist_overlay(path, &overlay)?;
+    /// Applies an overlay edit validated against the current snapshot, as
+    /// a transaction on the latest stored overlay (see [`Self::db_update`]):
+    /// `f` may run more than once when another node's write comes first.
+    async fn overlay_op<T>(
+        &self,
+        mut f: impl FnMut(&mut Overlay, &ClusterState) -> BackendResult<T> + Send,
+    ) -> BackendResult<T> {
+        let conn = self.conn()?;
+        self.db_update(&conn, |shared, cache| {
+            if let Some(e) = &cache.overlay_error {
+                return Err(BackendError::Storage(format!("the stored overlay is unreadable ({e}); not replacing it")));
             }
-            let raw = inner.raw.clone();
-            self.swap_in(&mut inner, raw, overlay);
+            let current = shared.inner.lock().unwrap_or_else(PoisonError::into_inner).overlay.clone();
+            let state = shared.snapshot();
+            let mut overlay = current.clone();
+            let out = f(&mut overlay, &state)?;
+            if overlay == current {
+                return Ok((out, Vec::new()));
+            }
+            Ok((out, vec![(OVERLAY_KEY.to_vec(), overlay.to_toml()?.into_bytes())]))
+        })
+        .await
+    }
+
+    /// Runs one read-modify-write transaction on the persistent database
+    /// with the database lock held (see [`Self::db_transaction`]), opening
+    /// the database first if this connection has not yet.
+    async fn db_update<T>(
+        &self,
+        conn: &Connection,
+        f: impl FnMut(&Shared, &DbCache) -> BackendResult<(T, Vec<(Vec<u8>, Vec<u8>)>)> + Send,
+    ) -> BackendResult<T> {
+        let mut cache = self.db.lock().await;
+        self.ensure_db(conn, &mut cache).await?;
+        self.db_transaction(conn, &mut cache, f).await
+    }
+
+    /// The transaction loop: bring the snapshot up to date, let `f` compute
+    /// its result and the (key, payload) records to store from it (and from
+    /// the overlay / blob the snapshot was installed as), commit them, and
+    /// start over from a fresh read when a concurrent transaction won. No
+    /// records: nothing is written. Gives up after [`WRITE_TIMEOUT`].
+    async fn db_transaction<T>(
+        &self,
+        conn: &Connection,
+        cache: &mut DbCache,
+        mut f: impl FnMut(&Shared, &DbCache) -> BackendResult<(T, Vec<(Vec<u8>, Vec<u8>)>)> + Send,
+    ) -> BackendResult<T> {
+        let deadline = Instant::now() + WRITE_TIMEOUT;
+        let mut attempt: u32 = 0;
+        loop {
+            self.check_db_usable(conn)?;
+            self.db_refresh(conn, cache, None).await.map_err(client_err)?;
+            let (out, updates) = f(self, cache)?;
+            if updates.is_empty() {
+                return Ok(out);
+            }
+            let base = cache.snap.clone();
+            let outcome = pdb::commit(conn, cache.db_id, &base, &updates, deadline).await.map_err(client_err)?;
+            match outcome {
+                CommitOutcome::Committed(snap) => {
+                    cache.stats.committed += 1;
+                    let probe = cache.probe.map(|(_, generation)| (snap.seqnum, generation));
+                    self.install(cache, snap);
+                    cache.probe = probe;
+                    return Ok(out);
+                }
+                CommitOutcome::CommittedByRecovery(snap) => {
+                    cache.stats.committed += 1;
+                    cache.stats.committed_after_recovery += 1;
+                    cache.stats.reads += 1;
+                    self.install(cache, snap);
+                    cache.probe = None;
+                    return Ok(out);
+                }
+                CommitOutcome::Conflict(snap) => {
+                    cache.stats.conflicts += 1;
+                    cache.stats.reads += 1;
+                    attempt += 1;
+                    tracing::debug!(attempt, "persistent database commit lost a race; retrying");
+                    self.install(cache, snap);
+                    cache.probe = None;
+                    if Instant::now() >= deadline {
+                        return Err(BackendError::Ctdb(format!(
+                            "no commit to {} after {attempt} attempts (concurrent writers)",
+                            pdb::DB_NAME
+                        )));
+                    }
+                    tokio::time::sleep(retry_pause(attempt)).await;
+                }
+            }
         }
-        Ok(out)
+    }
+
+    /// A stopped or banned node is left out of TRANS3_COMMIT and recoveries
+    /// until it is active again: its copy of the database goes stale (and
+    /// ctdbd keeps it frozen), and a transaction based on it could only lose
+    /// (each loss costing a cluster recovery). Such a node neither reads nor
+    /// writes the database (`Unavailable`).
+    fn check_db_usable(&self, conn: &Connection) -> BackendResult<()> {
+        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let me = conn.pnn();
+        // (flags marked UNKNOWN are those of a lost connection: not known)
+        match inner.raw.nodes.iter().find(|n| n.pnn == me && !n.flags.contains(CtdbNodeFlags::UNKNOWN)) {
+            Some(n) if n.flags.intersects(CtdbNodeFlags::STOPPED | CtdbNodeFlags::BANNED) => {
+                Err(BackendError::Unavailable(format!(
+                    "node {me} is {}; its copy of {} is not kept current until it is active again",
+                    if n.flags.contains(CtdbNodeFlags::STOPPED) { "stopped" } else { "banned" },
+                    pdb::DB_NAME
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// GET_DB_SEQNUM and the vnn map generation, pipelined.
+    async fn db_probe(&self, conn: &Connection, db_id: u32) -> Result<(u64, u32), ClientError> {
+        let sq = conn.start_db_seqnum(CTDB_CURRENT_NODE, db_id, POLL_TIMEOUT_LOCAL).await?;
+        let vm = conn.start_control(ReqControl::new(CTDB_CURRENT_NODE, opcode::GETVNNMAP), POLL_TIMEOUT_LOCAL).await?;
+        let seqnum = decode_db_seqnum_reply(&sq.wait_ok().await?)?;
+        let generation = protocol::decode_vnn_map(&vm.wait_ok().await?.data).map_err(ClientError::Protocol)?.generation;
+        Ok((seqnum, generation))
+    }
+
+    /// Makes `cache.snap` current: re-reads the database when `probe` (or
+    /// a fresh one) differs from the snapshot's. True when it re-read.
+    async fn db_refresh(
+        &self,
+        conn: &Connection,
+        cache: &mut DbCache,
+        probe: Option<(u64, u32)>,
+    ) -> Result<bool, ClientError> {
+        let probe = match probe {
+            Some(p) => p,
+            None => self.db_probe(conn, cache.db_id).await?,
+        };
+        if cache.probe == Some(probe) {
+            return Ok(false);
+        }
+        let snap = pdb::read(conn, cache.db_id).await?;
+        cache.stats.reads += 1;
+        self.install(cache, snap);
+        cache.probe = Some(probe);
+        Ok(true)
+    }
+
+    /// Takes `snap` as the database's content: the overlay (with events)
+    /// and the blob follow it, and so do the local cache files (a missing
+    /// record leaves its file alone: it may still be imported).
+    fn install(&self, cache: &mut DbCache, snap: DbSnapshot) {
+        let decoded = match snap.payload(OVERLAY_KEY) {
+            None => Ok(Overlay::default()),
+            Some(b) => std::str::from_utf8(b)
+                .map_err(|e| BackendError::Storage(format!("overlay record is not UTF-8: {e}")))
+                .and_then(Overlay::from_toml),
+        };
+        match decoded {
+            Ok(overlay) => {
+                cache.overlay_error = None;
+                let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+                if overlay != inner.overlay {
+                    if let (Some(path), Some(_)) = (&self.config.state_file, snap.payload(OVERLAY_KEY)) {
+                        if let Err(e) = persist_overlay(path, &overlay) {
+                            tracing::warn!(error = %e, "cannot update the local overlay cache");
+                        }
+                    }
+                    let raw = inner.raw.clone();
+                    self.swap_in(&mut inner, raw, overlay);
+                }
+            }
+            Err(e) => {
+                if cache.overlay_error.is_none() {
+                    tracing::error!(error = %e, "stored overlay in {} is unreadable; keeping the last one", pdb::DB_NAME);
+                }
+                cache.overlay_error = Some(e.to_string());
+            }
+        }
+        let blob = snap.payload(REGISTRY_KEY).map(<[u8]>::to_vec);
+        {
+            let mut current = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
+            if *current != blob {
+                if let (Some(path), Some(bytes)) = (&self.registry_file, &blob) {
+                    if let Err(e) = persist_bytes(path, bytes) {
+                        tracing::warn!(error = %e, "cannot update the local registry cache");
+                    }
+                }
+                *current = blob;
+            }
+        }
+        cache.snap = snap;
+    }
+
+    /// What the local cache files hold, as (key, payload) records to import
+    /// into a database that lacks them. Unreadable files are skipped.
+    fn migration_payloads(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut v = Vec::new();
+        if let Some(path) = &self.config.state_file {
+            match load_overlay(path).and_then(|o| Ok((o != Overlay::default()).then_some(o.to_toml()?))) {
+                Ok(Some(text)) => v.push((OVERLAY_KEY.to_vec(), text.into_bytes())),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "ignoring the local overlay cache"),
+            }
+        }
+        if let Some(path) = &self.registry_file {
+            match load_registry(path) {
+                Ok(Some(bytes)) => v.push((REGISTRY_KEY.to_vec(), bytes)),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "ignoring the local registry cache"),
+            }
+        }
+        v
+    }
+
+    /// Opens the persistent database on the current connection unless done
+    /// (`db_id` is 0 until then): attaches it, reads it, and imports the
+    /// local cache files for records it does not have yet. A stopped or
+    /// banned node waits until it is active again.
+    async fn ensure_db(&self, conn: &Connection, cache: &mut DbCache) -> BackendResult<()> {
+        if cache.db_id != 0 {
+            return Ok(());
+        }
+        self.check_db_usable(conn)?;
+        let imports = self.migration_payloads();
+        let db_id = pdb::attach(conn).await.map_err(open_err)?;
+        cache.db_id = db_id;
+        cache.probe = None;
+        let imported = self
+            .db_transaction(conn, cache, |_, c| {
+                let todo: Vec<_> = imports.iter().filter(|(k, _)| c.snap.payload(k).is_none()).cloned().collect();
+                for (k, p) in &todo {
+                    tracing::info!(
+                        record = %String::from_utf8_lossy(k),
+                        bytes = p.len(),
+                        "importing the local cache into {}",
+                        pdb::DB_NAME
+                    );
+                }
+                Ok(((), todo))
+            })
+            .await;
+        if imported.is_err() {
+            cache.db_id = 0; // try again next time
+        }
+        imported
+    }
+
+    /// The poll's database check: one GET_DB_SEQNUM, and a re-read when it
+    /// or the generation changed. Skipped while a write holds the database
+    /// (it installs what it commits) and during recoveries.
+    async fn poll_db(&self, conn: &Connection, view: &CtdbView) -> Result<(), ClientError> {
+        if view.recovery_active {
+            return Ok(());
+        }
+        let Ok(mut cache) = self.db.try_lock() else {
+            return Ok(());
+        };
+        if cache.db_id == 0 {
+            // not opened yet on this connection (the node was stopped or banned)
+            if let Err(e) = self.ensure_db(conn, &mut cache).await {
+                tracing::debug!(error = %e, "persistent database not opened yet");
+            }
+            return Ok(());
+        }
+        let r = async {
+            let r = conn.start_db_seqnum(CTDB_CURRENT_NODE, cache.db_id, POLL_TIMEOUT_LOCAL).await?.wait_ok().await?;
+            let seqnum = decode_db_seqnum_reply(&r)?;
+            self.db_refresh(conn, &mut cache, Some((seqnum, view.generation))).await
+        }
+        .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(ClientError::Disconnected) => Err(ClientError::Disconnected),
+            Err(e) => {
+                tracing::debug!(error = %e, "persistent database poll failed");
+                Ok(())
+            }
+        }
     }
 
     /// ctdbd went away: unavailable, nodes Unknown, `BackendUnavailable`.
@@ -755,7 +1096,7 @@ impl Shared {
         }
         let raw = self.build_raw(&view);
         self.apply_raw(raw);
-        Ok(())
+        self.poll_db(conn, &view).await
     }
 
     /// After an action: bring the snapshot up to date (best effort).
@@ -784,9 +1125,9 @@ impl Shared {
         }
     }
 
-    /// Connects and reads everything once.
-    async fn open(&self) -> Result<(Arc<Connection>, mpsc::Receiver<ReqMessage>), ClientError> {
-        let (conn, mut rx) = Connection::connect(&self.config.socket, &NOTIFY_SRVIDS).await?;
+    /// Connects, reads everything once and opens the persistent database.
+    async fn open(&self) -> BackendResult<(Arc<Connection>, mpsc::Receiver<ReqMessage>)> {
+        let (conn, mut rx) = Connection::connect(&self.config.socket, &NOTIFY_SRVIDS).await.map_err(open_err)?;
         // The leader announces itself about once a second; wait for it
         // (bounded) unless one is known from an earlier connection.
         let known = self.leader.lock().unwrap_or_else(PoisonError::into_inner).is_some();
@@ -799,8 +1140,21 @@ impl Shared {
                 }
             }
         }
-        let view = self.read_view(&conn).await?;
-        self.read_details(&conn, &view).await?;
+        let view = self.read_view(&conn).await.map_err(open_err)?;
+        self.read_details(&conn, &view).await.map_err(open_err)?;
+        // The database is opened on every new connection (ctdbd may have
+        // restarted); a stopped or banned node opens it once active.
+        let mut cache = self.db.lock().await;
+        cache.db_id = 0;
+        cache.probe = None;
+        let inactive = view
+            .nodes
+            .iter()
+            .any(|n| n.pnn == view.this_pnn && n.flags.intersects(CtdbNodeFlags::STOPPED | CtdbNodeFlags::BANNED));
+        if !inactive {
+            self.ensure_db(&conn, &mut cache).await?;
+        }
+        drop(cache);
         Ok((conn, rx))
     }
 
@@ -866,22 +1220,16 @@ async fn monitor(shared: Arc<Shared>, mut first: Option<(Arc<Connection>, mpsc::
 }
 
 impl CtdbBackend {
-    /// Connects to ctdbd, reads the cluster, loads the overlay from
-    /// `state_file` (if any) and starts monitoring. Must run inside a tokio
+    /// Connects to ctdbd, reads the cluster, opens the persistent database
+    /// (importing `state_file` and its blob file when it has no overlay or
+    /// blob yet) and starts monitoring. Must run inside a tokio
     /// runtime. Fails with `Unavailable` if ctdbd cannot be reached now.
     pub async fn connect(config: CtdbConfig) -> BackendResult<Arc<CtdbBackend>> {
         if config.cluster_name.trim().is_empty() {
             return Err(BackendError::InvalidParameter("empty cluster name".into()));
         }
-        let overlay = match &config.state_file {
-            Some(p) => load_overlay(p)?,
-            None => Overlay::default(),
-        };
+        let overlay = Overlay::default();
         let registry_file = config.state_file.as_deref().map(registry_path);
-        let registry = match &registry_file {
-            Some(p) => load_registry(p)?,
-            None => None,
-        };
         let raw = RawCluster {
             cluster_name: config.cluster_name.clone(),
             shares: config.shares.clone(),
@@ -898,14 +1246,12 @@ impl CtdbBackend {
             available: AtomicBool::new(false),
             leader: Mutex::new(None),
             details: Mutex::new(Details::default()),
-            registry: Mutex::new(registry),
+            registry: Mutex::new(None),
             registry_file,
+            db: tokio::sync::Mutex::new(DbCache::default()),
             refresh_lock: tokio::sync::Mutex::new(()),
         });
-        let (conn, rx) = shared.open().await.map_err(|e| match e {
-            ClientError::Status { .. } | ClientError::NoAnswer(_) => client_err(e),
-            e => BackendError::Unavailable(e.to_string()),
-        })?;
+        let (conn, rx) = shared.open().await?;
         // Silent start: the first snapshot is not a change.
         {
             let view = shared.read_view(&conn).await.map_err(client_err)?;
@@ -933,6 +1279,38 @@ impl CtdbBackend {
     /// A copy of the admin overlay.
     pub fn overlay(&self) -> Overlay {
         self.shared.inner.lock().unwrap_or_else(PoisonError::into_inner).overlay.clone()
+    }
+
+    /// Read-modify-write of the cluster-registry blob as one transaction:
+    /// `f` gets the latest stored bytes (`None`: nothing stored) and returns
+    /// the new ones. When another node's write commits first, `f` runs again
+    /// on that result, so no concurrent update is lost. Returns the bytes
+    /// stored. (A [`ClusterBackend::store_registry_blob`] after a separate
+    /// read cannot give that guarantee across nodes.)
+    pub async fn update_registry_blob(
+        &self,
+        mut f: impl FnMut(Option<&[u8]>) -> BackendResult<Vec<u8>> + Send,
+    ) -> BackendResult<Vec<u8>> {
+        let conn = self.shared.conn()?;
+        self.shared
+            .db_update(&conn, |_, cache| {
+                let current = cache.snap.payload(REGISTRY_KEY);
+                let new = f(current)?;
+                let updates =
+                    if current == Some(&new[..]) { Vec::new() } else { vec![(REGISTRY_KEY.to_vec(), new.clone())] };
+                Ok((new, updates))
+            })
+            .await
+    }
+
+    /// Counters of this backend's persistent-database transactions.
+    pub async fn db_stats(&self) -> DbStats {
+        self.shared.db.lock().await.stats
+    }
+
+    /// The persistent database as this backend last read or wrote it.
+    pub async fn stored_records(&self) -> DbSnapshot {
+        self.shared.db.lock().await.snap.clone()
     }
 
     /// Reads ctdbd now and updates the snapshot (the monitor does this every
@@ -1223,16 +1601,11 @@ impl CtdbBackend {
                     return Err(BackendError::NodePaused(target));
                 }
                 let gid = g.id.clone();
-                self.shared.overlay_op(|o, s| o.set_created_group_owner(s, &gid, target))?;
+                self.shared.overlay_op(|o, s| o.set_created_group_owner(s, &gid, target)).await?;
             }
         }
         Ok(target)
     }
-}
-
-/// Wraps a synchronous result as the trait's boxed future.
-fn ready<'a, T: Send + 'a>(r: BackendResult<T>) -> BoxFuture<'a, BackendResult<T>> {
-    Box::pin(std::future::ready(r))
 }
 
 impl ClusterBackend for CtdbBackend {
@@ -1273,23 +1646,23 @@ impl ClusterBackend for CtdbBackend {
     }
 
     fn set_group_online<'a>(&'a self, group_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-        ready(self.shared.overlay_op(|o, s| o.set_group_state(s, group_id, true)))
+        Box::pin(self.shared.overlay_op(|o, s| o.set_group_state(s, group_id, true)))
     }
 
     fn set_group_offline<'a>(&'a self, group_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-        ready(self.shared.overlay_op(|o, s| o.set_group_state(s, group_id, false)))
+        Box::pin(self.shared.overlay_op(|o, s| o.set_group_state(s, group_id, false)))
     }
 
     fn set_resource_online<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-        ready(self.shared.overlay_op(|o, s| o.set_resource_state(s, resource_id, ResourceRequest::Online)))
+        Box::pin(self.shared.overlay_op(|o, s| o.set_resource_state(s, resource_id, ResourceRequest::Online)))
     }
 
     fn set_resource_offline<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-        ready(self.shared.overlay_op(|o, s| o.set_resource_state(s, resource_id, ResourceRequest::Offline)))
+        Box::pin(self.shared.overlay_op(|o, s| o.set_resource_state(s, resource_id, ResourceRequest::Offline)))
     }
 
     fn fail_resource<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-        ready(self.shared.overlay_op(|o, s| o.set_resource_state(s, resource_id, ResourceRequest::Fail)))
+        Box::pin(self.shared.overlay_op(|o, s| o.set_resource_state(s, resource_id, ResourceRequest::Fail)))
     }
 
     fn create_resource<'a>(
@@ -1298,31 +1671,31 @@ impl ClusterBackend for CtdbBackend {
         name: &'a str,
         type_name: &'a str,
     ) -> BoxFuture<'a, BackendResult<String>> {
-        ready(self.shared.overlay_op(|o, s| o.create_resource(s, group_id, name, type_name)))
+        Box::pin(self.shared.overlay_op(|o, s| o.create_resource(s, group_id, name, type_name)))
     }
 
     fn delete_resource<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-        ready(self.shared.overlay_op(|o, s| o.delete_resource(s, resource_id)))
+        Box::pin(self.shared.overlay_op(|o, s| o.delete_resource(s, resource_id)))
     }
 
     fn rename_resource<'a>(&'a self, resource_id: &'a str, new_name: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-        ready(self.shared.overlay_op(|o, s| o.rename_resource(s, resource_id, new_name)))
+        Box::pin(self.shared.overlay_op(|o, s| o.rename_resource(s, resource_id, new_name)))
     }
 
     fn create_group<'a>(&'a self, name: &'a str) -> BoxFuture<'a, BackendResult<String>> {
-        ready(self.shared.overlay_op(|o, s| o.create_group(s, name)))
+        Box::pin(self.shared.overlay_op(|o, s| o.create_group(s, name)))
     }
 
     fn delete_group<'a>(&'a self, group_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-        ready(self.shared.overlay_op(|o, s| o.delete_group(s, group_id)))
+        Box::pin(self.shared.overlay_op(|o, s| o.delete_group(s, group_id)))
     }
 
     fn rename_group<'a>(&'a self, group_id: &'a str, new_name: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-        ready(self.shared.overlay_op(|o, s| o.rename_group(s, group_id, new_name)))
+        Box::pin(self.shared.overlay_op(|o, s| o.rename_group(s, group_id, new_name)))
     }
 
     fn set_description<'a>(&'a self, object_id: &'a str, description: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-        ready(self.shared.overlay_op(|o, s| o.set_description(s, object_id, description)))
+        Box::pin(self.shared.overlay_op(|o, s| o.set_description(s, object_id, description)))
     }
 
     fn set_private_properties<'a>(
@@ -1330,7 +1703,7 @@ impl ClusterBackend for CtdbBackend {
         resource_id: &'a str,
         props: Vec<(String, PropValue)>,
     ) -> BoxFuture<'a, BackendResult<()>> {
-        ready(self.shared.overlay_op(|o, s| o.set_private_props(s, resource_id, &props)))
+        Box::pin(self.shared.overlay_op(move |o, s| o.set_private_props(s, resource_id, &props)))
     }
 
     fn set_admin_properties<'a>(
@@ -1338,7 +1711,7 @@ impl ClusterBackend for CtdbBackend {
         key: &'a str,
         props: Vec<(String, Option<PropValue>)>,
     ) -> BoxFuture<'a, BackendResult<()>> {
-        ready(self.shared.overlay_op(|o, _| o.set_admin_props(key, &props)))
+        Box::pin(self.shared.overlay_op(move |o, _| o.set_admin_props(key, &props)))
     }
 
     fn set_resource_dependencies<'a>(
@@ -1346,7 +1719,7 @@ impl ClusterBackend for CtdbBackend {
         resource_id: &'a str,
         dependencies: Vec<String>,
     ) -> BoxFuture<'a, BackendResult<()>> {
-        ready(self.shared.overlay_op(|o, s| o.set_resource_dependencies(s, resource_id, &dependencies)))
+        Box::pin(self.shared.overlay_op(move |o, s| o.set_resource_dependencies(s, resource_id, &dependencies)))
     }
 
     fn set_resource_possible_owners<'a>(
@@ -1354,11 +1727,11 @@ impl ClusterBackend for CtdbBackend {
         resource_id: &'a str,
         pnns: Vec<u32>,
     ) -> BoxFuture<'a, BackendResult<()>> {
-        ready(self.shared.overlay_op(|o, s| o.set_resource_possible_owners(s, resource_id, &pnns)))
+        Box::pin(self.shared.overlay_op(move |o, s| o.set_resource_possible_owners(s, resource_id, &pnns)))
     }
 
     fn set_group_preferred_owners<'a>(&'a self, group_id: &'a str, pnns: Vec<u32>) -> BoxFuture<'a, BackendResult<()>> {
-        ready(self.shared.overlay_op(|o, s| o.set_group_preferred_owners(s, group_id, &pnns)))
+        Box::pin(self.shared.overlay_op(move |o, s| o.set_group_preferred_owners(s, group_id, &pnns)))
     }
 
     fn change_resource_group<'a>(
@@ -1366,34 +1739,48 @@ impl ClusterBackend for CtdbBackend {
         resource_id: &'a str,
         group_id: &'a str,
     ) -> BoxFuture<'a, BackendResult<()>> {
-        ready(self.shared.overlay_op(|o, s| o.change_resource_group(s, resource_id, group_id)))
+        Box::pin(self.shared.overlay_op(|o, s| o.change_resource_group(s, resource_id, group_id)))
     }
 
     fn rename_network<'a>(&'a self, network_id: &'a str, new_name: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-        ready(self.shared.overlay_op(|o, s| o.rename_network(s, network_id, new_name)))
+        Box::pin(self.shared.overlay_op(|o, s| o.rename_network(s, network_id, new_name)))
     }
 
-    /// The blob in memory (loaded from [`registry_path`] at connect); fails
-    /// while ctdbd is unreachable, as a persistent-database read would.
+    /// The blob stored in the persistent database: GET_DB_SEQNUM (and the
+    /// generation) tell whether the copy in memory is current, else the
+    /// database is re-read. Fails while ctdbd is unreachable.
     fn registry_blob(&self) -> BoxFuture<'_, BackendResult<Option<Vec<u8>>>> {
-        ready(
-            self.shared
-                .check_available()
-                .map(|()| self.shared.registry.lock().unwrap_or_else(PoisonError::into_inner).clone()),
-        )
+        Box::pin(async move {
+            let conn = self.shared.conn()?;
+            self.shared.check_db_usable(&conn)?;
+            let mut cache = self.shared.db.lock().await;
+            self.shared.ensure_db(&conn, &mut cache).await?;
+            self.shared.db_refresh(&conn, &mut cache, None).await.map_err(client_err)?;
+            Ok(self.shared.registry.lock().unwrap_or_else(PoisonError::into_inner).clone())
+        })
     }
 
-    /// Persists crash-safely to [`registry_path`] first (with a state
-    /// file), then replaces the in-memory copy; on error neither changes.
+    /// Commits the blob to the persistent database (every active node has
+    /// it when this returns `Ok`); on `Err` the stored blob is the old one,
+    /// except after a connection loss mid-commit (then it is the old or the
+    /// new one on every node). Concurrent stores are ordered by the
+    /// database: the last one committed wins.
     fn store_registry_blob(&self, bytes: Vec<u8>) -> BoxFuture<'_, BackendResult<()>> {
-        ready(self.shared.check_available().and_then(|()| {
-            let mut current = self.shared.registry.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(path) = &self.shared.registry_file {
-                persist_bytes(path, &bytes)?;
-            }
-            *current = Some(bytes);
-            Ok(())
-        }))
+        Box::pin(async move {
+            let conn = self.shared.conn()?;
+            self.shared
+                .db_update(&conn, |_, cache| {
+                    if cache.snap.payload(REGISTRY_KEY) == Some(&bytes[..]) {
+                        return Ok(((), Vec::new()));
+                    }
+                    Ok(((), vec![(REGISTRY_KEY.to_vec(), bytes.clone())]))
+                })
+                .await
+        })
+    }
+
+    fn update_registry_blob<'a>(&'a self, f: crate::BlobUpdate<'a>) -> BoxFuture<'a, BackendResult<Vec<u8>>> {
+        Box::pin(CtdbBackend::update_registry_blob(self, f))
     }
 }
 

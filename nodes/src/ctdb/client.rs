@@ -9,6 +9,12 @@
 //! [`Connection::connect`] closes, which is how the owner learns about it.
 //! Reconnecting means opening a new `Connection` (and registering srvids
 //! again); [`Backoff`] spaces the attempts 100 ms, 200 ms, ... up to 5 s.
+//!
+//! Persistent databases: [`Connection::attach_persistent`],
+//! [`Connection::get_db_seqnum`], [`Connection::traverse`] (records arrive
+//! as messages to a private srvid, routed to the traverse rather than the
+//! message channel) and [`Connection::trans3_commit`]; [`super::pdb`]
+//! builds transactions from them.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -25,9 +31,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::protocol::{
-    self, decode_packet, opcode, srvid, DecodeError, Iface, NodeAndFlags, Packet, PublicIpEntry, PublicIpInfo,
-    ReplyControl, ReqControl, ReqMessage, SrvidMessage, VnnMap, CTDB_BROADCAST_CONNECTED, CTDB_CURRENT_NODE,
-    HEADER_LEN,
+    self, decode_packet, opcode, srvid, DbIdEntry, DecodeError, Iface, NodeAndFlags, Packet, PublicIpEntry,
+    PublicIpInfo, RecBuffer, RecData, ReplyControl, ReqControl, ReqMessage, SrvidMessage, TraverseStart, VnnMap,
+    CTDB_BROADCAST_CONNECTED, CTDB_CURRENT_NODE, HEADER_LEN,
 };
 
 /// Default time a control may take before it fails with [`ClientError::Timeout`].
@@ -37,6 +43,9 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Capacity of the message channel; when full, further messages are
 /// dropped (they are change hints, and the backend also polls).
 pub const MESSAGE_QUEUE: usize = 256;
+/// Most records one traverse may deliver before it fails (the databases
+/// this client traverses hold a handful).
+pub const TRAVERSE_QUEUE: usize = 4096;
 
 /// Why a request to ctdbd failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -130,6 +139,9 @@ struct Shared {
     pending: Mutex<HashMap<u32, oneshot::Sender<ReplyControl>>>,
     /// One-shot waiters for a message to a given srvid (TAKEOVER_RUN replies).
     srvid_waiters: Mutex<HashMap<u64, oneshot::Sender<ReqMessage>>>,
+    /// Streams of messages to a given srvid (traverse records). A stream
+    /// that overflows is dropped, which its reader sees as a closed channel.
+    srvid_streams: Mutex<HashMap<u64, mpsc::Sender<ReqMessage>>>,
     closed: AtomicBool,
     /// Why the reader stopped, for logs.
     close_reason: Mutex<Option<String>>,
@@ -143,6 +155,7 @@ impl Shared {
         // Dropping the senders wakes every waiter with an error.
         self.pending.lock().unwrap_or_else(PoisonError::into_inner).clear();
         self.srvid_waiters.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        self.srvid_streams.lock().unwrap_or_else(PoisonError::into_inner).clear();
     }
 }
 
@@ -240,6 +253,7 @@ impl Connection {
         let shared = Arc::new(Shared {
             pending: Mutex::new(HashMap::new()),
             srvid_waiters: Mutex::new(HashMap::new()),
+            srvid_streams: Mutex::new(HashMap::new()),
             closed: AtomicBool::new(false),
             close_reason: Mutex::new(None),
         });
@@ -515,6 +529,128 @@ impl Connection {
     }
 }
 
+// ---- persistent databases ----
+
+impl Connection {
+    /// DB_ATTACH_PERSISTENT of `name` on the local node (ctdbd attaches it
+    /// on the other connected nodes too); returns the db_id. Attaching an
+    /// attached database just returns its id.
+    pub async fn attach_persistent(&self, name: &str) -> ClientResult<u32> {
+        let mut req = ReqControl::new(CTDB_CURRENT_NODE, opcode::DB_ATTACH_PERSISTENT);
+        req.data = protocol::encode_db_name(name);
+        let r = self.control_ok(req, CONTROL_TIMEOUT).await?;
+        protocol::decode_u32(&r.data).map_err(ClientError::Protocol)
+    }
+
+    /// GETDBPATH: where `dest` keeps the database file.
+    pub async fn get_db_path(&self, dest: u32, db_id: u32) -> ClientResult<String> {
+        let mut req = ReqControl::new(dest, opcode::GETDBPATH);
+        req.data = db_id.to_le_bytes().to_vec();
+        let r = self.control_ok(req, CONTROL_TIMEOUT).await?;
+        Ok(protocol::decode_text(&r.data))
+    }
+
+    /// GET_DBMAP of `dest`: the attached databases and their flags.
+    pub async fn get_dbmap(&self, dest: u32) -> ClientResult<Vec<DbIdEntry>> {
+        let r = self.control_ok(ReqControl::new(dest, opcode::GET_DBMAP), CONTROL_TIMEOUT).await?;
+        protocol::decode_dbid_map(&r.data).map_err(ClientError::Protocol)
+    }
+
+    /// Starts GET_DB_SEQNUM on `dest` (for pipelining with other controls).
+    pub async fn start_db_seqnum(&self, dest: u32, db_id: u32, timeout: Duration) -> ClientResult<PendingReply> {
+        let mut req = ReqControl::new(dest, opcode::GET_DB_SEQNUM);
+        req.data = protocol::encode_db_seqnum_request(db_id);
+        self.start_control(req, timeout).await
+    }
+
+    /// GET_DB_SEQNUM: the sequence number of a persistent database on `dest`.
+    pub async fn get_db_seqnum(&self, dest: u32, db_id: u32) -> ClientResult<u64> {
+        let r = self.start_db_seqnum(dest, db_id, CONTROL_TIMEOUT).await?.wait_ok().await?;
+        decode_db_seqnum_reply(&r)
+    }
+
+    /// Every record of a database as the local ctdbd has it (for a
+    /// persistent database ctdbd traverses only its own copy): registers a
+    /// private srvid, sends TRAVERSE_START and collects the records ctdbd
+    /// sends there until the empty end record. Records keep their ltdb
+    /// header in `data`.
+    pub async fn traverse(&self, db_id: u32, timeout: Duration) -> ClientResult<Vec<RecData>> {
+        let port = self.private_srvid();
+        let (tx, mut rx) = mpsc::channel(TRAVERSE_QUEUE);
+        self.shared.srvid_streams.lock().unwrap_or_else(PoisonError::into_inner).insert(port, tx);
+        let result = async {
+            self.register_srvid(port).await?;
+            let reqid = self.reqid();
+            let mut req = ReqControl::new(CTDB_CURRENT_NODE, opcode::TRAVERSE_START);
+            req.data = TraverseStart { db_id, reqid, srvid: port }.encode();
+            let deadline = tokio::time::Instant::now() + timeout;
+            let started = self.start_control(req, timeout).await?;
+            // A refused start sends no records: watch its reply meanwhile.
+            let reply = started.wait_ok();
+            tokio::pin!(reply);
+            let mut started_ok = false;
+            let mut records = Vec::new();
+            loop {
+                let m = tokio::select! {
+                    r = &mut reply, if !started_ok => {
+                        r?;
+                        started_ok = true;
+                        continue;
+                    }
+                    m = rx.recv() => m,
+                    _ = tokio::time::sleep_until(deadline) => {
+                        return Err(ClientError::NoAnswer("traverse records"));
+                    }
+                };
+                let Some(m) = m else {
+                    return Err(if self.is_closed() {
+                        ClientError::Disconnected
+                    } else {
+                        ClientError::NoAnswer("traverse records (queue overflow)")
+                    });
+                };
+                let (rec, _) = RecData::decode(&m.data).map_err(ClientError::Protocol)?;
+                if rec.reqid != reqid {
+                    continue;
+                }
+                if rec.is_end_marker() {
+                    break;
+                }
+                if records.len() >= TRAVERSE_QUEUE {
+                    return Err(ClientError::NoAnswer("traverse records (too many)"));
+                }
+                records.push(rec);
+            }
+            if !started_ok {
+                reply.await?;
+            }
+            Ok(records)
+        }
+        .await;
+        self.shared.srvid_streams.lock().unwrap_or_else(PoisonError::into_inner).remove(&port);
+        if !self.is_closed() {
+            let _ = self.deregister_srvid(port).await;
+        }
+        result
+    }
+
+    /// TRANS3_COMMIT of `records` to the local node, which sends them to
+    /// every active node (UPDATE_RECORD) and answers when all stored them.
+    /// Returns the reply whatever its status: 0 means committed everywhere;
+    /// anything else leaves the outcome to be read back (see
+    /// [`super::pdb`]).
+    pub async fn trans3_commit(&self, records: &RecBuffer, timeout: Duration) -> ClientResult<ReplyControl> {
+        let mut req = ReqControl::new(CTDB_CURRENT_NODE, opcode::TRANS3_COMMIT);
+        req.data = records.encode();
+        self.control(req, timeout).await
+    }
+}
+
+/// Decodes a GET_DB_SEQNUM reply (status 0 required by the caller).
+pub fn decode_db_seqnum_reply(r: &ReplyControl) -> ClientResult<u64> {
+    protocol::decode_u64(&r.data).map_err(ClientError::Protocol)
+}
+
 /// Decodes a GET_PUBLIC_IPS reply.
 pub fn decode_public_ips_reply(r: ReplyControl) -> ClientResult<Vec<PublicIpEntry>> {
     protocol::decode_public_ip_list(&r.data).map_err(ClientError::Protocol)
@@ -552,6 +688,16 @@ async fn read_loop(mut read: tokio::net::unix::OwnedReadHalf, shared: Arc<Shared
                 }
             }
             Ok(Packet::Message(m)) => {
+                let mut streams = shared.srvid_streams.lock().unwrap_or_else(PoisonError::into_inner);
+                let port = m.srvid;
+                if let Some(tx) = streams.get(&port) {
+                    if tx.try_send(m).is_err() {
+                        // full (or abandoned): end the stream, its reader fails
+                        streams.remove(&port);
+                    }
+                    continue;
+                }
+                drop(streams);
                 let waiter = shared.srvid_waiters.lock().unwrap_or_else(PoisonError::into_inner).remove(&m.srvid);
                 match waiter {
                     Some(tx) => {

@@ -4,12 +4,15 @@
 //! * [`protocol`]: sans-I/O codecs for packets and control payloads.
 //! * [`client`]: the async socket connection (request ids, timeouts,
 //!   messages, reconnect back-off).
+//! * [`pdb`]: clusapid's persistent database `clusapid.tdb` (snapshots,
+//!   optimistic TRANS3_COMMIT transactions).
 //! * [`backend`]: the [`ClusterBackend`](crate::ClusterBackend)
 //!   implementation (polling, change events, actions, overlay).
 
 pub mod backend;
 pub mod client;
+pub mod pdb;
 pub mod protocol;
 
-pub use backend::{CtdbBackend, CtdbConfig};
+pub use backend::{CtdbBackend, CtdbConfig, DbStats};
 pub use client::{Backoff, ClientError, Connection};

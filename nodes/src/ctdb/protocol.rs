@@ -20,12 +20,30 @@
 //!   `ctdb_node_map`: num u32 + entries.
 //! * `ctdb_public_ip` (32 bytes): pnn u32, sock addr. `ctdb_public_ip_list`:
 //!   num u32 + entries.
-//! * `ctdb_iface` (24 bytes): name char[18] (NUL padded), link_state u16,
+//! * `ctdb_iface` (24 bytes): name `char[18]` (NUL padded), link_state u16,
 //!   references u32. `ctdb_iface_list`: num u32 + entries.
 //! * `ctdb_public_ip_info`: public_ip (32), active_idx u32, num u32, ifaces.
-//! * `ctdb_vnn_map`: generation u32, size u32, map u32[size].
+//! * `ctdb_vnn_map`: generation u32, size u32, map `u32[size]`.
 //! * `ctdb_node_flag_change` (12 bytes): pnn, new_flags, old_flags.
 //! * `ctdb_srvid_message` (16 bytes): pnn u32, pad u32, srvid u64.
+//!
+//! Persistent databases (see [`super::pdb`]):
+//!
+//! * `ctdb_ltdb_header` (24 bytes), in front of every record value in a
+//!   database: `rsn` u64 (record sequence number), `dmaster` u32,
+//!   `reserved1` u32, `flags` u32, 4 bytes of padding.
+//! * `ctdb_rec_data` (no padding): `length` u32 (the whole structure),
+//!   `reqid` u32, `keylen` u32, `datalen` u32, key, data. Where a record
+//!   carries its ltdb header (TRANS3_COMMIT, traverse messages) the header
+//!   is the first 24 bytes of `data` and counts in `datalen`.
+//! * `ctdb_rec_buffer` (`ctdb_marshall_buffer`): `db_id` u32, `count` u32,
+//!   then `count` `ctdb_rec_data` back to back.
+//! * `ctdb_traverse_start` (16 bytes): `db_id` u32, `reqid` u32, `srvid` u64.
+//! * `ctdb_dbid_map`: num u32, entries of `db_id` u32, `flags` u8, 3 pad.
+//! * DB_ATTACH_PERSISTENT takes the NUL-terminated name and answers the
+//!   db_id (u32); GETDBPATH takes a db_id (u32) and answers a NUL-terminated
+//!   path; GET_DB_SEQNUM takes the db_id padded to 8 bytes and answers a u64
+//!   (the value of the `__db_sequence_number__` record).
 //!
 //! Decoders never panic: every length is checked against the bytes present
 //! before anything is read or allocated, and counts are bounded by the data
@@ -74,7 +92,11 @@ pub const CTDB_UNKNOWN_PNN: u32 = 0xFFFF_FFFF;
 /// Control opcodes (`enum ctdb_controls`) used here.
 pub mod opcode {
     pub const GETVNNMAP: u32 = 5;
+    pub const GETDBPATH: u32 = 4;
+    pub const GET_DBMAP: u32 = 9;
     pub const GET_RECMODE: u32 = 15;
+    /// Starts a traverse; the records arrive as messages to a srvid.
+    pub const TRAVERSE_START: u32 = 20;
     pub const REGISTER_SRVID: u32 = 23;
     pub const DEREGISTER_SRVID: u32 = 24;
     /// Obsolete since CTDB 4.17 (answers -1); the leader is learnt from
@@ -82,12 +104,16 @@ pub mod opcode {
     pub const GET_RECMASTER: u32 = 31;
     pub const GET_PNN: u32 = 35;
     pub const MODIFY_FLAGS: u32 = 52;
+    pub const DB_ATTACH_PERSISTENT: u32 = 61;
     pub const RELEASE_IP: u32 = 88;
     pub const TAKEOVER_IP: u32 = 89;
     pub const GET_PUBLIC_IPS: u32 = 90;
     pub const GET_NODEMAP: u32 = 91;
     pub const STOP_NODE: u32 = 101;
     pub const CONTINUE_NODE: u32 = 102;
+    /// Commits a record buffer to a persistent database on every active node.
+    pub const TRANS3_COMMIT: u32 = 119;
+    pub const GET_DB_SEQNUM: u32 = 120;
     pub const GET_PUBLIC_IP_INFO: u32 = 123;
     pub const GET_IFACES: u32 = 124;
     pub const GET_RUNSTATE: u32 = 138;
@@ -126,6 +152,18 @@ pub const PUBLIC_IP_FLAGS_ONLY_AVAILABLE: u32 = 0x0001_0000;
 
 /// `CTDB_RECOVERY_ACTIVE` as returned by GET_RECMODE.
 pub const RECOVERY_ACTIVE: i32 = 1;
+
+/// Key of the record holding a persistent database's sequence number
+/// (the NUL is part of the key).
+pub const DB_SEQNUM_KEY: &[u8] = b"__db_sequence_number__\0";
+/// `CTDB_DB_FLAGS_PERSISTENT` in a `ctdb_dbid`.
+pub const DB_FLAGS_PERSISTENT: u8 = 0x01;
+/// Size of `ctdb_ltdb_header`.
+pub const LTDB_HEADER_LEN: usize = 24;
+/// Fixed part of `ctdb_rec_data` (length, reqid, keylen, datalen).
+pub const REC_DATA_FIXED_LEN: usize = 16;
+/// Size of a `ctdb_dbid` entry.
+pub const DBID_LEN: usize = 8;
 
 /// Interface name field size (`CTDB_IFACE_SIZE + 2`).
 pub const IFACE_NAME_LEN: usize = 18;
@@ -847,6 +885,211 @@ pub fn decode_i32(buf: &[u8]) -> DResult<i32> {
 /// Text payload of TAKE_IP / RELEASE_IP notifications (NUL-terminated).
 pub fn decode_text(buf: &[u8]) -> String {
     String::from_utf8_lossy(trim_nul(buf)).into_owned()
+}
+
+// ------------------------------------------------------ persistent dbs ----
+
+/// `ctdb_ltdb_header`: what ctdbd keeps in front of each record's value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LtdbHeader {
+    /// Record sequence number; every update of a persistent record must
+    /// raise it (ctdbd refuses a different value with an RSN not above the
+    /// stored one).
+    pub rsn: u64,
+    pub dmaster: u32,
+    pub flags: u32,
+}
+
+impl LtdbHeader {
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        put_u64(out, self.rsn);
+        put_u32(out, self.dmaster);
+        put_u32(out, 0); // reserved1
+        put_u32(out, self.flags);
+        put_u32(out, 0); // padding to 8
+    }
+
+    pub fn decode(buf: &[u8]) -> DResult<LtdbHeader> {
+        let mut r = Reader::new(buf, "ltdb header");
+        let rsn = r.u64()?;
+        let dmaster = r.u32()?;
+        let _reserved = r.u32()?;
+        let flags = r.u32()?;
+        let _pad = r.u32()?;
+        Ok(LtdbHeader { rsn, dmaster, flags })
+    }
+}
+
+/// One `ctdb_rec_data`. `data` is as on the wire: for records of a
+/// database it starts with the [`LtdbHeader`] (see [`RecData::split_header`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecData {
+    pub reqid: u32,
+    pub key: Vec<u8>,
+    pub data: Vec<u8>,
+}
+
+impl RecData {
+    /// A record whose data is `header` followed by `value`.
+    pub fn with_header(reqid: u32, key: &[u8], header: &LtdbHeader, value: &[u8]) -> RecData {
+        let mut data = Vec::with_capacity(LTDB_HEADER_LEN + value.len());
+        header.encode(&mut data);
+        data.extend_from_slice(value);
+        RecData { reqid, key: key.to_vec(), data }
+    }
+
+    /// Bytes this record occupies on the wire.
+    pub fn wire_len(&self) -> usize {
+        REC_DATA_FIXED_LEN + self.key.len() + self.data.len()
+    }
+
+    /// The empty record (no key, no data) that ends a traverse.
+    pub fn is_end_marker(&self) -> bool {
+        self.key.is_empty() && self.data.is_empty()
+    }
+
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        put_u32(out, u32::try_from(self.wire_len()).unwrap_or(u32::MAX));
+        put_u32(out, self.reqid);
+        put_u32(out, u32::try_from(self.key.len()).unwrap_or(u32::MAX));
+        put_u32(out, u32::try_from(self.data.len()).unwrap_or(u32::MAX));
+        out.extend_from_slice(&self.key);
+        out.extend_from_slice(&self.data);
+    }
+
+    /// Decodes one record at the start of `buf`; returns it and the bytes
+    /// it used (`16 + keylen + datalen`; the length field is not trusted).
+    pub fn decode(buf: &[u8]) -> DResult<(RecData, usize)> {
+        let mut r = Reader::new(buf, "record");
+        let _length = r.u32()?;
+        let reqid = r.u32()?;
+        let keylen = r.u32()? as usize;
+        let datalen = r.u32()? as usize;
+        let key = r.bytes(keylen)?.to_vec();
+        let data = r.bytes(datalen)?.to_vec();
+        Ok((RecData { reqid, key, data }, r.pos))
+    }
+
+    /// The ltdb header and the value after it.
+    pub fn split_header(&self) -> DResult<(LtdbHeader, &[u8])> {
+        let header = LtdbHeader::decode(&self.data)?;
+        Ok((header, &self.data[LTDB_HEADER_LEN..]))
+    }
+}
+
+/// `ctdb_rec_buffer`: records of one database (TRANS3_COMMIT argument).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecBuffer {
+    pub db_id: u32,
+    pub records: Vec<RecData>,
+}
+
+impl RecBuffer {
+    pub fn encode(&self) -> Vec<u8> {
+        let len = 8 + self.records.iter().map(RecData::wire_len).sum::<usize>();
+        let mut out = Vec::with_capacity(len);
+        put_u32(&mut out, self.db_id);
+        put_u32(&mut out, u32::try_from(self.records.len()).unwrap_or(u32::MAX));
+        for r in &self.records {
+            r.encode(&mut out);
+        }
+        out
+    }
+
+    pub fn decode(buf: &[u8]) -> DResult<RecBuffer> {
+        let mut r = Reader::new(buf, "record buffer");
+        let db_id = r.u32()?;
+        let n = r.count(REC_DATA_FIXED_LEN)?;
+        let mut records = Vec::with_capacity(n);
+        let mut rest = &buf[r.pos..];
+        for _ in 0..n {
+            let (rec, used) = RecData::decode(rest)?;
+            rest = &rest[used..];
+            records.push(rec);
+        }
+        Ok(RecBuffer { db_id, records })
+    }
+}
+
+/// `ctdb_traverse_start` (TRAVERSE_START argument): traverse `db_id`,
+/// sending each record (tagged `reqid`) as a message to `srvid`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TraverseStart {
+    pub db_id: u32,
+    pub reqid: u32,
+    pub srvid: u64,
+}
+
+impl TraverseStart {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(16);
+        put_u32(&mut out, self.db_id);
+        put_u32(&mut out, self.reqid);
+        put_u64(&mut out, self.srvid);
+        out
+    }
+
+    pub fn decode(buf: &[u8]) -> DResult<Self> {
+        let mut r = Reader::new(buf, "traverse start");
+        Ok(Self { db_id: r.u32()?, reqid: r.u32()?, srvid: r.u64()? })
+    }
+}
+
+/// One `ctdb_dbid` of a `ctdb_dbid_map` (GET_DBMAP reply).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DbIdEntry {
+    pub db_id: u32,
+    pub flags: u8,
+}
+
+impl DbIdEntry {
+    pub fn persistent(&self) -> bool {
+        self.flags & DB_FLAGS_PERSISTENT != 0
+    }
+}
+
+pub fn decode_dbid_map(buf: &[u8]) -> DResult<Vec<DbIdEntry>> {
+    let mut r = Reader::new(buf, "db map");
+    let n = r.count(DBID_LEN)?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let db_id = r.u32()?;
+        let flags = r.bytes(1)?[0];
+        let _pad = r.bytes(3)?;
+        out.push(DbIdEntry { db_id, flags });
+    }
+    Ok(out)
+}
+
+pub fn encode_dbid_map(dbs: &[DbIdEntry]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + dbs.len() * DBID_LEN);
+    put_u32(&mut out, dbs.len() as u32);
+    for d in dbs {
+        put_u32(&mut out, d.db_id);
+        out.extend_from_slice(&[d.flags, 0, 0, 0]);
+    }
+    out
+}
+
+/// A database name as DB_ATTACH_PERSISTENT takes it (NUL-terminated).
+pub fn encode_db_name(name: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(name.len() + 1);
+    out.extend_from_slice(name.as_bytes());
+    out.push(0);
+    out
+}
+
+/// The GET_DB_SEQNUM argument: the db_id padded to 8 bytes.
+pub fn encode_db_seqnum_request(db_id: u32) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8);
+    put_u32(&mut out, db_id);
+    put_u32(&mut out, 0);
+    out
+}
+
+/// A u64 payload (GET_DB_SEQNUM reply, the sequence number record).
+pub fn decode_u64(buf: &[u8]) -> DResult<u64> {
+    Reader::new(buf, "u64").u64()
 }
 
 #[cfg(test)]

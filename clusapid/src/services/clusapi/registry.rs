@@ -411,52 +411,72 @@ pub async fn live(s: &ClusapiService) -> Arc<Registry> {
     c.refresh(&snap)
 }
 
-/// Runs one registry write: under the write lock, loads the latest stored layer, applies
-/// `op` to a [`ClusterRegistry`] over the current derived layer, stores the new stored layer
-/// through the backend when it changed, then updates the cache and queues `op`'s change
-/// records on the batch ports. On any error (of `op`, of the load or of the store) nothing
+/// Runs one registry write: under the local write lock, asks the backend for a
+/// read-modify-write of the stored layer ([`ClusterBackend::update_registry_blob`]): `op` is
+/// applied to a [`ClusterRegistry`] over the current derived layer and the latest stored layer,
+/// and run again on newer bytes if another node's clusapid committed first, so no update is
+/// lost across nodes. Then the cache is updated and `op`'s change records are queued on the
+/// batch and notification ports. On any error (of `op`, of the load or of the store) nothing
 /// is kept and the Win32 code is returned.
-pub async fn write<T>(
+pub async fn write<T: Send>(
     s: &ClusapiService,
-    op: impl FnOnce(&mut ClusterRegistry, &mut Vec<Change>) -> Result<T, u32>,
+    mut op: impl FnMut(&mut ClusterRegistry, &mut Vec<Change>) -> Result<T, u32> + Send,
 ) -> Result<T, u32> {
     let st = state(s);
     let _serialised = st.write_lock.lock().await;
-    let blob = s.backend.registry_blob().await.map_err(|error| {
-        tracing::warn!(%error, "Cannot load the cluster registry for a write");
-        error.win32_code()
-    })?;
-    let stored = parse_blob(blob.as_deref()).map_err(|error| {
-        tracing::error!(%error, "Stored cluster registry does not verify; refusing to overwrite it");
-        code::ERROR_REGISTRY_CORRUPT
-    })?;
     let snap = s.backend.snapshot();
     let derived = {
         let mut c = st.cache();
         c.refresh(&snap);
         c.derived.clone()
     };
-    let mut cr = ClusterRegistry::new(derived, stored.clone());
-    let mut changes = Vec::new();
-    let out = op(&mut cr, &mut changes)?;
-    let blob = if *cr.stored() != stored {
-        let bytes = cr.stored().to_file_bytes().map_err(|error| {
-            tracing::error!(%error, "Cannot serialise the cluster registry");
-            code::ERROR_INTERNAL_ERROR
-        })?;
-        s.backend.store_registry_blob(bytes.clone()).await.map_err(|error| {
+    let mut op_error: Option<u32> = None;
+    let mut outcome: Option<(T, Vec<Change>, StoredTree)> = None;
+    let update = s
+        .backend
+        .update_registry_blob(Box::new(|blob: Option<&[u8]>| {
+            let stored = parse_blob(blob).map_err(|error| {
+                tracing::error!(%error, "Stored cluster registry does not verify; refusing to overwrite it");
+                op_error = Some(code::ERROR_REGISTRY_CORRUPT);
+                BackendError::Storage("stored cluster registry does not verify".into())
+            })?;
+            let mut cr = ClusterRegistry::new(derived.clone(), stored.clone());
+            let mut changes = Vec::new();
+            let out = op(&mut cr, &mut changes).map_err(|code| {
+                op_error = Some(code);
+                BackendError::InvalidParameter("registry write refused".into())
+            })?;
+            let bytes = match (blob, *cr.stored() == stored) {
+                (Some(b), true) => b.to_vec(),
+                _ => cr.stored().to_file_bytes().map_err(|error| {
+                    tracing::error!(%error, "Cannot serialise the cluster registry");
+                    op_error = Some(code::ERROR_INTERNAL_ERROR);
+                    BackendError::Storage("cannot serialise the cluster registry".into())
+                })?,
+            };
+            outcome = Some((out, changes, cr.stored().clone()));
+            op_error = None;
+            Ok(bytes)
+        }))
+        .await;
+    let blob = match update {
+        Ok(b) => b,
+        Err(error) => {
+            if let Some(code) = op_error {
+                return Err(code);
+            }
             tracing::warn!(%error, "Cannot store the cluster registry; the write is refused");
-            error.win32_code()
-        })?;
-        Some(bytes)
-    } else {
-        blob
+            return Err(error.win32_code());
+        }
+    };
+    let Some((out, changes, stored)) = outcome else {
+        return Err(code::ERROR_INTERNAL_ERROR);
     };
     {
         let mut c = st.cache();
         c.writes += 1;
-        c.blob = Some(blob);
-        c.stored = cr.stored().clone();
+        c.blob = Some(Some(blob));
+        c.stored = stored;
         c.live = None;
     }
     st.publish(&changes);
@@ -630,7 +650,7 @@ pub async fn api_set_value(s: &ClusapiService, ctx: &CallCtx, req: ApiSetValueRe
             handle_key(cr.live(), &h)?;
             let old = cr.live().query_value(&h.path, &name).ok().cloned();
             cr.set_value(&h.path, &name, value.clone()).map_err(reg_err)?;
-            changes.push(Change::SetValue { key: h.path.clone(), name, old, new: value });
+            changes.push(Change::SetValue { key: h.path.clone(), name: name.clone(), old, new: value.clone() });
             Ok(())
         })
         .await
@@ -649,7 +669,7 @@ pub async fn api_delete_value(s: &ClusapiService, ctx: &CallCtx, req: ApiDeleteV
             handle_key(cr.live(), &h)?;
             let old = cr.live().query_value(&h.path, &name).ok().cloned();
             cr.delete_value(&h.path, &name).map_err(reg_err)?;
-            changes.push(Change::DeleteValue { key: h.path.clone(), name, old });
+            changes.push(Change::DeleteValue { key: h.path.clone(), name: name.clone(), old });
             Ok(())
         })
         .await

@@ -184,3 +184,26 @@ fn persist_bytes_replaces_atomically() {
     assert!(!dir.join("sub.tmp").exists());
     let _ = fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn connect_time_errors() {
+    assert!(matches!(open_err(ClientError::Disconnected), BackendError::Unavailable(_)));
+    assert!(matches!(open_err(ClientError::Timeout { opcode: 61 }), BackendError::Unavailable(_)));
+    assert!(matches!(open_err(ClientError::Status { opcode: 61, status: -1, errmsg: None }), BackendError::Ctdb(_)));
+}
+
+#[test]
+fn retry_pauses_are_short_and_grow() {
+    for attempt in 1..50 {
+        let p = retry_pause(attempt);
+        assert!(p >= Duration::from_millis(10 + 20 * u64::from(attempt.min(10))), "{p:?}");
+        assert!(p < Duration::from_millis(260), "{p:?}");
+    }
+}
+
+#[test]
+fn record_keys() {
+    assert_eq!(OVERLAY_KEY, b"overlay");
+    assert_eq!(REGISTRY_KEY, b"registry");
+    assert_ne!(OVERLAY_KEY, pdb::TXN_KEY);
+}

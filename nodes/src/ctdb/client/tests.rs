@@ -1,7 +1,10 @@
 //! Client tests against a scripted fake ctdbd on a temporary Unix socket.
 
 use super::*;
-use crate::ctdb::protocol::{self, encode_node_map, operation, Header, ReplyControl};
+use crate::ctdb::protocol::{self, encode_node_map, operation, Header, LtdbHeader, ReplyControl};
+
+/// The database id the fake daemon knows.
+const DB_ID: u32 = 0x0f00_e77b;
 use std::sync::atomic::AtomicUsize;
 use tokio::net::UnixListener;
 
@@ -91,6 +94,45 @@ async fn fake_ctdbd(listener: UnixListener) -> Vec<u64> {
                 None,
             ),
             opcode::DISABLE_NODE => reply(c.reqid, -1, vec![], Some("nope")),
+            opcode::DB_ATTACH_PERSISTENT => {
+                assert_eq!(c.data, b"clusapid.tdb\0");
+                reply(c.reqid, 0, DB_ID.to_le_bytes().to_vec(), None)
+            }
+            opcode::GET_DBMAP => {
+                reply(c.reqid, 0, protocol::encode_dbid_map(&[DbIdEntry { db_id: DB_ID, flags: 1 }]), None)
+            }
+            opcode::GETDBPATH => reply(c.reqid, 0, b"/db/clusapid.tdb.2\0".to_vec(), None),
+            opcode::GET_DB_SEQNUM => {
+                assert_eq!(c.data, protocol::encode_db_seqnum_request(DB_ID));
+                reply(c.reqid, 0, 5u64.to_le_bytes().to_vec(), None)
+            }
+            opcode::TRAVERSE_START => {
+                let t = TraverseStart::decode(&c.data).expect("traverse start");
+                if t.db_id != DB_ID {
+                    reply(c.reqid, -1, vec![], None)
+                } else {
+                    s.write_all(&reply(c.reqid, 0, vec![], None)).await.expect("write");
+                    let h = LtdbHeader { rsn: 3, dmaster: 0, flags: 0 };
+                    let recs = [
+                        RecData::with_header(t.reqid.wrapping_add(1), b"other traverse", &h, b"x"),
+                        RecData::with_header(t.reqid, b"a", &h, b"1"),
+                        RecData::with_header(t.reqid, b"b", &h, b"2"),
+                        RecData { reqid: t.reqid, key: vec![], data: vec![] },
+                    ];
+                    for r in recs {
+                        let mut data = Vec::new();
+                        r.encode(&mut data);
+                        let m = ReqMessage { destnode: 2, srcnode: 2, reqid: 0, srvid: t.srvid, data };
+                        s.write_all(&m.encode()).await.expect("write");
+                    }
+                    continue;
+                }
+            }
+            opcode::TRANS3_COMMIT => {
+                // answers with the number of records, to show they arrived
+                let b = RecBuffer::decode(&c.data).expect("record buffer");
+                reply(c.reqid, b.records.len() as i32, vec![], None)
+            }
             HANG => continue,
             CLOSE => break,
             GARBAGE => {
@@ -209,6 +251,38 @@ async fn connect_to_missing_socket_fails() {
     let dir = TempDir::new();
     let e = Connection::connect(&dir.0.join("nothing.socket"), &[]).await.expect_err("no socket");
     assert!(matches!(e, ClientError::Connect(_)), "{e:?}");
+}
+
+#[tokio::test]
+async fn persistent_database_controls() {
+    let (_dir, conn, _rx, _server) = setup().await;
+    assert_eq!(conn.attach_persistent("clusapid.tdb").await, Ok(DB_ID));
+    assert_eq!(conn.get_dbmap(CTDB_CURRENT_NODE).await, Ok(vec![DbIdEntry { db_id: DB_ID, flags: 1 }]));
+    assert_eq!(conn.get_db_path(CTDB_CURRENT_NODE, DB_ID).await.as_deref(), Ok("/db/clusapid.tdb.2"));
+    assert_eq!(conn.get_db_seqnum(CTDB_CURRENT_NODE, DB_ID).await, Ok(5));
+    let buf = RecBuffer { db_id: DB_ID, records: vec![RecData::with_header(0, b"a", &LtdbHeader::default(), b"1"); 2] };
+    let r = conn.trans3_commit(&buf, CONTROL_TIMEOUT).await.expect("reply");
+    assert_eq!(r.status, 2, "any status comes back as is");
+}
+
+#[tokio::test]
+async fn traverse_collects_records_until_the_end_marker() {
+    let (_dir, conn, mut rx, server) = setup().await;
+    let recs = conn.traverse(DB_ID, Duration::from_secs(2)).await.expect("traverse");
+    let keys: Vec<&[u8]> = recs.iter().map(|r| r.key.as_slice()).collect();
+    assert_eq!(keys, [&b"a"[..], b"b"], "records of other traverses are skipped");
+    assert_eq!(recs[1].split_header().expect("header").1, b"2");
+    // the records did not leak onto the general message channel
+    assert!(rx.try_recv().is_err());
+    // a refused traverse fails at once instead of waiting for records
+    let t = std::time::Instant::now();
+    let e = conn.traverse(0xdead, Duration::from_secs(5)).await.expect_err("refused");
+    assert!(matches!(e, ClientError::Status { opcode: opcode::TRAVERSE_START, status: -1, .. }), "{e:?}");
+    assert!(t.elapsed() < Duration::from_secs(1));
+    conn.close();
+    let registered = server.await.expect("server");
+    let private: Vec<_> = registered.iter().filter(|s| **s & 0xFF00_0000_0000_0000 == srvid::CLIENT_RANGE).collect();
+    assert_eq!(private.len(), 2, "one private srvid per traverse: {registered:x?}");
 }
 
 #[test]

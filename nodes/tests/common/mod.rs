@@ -1,0 +1,138 @@
+//! Shared by the tests that run a real loopback CTDB cluster with
+//! `scripts/ctdb-local-cluster` (see `ctdb_cluster.rs` for the conventions):
+//! one such cluster per host, serialised by an exclusive `flock` on
+//! [`LOCK`], in the fixed directory [`DIR`], stopped by [`Cluster`]'s drop.
+
+#![allow(dead_code)]
+
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+pub const DIR: &str = "/tmp/clusapid-ctdb-cluster-test";
+pub const LOCK: &str = "/tmp/clusapid-ctdb-cluster.lock";
+
+pub fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/ctdb-local-cluster")
+}
+
+pub fn have_ctdbd() -> bool {
+    ["/usr/sbin/ctdbd", "/usr/bin/ctdbd", "/usr/local/sbin/ctdbd"].iter().any(|p| Path::new(p).exists())
+        || Command::new("sh").args(["-c", "command -v ctdbd"]).output().map(|o| o.status.success()).unwrap_or(false)
+}
+
+/// False (after a loud message) when ctdbd is missing and the test should
+/// be skipped; panics instead when `CI=true`.
+pub fn ctdbd_or_skip(test: &str) -> bool {
+    if have_ctdbd() {
+        return true;
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("ctdbd is not installed, but CI=true requires {test} to run");
+    }
+    eprintln!();
+    eprintln!("!!! SKIPPING {test}: ctdbd not found (install Debian's `ctdb`) !!!");
+    false
+}
+
+pub fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// Holds the cross-process lock; released when dropped (fd closed).
+pub struct HostLock {
+    _file: std::fs::File,
+}
+
+impl HostLock {
+    pub fn take() -> Self {
+        let f =
+            std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(LOCK).expect("open lock file");
+        // SAFETY: flock on a file descriptor we own; blocks until free.
+        let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
+        assert_eq!(r, 0, "flock {LOCK}");
+        HostLock { _file: f }
+    }
+}
+
+/// The loopback cluster; stopped (and cleaned up) on drop.
+pub struct Cluster {
+    pub dir: PathBuf,
+}
+
+impl Cluster {
+    /// Stops leftovers of a crashed run and starts a fresh 3-node cluster.
+    pub fn fresh() -> Cluster {
+        let c = Cluster { dir: DIR.into() };
+        let _ = c.script(&["stop", DIR, "--clean"]);
+        let _ = std::fs::remove_dir_all(DIR);
+        c.start();
+        c
+    }
+
+    pub fn script(&self, args: &[&str]) -> Output {
+        Command::new("bash").arg(script()).args(args).output().expect("run ctdb-local-cluster")
+    }
+
+    /// Starts every node that is not running and waits until all are healthy.
+    pub fn start(&self) {
+        let t = Instant::now();
+        let o = self.script(&["start", DIR, "--nodes", "3"]);
+        assert!(o.status.success(), "cluster start failed:\n{}", text(&o));
+        println!("cluster (re)started in {:.1}s", t.elapsed().as_secs_f64());
+    }
+
+    /// Stops the ctdbd of node `pnn` (SIGTERM, then its eventd).
+    pub fn stop_node(&self, pnn: u32) {
+        let o = self.script(&["stop", DIR, "--node", &pnn.to_string()]);
+        assert!(o.status.success(), "stop node {pnn}: {}", text(&o));
+    }
+
+    pub fn socket(&self, pnn: u32) -> PathBuf {
+        self.dir.join(format!("node.{pnn}/run/ctdbd.socket"))
+    }
+
+    /// `ctdb ARGS` against node `pnn`.
+    pub fn ctdb_on(&self, pnn: u32, args: &[&str]) -> String {
+        let o = Command::new("ctdb")
+            .args(args)
+            .env("CTDB_TEST_MODE", "yes")
+            .env("CTDB_BASE", self.dir.join(format!("node.{pnn}")))
+            .output()
+            .expect("run ctdb");
+        assert!(o.status.success(), "ctdb {args:?} on node {pnn}: {}", text(&o));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let clean = !std::thread::panicking();
+        let mut args = vec!["stop", DIR];
+        if clean {
+            args.push("--clean");
+        }
+        let o = self.script(&args);
+        if !o.status.success() {
+            eprintln!("cluster stop failed: {}", text(&o));
+        } else if clean {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+        if !clean {
+            eprintln!("test failed: logs kept in {DIR}/node.*/log.ctdb");
+        }
+    }
+}
+
+/// Polls `pred` every 5 ms until it holds; returns how long that took.
+pub async fn within<F: FnMut() -> bool>(what: &str, timeout: Duration, mut pred: F) -> Duration {
+    let t = Instant::now();
+    loop {
+        if pred() {
+            return t.elapsed();
+        }
+        assert!(t.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
