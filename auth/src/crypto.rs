@@ -234,10 +234,7 @@ mod tests {
 
     #[test]
     fn ntowfv1_ms_nlmp_4_2_2_1_2() {
-        assert_eq!(
-            nt_hash("Password").to_vec(),
-            h("a4f49c406510bdcab6824ee7c30fd852")
-        );
+        assert_eq!(nt_hash("Password").to_vec(), h("a4f49c406510bdcab6824ee7c30fd852"));
     }
 
     #[test]
@@ -272,14 +269,8 @@ mod tests {
     fn keys_ms_nlmp_4_2_4_4() {
         let rsk = [0x55u8; 16];
         let flags = 0xe28a_8233; // 4.2.4 challenge flags (128-bit)
-        assert_eq!(
-            seal_key(&rsk, flags, Direction::ClientToServer).to_vec(),
-            h("59f600973cc4960a25480a7c196e4c58")
-        );
-        assert_eq!(
-            sign_key(&rsk, Direction::ClientToServer).to_vec(),
-            h("4788dc861b4782f35d43fd98fe1a2d39")
-        );
+        assert_eq!(seal_key(&rsk, flags, Direction::ClientToServer).to_vec(), h("59f600973cc4960a25480a7c196e4c58"));
+        assert_eq!(sign_key(&rsk, Direction::ClientToServer).to_vec(), h("4788dc861b4782f35d43fd98fe1a2d39"));
     }
 
     #[test]

@@ -63,11 +63,7 @@ fn bad(what: &'static str) -> AuthError {
 impl<'a> Reader<'a> {
     /// A reader over `buf` at depth 0.
     pub fn new(buf: &'a [u8]) -> Self {
-        Reader {
-            buf,
-            pos: 0,
-            depth: 0,
-        }
+        Reader { buf, pos: 0, depth: 0 }
     }
 
     /// True when every element has been read.
@@ -98,25 +94,14 @@ impl<'a> Reader<'a> {
             if n > 4 {
                 return Err(bad("der: length too long"));
             }
-            let octets = self
-                .buf
-                .get(start + 2..start + 2 + n)
-                .ok_or(bad("der: truncated length"))?;
-            let len = octets
-                .iter()
-                .fold(0usize, |acc, &b| (acc << 8) | b as usize);
+            let octets = self.buf.get(start + 2..start + 2 + n).ok_or(bad("der: truncated length"))?;
+            let len = octets.iter().fold(0usize, |acc, &b| (acc << 8) | b as usize);
             (len, 2 + n)
         };
         let vstart = start + hdr;
         let vend = vstart.checked_add(len).ok_or(bad("der: length overflow"))?;
-        let value = self
-            .buf
-            .get(vstart..vend)
-            .ok_or(bad("der: value past end"))?;
-        let raw = self
-            .buf
-            .get(start..vend)
-            .ok_or(bad("der: value past end"))?;
+        let value = self.buf.get(vstart..vend).ok_or(bad("der: value past end"))?;
+        let raw = self.buf.get(start..vend).ok_or(bad("der: value past end"))?;
         self.pos = vend;
         Ok(Tlv { tag, value, raw })
     }
@@ -147,11 +132,7 @@ impl<'a> Reader<'a> {
         if self.depth + 1 > MAX_DEPTH {
             return Err(bad("der: nesting too deep"));
         }
-        Ok(Reader {
-            buf: tlv.value,
-            pos: 0,
-            depth: self.depth + 1,
-        })
+        Ok(Reader { buf: tlv.value, pos: 0, depth: self.depth + 1 })
     }
 
     /// Reads `[n] EXPLICIT` and returns the single element inside it.
@@ -242,12 +223,7 @@ pub fn oid_to_string(value: &[u8]) -> Option<String> {
     if arcs.is_empty() {
         return None;
     }
-    Some(
-        arcs.iter()
-            .map(|a| a.to_string())
-            .collect::<Vec<_>>()
-            .join("."),
-    )
+    Some(arcs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join("."))
 }
 
 #[cfg(test)]
@@ -319,10 +295,7 @@ mod tests {
         let spnego = encode_oid(&[1, 3, 6, 1, 5, 5, 2]).unwrap();
         assert_eq!(spnego, [0x2b, 0x06, 0x01, 0x05, 0x05, 0x02]);
         let ntlm = encode_oid(&[1, 3, 6, 1, 4, 1, 311, 2, 2, 10]).unwrap();
-        assert_eq!(
-            ntlm,
-            [0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a]
-        );
+        assert_eq!(ntlm, [0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a]);
         assert_eq!(oid_to_string(&ntlm).unwrap(), "1.3.6.1.4.1.311.2.2.10");
         let krb = encode_oid(&[1, 2, 840, 113554, 1, 2, 2]).unwrap();
         assert_eq!(oid_to_string(&krb).unwrap(), "1.2.840.113554.1.2.2");

@@ -29,9 +29,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use crypto::nt_hash;
-pub use ntlm::{
-    AcceptorConfig, ClientSecret, NtlmAcceptor, NtlmInitiator, NtlmSession, NtlmStep, Role,
-};
+pub use ntlm::{AcceptorConfig, ClientSecret, NtlmAcceptor, NtlmInitiator, NtlmSession, NtlmStep, Role};
 pub use spnego::{SpnegoAcceptor, SpnegoInitiator};
 
 /// Authentication failures. Messages are lowercase without trailing period.
@@ -125,9 +123,7 @@ pub struct StaticCredentials {
 
 impl std::fmt::Debug for StaticCredentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StaticCredentials")
-            .field("users", &self.users.keys().collect::<Vec<_>>())
-            .finish()
+        f.debug_struct("StaticCredentials").field("users", &self.users.keys().collect::<Vec<_>>()).finish()
     }
 }
 

@@ -125,11 +125,7 @@ pub fn parse_init_token(token: &[u8]) -> Result<NegTokenInit<'_>, AuthError> {
     let _req_flags = optional_explicit(&mut s, 1)?;
     let mech_token = octets(optional_explicit(&mut s, 2)?)?;
     // [3] mechListMIC (or NegTokenInit2 negHints) and extensions: ignored.
-    Ok(NegTokenInit {
-        mech_types_raw: mech_list.raw,
-        mech_types,
-        mech_token,
-    })
+    Ok(NegTokenInit { mech_types_raw: mech_list.raw, mech_types, mech_token })
 }
 
 /// Parses a `[1] NegTokenResp`. A NegTokenInit here gives
@@ -158,12 +154,7 @@ pub fn parse_resp_token(token: &[u8]) -> Result<NegTokenResp<'_>, AuthError> {
     };
     let response_token = octets(optional_explicit(&mut s, 2)?)?;
     let mech_list_mic = octets(optional_explicit(&mut s, 3)?)?;
-    Ok(NegTokenResp {
-        neg_state,
-        supported_mech,
-        response_token,
-        mech_list_mic,
-    })
+    Ok(NegTokenResp { neg_state, supported_mech, response_token, mech_list_mic })
 }
 
 /// Encodes a `[1] NegTokenResp`.
@@ -208,10 +199,7 @@ pub fn encode_init(mech_types: &[u8], mech_token: Option<&[u8]>) -> Vec<u8> {
 }
 
 fn reject_token() -> Vec<u8> {
-    encode_resp(&NegTokenResp {
-        neg_state: Some(REJECT),
-        ..Default::default()
-    })
+    encode_resp(&NegTokenResp { neg_state: Some(REJECT), ..Default::default() })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -321,11 +309,7 @@ impl SpnegoAcceptor {
             Some(neg) if self.ntlm_preferred => Some(self.ntlm_challenge(neg)?),
             _ => None,
         };
-        self.state = if challenge.is_some() {
-            AccState::AwaitAuthenticate
-        } else {
-            AccState::AwaitNegotiate
-        };
+        self.state = if challenge.is_some() { AccState::AwaitAuthenticate } else { AccState::AwaitNegotiate };
         Ok(Step::Continue(encode_resp(&NegTokenResp {
             neg_state: Some(ACCEPT_INCOMPLETE),
             supported_mech: Some(NTLMSSP_OID),
@@ -339,9 +323,7 @@ impl SpnegoAcceptor {
         if resp.neg_state == Some(REJECT) {
             return Err(AuthError::Rejected);
         }
-        let inner = resp
-            .response_token
-            .ok_or(AuthError::Malformed("spnego: missing responsetoken"))?;
+        let inner = resp.response_token.ok_or(AuthError::Malformed("spnego: missing responsetoken"))?;
         Ok((resp, inner))
     }
 
@@ -365,16 +347,10 @@ impl SpnegoAcceptor {
         let required = !self.ntlm_preferred || self.ntlm.mic_present();
         let our_mic = match (resp.mech_list_mic, self.ntlm.session_mut()) {
             (Some(mic), Some(session)) => {
-                session
-                    .verify_mech_list_mic(&self.mech_types, mic)
-                    .map_err(|_| AuthError::BadMic)?;
+                session.verify_mech_list_mic(&self.mech_types, mic).map_err(|_| AuthError::BadMic)?;
                 Some(session.sign_mech_list_mic(&self.mech_types))
             }
-            (Some(_), None) => {
-                return Err(AuthError::Unsupported(
-                    "mechlistmic without ntlm session security",
-                ))
-            }
+            (Some(_), None) => return Err(AuthError::Unsupported("mechlistmic without ntlm session security")),
             (None, _) if required => return Err(AuthError::MissingMechListMic),
             (None, _) => None,
         };
@@ -432,9 +408,7 @@ impl SpnegoInitiator {
         let result = match state {
             InitState::AwaitChallenge => self.on_challenge(token),
             InitState::AwaitCompletion => self.on_completion(token),
-            InitState::Initial | InitState::Done | InitState::Failed => {
-                return Err(AuthError::UnexpectedMessage)
-            }
+            InitState::Initial | InitState::Done | InitState::Failed => return Err(AuthError::UnexpectedMessage),
         };
         if result.is_err() {
             self.state = InitState::Failed;
@@ -473,15 +447,10 @@ impl SpnegoInitiator {
         if resp.supported_mech.is_some_and(|m| m != NTLMSSP_OID) {
             return Err(AuthError::NoCommonMech);
         }
-        let challenge = resp
-            .response_token
-            .ok_or(AuthError::Malformed("spnego: missing responsetoken"))?;
+        let challenge = resp.response_token.ok_or(AuthError::Malformed("spnego: missing responsetoken"))?;
         let authenticate = self.ntlm.step(challenge)?;
         let mic = if self.ntlm.mic_sent() {
-            let session = self
-                .ntlm
-                .session_mut()
-                .ok_or(AuthError::UnexpectedMessage)?;
+            let session = self.ntlm.session_mut().ok_or(AuthError::UnexpectedMessage)?;
             self.sent_mic = true;
             Some(session.sign_mech_list_mic(&self.mech_types))
         } else {
@@ -504,15 +473,9 @@ impl SpnegoInitiator {
         }
         match (resp.mech_list_mic, self.ntlm.session_mut()) {
             (Some(mic), Some(session)) => {
-                session
-                    .verify_mech_list_mic(&self.mech_types, mic)
-                    .map_err(|_| AuthError::BadMic)?;
+                session.verify_mech_list_mic(&self.mech_types, mic).map_err(|_| AuthError::BadMic)?;
             }
-            (Some(_), None) => {
-                return Err(AuthError::Unsupported(
-                    "mechlistmic without ntlm session security",
-                ))
-            }
+            (Some(_), None) => return Err(AuthError::Unsupported("mechlistmic without ntlm session security")),
             (None, _) if self.sent_mic => return Err(AuthError::MissingMechListMic),
             (None, _) => {}
         }
@@ -541,10 +504,7 @@ mod tests {
         let bare = inner.read().unwrap().raw;
         assert_eq!(parse_init_token(bare).unwrap(), p);
         // A NegTokenResp where an init is expected and vice versa.
-        let resp = encode_resp(&NegTokenResp {
-            neg_state: Some(1),
-            ..Default::default()
-        });
+        let resp = encode_resp(&NegTokenResp { neg_state: Some(1), ..Default::default() });
         assert_eq!(parse_init_token(&resp), Err(AuthError::UnexpectedMessage));
         assert_eq!(parse_resp_token(&tok), Err(AuthError::UnexpectedMessage));
     }
@@ -572,16 +532,8 @@ mod tests {
         let mt = encode_mech_types(&[ms_krb5, krb5, negoex, NTLMSSP_OID]);
         let mut seq = Vec::new();
         write_tlv(&mut seq, tag::context(0), &mt);
-        write_tlv(
-            &mut seq,
-            tag::context(1),
-            &tlv(tag::BIT_STRING, &[0x01, 0x02]),
-        );
-        write_tlv(
-            &mut seq,
-            tag::context(2),
-            &tlv(tag::OCTET_STRING, b"kerberos-ap-req"),
-        );
+        write_tlv(&mut seq, tag::context(1), &tlv(tag::BIT_STRING, &[0x01, 0x02]));
+        write_tlv(&mut seq, tag::context(2), &tlv(tag::OCTET_STRING, b"kerberos-ap-req"));
         let mut inner = tlv(tag::OID, SPNEGO_OID);
         write_tlv(&mut inner, tag::context(0), &tlv(tag::SEQUENCE, &seq));
         let tok = tlv(tag::APPLICATION_0, &inner);

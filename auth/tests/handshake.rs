@@ -8,13 +8,13 @@ use auth::crypto::{hmac_md5, nt_hash, ntowf_v2, rc4k, utf16le};
 use auth::der::{tag, tlv, write_tlv};
 use auth::ntlm::flags::*;
 use auth::ntlm::messages::{
-    av_id, encode_av_pairs, encode_client_challenge, parse_av_pairs, AuthenticateMessage, AvPair,
-    ChallengeMessage, NegotiateMessage, Version,
+    av_id, encode_av_pairs, encode_client_challenge, parse_av_pairs, AuthenticateMessage, AvPair, ChallengeMessage,
+    NegotiateMessage, Version,
 };
 use auth::spnego::{self, NegTokenResp, NTLMSSP_OID, SPNEGO_OID};
 use auth::{
-    AcceptorConfig, AuthError, AuthType, ClientSecret, CredentialStore, NtlmAcceptor,
-    NtlmInitiator, NtlmSession, NtlmStep, SpnegoAcceptor, StaticCredentials, Step,
+    AcceptorConfig, AuthError, AuthType, ClientSecret, CredentialStore, NtlmAcceptor, NtlmInitiator, NtlmSession,
+    NtlmStep, SpnegoAcceptor, StaticCredentials, Step,
 };
 use rand::{Rng, RngCore, SeedableRng};
 
@@ -65,32 +65,19 @@ fn ms_nlmp_4_2_4_derivations() {
     assert_eq!(proof.to_vec(), h(SPEC_NTPROOF));
     let sbk = hmac_md5(&key, &[&proof]);
     assert_eq!(sbk.to_vec(), h(SPEC_SESSION_BASE_KEY));
-    assert_eq!(
-        rc4k(&sbk, &RANDOM_SESSION_KEY).to_vec(),
-        h(SPEC_ENCRYPTED_SESSION_KEY)
-    );
+    assert_eq!(rc4k(&sbk, &RANDOM_SESSION_KEY).to_vec(), h(SPEC_ENCRYPTED_SESSION_KEY));
     let lm = hmac_md5(&key, &[&SERVER_CHALLENGE, &CLIENT_CHALLENGE]);
     assert_eq!(lm.to_vec(), h(&SPEC_LMV2[..32]));
     // temp as produced by the codec from the spec's server AV pairs.
     let chal = ChallengeMessage::parse(&h(SPEC_CHALLENGE)).unwrap();
     assert_eq!(chal.flags, 0xe28a_8233);
     let pairs = parse_av_pairs(&chal.target_info).unwrap();
-    assert_eq!(
-        encode_client_challenge(0, &CLIENT_CHALLENGE, &encode_av_pairs(&pairs)),
-        temp
-    );
+    assert_eq!(encode_client_challenge(0, &CLIENT_CHALLENGE, &encode_av_pairs(&pairs)), temp);
 }
 
 fn spec_initiator() -> NtlmInitiator {
-    NtlmInitiator::new(
-        "User",
-        "Domain",
-        "Password".into(),
-        "COMPUTER",
-        CLIENT_CHALLENGE,
-        RANDOM_SESSION_KEY,
-    )
-    .with_fallback_timestamp(0)
+    NtlmInitiator::new("User", "Domain", "Password".into(), "COMPUTER", CLIENT_CHALLENGE, RANDOM_SESSION_KEY)
+        .with_fallback_timestamp(0)
 }
 
 /// The initiator fed the 4.2.4.3 CHALLENGE reproduces the spec's responses,
@@ -106,14 +93,8 @@ fn ms_nlmp_4_2_4_initiator() {
     assert_eq!(a.nt_response[..16], h(SPEC_NTPROOF)[..]);
     assert_eq!(a.nt_response[16..], h(SPEC_TEMP)[..]);
     assert_eq!(a.nt_response, spec.nt_response);
-    assert_eq!(
-        a.encrypted_random_session_key,
-        h(SPEC_ENCRYPTED_SESSION_KEY)
-    );
-    assert_eq!(
-        (a.domain.clone(), a.user.clone(), a.workstation.clone()),
-        (spec.domain, spec.user, spec.workstation)
-    );
+    assert_eq!(a.encrypted_random_session_key, h(SPEC_ENCRYPTED_SESSION_KEY));
+    assert_eq!((a.domain.clone(), a.user.clone(), a.workstation.clone()), (spec.domain, spec.user, spec.workstation));
     assert!(!c.mic_sent());
 
     let session = c.session_mut().unwrap();
@@ -148,57 +129,29 @@ fn ms_nlmp_4_2_4_acceptor() {
     assert!(matches!(s.step(&neg).unwrap(), NtlmStep::Continue(_)));
     assert_eq!(s.step(&spec_authenticate()).unwrap(), NtlmStep::Done);
     let u = s.authenticated_user().unwrap();
-    assert_eq!(
-        (u.user.as_str(), u.domain.as_str(), u.workstation.as_str()),
-        ("User", "Domain", "COMPUTER")
-    );
+    assert_eq!((u.user.as_str(), u.domain.as_str(), u.workstation.as_str()), ("User", "Domain", "COMPUTER"));
     assert_eq!(s.negotiated_flags(), 0xe288_8235);
     assert!(!s.mic_present());
     let session = s.session_mut().unwrap();
     assert_eq!(session.exported_session_key(), &RANDOM_SESSION_KEY);
     let mut msg = h(SPEC_SEALED);
     let n = msg.len();
-    session
-        .unseal(&mut msg, 0..n, n, &h(SPEC_SIGNATURE))
-        .unwrap();
+    session.unseal(&mut msg, 0..n, n, &h(SPEC_SIGNATURE)).unwrap();
     assert_eq!(msg, utf16le("Plaintext"));
 }
 
 // ---- round trips ------------------------------------------------------------
 
 fn creds() -> Arc<dyn CredentialStore> {
-    Arc::new(
-        StaticCredentials::new()
-            .with_password("Administrator", "S3cret!")
-            .with_password("operator", "pässwörd"),
-    )
+    Arc::new(StaticCredentials::new().with_password("Administrator", "S3cret!").with_password("operator", "pässwörd"))
 }
 
 fn acceptor(auth_type: AuthType, seed: u8) -> auth::Acceptor {
-    auth::Acceptor::new(
-        auth_type,
-        config(),
-        creds(),
-        [seed; 8],
-        133_000_000_000_000_000,
-    )
+    auth::Acceptor::new(auth_type, config(), creds(), [seed; 8], 133_000_000_000_000_000)
 }
 
-fn initiator(
-    auth_type: AuthType,
-    user: &str,
-    domain: &str,
-    password: &str,
-    seed: u8,
-) -> auth::Initiator {
-    let ntlm = NtlmInitiator::new(
-        user,
-        domain,
-        password.into(),
-        "WS01",
-        [seed ^ 0x5a; 8],
-        [seed ^ 0xa5; 16],
-    );
+fn initiator(auth_type: AuthType, user: &str, domain: &str, password: &str, seed: u8) -> auth::Initiator {
+    let ntlm = NtlmInitiator::new(user, domain, password.into(), "WS01", [seed ^ 0x5a; 8], [seed ^ 0xa5; 16]);
     auth::Initiator::new(auth_type, ntlm)
 }
 
@@ -253,10 +206,7 @@ fn ntlm_round_trip_and_sealing() {
     handshake(&mut s, &mut c).unwrap();
     assert!(s.is_done() && c.is_done());
     let u = s.user().unwrap().clone();
-    assert_eq!(
-        (u.user.as_str(), u.domain.as_str(), u.workstation.as_str()),
-        ("administrator", "ANYDOM", "WS01")
-    );
+    assert_eq!((u.user.as_str(), u.domain.as_str(), u.workstation.as_str()), ("administrator", "ANYDOM", "WS01"));
     let (ss, cs) = (s.session_mut().unwrap(), c.session_mut().unwrap());
     assert_eq!(ss.exported_session_key(), cs.exported_session_key());
     assert_eq!((ss.send_seq(), ss.recv_seq()), (0, 0));
@@ -280,10 +230,7 @@ fn spnego_round_trip_first_message_uses_seq_1() {
     handshake(&mut s, &mut c).unwrap();
     assert_eq!(s.user().unwrap().user, "Operator");
     let (ss, cs) = (s.session_mut().unwrap(), c.session_mut().unwrap());
-    assert_eq!(
-        (ss.send_seq(), ss.recv_seq(), cs.send_seq(), cs.recv_seq()),
-        (1, 1, 1, 1)
-    );
+    assert_eq!((ss.send_seq(), ss.recv_seq(), cs.send_seq(), cs.recv_seq()), (1, 1, 1, 1));
     let mut pdu = vec![0x11u8; 40];
     let sig = cs.seal(&mut pdu, 8..32, 40);
     assert_eq!(sig[12..], 1u32.to_le_bytes());
@@ -294,14 +241,7 @@ fn spnego_round_trip_first_message_uses_seq_1() {
 
 #[test]
 fn nt_hash_secret_and_auth_type_codes() {
-    let ntlm = NtlmInitiator::new(
-        "administrator",
-        "D",
-        ClientSecret::NtHash(nt_hash("S3cret!")),
-        "W",
-        [1; 8],
-        [2; 16],
-    );
+    let ntlm = NtlmInitiator::new("administrator", "D", ClientSecret::NtHash(nt_hash("S3cret!")), "W", [1; 8], [2; 16]);
     let mut c = auth::Initiator::new(AuthType::Ntlmssp, ntlm);
     let mut s = acceptor(AuthType::Ntlmssp, 3);
     handshake(&mut s, &mut c).unwrap();
@@ -310,10 +250,7 @@ fn nt_hash_secret_and_auth_type_codes() {
     assert_eq!(AuthType::from_u8(16), None);
     assert_eq!(AuthType::Spnego.as_u8(), 9);
     assert_eq!(AuthType::Ntlmssp.as_u8(), 10);
-    assert_eq!(
-        AuthError::LogonFailure.to_string(),
-        "logon failure: unknown user name or bad password"
-    );
+    assert_eq!(AuthError::LogonFailure.to_string(), "logon failure: unknown user name or bad password");
 }
 
 #[test]
@@ -331,13 +268,7 @@ fn wrong_password_and_unknown_user_look_the_same() {
     }
     // UPN-style user names fall back to the part before '@'.
     let mut s = acceptor(AuthType::Ntlmssp, 4);
-    let mut c = initiator(
-        AuthType::Ntlmssp,
-        "administrator@domain.test",
-        "",
-        "S3cret!",
-        4,
-    );
+    let mut c = initiator(AuthType::Ntlmssp, "administrator@domain.test", "", "S3cret!", 4);
     handshake(&mut s, &mut c).unwrap();
 }
 
@@ -395,9 +326,7 @@ fn negotiate_bytes() -> Vec<u8> {
 
 fn run_manual(m: &Manual) -> Result<NtlmStep, AuthError> {
     let mut s = NtlmAcceptor::new(config(), creds(), [9; 8], 1);
-    let NtlmStep::Continue(chal) = s.step(&negotiate_bytes()).unwrap() else {
-        panic!()
-    };
+    let NtlmStep::Continue(chal) = s.step(&negotiate_bytes()).unwrap() else { panic!() };
     s.step(&manual_authenticate(&chal, m))
 }
 
@@ -406,88 +335,36 @@ fn domain_leniency() {
     // Client hashed with the domain it sent.
     assert_eq!(run_manual(&Manual::default()), Ok(NtlmStep::Done));
     // Client hashed with an empty domain but sent one.
-    assert_eq!(
-        run_manual(&Manual {
-            hash_domain: "",
-            ..Default::default()
-        }),
-        Ok(NtlmStep::Done)
-    );
+    assert_eq!(run_manual(&Manual { hash_domain: "", ..Default::default() }), Ok(NtlmStep::Done));
     // Client hashed with the upper-cased domain.
-    assert_eq!(
-        run_manual(&Manual {
-            hash_domain: "DOMAIN",
-            ..Default::default()
-        }),
-        Ok(NtlmStep::Done)
-    );
+    assert_eq!(run_manual(&Manual { hash_domain: "DOMAIN", ..Default::default() }), Ok(NtlmStep::Done));
     // Any other domain does not match.
-    assert_eq!(
-        run_manual(&Manual {
-            hash_domain: "Other",
-            ..Default::default()
-        }),
-        Err(AuthError::LogonFailure)
-    );
+    assert_eq!(run_manual(&Manual { hash_domain: "Other", ..Default::default() }), Err(AuthError::LogonFailure));
     // Upper-casing the *user* is part of NTOWFv2, so user case never matters.
-    assert_eq!(
-        run_manual(&Manual {
-            user: "ADMINISTRATOR",
-            ..Default::default()
-        }),
-        Ok(NtlmStep::Done)
-    );
+    assert_eq!(run_manual(&Manual { user: "ADMINISTRATOR", ..Default::default() }), Ok(NtlmStep::Done));
 }
 
 #[test]
 fn refusals() {
     // Anonymous: empty user, empty NT response, LM Z(1).
-    let anon = Manual {
-        user: "",
-        nt_override: Some(vec![]),
-        lm: vec![0],
-        ..Default::default()
-    };
+    let anon = Manual { user: "", nt_override: Some(vec![]), lm: vec![0], ..Default::default() };
     assert_eq!(run_manual(&anon), Err(AuthError::Anonymous));
-    let anon_flag = Manual {
-        flags: 0xe288_8235 | NTLMSSP_ANONYMOUS,
-        ..Default::default()
-    };
+    let anon_flag = Manual { flags: 0xe288_8235 | NTLMSSP_ANONYMOUS, ..Default::default() };
     assert_eq!(run_manual(&anon_flag), Err(AuthError::Anonymous));
-    let empty_nt = Manual {
-        nt_override: Some(vec![]),
-        lm: vec![],
-        ..Default::default()
-    };
+    let empty_nt = Manual { nt_override: Some(vec![]), lm: vec![], ..Default::default() };
     assert_eq!(run_manual(&empty_nt), Err(AuthError::Anonymous));
     // NTLMv1: 24-byte NT response.
-    let v1 = Manual {
-        nt_override: Some(vec![0x42; 24]),
-        ..Default::default()
-    };
+    let v1 = Manual { nt_override: Some(vec![0x42; 24]), ..Default::default() };
     assert_eq!(run_manual(&v1), Err(AuthError::NtlmV1NotAllowed));
     // LM only.
-    let lm_only = Manual {
-        nt_override: Some(vec![]),
-        lm: vec![0x42; 24],
-        ..Default::default()
-    };
+    let lm_only = Manual { nt_override: Some(vec![]), lm: vec![0x42; 24], ..Default::default() };
     assert_eq!(run_manual(&lm_only), Err(AuthError::NtlmV1NotAllowed));
     // Too short to be NTLMv2.
-    let short = Manual {
-        nt_override: Some(vec![0x42; 30]),
-        ..Default::default()
-    };
+    let short = Manual { nt_override: Some(vec![0x42; 30]), ..Default::default() };
     assert!(matches!(run_manual(&short), Err(AuthError::Malformed(_))));
     // Signing requested without extended session security.
-    let no_ess = Manual {
-        flags: 0xe288_8235 & !NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY,
-        ..Default::default()
-    };
-    assert!(matches!(
-        run_manual(&no_ess),
-        Err(AuthError::Unsupported(_))
-    ));
+    let no_ess = Manual { flags: 0xe288_8235 & !NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY, ..Default::default() };
+    assert!(matches!(run_manual(&no_ess), Err(AuthError::Unsupported(_))));
 }
 
 #[test]
@@ -497,46 +374,25 @@ fn out_of_order_messages() {
     assert_eq!(s.step(&auth), Err(AuthError::UnexpectedMessage));
     let mut s = NtlmAcceptor::new(config(), creds(), [9; 8], 1);
     s.step(&negotiate_bytes()).unwrap();
-    assert_eq!(
-        s.step(&negotiate_bytes()),
-        Err(AuthError::UnexpectedMessage)
-    );
+    assert_eq!(s.step(&negotiate_bytes()), Err(AuthError::UnexpectedMessage));
     // Initiator: challenge before negotiate, and twice.
     let mut c = spec_initiator();
-    assert_eq!(
-        c.step(&h(SPEC_CHALLENGE)),
-        Err(AuthError::UnexpectedMessage)
-    );
+    assert_eq!(c.step(&h(SPEC_CHALLENGE)), Err(AuthError::UnexpectedMessage));
     let _ = c.negotiate();
     c.step(&h(SPEC_CHALLENGE)).unwrap();
-    assert_eq!(
-        c.step(&h(SPEC_CHALLENGE)),
-        Err(AuthError::UnexpectedMessage)
-    );
+    assert_eq!(c.step(&h(SPEC_CHALLENGE)), Err(AuthError::UnexpectedMessage));
     // Completed acceptor refuses more.
     let mut s = acceptor(AuthType::Ntlmssp, 5);
     let mut c = initiator(AuthType::Ntlmssp, "operator", "", "pässwörd", 5);
     handshake(&mut s, &mut c).unwrap();
-    assert_eq!(
-        s.step(&negotiate_bytes()),
-        Err(AuthError::UnexpectedMessage)
-    );
+    assert_eq!(s.step(&negotiate_bytes()), Err(AuthError::UnexpectedMessage));
 }
 
 /// Server challenge + client AUTHENTICATE (with MIC) for further tampering.
 fn mic_exchange() -> (NtlmAcceptor, Vec<u8>) {
     let mut s = NtlmAcceptor::new(config(), creds(), [7; 8], 99);
-    let mut c = NtlmInitiator::new(
-        "Administrator",
-        "DOMAIN",
-        "S3cret!".into(),
-        "WS01",
-        [1; 8],
-        [2; 16],
-    );
-    let NtlmStep::Continue(chal) = s.step(&c.negotiate()).unwrap() else {
-        panic!()
-    };
+    let mut c = NtlmInitiator::new("Administrator", "DOMAIN", "S3cret!".into(), "WS01", [1; 8], [2; 16]);
+    let NtlmStep::Continue(chal) = s.step(&c.negotiate()).unwrap() else { panic!() };
     let auth = c.step(&chal).unwrap();
     assert!(c.mic_sent());
     (s, auth)
@@ -571,9 +427,7 @@ fn mic_is_verified() {
 #[test]
 fn challenge_layout() {
     let mut s = NtlmAcceptor::new(config(), creds(), [7; 8], 0x01d0_0000_1234_5678);
-    let NtlmStep::Continue(chal) = s.step(&negotiate_bytes()).unwrap() else {
-        panic!()
-    };
+    let NtlmStep::Continue(chal) = s.step(&negotiate_bytes()).unwrap() else { panic!() };
     let c = ChallengeMessage::parse(&chal).unwrap();
     assert_eq!(c.server_challenge, [7; 8]);
     assert_eq!(c.target_name, utf16le("DOMAIN"));
@@ -585,10 +439,7 @@ fn challenge_layout() {
     ] {
         assert_ne!(c.flags & f, 0);
     }
-    assert_eq!(
-        c.flags & (NTLMSSP_NEGOTIATE_LM_KEY | NTLMSSP_NEGOTIATE_DATAGRAM | NTLM_NEGOTIATE_OEM),
-        0
-    );
+    assert_eq!(c.flags & (NTLMSSP_NEGOTIATE_LM_KEY | NTLMSSP_NEGOTIATE_DATAGRAM | NTLM_NEGOTIATE_OEM), 0);
     let pairs = parse_av_pairs(&c.target_info).unwrap();
     let ids: Vec<u16> = pairs.iter().map(|p| p.id).collect();
     assert_eq!(
@@ -603,29 +454,19 @@ fn challenge_layout() {
     );
     assert_eq!(
         pairs[4],
-        AvPair {
-            id: av_id::MSV_AV_TIMESTAMP,
-            value: 0x01d0_0000_1234_5678u64.to_le_bytes().to_vec()
-        }
+        AvPair { id: av_id::MSV_AV_TIMESTAMP, value: 0x01d0_0000_1234_5678u64.to_le_bytes().to_vec() }
     );
     // Flags are the intersection: a minimal client gets no SEAL/KEY_EXCH.
     let minimal = NegotiateMessage {
-        flags: NTLMSSP_NEGOTIATE_UNICODE
-            | NTLMSSP_NEGOTIATE_NTLM
-            | NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY,
+        flags: NTLMSSP_NEGOTIATE_UNICODE | NTLMSSP_NEGOTIATE_NTLM | NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY,
         domain: vec![],
         workstation: vec![],
         version: None,
     };
     let mut s = NtlmAcceptor::new(config(), creds(), [7; 8], 0);
-    let NtlmStep::Continue(chal) = s.step(&minimal.encode()).unwrap() else {
-        panic!()
-    };
+    let NtlmStep::Continue(chal) = s.step(&minimal.encode()).unwrap() else { panic!() };
     let c = ChallengeMessage::parse(&chal).unwrap();
-    assert_eq!(
-        c.flags & (NTLMSSP_NEGOTIATE_SEAL | NTLMSSP_NEGOTIATE_KEY_EXCH | NTLMSSP_NEGOTIATE_VERSION),
-        0
-    );
+    assert_eq!(c.flags & (NTLMSSP_NEGOTIATE_SEAL | NTLMSSP_NEGOTIATE_KEY_EXCH | NTLMSSP_NEGOTIATE_VERSION), 0);
     assert!(c.target_name.is_empty());
 }
 
@@ -639,11 +480,7 @@ fn init_token(mechs: &[&[u8]], token: Option<&[u8]>) -> (Vec<u8>, Vec<u8>) {
 }
 
 fn resp(token: Option<&[u8]>, mic: Option<&[u8]>) -> Vec<u8> {
-    spnego::encode_resp(&NegTokenResp {
-        response_token: token,
-        mech_list_mic: mic,
-        ..Default::default()
-    })
+    spnego::encode_resp(&NegTokenResp { response_token: token, mech_list_mic: mic, ..Default::default() })
 }
 
 fn spnego_acceptor() -> SpnegoAcceptor {
@@ -656,22 +493,15 @@ fn spnego_acceptor() -> SpnegoAcceptor {
 fn spnego_ntlm_not_first() {
     for send_mic in [true, false] {
         let mut s = spnego_acceptor();
-        let (init, mech_types) = init_token(
-            &[KRB5_OID, NTLMSSP_OID],
-            Some(b"optimistic kerberos ap-req"),
-        );
-        let Step::Continue(r1) = s.step(&init).unwrap() else {
-            panic!()
-        };
+        let (init, mech_types) = init_token(&[KRB5_OID, NTLMSSP_OID], Some(b"optimistic kerberos ap-req"));
+        let Step::Continue(r1) = s.step(&init).unwrap() else { panic!() };
         let r1 = spnego::parse_resp_token(&r1).unwrap();
         assert_eq!(r1.neg_state, Some(spnego::ACCEPT_INCOMPLETE));
         assert_eq!(r1.supported_mech, Some(NTLMSSP_OID));
         assert_eq!(r1.response_token, None);
 
         let mut c = NtlmInitiator::new("operator", "D", "pässwörd".into(), "WS", [4; 8], [5; 16]);
-        let Step::Continue(r2) = s.step(&resp(Some(&c.negotiate()), None)).unwrap() else {
-            panic!()
-        };
+        let Step::Continue(r2) = s.step(&resp(Some(&c.negotiate()), None)).unwrap() else { panic!() };
         let r2 = spnego::parse_resp_token(&r2).unwrap();
         assert_eq!(r2.supported_mech, None);
         let auth = c.step(r2.response_token.unwrap()).unwrap();
@@ -686,14 +516,10 @@ fn spnego_ntlm_not_first() {
             assert_eq!(rej.neg_state, Some(spnego::REJECT));
             continue;
         }
-        let Step::Done(Some(r3)) = r.unwrap() else {
-            panic!()
-        };
+        let Step::Done(Some(r3)) = r.unwrap() else { panic!() };
         let r3 = spnego::parse_resp_token(&r3).unwrap();
         assert_eq!(r3.neg_state, Some(spnego::ACCEPT_COMPLETED));
-        session
-            .verify_mech_list_mic(&mech_types, r3.mech_list_mic.unwrap())
-            .unwrap();
+        session.verify_mech_list_mic(&mech_types, r3.mech_list_mic.unwrap()).unwrap();
         assert_eq!(s.authenticated_user().unwrap().user, "operator");
         exercise_sessions(s.session_mut().unwrap(), session);
     }
@@ -705,59 +531,26 @@ fn spnego_bad_or_missing_mech_list_mic() {
     let mut s = spnego_acceptor();
     let mut c = NtlmInitiator::new("operator", "D", "pässwörd".into(), "WS", [4; 8], [5; 16]);
     let (init, mech_types) = init_token(&[NTLMSSP_OID], Some(&c.negotiate()));
-    let Step::Continue(r1) = s.step(&init).unwrap() else {
-        panic!()
-    };
-    let auth = c
-        .step(
-            spnego::parse_resp_token(&r1)
-                .unwrap()
-                .response_token
-                .unwrap(),
-        )
-        .unwrap();
-    assert_eq!(
-        s.step(&resp(Some(&auth), None)),
-        Err(AuthError::MissingMechListMic)
-    );
+    let Step::Continue(r1) = s.step(&init).unwrap() else { panic!() };
+    let auth = c.step(spnego::parse_resp_token(&r1).unwrap().response_token.unwrap()).unwrap();
+    assert_eq!(s.step(&resp(Some(&auth), None)), Err(AuthError::MissingMechListMic));
 
     // Wrong mechListMIC (computed over a different mech list).
     let mut s = spnego_acceptor();
     let mut c = NtlmInitiator::new("operator", "D", "pässwörd".into(), "WS", [4; 8], [5; 16]);
     let (init, _) = init_token(&[NTLMSSP_OID], Some(&c.negotiate()));
-    let Step::Continue(r1) = s.step(&init).unwrap() else {
-        panic!()
-    };
-    let auth = c
-        .step(
-            spnego::parse_resp_token(&r1)
-                .unwrap()
-                .response_token
-                .unwrap(),
-        )
-        .unwrap();
-    let mic = c
-        .session_mut()
-        .unwrap()
-        .sign_mech_list_mic(&spnego::encode_mech_types(&[KRB5_OID, NTLMSSP_OID]));
-    assert_eq!(
-        s.step(&resp(Some(&auth), Some(&mic))),
-        Err(AuthError::BadMic)
-    );
+    let Step::Continue(r1) = s.step(&init).unwrap() else { panic!() };
+    let auth = c.step(spnego::parse_resp_token(&r1).unwrap().response_token.unwrap()).unwrap();
+    let mic = c.session_mut().unwrap().sign_mech_list_mic(&spnego::encode_mech_types(&[KRB5_OID, NTLMSSP_OID]));
+    assert_eq!(s.step(&resp(Some(&auth), Some(&mic))), Err(AuthError::BadMic));
     let _ = mech_types;
 
     // Client side: a tampered server MIC is refused.
     let mut s = acceptor(AuthType::Spnego, 8);
     let mut c = initiator(AuthType::Spnego, "operator", "", "pässwörd", 8);
-    let Step::Continue(t) = s.step(&c.first()).unwrap() else {
-        panic!()
-    };
-    let Step::Continue(t) = c.step(&t).unwrap() else {
-        panic!()
-    };
-    let Step::Done(Some(t)) = s.step(&t).unwrap() else {
-        panic!()
-    };
+    let Step::Continue(t) = s.step(&c.first()).unwrap() else { panic!() };
+    let Step::Continue(t) = c.step(&t).unwrap() else { panic!() };
+    let Step::Done(Some(t)) = s.step(&t).unwrap() else { panic!() };
     let mut bad = t.clone();
     let n = bad.len();
     bad[n - 5] ^= 1;
@@ -771,22 +564,13 @@ fn spnego_reject_without_ntlm() {
     assert_eq!(s.step(&init), Err(AuthError::NoCommonMech));
     let rej = s.take_error_token().unwrap();
     let rej = spnego::parse_resp_token(&rej).unwrap();
-    assert_eq!(
-        rej,
-        NegTokenResp {
-            neg_state: Some(spnego::REJECT),
-            ..Default::default()
-        }
-    );
+    assert_eq!(rej, NegTokenResp { neg_state: Some(spnego::REJECT), ..Default::default() });
     assert_eq!(s.step(&init), Err(AuthError::UnexpectedMessage));
     // A client receiving a reject.
     let mut c = initiator(AuthType::Spnego, "a", "b", "c", 1);
     let _ = c.first();
     assert_eq!(
-        c.step(&spnego::encode_resp(&NegTokenResp {
-            neg_state: Some(spnego::REJECT),
-            ..Default::default()
-        })),
+        c.step(&spnego::encode_resp(&NegTokenResp { neg_state: Some(spnego::REJECT), ..Default::default() })),
         Err(AuthError::Rejected)
     );
 }
@@ -797,26 +581,17 @@ fn spnego_wrong_oid_or_shape() {
     let mut inner = tlv(tag::OID, KRB5_OID);
     inner.extend_from_slice(b"\x01\x00junk");
     let mut s = spnego_acceptor();
-    assert!(matches!(
-        s.step(&tlv(tag::APPLICATION_0, &inner)),
-        Err(AuthError::Malformed(_))
-    ));
+    assert!(matches!(s.step(&tlv(tag::APPLICATION_0, &inner)), Err(AuthError::Malformed(_))));
     // NegTokenResp as the first token.
     let mut s = spnego_acceptor();
-    assert_eq!(
-        s.step(&resp(Some(b"x"), None)),
-        Err(AuthError::UnexpectedMessage)
-    );
+    assert_eq!(s.step(&resp(Some(b"x"), None)), Err(AuthError::UnexpectedMessage));
     // Empty mech list.
     let mut seq = Vec::new();
     write_tlv(&mut seq, tag::context(0), &tlv(tag::SEQUENCE, &[]));
     let mut inner = tlv(tag::OID, SPNEGO_OID);
     write_tlv(&mut inner, tag::context(0), &tlv(tag::SEQUENCE, &seq));
     let mut s = spnego_acceptor();
-    assert!(matches!(
-        s.step(&tlv(tag::APPLICATION_0, &inner)),
-        Err(AuthError::Malformed(_))
-    ));
+    assert!(matches!(s.step(&tlv(tag::APPLICATION_0, &inner)), Err(AuthError::Malformed(_))));
     // NTLM NEGOTIATE inside SPNEGO that is garbage.
     let mut s = spnego_acceptor();
     let (init, _) = init_token(&[NTLMSSP_OID], Some(b"NTLMSSP\0\x01"));
@@ -961,17 +736,10 @@ fn random_bytes_into_acceptors() {
 #[test]
 fn hostile_lengths() {
     let mut s = NtlmAcceptor::new(config(), creds(), [1; 8], 0);
-    let NtlmStep::Continue(chal) = s.step(&negotiate_bytes()).unwrap() else {
-        panic!()
-    };
+    let NtlmStep::Continue(chal) = s.step(&negotiate_bytes()).unwrap() else { panic!() };
     let good = manual_authenticate(&chal, &Manual::default());
     for field in [12usize, 20, 28, 36, 44, 52] {
-        for (len, off) in [
-            (0xffffu16, 0u32),
-            (16, 0xffff_ffff),
-            (0xffff, 0xffff_fff0),
-            (8, 60),
-        ] {
+        for (len, off) in [(0xffffu16, 0u32), (16, 0xffff_ffff), (0xffff, 0xffff_fff0), (8, 60)] {
             let mut m = good.clone();
             m[field..field + 2].copy_from_slice(&len.to_le_bytes());
             m[field + 4..field + 8].copy_from_slice(&off.to_le_bytes());
@@ -981,10 +749,7 @@ fn hostile_lengths() {
             // (8, 60) stays in bounds (it overlaps the header); only the
             // out-of-bounds descriptors must fail.
             if off != 60 {
-                assert!(
-                    matches!(r, Err(AuthError::Malformed(_))),
-                    "{field} {len} {off}: {r:?}"
-                );
+                assert!(matches!(r, Err(AuthError::Malformed(_))), "{field} {len} {off}: {r:?}");
             }
         }
     }
@@ -992,11 +757,7 @@ fn hostile_lengths() {
     let a = AuthenticateMessage::parse(&good).unwrap();
     let mut nt = a.nt_response.clone();
     nt[16 + 28 + 2..16 + 28 + 4].copy_from_slice(&0xfff0u16.to_le_bytes());
-    let m = AuthenticateMessage {
-        nt_response: nt,
-        ..a
-    }
-    .encode();
+    let m = AuthenticateMessage { nt_response: nt, ..a }.encode();
     let mut s = NtlmAcceptor::new(config(), creds(), [1; 8], 0);
     s.step(&negotiate_bytes()).unwrap();
     assert!(matches!(s.step(&m), Err(AuthError::Malformed(_))));

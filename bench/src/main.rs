@@ -698,7 +698,6 @@ fn run_load(a: &Args, t: &Target, server: Option<i32>, threads: usize) -> anyhow
     if let Some(c) = &counter {
         o.set("blocks", blocks_json(c, &all));
     }
-    let _ = t0;
     Ok(o)
 }
 

@@ -108,13 +108,8 @@ impl Accounts {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
         let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(io)?;
+        let mut f =
+            std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).map_err(io)?;
         let mut text = String::from("# clusapid accounts: NAME:ACCESS:NTHASH (MD4 of the UTF-16LE password)\n");
         for a in self.map.values() {
             text.push_str(&format!("{}:{}:{}\n", a.name, a.access.as_str(), hex::encode(a.nt_hash)));
@@ -136,10 +131,8 @@ impl Accounts {
         if !valid_name(name) {
             return Err(AccountsError::BadName(name.into()));
         }
-        self.map.insert(
-            name.to_lowercase(),
-            Account { name: name.to_owned(), access, nt_hash: auth::nt_hash(password) },
-        );
+        self.map
+            .insert(name.to_lowercase(), Account { name: name.to_owned(), access, nt_hash: auth::nt_hash(password) });
         Ok(())
     }
 

@@ -213,7 +213,8 @@ mod tests {
     fn smb_conf_netbios_name() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("smb.conf");
-        std::fs::write(&p, "[global]\n  workgroup = W\n  netbios   name = fsclus\n[share]\n netbios name = no\n").unwrap();
+        std::fs::write(&p, "[global]\n  workgroup = W\n  netbios   name = fsclus\n[share]\n netbios name = no\n")
+            .unwrap();
         assert_eq!(netbios_name_from_smb_conf(&p).as_deref(), Some("FSCLUS"));
         assert_eq!(shares_from_smb_conf(&p), vec!["share".to_string()]);
     }

@@ -14,7 +14,11 @@ use clusapid::daemon::{self, DaemonSettings};
 use nodes::{ClusterBackend, SimConfig, SimulatedCluster};
 
 #[derive(Parser)]
-#[command(name = "clusapid", version, about = "Failover Cluster Management API (MS-CMRP) server for Samba/CTDB clusters")]
+#[command(
+    name = "clusapid",
+    version,
+    about = "Failover Cluster Management API (MS-CMRP) server for Samba/CTDB clusters"
+)]
 struct Cli {
     /// Log filter (tracing env-filter syntax), e.g. `debug` or `clusapid=debug`. Overrides RUST_LOG.
     #[arg(long, global = true)]
@@ -181,7 +185,11 @@ fn user_cmd(u: UserCmd) -> anyhow::Result<()> {
             let level = if read_only { AccessLevel::ReadOnly } else { AccessLevel::Full };
             a.add(&name, &pw, level)?;
             a.save(&accounts)?;
-            println!("{name}: {} access, stored in {}", if read_only { "read-only" } else { "full" }, accounts.display());
+            println!(
+                "{name}: {} access, stored in {}",
+                if read_only { "read-only" } else { "full" },
+                accounts.display()
+            );
         }
         UserCmd::Del { accounts, name } => {
             let mut a = Accounts::load(&accounts)?;
@@ -235,7 +243,8 @@ async fn demo(a: DemoArgs) -> anyhow::Result<()> {
         shown.push((n.to_string(), p.to_string(), "read-only"));
     }
     if shown.is_empty() {
-        let pw: String = (0..12).map(|_| char::from(b"abcdefghjkmnpqrstuvwxyz23456789"[rand::random::<usize>() % 31])).collect();
+        let pw: String =
+            (0..12).map(|_| char::from(b"abcdefghjkmnpqrstuvwxyz23456789"[rand::random::<usize>() % 31])).collect();
         let pw = format!("Demo-{pw}");
         accounts.add("admin", &pw, AccessLevel::Full)?;
         shown.push(("admin".into(), pw, "full"));
@@ -255,9 +264,17 @@ async fn demo(a: DemoArgs) -> anyhow::Result<()> {
     })
     .await?;
     let node = snap.node_name(snap.cluster.this_pnn).unwrap_or("?").to_string();
-    println!("clusapid demo: cluster {} with {} simulated nodes, serving as {node}", snap.cluster.name, snap.nodes.len());
+    println!(
+        "clusapid demo: cluster {} with {} simulated nodes, serving as {node}",
+        snap.cluster.name,
+        snap.nodes.len()
+    );
     for addr in &d.clusapi_addrs {
-        println!("  clusapi v3.0      ncacn_ip_tcp:{}[{}]  (packet privacy: NTLMSSP or SPNEGO)", addr.ip(), addr.port());
+        println!(
+            "  clusapi v3.0      ncacn_ip_tcp:{}[{}]  (packet privacy: NTLMSSP or SPNEGO)",
+            addr.ip(),
+            addr.port()
+        );
     }
     for addr in &d.epm_addrs {
         println!("  endpoint mapper   ncacn_ip_tcp:{}[{}]", addr.ip(), addr.port());

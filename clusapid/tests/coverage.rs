@@ -98,7 +98,9 @@ fn property_tables() -> String {
         ("Network", &NETWORK_PROPERTIES),
         ("Network interface", &NETINTERFACE_PROPERTIES),
     ];
-    let mut t = format!("{PROPS_START}\n| Object | Read/write common properties | Read-only common properties |\n|---|---|---|\n");
+    let mut t = format!(
+        "{PROPS_START}\n| Object | Read/write common properties | Read-only common properties |\n|---|---|---|\n"
+    );
     for (class, table) in tables {
         let fmt = |ro: bool| {
             table

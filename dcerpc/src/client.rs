@@ -123,7 +123,12 @@ impl ClientConnection {
         if let (Some(a), Some(tok)) = (&self.auth, token) {
             pdu::write_sec_trailer(
                 out,
-                &SecTrailer { auth_type: a.auth_type, auth_level: a.level, auth_pad_length: 0, auth_context_id: a.context_id },
+                &SecTrailer {
+                    auth_type: a.auth_type,
+                    auth_level: a.level,
+                    auth_pad_length: 0,
+                    auth_context_id: a.context_id,
+                },
             );
             out.extend_from_slice(tok);
             al = u16::try_from(tok.len()).unwrap_or(0);
@@ -140,7 +145,12 @@ impl ClientConnection {
         out.extend_from_slice(&self.max_frag.to_le_bytes());
         pdu::write_sec_trailer(
             out,
-            &SecTrailer { auth_type: a.auth_type, auth_level: a.level, auth_pad_length: 0, auth_context_id: a.context_id },
+            &SecTrailer {
+                auth_type: a.auth_type,
+                auth_level: a.level,
+                auth_pad_length: 0,
+                auth_context_id: a.context_id,
+            },
         );
         out.extend_from_slice(token);
         pdu::finish_pdu(out, start, u16::try_from(token.len()).unwrap_or(0));
@@ -151,7 +161,11 @@ impl ClientConnection {
     pub fn request(&mut self, context_id: u16, opnum: u16, stub: &[u8], out: &mut Vec<u8>) -> u32 {
         let call_id = self.next_call_id;
         self.next_call_id += 1;
-        let protect = self.auth.as_ref().filter(|a| a.level >= auth_level::PKT_INTEGRITY).map(|a| (a.auth_type, a.level, a.context_id));
+        let protect = self
+            .auth
+            .as_ref()
+            .filter(|a| a.level >= auth_level::PKT_INTEGRITY)
+            .map(|a| (a.auth_type, a.level, a.context_id));
         let head = pdu::HEADER_LEN + pdu::REQUEST_HDR_LEN;
         let max = usize::from(self.max_frag);
         let chunk_max = match protect {
@@ -258,7 +272,9 @@ impl ClientConnection {
                 let parts = pdu::auth_parts(frag, &h)?;
                 let end = match (parts, self.auth.as_mut()) {
                     (Some(p), Some(a)) if a.level >= auth_level::PKT_INTEGRITY => {
-                        if p.trailer_offset < stub_off || usize::from(p.trailer.auth_pad_length) > p.trailer_offset - stub_off {
+                        if p.trailer_offset < stub_off
+                            || usize::from(p.trailer.auth_pad_length) > p.trailer_offset - stub_off
+                        {
                             return Err(ClientError::Verifier("bad trailer".into()));
                         }
                         let sig = frag[p.value_offset..].to_vec();
@@ -289,7 +305,8 @@ impl ClientConnection {
                     buf.extend_from_slice(data);
                 }
                 if h.pfc_flags & pfc::LAST_FRAG != 0 {
-                    let (call_id, stub) = self.reassembly.take().ok_or(ClientError::Unexpected(PacketType::Response))?;
+                    let (call_id, stub) =
+                        self.reassembly.take().ok_or(ClientError::Unexpected(PacketType::Response))?;
                     return Ok(ClientEvent::Response { call_id, stub });
                 }
                 Ok(ClientEvent::Pending)

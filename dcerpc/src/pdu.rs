@@ -588,8 +588,10 @@ mod tests {
         // a bind with two contexts: clusapi/NDR20 and clusapi/[NDR64, feature negotiation]
         let mut o = vec![5, 0, 11, 3];
         o.extend_from_slice(if order_le { &[0x10, 0, 0, 0] } else { &[0, 0, 0, 0] });
-        let put16 = |o: &mut Vec<u8>, v: u16| o.extend_from_slice(&if order_le { v.to_le_bytes() } else { v.to_be_bytes() });
-        let put32 = |o: &mut Vec<u8>, v: u32| o.extend_from_slice(&if order_le { v.to_le_bytes() } else { v.to_be_bytes() });
+        let put16 =
+            |o: &mut Vec<u8>, v: u16| o.extend_from_slice(&if order_le { v.to_le_bytes() } else { v.to_be_bytes() });
+        let put32 =
+            |o: &mut Vec<u8>, v: u32| o.extend_from_slice(&if order_le { v.to_le_bytes() } else { v.to_be_bytes() });
         put16(&mut o, 0);
         put16(&mut o, 0);
         put32(&mut o, 7);

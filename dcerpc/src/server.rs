@@ -376,10 +376,8 @@ impl ServerConnection {
         let mut trailer = None;
         if let Some(a) = auth {
             let t = a.trailer;
-            let level_ok = matches!(
-                t.auth_level,
-                auth_level::CONNECT | auth_level::PKT_INTEGRITY | auth_level::PKT_PRIVACY
-            );
+            let level_ok =
+                matches!(t.auth_level, auth_level::CONNECT | auth_level::PKT_INTEGRITY | auth_level::PKT_PRIVACY);
             let Some(mut acceptor) = self.new_acceptor(t.auth_type) else {
                 pdu::encode_bind_nak(out, h.call_id, nak::AUTHENTICATION_TYPE_NOT_RECOGNIZED);
                 return Next::Close(CloseReason::BindRefused("authentication type not supported"));
@@ -564,7 +562,12 @@ impl ServerConnection {
     }
 
     /// Checks and removes the verifier of a request fragment; returns the stub range.
-    fn check_verifier(&mut self, frag: &mut [u8], h: &pdu::Header, stub_offset: usize) -> Result<(usize, usize), CloseReason> {
+    fn check_verifier(
+        &mut self,
+        frag: &mut [u8],
+        h: &pdu::Header,
+        stub_offset: usize,
+    ) -> Result<(usize, usize), CloseReason> {
         let parts = pdu::auth_parts(frag, h).map_err(|e| CloseReason::Protocol(e.to_string()))?;
         let st = match self.auth.as_mut() {
             Some(st) if st.status == AuthStatus::Done && st.level >= auth_level::PKT_INTEGRITY => st,
@@ -629,7 +632,11 @@ impl ServerConnection {
         let (start, end) = match self.check_verifier(frag, h, req.stub_offset) {
             Ok(r) => r,
             Err(e) => {
-                let status = if matches!(e, CloseReason::BadVerifier(_)) { fault::SEC_PKG_ERROR } else { fault::NCA_S_PROTO_ERROR };
+                let status = if matches!(e, CloseReason::BadVerifier(_)) {
+                    fault::SEC_PKG_ERROR
+                } else {
+                    fault::NCA_S_PROTO_ERROR
+                };
                 pdu::encode_fault(out, h.call_id, req.context_id, status, true);
                 return Next::Close(e);
             }

@@ -149,13 +149,15 @@ fn sealed_calls_over_ntlm_and_spnego() {
 #[test]
 fn wrong_password_is_refused_and_nothing_executes() {
     // raw NTLM: auth3 fails silently, the first request is faulted and the connection closed
-    let mut p = Pair::new(ClientConnection::authenticated(initiator(AuthType::Ntlmssp, "wrong"), auth_level::PKT_PRIVACY));
+    let mut p =
+        Pair::new(ClientConnection::authenticated(initiator(AuthType::Ntlmssp, "wrong"), auth_level::PKT_PRIVACY));
     let _ = p.bind(SyntaxId::new(IFACE, 3, 0));
     let ev = p.call(b"x", b"y").unwrap();
     assert_eq!(ev, ClientEvent::Fault { call_id: 3, status: fault::ACCESS_DENIED });
     assert!(p.closed);
     // SPNEGO: the alter_context is answered with a fault
-    let mut p = Pair::new(ClientConnection::authenticated(initiator(AuthType::Spnego, "wrong"), auth_level::PKT_PRIVACY));
+    let mut p =
+        Pair::new(ClientConnection::authenticated(initiator(AuthType::Spnego, "wrong"), auth_level::PKT_PRIVACY));
     let ev = p.bind(SyntaxId::new(IFACE, 3, 0)).unwrap();
     assert!(matches!(ev, ClientEvent::Fault { status: fault::ACCESS_DENIED, .. }), "{ev:?}");
     assert!(p.closed);
@@ -164,7 +166,10 @@ fn wrong_password_is_refused_and_nothing_executes() {
 
 #[test]
 fn integrity_and_anonymous_are_refused_for_privacy_interfaces() {
-    let mut p = Pair::new(ClientConnection::authenticated(initiator(AuthType::Ntlmssp, "Passw0rd-1"), auth_level::PKT_INTEGRITY));
+    let mut p = Pair::new(ClientConnection::authenticated(
+        initiator(AuthType::Ntlmssp, "Passw0rd-1"),
+        auth_level::PKT_INTEGRITY,
+    ));
     assert!(matches!(p.bind(SyntaxId::new(IFACE, 3, 0)).unwrap(), ClientEvent::Bound { .. }));
     assert!(matches!(p.call(b"x", b"y").unwrap(), ClientEvent::Fault { status: fault::ACCESS_DENIED, .. }));
     assert!(p.calls.is_empty());

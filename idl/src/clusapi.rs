@@ -16,8 +16,8 @@
 //! `ApiSetNetworkPriorityOrder` takes an array of string pointers.
 
 use crate::ndr::{
-    Bool32, ConfArray, ConfBytes, ConfVarBytes, ContextHandle, NdrError, NdrReader, NdrResult,
-    NdrType, NdrWriter, WError, WString,
+    Bool32, ConfArray, ConfBytes, ConfVarBytes, ContextHandle, NdrError, NdrReader, NdrResult, NdrType, NdrWriter,
+    WError, WString,
 };
 use crate::types::{le_u32, take, utf16z, ConfVarArray, UniqueConfArray};
 
@@ -56,10 +56,7 @@ impl NdrType for EnumList {
         let max = r.u32()?;
         let count = r.u32()?;
         if count != max {
-            return Err(crate::ndr::NdrError::ConformanceMismatch {
-                expected: max,
-                actual: count,
-            });
+            return Err(crate::ndr::NdrError::ConformanceMismatch { expected: max, actual: count });
         }
         let n = r.check_count(count, EnumEntry::MIN_WIRE)?;
         let mut entries = Vec::with_capacity(n);
@@ -112,10 +109,7 @@ macro_rules! conformant_list {
                 let max = r.u32()?;
                 let count = r.u32()?;
                 if count != max {
-                    return Err(NdrError::ConformanceMismatch {
-                        expected: max,
-                        actual: count,
-                    });
+                    return Err(NdrError::ConformanceMismatch { expected: max, actual: count });
                 }
                 let n = r.check_count(count, <$entry as NdrType>::MIN_WIRE)?;
                 let mut entries = Vec::with_capacity(n);
@@ -145,10 +139,7 @@ crate::ndr_struct! {
 impl FileTime {
     /// From a 64-bit NTTIME value.
     pub fn from_u64(v: u64) -> Self {
-        FileTime {
-            dw_low_date_time: (v & 0xffff_ffff) as u32,
-            dw_high_date_time: (v >> 32) as u32,
-        }
+        FileTime { dw_low_date_time: (v & 0xffff_ffff) as u32, dw_high_date_time: (v >> 32) as u32 }
     }
     /// The 64-bit NTTIME value.
     pub fn to_u64(&self) -> u64 {
@@ -228,23 +219,13 @@ impl NdrType for RpcSecurityDescriptor {
             let offset = r.u32()?;
             let len = r.u32()?;
             if offset != 0 || len > max {
-                return Err(NdrError::BadVarying {
-                    offset,
-                    length: len,
-                    max,
-                });
+                return Err(NdrError::BadVarying { offset, length: len, max });
             }
             if max != self.cb_in_security_descriptor {
-                return Err(NdrError::ConformanceMismatch {
-                    expected: self.cb_in_security_descriptor,
-                    actual: max,
-                });
+                return Err(NdrError::ConformanceMismatch { expected: self.cb_in_security_descriptor, actual: max });
             }
             if len != self.cb_out_security_descriptor {
-                return Err(NdrError::ConformanceMismatch {
-                    expected: self.cb_out_security_descriptor,
-                    actual: len,
-                });
+                return Err(NdrError::ConformanceMismatch { expected: self.cb_out_security_descriptor, actual: len });
             }
             let n = r.check_count(len, 1)?;
             self.lp_security_descriptor = Some(r.take(n)?.to_vec());
@@ -425,10 +406,7 @@ pub struct ClusterRegBatchUpdate {
 
 impl Default for ClusterRegBatchUpdate {
     fn default() -> Self {
-        ClusterRegBatchUpdate {
-            version: 1,
-            commands: Vec::new(),
-        }
+        ClusterRegBatchUpdate { version: 1, commands: Vec::new() }
     }
 }
 
@@ -446,11 +424,7 @@ impl ClusterRegBatchUpdate {
             for u in name {
                 o.extend_from_slice(&u.to_le_bytes());
             }
-            o.extend_from_slice(
-                &u32::try_from(c.data.len())
-                    .unwrap_or(u32::MAX)
-                    .to_le_bytes(),
-            );
+            o.extend_from_slice(&u32::try_from(c.data.len()).unwrap_or(u32::MAX).to_le_bytes());
             o.extend_from_slice(&c.data);
             if o.len() % 2 == 1 {
                 o.push(0);
@@ -476,12 +450,7 @@ impl ClusterRegBatchUpdate {
             if p % 2 == 1 && p < b.len() {
                 p += 1;
             }
-            commands.push(BatchUpdateCommand {
-                command_type,
-                value_type,
-                name,
-                data,
-            });
+            commands.push(BatchUpdateCommand { command_type, value_type, name, data });
         }
         Ok(ClusterRegBatchUpdate { version, commands })
     }
@@ -1367,10 +1336,8 @@ mod tests {
     use crate::ndr::{ByteOrder, Guid};
 
     /// Opnums the spec marks "not used on the wire".
-    const UNUSED: &[u16] = &[
-        80, 111, 140, 141, 142, 148, 149, 150, 151, 152, 153, 154, 156, 158, 159, 160, 161, 162,
-        170,
-    ];
+    const UNUSED: &[u16] =
+        &[80, 111, 140, 141, 142, 148, 149, 150, 151, 152, 153, 154, 156, 158, 159, 160, 161, 162, 170];
 
     /// A handle whose wire form is 4 zero bytes then 01 02 .. 10.
     fn handle() -> ContextHandle {
@@ -1385,9 +1352,7 @@ mod tests {
         }
     }
 
-    const HANDLE: [u8; 20] = [
-        0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
-    ];
+    const HANDLE: [u8; 20] = [0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
 
     fn cat(parts: &[&[u8]]) -> Vec<u8> {
         parts.concat()
@@ -1415,11 +1380,7 @@ mod tests {
         assert_eq!(Clusapi::op_name(80), None);
         assert_eq!(Clusapi::op_name(111), None);
         assert_eq!(Clusapi::op_name(140), None);
-        assert_eq!(
-            Clusapi::op_name(185),
-            None,
-            "ApiClusterNativeUpdateControl is reserved"
-        );
+        assert_eq!(Clusapi::op_name(185), None, "ApiClusterNativeUpdateControl is reserved");
         assert_eq!(Clusapi::op_name(8), Some("ApiOpenResource"));
         assert_eq!(Clusapi::op_name(139), Some("ApiGetNotifyV2"));
         assert_eq!(Clusapi::op_name(184), Some("ApiChangeResourceGroupEx"));
@@ -1429,9 +1390,7 @@ mod tests {
 
     #[test]
     fn open_resource_layout() {
-        let req = ApiOpenResourceRequest {
-            resource_name: "ab".into(),
-        };
+        let req = ApiOpenResourceRequest { resource_name: "ab".into() };
         let stub = req.to_stub();
         #[rustfmt::skip]
         let expected = cat(&[
@@ -1441,17 +1400,10 @@ mod tests {
             &[b'a', 0, b'b', 0, 0, 0], // "ab\0"
         ]);
         assert_eq!(stub, expected);
-        assert_eq!(
-            ApiOpenResourceRequest::decode_stub(&stub, ByteOrder::Little).unwrap(),
-            req
-        );
+        assert_eq!(ApiOpenResourceRequest::decode_stub(&stub, ByteOrder::Little).unwrap(), req);
 
         // a failed open (smbtorture: unknown name -> 5007, rpc_status 0, null handle)
-        let resp = ApiOpenResourceResponse {
-            status: WError(5007),
-            rpc_status: 0,
-            resource: ContextHandle::NULL,
-        };
+        let resp = ApiOpenResourceResponse { status: WError(5007), rpc_status: 0, resource: ContextHandle::NULL };
         let stub = resp.to_stub();
         let expected = cat(&[
             &[0x8f, 0x13, 0, 0], // Status = 5007
@@ -1460,20 +1412,11 @@ mod tests {
         ]);
         assert_eq!(stub, expected);
 
-        let resp = ApiOpenResourceResponse {
-            status: WError(0),
-            rpc_status: 0,
-            resource: handle(),
-        };
+        let resp = ApiOpenResourceResponse { status: WError(0), rpc_status: 0, resource: handle() };
         let stub = resp.to_stub();
         assert_eq!(stub, cat(&[&[0; 8], &HANDLE]));
-        assert_eq!(
-            ApiOpenResourceResponse::decode_stub(&stub, ByteOrder::Little).unwrap(),
-            resp
-        );
-        truncations(&stub, |s| {
-            ApiOpenResourceResponse::decode_stub(s, ByteOrder::Little)
-        });
+        assert_eq!(ApiOpenResourceResponse::decode_stub(&stub, ByteOrder::Little).unwrap(), resp);
+        truncations(&stub, |s| ApiOpenResourceResponse::decode_stub(s, ByteOrder::Little));
     }
 
     #[test]
@@ -1511,29 +1454,16 @@ mod tests {
             &[1, 2, 3],               // 80: SD bytes
         ]);
         assert_eq!(stub, expected);
-        assert_eq!(
-            ApiCreateKeyRequest::decode_stub(&stub, ByteOrder::Little).unwrap(),
-            req
-        );
-        truncations(&stub, |s| {
-            ApiCreateKeyRequest::decode_stub(s, ByteOrder::Little)
-        });
+        assert_eq!(ApiCreateKeyRequest::decode_stub(&stub, ByteOrder::Little).unwrap(), req);
+        truncations(&stub, |s| ApiCreateKeyRequest::decode_stub(s, ByteOrder::Little));
 
         // without security attributes the pointer is null and nothing follows it
-        let req2 = ApiCreateKeyRequest {
-            security_attributes: None,
-            ..req
-        };
+        let req2 = ApiCreateKeyRequest { security_attributes: None, ..req };
         let stub2 = req2.to_stub();
         assert_eq!(stub2.len(), 48);
         assert_eq!(&stub2[44..48], &[0, 0, 0, 0]);
 
-        let resp = ApiCreateKeyResponse {
-            disposition: 1,
-            status: WError(0),
-            rpc_status: 0,
-            key: handle(),
-        };
+        let resp = ApiCreateKeyResponse { disposition: 1, status: WError(0), rpc_status: 0, key: handle() };
         let stub = resp.to_stub();
         #[rustfmt::skip]
         let expected = cat(&[
@@ -1543,19 +1473,12 @@ mod tests {
             &HANDLE,       // the new key's handle (function result)
         ]);
         assert_eq!(stub, expected);
-        assert_eq!(
-            ApiCreateKeyResponse::decode_stub(&stub, ByteOrder::Little).unwrap(),
-            resp
-        );
+        assert_eq!(ApiCreateKeyResponse::decode_stub(&stub, ByteOrder::Little).unwrap(), resp);
     }
 
     #[test]
     fn query_value_layout() {
-        let req = ApiQueryValueRequest {
-            key: handle(),
-            value_name: "v".into(),
-            cb_data: 0,
-        };
+        let req = ApiQueryValueRequest { key: handle(), value_name: "v".into(), cb_data: 0 };
         let stub = req.to_stub();
         #[rustfmt::skip]
         let expected = cat(&[
@@ -1567,10 +1490,7 @@ mod tests {
             &[0, 0, 0, 0],    // cbData
         ]);
         assert_eq!(stub, expected);
-        assert_eq!(
-            ApiQueryValueRequest::decode_stub(&stub, ByteOrder::Little).unwrap(),
-            req
-        );
+        assert_eq!(ApiQueryValueRequest::decode_stub(&stub, ByteOrder::Little).unwrap(), req);
 
         // size probe: ERROR_MORE_DATA with the required size, an empty lpData array
         let resp = ApiQueryValueResponse {
@@ -1609,13 +1529,8 @@ mod tests {
             &[0, 0, 0, 0],       // result
         ]);
         assert_eq!(stub, expected);
-        assert_eq!(
-            ApiQueryValueResponse::decode_stub(&stub, ByteOrder::Little).unwrap(),
-            resp
-        );
-        truncations(&stub, |s| {
-            ApiQueryValueResponse::decode_stub(s, ByteOrder::Little)
-        });
+        assert_eq!(ApiQueryValueResponse::decode_stub(&stub, ByteOrder::Little).unwrap(), resp);
+        truncations(&stub, |s| ApiQueryValueResponse::decode_stub(s, ByteOrder::Little));
     }
 
     #[test]
@@ -1639,32 +1554,16 @@ mod tests {
             &[0, 1, 0, 0],       // 40: nOutBufferSize
         ]);
         assert_eq!(stub, expected);
-        assert_eq!(
-            ApiResourceControlRequest::decode_stub(&stub, ByteOrder::Little).unwrap(),
-            req
-        );
+        assert_eq!(ApiResourceControlRequest::decode_stub(&stub, ByteOrder::Little).unwrap(), req);
 
         // the usual client call: no input buffer
-        let req = ApiResourceControlRequest {
-            in_buffer: None,
-            in_buffer_size: 0,
-            ..req
-        };
+        let req = ApiResourceControlRequest { in_buffer: None, in_buffer_size: 0, ..req };
         let stub = req.to_stub();
-        assert_eq!(
-            stub,
-            cat(&[&HANDLE, &[0x55, 0, 0, 1], &[0; 8], &[0, 1, 0, 0]])
-        );
-        assert_eq!(
-            ApiResourceControlRequest::decode_stub(&stub, ByteOrder::Little).unwrap(),
-            req
-        );
+        assert_eq!(stub, cat(&[&HANDLE, &[0x55, 0, 0, 1], &[0; 8], &[0, 1, 0, 0]]));
+        assert_eq!(ApiResourceControlRequest::decode_stub(&stub, ByteOrder::Little).unwrap(), req);
 
         let resp = ApiResourceControlResponse {
-            out_buffer: ConfVarBytes {
-                max: 0x100,
-                data: vec![1, 2, 3, 4, 5],
-            },
+            out_buffer: ConfVarBytes { max: 0x100, data: vec![1, 2, 3, 4, 5] },
             bytes_returned: 5,
             cb_required: 5,
             rpc_status: 0,
@@ -1684,13 +1583,8 @@ mod tests {
             &[0, 0, 0, 0],       // result
         ]);
         assert_eq!(stub, expected);
-        assert_eq!(
-            ApiResourceControlResponse::decode_stub(&stub, ByteOrder::Little).unwrap(),
-            resp
-        );
-        truncations(&stub, |s| {
-            ApiResourceControlResponse::decode_stub(s, ByteOrder::Little)
-        });
+        assert_eq!(ApiResourceControlResponse::decode_stub(&stub, ByteOrder::Little).unwrap(), resp);
+        truncations(&stub, |s| ApiResourceControlResponse::decode_stub(s, ByteOrder::Little));
     }
 
     #[test]
@@ -1711,10 +1605,7 @@ mod tests {
             &[0, 0, 0, 0], // cbOutSecurityDescriptor
         ]);
         assert_eq!(stub, expected);
-        assert_eq!(
-            ApiGetKeySecurityRequest::decode_stub(&stub, ByteOrder::Little).unwrap(),
-            req
-        );
+        assert_eq!(ApiGetKeySecurityRequest::decode_stub(&stub, ByteOrder::Little).unwrap(), req);
 
         // ERROR_INSUFFICIENT_BUFFER with the required size in cbIn
         let resp = ApiGetKeySecurityResponse {
@@ -1756,13 +1647,8 @@ mod tests {
             &[0, 0, 0, 0],       // result
         ]);
         assert_eq!(stub, expected);
-        assert_eq!(
-            ApiGetKeySecurityResponse::decode_stub(&stub, ByteOrder::Little).unwrap(),
-            resp
-        );
-        truncations(&stub, |s| {
-            ApiGetKeySecurityResponse::decode_stub(s, ByteOrder::Little)
-        });
+        assert_eq!(ApiGetKeySecurityResponse::decode_stub(&stub, ByteOrder::Little).unwrap(), resp);
+        truncations(&stub, |s| ApiGetKeySecurityResponse::decode_stub(s, ByteOrder::Little));
 
         // array counts that disagree with the members are rejected
         let mut bad = stub.clone();
@@ -1775,31 +1661,14 @@ mod tests {
 
     #[test]
     fn create_enum_ex_roundtrip() {
-        let req = ApiCreateEnumExRequest {
-            cluster: handle(),
-            enum_type: 1,
-            options: 0,
-        };
+        let req = ApiCreateEnumExRequest { cluster: handle(), enum_type: 1, options: 0 };
         let stub = req.to_stub();
         assert_eq!(stub, cat(&[&HANDLE, &[1, 0, 0, 0], &[0, 0, 0, 0]]));
-        assert_eq!(
-            ApiCreateEnumExRequest::decode_stub(&stub, ByteOrder::Little).unwrap(),
-            req
-        );
+        assert_eq!(ApiCreateEnumExRequest::decode_stub(&stub, ByteOrder::Little).unwrap(), req);
 
         let resp = ApiCreateEnumExResponse {
-            return_id_enum: Some(EnumList {
-                entries: vec![EnumEntry {
-                    entry_type: 1,
-                    name: Some("1".into()),
-                }],
-            }),
-            return_name_enum: Some(EnumList {
-                entries: vec![EnumEntry {
-                    entry_type: 1,
-                    name: Some("n1".into()),
-                }],
-            }),
+            return_id_enum: Some(EnumList { entries: vec![EnumEntry { entry_type: 1, name: Some("1".into()) }] }),
+            return_name_enum: Some(EnumList { entries: vec![EnumEntry { entry_type: 1, name: Some("n1".into()) }] }),
             rpc_status: 0,
             result: WError(0),
         };
@@ -1824,13 +1693,8 @@ mod tests {
             &[0, 0, 0, 0],                    // 80: result
         ]);
         assert_eq!(stub, expected);
-        assert_eq!(
-            ApiCreateEnumExResponse::decode_stub(&stub, ByteOrder::Little).unwrap(),
-            resp
-        );
-        truncations(&stub, |s| {
-            ApiCreateEnumExResponse::decode_stub(s, ByteOrder::Little)
-        });
+        assert_eq!(ApiCreateEnumExResponse::decode_stub(&stub, ByteOrder::Little).unwrap(), resp);
+        truncations(&stub, |s| ApiCreateEnumExResponse::decode_stub(s, ByteOrder::Little));
     }
 
     #[test]
@@ -1840,10 +1704,7 @@ mod tests {
         let req = ApiAddNotifyV2Request {
             notify: handle(),
             object,
-            filter: NotifyFilterAndTypeRpc {
-                dw_object_type: 3,
-                filter_flags: 4,
-            },
+            filter: NotifyFilterAndTypeRpc { dw_object_type: 3, filter_flags: 4 },
             notify_key: 0x1234,
             version: 2,
             is_targeted_at_object: Bool32(true),
@@ -1862,15 +1723,9 @@ mod tests {
             &[1, 0, 0, 0],             // 64: isTargetedAtObject (4-byte BOOL)
         ]);
         assert_eq!(stub, expected);
-        assert_eq!(
-            ApiAddNotifyV2Request::decode_stub(&stub, ByteOrder::Little).unwrap(),
-            req
-        );
+        assert_eq!(ApiAddNotifyV2Request::decode_stub(&stub, ByteOrder::Little).unwrap(), req);
 
-        let resp = ApiAddNotifyV2Response {
-            rpc_status: 0,
-            result: WError(6),
-        };
+        let resp = ApiAddNotifyV2Response { rpc_status: 0, result: WError(6) };
         assert_eq!(resp.to_stub(), [0, 0, 0, 0, 6, 0, 0, 0]);
     }
 
@@ -1880,10 +1735,7 @@ mod tests {
             notifications: UniqueConfArray::new(vec![NotificationRpc {
                 dw_notify_key: 0x55,
                 notification_data: NotificationDataRpc {
-                    filter_and_type: NotifyFilterAndTypeRpc {
-                        dw_object_type: 3,
-                        filter_flags: 4,
-                    },
+                    filter_and_type: NotifyFilterAndTypeRpc { dw_object_type: 3, filter_flags: 4 },
                     buffer: Some(ConfBytes(vec![2, 0, 0, 0])),
                     dw_buffer_size: 4,
                     object_id: Some("id".into()),
@@ -1921,13 +1773,8 @@ mod tests {
             &[0, 0, 0, 0],             // 104: result
         ]);
         assert_eq!(stub, expected);
-        assert_eq!(
-            ApiGetNotifyV2Response::decode_stub(&stub, ByteOrder::Little).unwrap(),
-            resp
-        );
-        truncations(&stub, |s| {
-            ApiGetNotifyV2Response::decode_stub(s, ByteOrder::Little)
-        });
+        assert_eq!(ApiGetNotifyV2Response::decode_stub(&stub, ByteOrder::Little).unwrap(), resp);
+        truncations(&stub, |s| ApiGetNotifyV2Response::decode_stub(s, ByteOrder::Little));
 
         // port closed: null array, 0 notifications, ERROR_NO_MORE_ITEMS
         let closed = ApiGetNotifyV2Response {
@@ -1942,26 +1789,15 @@ mod tests {
     fn get_notify_async_roundtrip() {
         let resp = ApiGetNotifyAsyncResponse {
             notifications: UniqueConfArray::new(vec![
-                NotificationDataAsyncRpc {
-                    dw_notify_key: 1,
-                    dw_filter: 0x100,
-                    name: Some("res".into()),
-                },
-                NotificationDataAsyncRpc {
-                    dw_notify_key: 2,
-                    dw_filter: 0x1000,
-                    name: None,
-                },
+                NotificationDataAsyncRpc { dw_notify_key: 1, dw_filter: 0x100, name: Some("res".into()) },
+                NotificationDataAsyncRpc { dw_notify_key: 2, dw_filter: 0x1000, name: None },
             ]),
             num_notifications: 2,
             result: WError(0),
         };
         let stub = resp.to_stub();
         assert_eq!(&stub[4..8], &[2, 0, 0, 0]);
-        assert_eq!(
-            ApiGetNotifyAsyncResponse::decode_stub(&stub, ByteOrder::Little).unwrap(),
-            resp
-        );
+        assert_eq!(ApiGetNotifyAsyncResponse::decode_stub(&stub, ByteOrder::Little).unwrap(), resp);
     }
 
     #[test]
@@ -1987,10 +1823,7 @@ mod tests {
             &[0, 0, 0, 0],  // 44: cbRoProperties
         ]);
         assert_eq!(stub, expected);
-        assert_eq!(
-            ApiCreateGroupEnumRequest::decode_stub(&stub, ByteOrder::Little).unwrap(),
-            req
-        );
+        assert_eq!(ApiCreateGroupEnumRequest::decode_stub(&stub, ByteOrder::Little).unwrap(), req);
 
         let props = vec![0u8; 12];
         let resp = ApiCreateGroupEnumResponse {
@@ -2016,13 +1849,8 @@ mod tests {
         assert_eq!(&stub[20..24], &[0, 0, 0, 0]); // dwState
         assert_eq!(&stub[28..32], &[1, 0, 0, 0]); // dwFlags
         assert_eq!(&stub[32..36], &[12, 0, 0, 0]); // cbProperties
-        assert_eq!(
-            ApiCreateGroupEnumResponse::decode_stub(&stub, ByteOrder::Little).unwrap(),
-            resp
-        );
-        truncations(&stub, |s| {
-            ApiCreateGroupEnumResponse::decode_stub(s, ByteOrder::Little)
-        });
+        assert_eq!(ApiCreateGroupEnumResponse::decode_stub(&stub, ByteOrder::Little).unwrap(), resp);
+        truncations(&stub, |s| ApiCreateGroupEnumResponse::decode_stub(s, ByteOrder::Little));
 
         let resp = ApiCreateResourceEnumResponse {
             result_list: Some(ResourceEnumList {
@@ -2038,19 +1866,12 @@ mod tests {
             result: WError(0),
         };
         let stub = resp.to_stub();
-        assert_eq!(
-            ApiCreateResourceEnumResponse::decode_stub(&stub, ByteOrder::Little).unwrap(),
-            resp
-        );
+        assert_eq!(ApiCreateResourceEnumResponse::decode_stub(&stub, ByteOrder::Little).unwrap(), resp);
     }
 
     #[test]
     fn pause_node_ex_layout() {
-        let req = ApiPauseNodeExRequest {
-            node: handle(),
-            drain_node: Bool32(true),
-            pause_flags: 0,
-        };
+        let req = ApiPauseNodeExRequest { node: handle(), drain_node: Bool32(true), pause_flags: 0 };
         let stub = req.to_stub();
         #[rustfmt::skip]
         let expected = cat(&[
@@ -2059,20 +1880,12 @@ mod tests {
             &[0, 0, 0, 0], // dwPauseFlags
         ]);
         assert_eq!(stub, expected);
-        assert_eq!(
-            ApiPauseNodeExRequest::decode_stub(&stub, ByteOrder::Little).unwrap(),
-            req
-        );
+        assert_eq!(ApiPauseNodeExRequest::decode_stub(&stub, ByteOrder::Little).unwrap(), req);
         // any non-zero BOOL is TRUE
         let mut other = stub;
         other[20] = 0;
         other[23] = 1;
-        assert!(
-            ApiPauseNodeExRequest::decode_stub(&other, ByteOrder::Little)
-                .unwrap()
-                .drain_node
-                .0
-        );
+        assert!(ApiPauseNodeExRequest::decode_stub(&other, ByteOrder::Little).unwrap().drain_node.0);
     }
 
     #[test]
@@ -2080,18 +1893,10 @@ mod tests {
         // ApiCreateEnum carries only dwType; ApiGetClusterName has no rpc_status.
         let req = ApiCreateEnumRequest { enum_type: 0x3f };
         assert_eq!(req.to_stub(), [0x3f, 0, 0, 0]);
-        let resp = ApiGetClusterNameResponse {
-            cluster_name: None,
-            node_name: None,
-            result: WError(0),
-        };
+        let resp = ApiGetClusterNameResponse { cluster_name: None, node_name: None, result: WError(0) };
         assert_eq!(resp.to_stub(), [0u8; 12]);
         // ApiChangeResourceGroupEx: the ULONGLONG is 8-aligned (at 40, already aligned)
-        let req = ApiChangeResourceGroupExRequest {
-            resource: handle(),
-            group: handle(),
-            flags: 1,
-        };
+        let req = ApiChangeResourceGroupExRequest { resource: handle(), group: handle(), flags: 1 };
         let stub = req.to_stub();
         assert_eq!(stub.len(), 48);
         assert_eq!(&stub[40..48], &[1, 0, 0, 0, 0, 0, 0, 0]);
@@ -2107,10 +1912,7 @@ mod tests {
         assert_eq!(&stub[20..24], &[0, 0, 0, 0]);
         assert_eq!(&stub[24..32], &[1, 0, 0, 0, 0, 0, 0, 0]);
         assert_eq!(&stub[32..36], &[9, 0, 0, 0]);
-        assert_eq!(
-            ApiAddNotifyResourceTypeV2Request::decode_stub(&stub, ByteOrder::Little).unwrap(),
-            req
-        );
+        assert_eq!(ApiAddNotifyResourceTypeV2Request::decode_stub(&stub, ByteOrder::Little).unwrap(), req);
     }
 
     #[test]
@@ -2124,10 +1926,7 @@ mod tests {
         let stub = resp.to_stub();
         // the string pointee follows its referent before the FILETIME
         assert_eq!(&stub[4..8], &[6, 0, 0, 0]);
-        assert_eq!(
-            &stub[28..36],
-            &[0xbc, 0x9a, 0x78, 0x56, 0x34, 0x12, 0xd0, 0x01]
-        );
+        assert_eq!(&stub[28..36], &[0xbc, 0x9a, 0x78, 0x56, 0x34, 0x12, 0xd0, 0x01]);
         let back = ApiEnumKeyResponse::decode_stub(&stub, ByteOrder::Little).unwrap();
         assert_eq!(back, resp);
         assert_eq!(back.last_write_time.to_u64(), 0x01d0_1234_5678_9abc);
@@ -2146,36 +1945,23 @@ mod tests {
             &[2, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0], &[b'b', 0, 0, 0],
         ]);
         assert_eq!(stub, expected);
-        assert_eq!(
-            ApiSetNetworkPriorityOrderRequest::decode_stub(&stub, ByteOrder::Little).unwrap(),
-            req
-        );
+        assert_eq!(ApiSetNetworkPriorityOrderRequest::decode_stub(&stub, ByteOrder::Little).unwrap(), req);
     }
 
     #[test]
     fn set_service_account_password_roundtrip() {
-        let req = ApiSetServiceAccountPasswordRequest {
-            new_password: "pw".into(),
-            flags: 1,
-            return_status_buffer_size: 4,
-        };
+        let req =
+            ApiSetServiceAccountPasswordRequest { new_password: "pw".into(), flags: 1, return_status_buffer_size: 4 };
         let stub = req.to_stub();
         // string (12 + 6 bytes), pad to 2 for the 16-bit enum, then the DWORD at 20
         assert_eq!(&stub[18..20], &[1, 0]);
         assert_eq!(&stub[20..24], &[4, 0, 0, 0]);
-        assert_eq!(
-            ApiSetServiceAccountPasswordRequest::decode_stub(&stub, ByteOrder::Little).unwrap(),
-            req
-        );
+        assert_eq!(ApiSetServiceAccountPasswordRequest::decode_stub(&stub, ByteOrder::Little).unwrap(), req);
 
         let resp = ApiSetServiceAccountPasswordResponse {
             return_status_buffer: ConfVarArray {
                 max: 4,
-                items: vec![IdlClusterSetPasswordStatus {
-                    node_id: 1,
-                    set_attempted: 1,
-                    return_status: 0,
-                }],
+                items: vec![IdlClusterSetPasswordStatus { node_id: 1, set_attempted: 1, return_status: 0 }],
             },
             size_returned: 1,
             expected_buffer_size: 1,
@@ -2191,10 +1977,7 @@ mod tests {
             &[1, 0, 0, 0], &[1, 0, 0, 0], &[0, 0, 0, 0], // SizeReturned, ExpectedBufferSize, result
         ]);
         assert_eq!(stub, expected);
-        assert_eq!(
-            ApiSetServiceAccountPasswordResponse::decode_stub(&stub, ByteOrder::Little).unwrap(),
-            resp
-        );
+        assert_eq!(ApiSetServiceAccountPasswordResponse::decode_stub(&stub, ByteOrder::Little).unwrap(), resp);
     }
 
     #[test]
@@ -2232,14 +2015,7 @@ mod tests {
             let _ = ClusterRegBatchUpdate::parse(&b[..n]);
         }
         // a name without NUL is rejected
-        let bad = cat(&[
-            &[1, 0, 0, 0],
-            &[2, 0, 0, 0],
-            &[0, 0, 0, 0],
-            &[2, 0, 0, 0],
-            &[b'a', 0],
-            &[0, 0, 0, 0],
-        ]);
+        let bad = cat(&[&[1, 0, 0, 0], &[2, 0, 0, 0], &[0, 0, 0, 0], &[2, 0, 0, 0], &[b'a', 0], &[0, 0, 0, 0]]);
         assert!(ClusterRegBatchUpdate::parse(&bad).is_err());
     }
 
@@ -2262,17 +2038,9 @@ mod tests {
 
     impl ClusapiServer for Server {
         type Ctx = ();
-        async fn api_get_node_state(
-            &self,
-            _ctx: &(),
-            req: ApiGetNodeStateRequest,
-        ) -> ApiGetNodeStateResponse {
+        async fn api_get_node_state(&self, _ctx: &(), req: ApiGetNodeStateRequest) -> ApiGetNodeStateResponse {
             assert_eq!(req.node, handle());
-            ApiGetNodeStateResponse {
-                state: 2,
-                rpc_status: 0,
-                result: WError(0),
-            }
+            ApiGetNodeStateResponse { state: 2, rpc_status: 0, result: WError(0) }
         }
     }
 
@@ -2280,54 +2048,21 @@ mod tests {
     fn dispatch_routes_and_defaults() {
         let mut out = Vec::new();
         let stub = ApiGetNodeStateRequest { node: handle() }.to_stub();
-        block_on(Clusapi::dispatch(
-            &Server,
-            &(),
-            68,
-            &stub,
-            ByteOrder::Little,
-            &mut out,
-        ))
-        .unwrap();
+        block_on(Clusapi::dispatch(&Server, &(), 68, &stub, ByteOrder::Little, &mut out)).unwrap();
         assert_eq!(out, [2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
 
         // a declared but unimplemented Open: Status = ERROR_CALL_NOT_IMPLEMENTED, null handle
-        let stub = ApiOpenResourceRequest {
-            resource_name: "x".into(),
-        }
-        .to_stub();
-        block_on(Clusapi::dispatch(
-            &Server,
-            &(),
-            8,
-            &stub,
-            ByteOrder::Little,
-            &mut out,
-        ))
-        .unwrap();
+        let stub = ApiOpenResourceRequest { resource_name: "x".into() }.to_stub();
+        block_on(Clusapi::dispatch(&Server, &(), 8, &stub, ByteOrder::Little, &mut out)).unwrap();
         let resp = ApiOpenResourceResponse::decode_stub(&out, ByteOrder::Little).unwrap();
         assert_eq!(resp.status, WError(ERROR_CALL_NOT_IMPLEMENTED));
         assert!(resp.resource.is_null());
 
         for op in [80u16, 111, 140, 185] {
-            let r = block_on(Clusapi::dispatch(
-                &Server,
-                &(),
-                op,
-                &[],
-                ByteOrder::Little,
-                &mut out,
-            ));
+            let r = block_on(Clusapi::dispatch(&Server, &(), op, &[], ByteOrder::Little, &mut out));
             assert_eq!(r, Err(DispatchError::OpRange(op)));
         }
-        let r = block_on(Clusapi::dispatch(
-            &Server,
-            &(),
-            68,
-            &[0; 10],
-            ByteOrder::Little,
-            &mut out,
-        ));
+        let r = block_on(Clusapi::dispatch(&Server, &(), 68, &[0; 10], ByteOrder::Little, &mut out));
         assert!(matches!(r, Err(DispatchError::BadStub(_))));
     }
 }

@@ -7,9 +7,7 @@
 //! (0 = `rpc_s_ok`); they are typed [`WError`] so that a default "not implemented" reply carries
 //! a non-zero status.
 
-use crate::ndr::{
-    Bool32, ConfArray, Guid, NdrError, NdrReader, NdrResult, NdrType, NdrWriter, WError,
-};
+use crate::ndr::{Bool32, ConfArray, Guid, NdrError, NdrReader, NdrResult, NdrType, NdrWriter, WError};
 use crate::types::ConfVarCString;
 
 /// Indexes into the `rpc__mgmt_inq_stats` vector ([C706] appendix Q / `rpc_c_stats_*`).
@@ -56,9 +54,7 @@ pub struct RpcIfIdVector {
 impl RpcIfIdVector {
     /// A vector of non-null entries.
     pub fn new(ids: impl IntoIterator<Item = RpcIfId>) -> Self {
-        RpcIfIdVector {
-            if_id: ids.into_iter().map(Some).collect(),
-        }
+        RpcIfIdVector { if_id: ids.into_iter().map(Some).collect() }
     }
 }
 
@@ -82,10 +78,7 @@ impl NdrType for RpcIfIdVector {
         let max = r.u32()?;
         let count = r.u32()?;
         if count != max {
-            return Err(NdrError::ConformanceMismatch {
-                expected: max,
-                actual: count,
-            });
+            return Err(NdrError::ConformanceMismatch { expected: max, actual: count });
         }
         let n = r.check_count(count, 4)?;
         let mut if_id = Vec::with_capacity(n);
@@ -149,16 +142,8 @@ mod tests {
     fn inq_if_ids_layout() {
         let resp = RpcMgmtInqIfIdsResponse {
             if_id_vector: Some(RpcIfIdVector::new([
-                RpcIfId {
-                    uuid: Guid::parse("b97db8b2-4c63-11cf-bff6-08002be23f2f"),
-                    vers_major: 3,
-                    vers_minor: 0,
-                },
-                RpcIfId {
-                    uuid: Guid::parse("afa8bd80-7d8a-11c9-bef4-08002b102989"),
-                    vers_major: 1,
-                    vers_minor: 0,
-                },
+                RpcIfId { uuid: Guid::parse("b97db8b2-4c63-11cf-bff6-08002be23f2f"), vers_major: 3, vers_minor: 0 },
+                RpcIfId { uuid: Guid::parse("afa8bd80-7d8a-11c9-bef4-08002b102989"), vers_major: 1, vers_minor: 0 },
             ])),
             status: WError(0),
         };
@@ -180,10 +165,7 @@ mod tests {
         ]
         .concat();
         assert_eq!(stub, expected);
-        assert_eq!(
-            RpcMgmtInqIfIdsResponse::decode_stub(&stub, ByteOrder::Little).unwrap(),
-            resp
-        );
+        assert_eq!(RpcMgmtInqIfIdsResponse::decode_stub(&stub, ByteOrder::Little).unwrap(), resp);
         for n in 0..stub.len() {
             let _ = RpcMgmtInqIfIdsResponse::decode_stub(&stub[..n], ByteOrder::Little);
         }
@@ -196,16 +178,8 @@ mod tests {
         let req = RpcMgmtInqStatsRequest { count: 4 };
         assert_eq!(req.to_stub(), [4, 0, 0, 0]);
         // Samba's client form (max_count, unknown) decodes too
-        assert_eq!(
-            RpcMgmtInqStatsRequest::decode_stub(&[4, 0, 0, 0, 0, 0, 0, 0], ByteOrder::Little)
-                .unwrap(),
-            req
-        );
-        let resp = RpcMgmtInqStatsResponse {
-            count: 4,
-            statistics: ConfArray(vec![10, 0, 20, 20]),
-            status: WError(0),
-        };
+        assert_eq!(RpcMgmtInqStatsRequest::decode_stub(&[4, 0, 0, 0, 0, 0, 0, 0], ByteOrder::Little).unwrap(), req);
+        let resp = RpcMgmtInqStatsResponse { count: 4, statistics: ConfArray(vec![10, 0, 20, 20]), status: WError(0) };
         let stub = resp.to_stub();
         #[rustfmt::skip]
         let expected = [
@@ -216,34 +190,19 @@ mod tests {
         ]
         .concat();
         assert_eq!(stub, expected);
-        assert_eq!(
-            RpcMgmtInqStatsResponse::decode_stub(&stub, ByteOrder::Little).unwrap(),
-            resp
-        );
+        assert_eq!(RpcMgmtInqStatsResponse::decode_stub(&stub, ByteOrder::Little).unwrap(), resp);
     }
 
     #[test]
     fn listening_and_princ_name() {
-        let resp = RpcMgmtIsServerListeningResponse {
-            status: WError(0),
-            result: Bool32(true),
-        };
+        let resp = RpcMgmtIsServerListeningResponse { status: WError(0), result: Bool32(true) };
         assert_eq!(resp.to_stub(), [0, 0, 0, 0, 1, 0, 0, 0]);
-        assert_eq!(
-            RpcMgmtStopServerListeningResponse { status: WError(5) }.to_stub(),
-            [5, 0, 0, 0]
-        );
+        assert_eq!(RpcMgmtStopServerListeningResponse { status: WError(5) }.to_stub(), [5, 0, 0, 0]);
 
-        let req = RpcMgmtInqPrincNameRequest {
-            authn_proto: authn::GSS_NEGOTIATE,
-            princ_name_size: 64,
-        };
+        let req = RpcMgmtInqPrincNameRequest { authn_proto: authn::GSS_NEGOTIATE, princ_name_size: 64 };
         assert_eq!(req.to_stub(), [9, 0, 0, 0, 64, 0, 0, 0]);
         let resp = RpcMgmtInqPrincNameResponse {
-            princ_name: ConfVarCString {
-                max: 64,
-                value: "CL$".into(),
-            },
+            princ_name: ConfVarCString { max: 64, value: "CL$".into() },
             status: WError(0),
         };
         let stub = resp.to_stub();
@@ -257,24 +216,16 @@ mod tests {
         ]
         .concat();
         assert_eq!(stub, expected);
-        assert_eq!(
-            RpcMgmtInqPrincNameResponse::decode_stub(&stub, ByteOrder::Little).unwrap(),
-            resp
-        );
+        assert_eq!(RpcMgmtInqPrincNameResponse::decode_stub(&stub, ByteOrder::Little).unwrap(), resp);
         assert_eq!(Mgmt::op_name(4), Some("RpcMgmtInqPrincName"));
         assert_eq!(Mgmt::op_name(5), None);
-        assert_eq!(
-            Mgmt::UUID.to_string(),
-            "afa8bd80-7d8a-11c9-bef4-08002b102989"
-        );
+        assert_eq!(Mgmt::UUID.to_string(), "afa8bd80-7d8a-11c9-bef4-08002b102989");
     }
 
     #[test]
     fn hostile_vector_count() {
         // claims 0x10000000 entries in a 24-byte stub
-        let stub = [
-            4, 0, 2, 0, 0, 0, 0, 0x10, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-        ];
+        let stub = [4, 0, 2, 0, 0, 0, 0, 0x10, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
         assert!(RpcMgmtInqIfIdsResponse::decode_stub(&stub, ByteOrder::Little).is_err());
     }
 }

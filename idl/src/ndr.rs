@@ -148,7 +148,8 @@ impl<'a> NdrReader<'a> {
 
     /// Checks a count obtained elsewhere (e.g. a struct member named by `size_is`).
     pub fn check_count(&self, c: u32, min_elem: usize) -> NdrResult<usize> {
-        let c_us = usize::try_from(c).map_err(|_| NdrError::CountTooLarge { count: c.into(), remaining: self.remaining() })?;
+        let c_us =
+            usize::try_from(c).map_err(|_| NdrError::CountTooLarge { count: c.into(), remaining: self.remaining() })?;
         if c_us.saturating_mul(min_elem.max(1)) > self.remaining() {
             return Err(NdrError::CountTooLarge { count: c.into(), remaining: self.remaining() });
         }
@@ -399,19 +400,12 @@ impl Guid {
         const fn byte(b: &[u8], i: usize) -> u8 {
             (hex(b[i]) << 4) | hex(b[i + 1])
         }
-        let data1 = ((byte(b, 0) as u32) << 24) | ((byte(b, 2) as u32) << 16) | ((byte(b, 4) as u32) << 8) | byte(b, 6) as u32;
+        let data1 =
+            ((byte(b, 0) as u32) << 24) | ((byte(b, 2) as u32) << 16) | ((byte(b, 4) as u32) << 8) | byte(b, 6) as u32;
         let data2 = ((byte(b, 9) as u16) << 8) | byte(b, 11) as u16;
         let data3 = ((byte(b, 14) as u16) << 8) | byte(b, 16) as u16;
-        let data4 = [
-            byte(b, 19),
-            byte(b, 21),
-            byte(b, 24),
-            byte(b, 26),
-            byte(b, 28),
-            byte(b, 30),
-            byte(b, 32),
-            byte(b, 34),
-        ];
+        let data4 =
+            [byte(b, 19), byte(b, 21), byte(b, 24), byte(b, 26), byte(b, 28), byte(b, 30), byte(b, 32), byte(b, 34)];
         Guid { data1, data2, data3, data4 }
     }
 
@@ -792,10 +786,7 @@ mod tests {
         w.u8(7); // misalign
         WString::new("ab").encode(&mut w);
         let b = w.into_bytes();
-        assert_eq!(
-            b,
-            [7, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, b'a', 0, b'b', 0, 0, 0]
-        );
+        assert_eq!(b, [7, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, b'a', 0, b'b', 0, 0, 0]);
         let mut r = NdrReader::new(&b, ByteOrder::Little);
         r.u8().unwrap();
         assert_eq!(WString::decode(&mut r).unwrap().0, "ab");
@@ -803,10 +794,7 @@ mod tests {
 
     #[test]
     fn struct_with_deferred_pointer() {
-        let v = ConfArray(vec![
-            Pair { kind: 1, name: Some("x".into()), big: 5 },
-            Pair { kind: 2, name: None, big: 6 },
-        ]);
+        let v = ConfArray(vec![Pair { kind: 1, name: Some("x".into()), big: 5 }, Pair { kind: 2, name: None, big: 6 }]);
         let mut w = NdrWriter::new();
         v.encode_param(&mut w);
         let b = w.into_bytes();

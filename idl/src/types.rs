@@ -61,11 +61,7 @@ impl<T: NdrType> NdrType for UniqueConfArray<T> {
         }
     }
     fn decode(r: &mut NdrReader<'_>) -> NdrResult<Self> {
-        Ok(UniqueConfArray(if r.u32()? == 0 {
-            None
-        } else {
-            Some(Vec::new())
-        }))
+        Ok(UniqueConfArray(if r.u32()? == 0 { None } else { Some(Vec::new()) }))
     }
     fn decode_deferred(&mut self, r: &mut NdrReader<'_>) -> NdrResult<()> {
         if self.0.is_some() {
@@ -100,10 +96,7 @@ pub struct ConfVarArray<T> {
 
 impl<T> Default for ConfVarArray<T> {
     fn default() -> Self {
-        ConfVarArray {
-            max: 0,
-            items: Vec::new(),
-        }
+        ConfVarArray { max: 0, items: Vec::new() }
     }
 }
 
@@ -130,11 +123,7 @@ impl<T: NdrType> NdrType for ConfVarArray<T> {
         let offset = r.u32()?;
         let len = r.u32()?;
         if offset != 0 || len > max {
-            return Err(NdrError::BadVarying {
-                offset,
-                length: len,
-                max,
-            });
+            return Err(NdrError::BadVarying { offset, length: len, max });
         }
         let n = r.check_count(len, T::MIN_WIRE)?;
         let mut items = Vec::with_capacity(n);
@@ -180,19 +169,12 @@ impl NdrType for ConfVarCString {
         let offset = r.u32()?;
         let len = r.u32()?;
         if offset != 0 || len > max {
-            return Err(NdrError::BadVarying {
-                offset,
-                length: len,
-                max,
-            });
+            return Err(NdrError::BadVarying { offset, length: len, max });
         }
         let n = r.check_count(len, 1)?;
         let raw = r.take(n)?;
         let text = raw.split(|&b| b == 0).next().unwrap_or(&[]);
-        Ok(ConfVarCString {
-            max,
-            value: String::from_utf8_lossy(text).into_owned(),
-        })
+        Ok(ConfVarCString { max, value: String::from_utf8_lossy(text).into_owned() })
     }
 }
 
@@ -209,11 +191,7 @@ pub(crate) fn le_u32(b: &[u8], p: &mut usize) -> NdrResult<u32> {
 pub(crate) fn take<'a>(b: &'a [u8], p: &mut usize, n: usize) -> NdrResult<&'a [u8]> {
     let have = b.len().saturating_sub(*p);
     if n > have {
-        return Err(NdrError::Truncated {
-            offset: *p,
-            need: n,
-            have,
-        });
+        return Err(NdrError::Truncated { offset: *p, need: n, have });
     }
     let s = &b[*p..*p + n];
     *p += n;
@@ -225,10 +203,7 @@ pub(crate) fn utf16z(raw: &[u8]) -> NdrResult<String> {
     if raw.len() & 1 != 0 {
         return Err(NdrError::BadString);
     }
-    let mut units: Vec<u16> = raw
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .collect();
+    let mut units: Vec<u16> = raw.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
     if units.pop() != Some(0) {
         return Err(NdrError::BadString);
     }
@@ -271,24 +246,15 @@ mod tests {
 
     #[test]
     fn conf_var_array_and_cstring() {
-        let a = ConfVarArray {
-            max: 5,
-            items: vec![7u32, 8],
-        };
+        let a = ConfVarArray { max: 5, items: vec![7u32, 8] };
         let mut w = NdrWriter::new();
         a.encode_param(&mut w);
         let b = w.into_bytes();
-        assert_eq!(
-            b,
-            [5, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 7, 0, 0, 0, 8, 0, 0, 0]
-        );
+        assert_eq!(b, [5, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 7, 0, 0, 0, 8, 0, 0, 0]);
         let mut r = NdrReader::new(&b, ByteOrder::Little);
         assert_eq!(ConfVarArray::<u32>::decode_param(&mut r).unwrap(), a);
 
-        let s = ConfVarCString {
-            max: 8,
-            value: "ab".into(),
-        };
+        let s = ConfVarCString { max: 8, value: "ab".into() };
         let mut w = NdrWriter::new();
         s.encode_param(&mut w);
         let b = w.into_bytes();

@@ -8,8 +8,7 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::ndr::{
-    ConfArray, ConfBytes, ContextHandle, NdrError, NdrReader, NdrResult, NdrType, NdrWriter,
-    WError, WString,
+    ConfArray, ConfBytes, ContextHandle, NdrError, NdrReader, NdrResult, NdrType, NdrWriter, WError, WString,
 };
 use crate::types::{le_u32, take, utf16z};
 
@@ -113,11 +112,7 @@ impl NdrType for WitnessInterfaceInfo {
     fn encode(&self, w: &mut NdrWriter) {
         w.align(4);
         let mut n = 0usize;
-        for u in self
-            .interface_group_name
-            .encode_utf16()
-            .take(INTERFACE_GROUP_NAME_LEN - 1)
-        {
+        for u in self.interface_group_name.encode_utf16().take(INTERFACE_GROUP_NAME_LEN - 1) {
             w.u16(u);
             n += 1;
         }
@@ -138,8 +133,7 @@ impl NdrType for WitnessInterfaceInfo {
             units.push(r.u16()?);
         }
         let end = units.iter().position(|&u| u == 0).unwrap_or(units.len());
-        let interface_group_name =
-            String::from_utf16(&units[..end]).map_err(|_| NdrError::BadString)?;
+        let interface_group_name = String::from_utf16(&units[..end]).map_err(|_| NdrError::BadString)?;
         let version = r.u32()?;
         let state = r.u16()?;
         r.align(4)?;
@@ -148,14 +142,7 @@ impl NdrType for WitnessInterfaceInfo {
         let mut ipv6 = [0u8; 16];
         ipv6.copy_from_slice(r.take(16)?);
         let flags = r.u32()?;
-        Ok(WitnessInterfaceInfo {
-            interface_group_name,
-            version,
-            state,
-            ipv4,
-            ipv6,
-            flags,
-        })
+        Ok(WitnessInterfaceInfo { interface_group_name, version, state, ipv4, ipv6, flags })
     }
 }
 
@@ -210,11 +197,7 @@ impl RespAsyncNotify {
         for c in changes {
             c.write(&mut buf);
         }
-        Self::with_buffer(
-            message_type::RESOURCE_CHANGE_NOTIFICATION,
-            changes.len(),
-            buf,
-        )
+        Self::with_buffer(message_type::RESOURCE_CHANGE_NOTIFICATION, changes.len(), buf)
     }
 
     /// A CLIENT_MOVE, SHARE_MOVE or IP_CHANGE notification (`message_type`) carrying one
@@ -291,18 +274,11 @@ impl ResourceChange {
         let len = le_u32(b, p)? as usize;
         let change_type = le_u32(b, p)?;
         if len < 8 {
-            return Err(NdrError::BadVarying {
-                offset: 0,
-                length: len as u32,
-                max: 8,
-            });
+            return Err(NdrError::BadVarying { offset: 0, length: len as u32, max: 8 });
         }
         let raw = take(b, p, len - 8)?;
         // the name ends at its first NUL; anything after it inside Length is ignored
-        let end = raw
-            .chunks_exact(2)
-            .position(|c| c == [0, 0])
-            .ok_or(NdrError::BadString)?;
+        let end = raw.chunks_exact(2).position(|c| c == [0, 0]).ok_or(NdrError::BadString)?;
         let name = utf16z(&raw[..(end + 1) * 2])?;
         *p = start + len;
         Ok(ResourceChange { change_type, name })
@@ -342,11 +318,7 @@ impl IpAddrInfoList {
         let len = u32::try_from(12 + self.addrs.len() * IpAddrInfo::SIZE).unwrap_or(u32::MAX);
         buf.extend_from_slice(&len.to_le_bytes());
         buf.extend_from_slice(&0u32.to_le_bytes());
-        buf.extend_from_slice(
-            &u32::try_from(self.addrs.len())
-                .unwrap_or(u32::MAX)
-                .to_le_bytes(),
-        );
+        buf.extend_from_slice(&u32::try_from(self.addrs.len()).unwrap_or(u32::MAX).to_le_bytes());
         for a in &self.addrs {
             buf.extend_from_slice(&a.flags.to_le_bytes());
             buf.extend_from_slice(&a.ipv4);
@@ -368,10 +340,7 @@ impl IpAddrInfoList {
         let n = le_u32(b, p)? as usize;
         let have = b.len().saturating_sub(*p);
         if n.saturating_mul(IpAddrInfo::SIZE) > have {
-            return Err(NdrError::CountTooLarge {
-                count: n as u64,
-                remaining: have,
-            });
+            return Err(NdrError::CountTooLarge { count: n as u64, remaining: have });
         }
         let mut addrs = Vec::with_capacity(n);
         for _ in 0..n {
@@ -482,10 +451,7 @@ mod tests {
         assert_eq!(ifs[0].version, 0xffff_ffff);
         assert_eq!(ifs[0].state, state::AVAILABLE);
         assert_eq!(ifs[0].ipv4_addr(), Ipv4Addr::new(192, 168, 3, 44));
-        assert_eq!(
-            ifs[0].flags,
-            interface_flags::IPV4_VALID | interface_flags::INTERFACE_WITNESS
-        );
+        assert_eq!(ifs[0].flags, interface_flags::IPV4_VALID | interface_flags::INTERFACE_WITNESS);
         assert_eq!(ifs[1].interface_group_name, "NODE1");
         assert_eq!(ifs[1].ipv4_addr(), Ipv4Addr::new(192, 168, 3, 45));
         assert_eq!(ifs[1].flags, interface_flags::IPV4_VALID);
@@ -494,10 +460,7 @@ mod tests {
         let ours = resp.to_stub();
         assert_eq!(ours.len(), stub.len());
         assert_eq!(&ours[12..], &stub[12..]);
-        assert_eq!(
-            WitnessrGetInterfaceListResponse::decode_stub(&ours, ByteOrder::Little).unwrap(),
-            resp
-        );
+        assert_eq!(WitnessrGetInterfaceListResponse::decode_stub(&ours, ByteOrder::Little).unwrap(), resp);
         for n in (0..stub.len()).step_by(7) {
             let _ = WitnessrGetInterfaceListResponse::decode_stub(&stub[..n], ByteOrder::Little);
         }
@@ -527,22 +490,13 @@ mod tests {
         assert_eq!(WitnessInterfaceInfo::decode_param(&mut r).unwrap(), info);
 
         // a name longer than the array is cut to 259 units plus NUL
-        let long = WitnessInterfaceInfo {
-            interface_group_name: "x".repeat(300),
-            ..Default::default()
-        };
+        let long = WitnessInterfaceInfo { interface_group_name: "x".repeat(300), ..Default::default() };
         let mut w = NdrWriter::new();
         long.encode_param(&mut w);
         let b = w.into_bytes();
         assert_eq!(b.len(), 552);
         let mut r = NdrReader::new(&b, ByteOrder::Little);
-        assert_eq!(
-            WitnessInterfaceInfo::decode_param(&mut r)
-                .unwrap()
-                .interface_group_name
-                .len(),
-            259
-        );
+        assert_eq!(WitnessInterfaceInfo::decode_param(&mut r).unwrap().interface_group_name.len(), 259);
     }
 
     #[test]
@@ -569,10 +523,7 @@ mod tests {
         // our encoding differs only in the referent ids
         let ours = req.to_stub();
         assert_eq!(ours.len(), stub_in.len());
-        assert_eq!(
-            WitnessrRegisterRequest::decode_stub(&ours, ByteOrder::Little).unwrap(),
-            req
-        );
+        assert_eq!(WitnessrRegisterRequest::decode_stub(&ours, ByteOrder::Little).unwrap(), req);
 
         #[rustfmt::skip]
         let stub_out = [
@@ -581,22 +532,14 @@ mod tests {
             0x00, 0x00, 0x00, 0x00,                                                 // result
         ];
         let resp = WitnessrRegisterResponse::decode_stub(&stub_out, ByteOrder::Little).unwrap();
-        assert_eq!(
-            resp.context.uuid,
-            Guid::parse("3ab88633-1e57-4c1a-856c-d1bc4b15bbb1")
-        );
+        assert_eq!(resp.context.uuid, Guid::parse("3ab88633-1e57-4c1a-856c-d1bc4b15bbb1"));
         assert_eq!(resp.result, WError(0));
         assert_eq!(resp.to_stub(), stub_out);
 
         // UnRegister takes the same handle and answers a bare status
-        let un = WitnessrUnRegisterRequest {
-            context: resp.context,
-        };
+        let un = WitnessrUnRegisterRequest { context: resp.context };
         assert_eq!(un.to_stub(), stub_out[..20]);
-        assert_eq!(
-            WitnessrUnRegisterResponse { result: WError(87) }.to_stub(),
-            [87, 0, 0, 0]
-        );
+        assert_eq!(WitnessrUnRegisterResponse { result: WError(87) }.to_stub(), [87, 0, 0, 0]);
     }
 
     #[test]
@@ -620,27 +563,16 @@ mod tests {
         assert_eq!(n.message_type, message_type::RESOURCE_CHANGE_NOTIFICATION);
         assert_eq!(n.length, 18);
         let changes = n.resource_changes().unwrap();
-        assert_eq!(
-            changes,
-            vec![ResourceChange {
-                change_type: resource_state::UNAVAILABLE,
-                name: "SOFS".into()
-            }]
-        );
+        assert_eq!(changes, vec![ResourceChange { change_type: resource_state::UNAVAILABLE, name: "SOFS".into() }]);
 
         // building the same notification gives the same bytes but for the referent ids
-        let built = WitnessrAsyncNotifyResponse {
-            resp: Some(RespAsyncNotify::resource_change(&changes)),
-            result: WError(0),
-        };
+        let built =
+            WitnessrAsyncNotifyResponse { resp: Some(RespAsyncNotify::resource_change(&changes)), result: WError(0) };
         let ours = built.to_stub();
         assert_eq!(ours.len(), stub.len());
         assert_eq!(&ours[4..16], &stub[4..16]);
         assert_eq!(&ours[20..], &stub[20..]);
-        assert_eq!(
-            WitnessrAsyncNotifyResponse::decode_stub(&ours, ByteOrder::Little).unwrap(),
-            built
-        );
+        assert_eq!(WitnessrAsyncNotifyResponse::decode_stub(&ours, ByteOrder::Little).unwrap(), built);
         for k in 0..stub.len() {
             let _ = WitnessrAsyncNotifyResponse::decode_stub(&stub[..k], ByteOrder::Little);
         }
@@ -650,16 +582,8 @@ mod tests {
     fn ip_list_messages() {
         let list = IpAddrInfoList {
             addrs: vec![
-                IpAddrInfo {
-                    flags: ipaddr_flags::V4 | ipaddr_flags::ONLINE,
-                    ipv4: [192, 168, 3, 45],
-                    ipv6: [0; 16],
-                },
-                IpAddrInfo {
-                    flags: ipaddr_flags::V6,
-                    ipv4: [0; 4],
-                    ipv6: Ipv6Addr::LOCALHOST.octets(),
-                },
+                IpAddrInfo { flags: ipaddr_flags::V4 | ipaddr_flags::ONLINE, ipv4: [192, 168, 3, 45], ipv6: [0; 16] },
+                IpAddrInfo { flags: ipaddr_flags::V6, ipv4: [0; 4], ipv6: Ipv6Addr::LOCALHOST.octets() },
             ],
         };
         let b = list.to_bytes();
@@ -673,10 +597,7 @@ mod tests {
         ];
         assert_eq!(&b[..20], &head);
         assert_eq!(b.len(), 60);
-        let n = RespAsyncNotify::ip_list(
-            message_type::CLIENT_MOVE_NOTIFICATION,
-            std::slice::from_ref(&list),
-        );
+        let n = RespAsyncNotify::ip_list(message_type::CLIENT_MOVE_NOTIFICATION, std::slice::from_ref(&list));
         assert_eq!(n.length, 60);
         assert_eq!(n.number_of_messages, 1);
         assert_eq!(n.ip_lists().unwrap(), vec![list.clone()]);
@@ -707,10 +628,7 @@ mod tests {
             keep_alive_timeout: 120,
         };
         let stub = req.to_stub();
-        assert_eq!(
-            WitnessrRegisterExRequest::decode_stub(&stub, ByteOrder::Little).unwrap(),
-            req
-        );
+        assert_eq!(WitnessrRegisterExRequest::decode_stub(&stub, ByteOrder::Little).unwrap(), req);
         assert_eq!(&stub[stub.len() - 8..], &[1, 0, 0, 0, 120, 0, 0, 0]);
         // ShareName NULL: a zero referent right after NetName's string
         assert_eq!(&stub[4..8], &[4, 0, 2, 0]);
@@ -720,14 +638,8 @@ mod tests {
         let mut ctx = ContextHandle::NULL;
         ctx.uuid.data1 = 7;
         let req = WitnessrUnRegisterExRequest { context: ctx };
-        assert_eq!(
-            WitnessrUnRegisterExRequest::decode_stub(&req.to_stub(), ByteOrder::Little).unwrap(),
-            req
-        );
-        let resp = WitnessrUnRegisterExResponse {
-            context: ContextHandle::NULL,
-            result: WError(0),
-        };
+        assert_eq!(WitnessrUnRegisterExRequest::decode_stub(&req.to_stub(), ByteOrder::Little).unwrap(), req);
+        let resp = WitnessrUnRegisterExResponse { context: ContextHandle::NULL, result: WError(0) };
         assert_eq!(resp.to_stub(), [0u8; 24]);
         assert_eq!(Witness::op_name(5), Some("WitnessrUnRegisterEx"));
         assert_eq!(Witness::op_name(6), None);
@@ -745,10 +657,7 @@ mod tests {
         // no NUL inside Length
         let mut p = 0;
         assert!(ResourceChange::read(&[10, 0, 0, 0, 1, 0, 0, 0, b'a', 0], &mut p).is_err());
-        let c = ResourceChange {
-            change_type: 1,
-            name: "10.0.0.1".into(),
-        };
+        let c = ResourceChange { change_type: 1, name: "10.0.0.1".into() };
         let b = c.to_bytes();
         assert_eq!(&b[..4], &[26, 0, 0, 0]);
         let mut p = 0;

@@ -158,11 +158,7 @@ pub trait ClusterBackend: Send + Sync + 'static {
     /// Moves a group; returns the new owner. A per-IP group (and the Cluster
     /// Group, which follows its IP) becomes a `move_ip`; `None` picks the Up
     /// node other than the current owner that hosts the fewest IPs.
-    fn move_group<'a>(
-        &'a self,
-        group_id: &'a str,
-        to_pnn: Option<u32>,
-    ) -> BoxFuture<'a, BackendResult<u32>>;
+    fn move_group<'a>(&'a self, group_id: &'a str, to_pnn: Option<u32>) -> BoxFuture<'a, BackendResult<u32>>;
 
     /// Brings every resource of a group online.
     fn set_group_online<'a>(&'a self, group_id: &'a str) -> BoxFuture<'a, BackendResult<()>>;
@@ -172,8 +168,7 @@ pub trait ClusterBackend: Send + Sync + 'static {
 
     fn set_resource_online<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, BackendResult<()>>;
 
-    fn set_resource_offline<'a>(&'a self, resource_id: &'a str)
-        -> BoxFuture<'a, BackendResult<()>>;
+    fn set_resource_offline<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, BackendResult<()>>;
 
     /// ApiFailResource: the resource shows Failed until brought online.
     fn fail_resource<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, BackendResult<()>>;
@@ -189,11 +184,7 @@ pub trait ClusterBackend: Send + Sync + 'static {
     /// Deletes a created resource; derived ones give `CoreResource`.
     fn delete_resource<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, BackendResult<()>>;
 
-    fn rename_resource<'a>(
-        &'a self,
-        resource_id: &'a str,
-        new_name: &'a str,
-    ) -> BoxFuture<'a, BackendResult<()>>;
+    fn rename_resource<'a>(&'a self, resource_id: &'a str, new_name: &'a str) -> BoxFuture<'a, BackendResult<()>>;
 
     /// Creates an empty group; returns its id.
     fn create_group<'a>(&'a self, name: &'a str) -> BoxFuture<'a, BackendResult<String>>;
@@ -201,18 +192,10 @@ pub trait ClusterBackend: Send + Sync + 'static {
     /// Deletes a created, empty group; derived ones give `CoreResource`.
     fn delete_group<'a>(&'a self, group_id: &'a str) -> BoxFuture<'a, BackendResult<()>>;
 
-    fn rename_group<'a>(
-        &'a self,
-        group_id: &'a str,
-        new_name: &'a str,
-    ) -> BoxFuture<'a, BackendResult<()>>;
+    fn rename_group<'a>(&'a self, group_id: &'a str, new_name: &'a str) -> BoxFuture<'a, BackendResult<()>>;
 
     /// Sets the description of any object by id (empty clears it).
-    fn set_description<'a>(
-        &'a self,
-        object_id: &'a str,
-        description: &'a str,
-    ) -> BoxFuture<'a, BackendResult<()>>;
+    fn set_description<'a>(&'a self, object_id: &'a str, description: &'a str) -> BoxFuture<'a, BackendResult<()>>;
 
     /// Merges private property values into a resource (SET_PRIVATE_PROPERTIES).
     fn set_private_properties<'a>(
@@ -259,11 +242,7 @@ pub trait ClusterBackend: Send + Sync + 'static {
 
     /// Replaces the preferred owners (pnns, in order) of a created group
     /// (ApiSetGroupNodeList); see [`crate::Overlay::set_group_preferred_owners`].
-    fn set_group_preferred_owners<'a>(
-        &'a self,
-        group_id: &'a str,
-        pnns: Vec<u32>,
-    ) -> BoxFuture<'a, BackendResult<()>> {
+    fn set_group_preferred_owners<'a>(&'a self, group_id: &'a str, pnns: Vec<u32>) -> BoxFuture<'a, BackendResult<()>> {
         let _ = (group_id, pnns);
         unsupported("group preferred owners")
     }
@@ -280,11 +259,7 @@ pub trait ClusterBackend: Send + Sync + 'static {
     }
 
     /// Renames a network (ApiSetNetworkName); see [`crate::Overlay::rename_network`].
-    fn rename_network<'a>(
-        &'a self,
-        network_id: &'a str,
-        new_name: &'a str,
-    ) -> BoxFuture<'a, BackendResult<()>> {
+    fn rename_network<'a>(&'a self, network_id: &'a str, new_name: &'a str) -> BoxFuture<'a, BackendResult<()>> {
         let _ = (network_id, new_name);
         unsupported("renaming networks")
     }
@@ -342,22 +317,10 @@ mod tests {
         assert_eq!(BackendError::NodePaused(0).win32_code(), 5070);
         assert_eq!(BackendError::NodeDown(0).win32_code(), 5050);
         assert_eq!(BackendError::NoOtherNodeUp.win32_code(), 5050);
-        assert_eq!(
-            BackendError::GroupNotFound(String::new()).win32_code(),
-            5013
-        );
-        assert_eq!(
-            BackendError::ResourceNotFound(String::new()).win32_code(),
-            5007
-        );
-        assert_eq!(
-            BackendError::ResourceTypeNotFound(String::new()).win32_code(),
-            5078
-        );
-        assert_eq!(
-            BackendError::ObjectAlreadyExists(String::new()).win32_code(),
-            5010
-        );
+        assert_eq!(BackendError::GroupNotFound(String::new()).win32_code(), 5013);
+        assert_eq!(BackendError::ResourceNotFound(String::new()).win32_code(), 5007);
+        assert_eq!(BackendError::ResourceTypeNotFound(String::new()).win32_code(), 5078);
+        assert_eq!(BackendError::ObjectAlreadyExists(String::new()).win32_code(), 5010);
         assert_eq!(BackendError::CoreResource(String::new()).win32_code(), 5026);
         assert_eq!(BackendError::InvalidState(String::new()).win32_code(), 5023);
         assert_eq!(BackendError::Unavailable(String::new()).win32_code(), 5051);

@@ -3,9 +3,7 @@
 
 use std::net::IpAddr;
 
-use crate::model::{
-    ClusterState, GroupState, NetInterfaceState, NetworkState, NodeState, ResourceState,
-};
+use crate::model::{ClusterState, GroupState, NetInterfaceState, NetworkState, NodeState, ResourceState};
 
 /// Something changed in the cluster. Published on a `tokio::sync::broadcast` channel.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -112,19 +110,13 @@ pub fn diff(old: &ClusterState, new: &ClusterState) -> Vec<ClusterEvent> {
     let mut ev = Vec::new();
 
     if old.cluster.generation != new.cluster.generation {
-        ev.push(E::Recovery {
-            generation: new.cluster.generation,
-        });
+        ev.push(E::Recovery { generation: new.cluster.generation });
     }
 
     for n in &new.nodes {
         match old.node_by_pnn(n.pnn) {
             None => ev.push(E::NodeAdded { pnn: n.pnn }),
-            Some(o) if o.state != n.state => ev.push(E::NodeStateChanged {
-                pnn: n.pnn,
-                old: o.state,
-                new: n.state,
-            }),
+            Some(o) if o.state != n.state => ev.push(E::NodeStateChanged { pnn: n.pnn, old: o.state, new: n.state }),
             Some(_) => {}
         }
     }
@@ -137,20 +129,12 @@ pub fn diff(old: &ClusterState, new: &ClusterState) -> Vec<ClusterEvent> {
     for p in &new.public_ips {
         let from = old.ip_host(p.addr).flatten();
         if from != p.pnn {
-            ev.push(E::IpMoved {
-                addr: p.addr,
-                from,
-                to: p.pnn,
-            });
+            ev.push(E::IpMoved { addr: p.addr, from, to: p.pnn });
         }
     }
     for p in &old.public_ips {
         if p.pnn.is_some() && new.ip_host(p.addr).is_none() {
-            ev.push(E::IpMoved {
-                addr: p.addr,
-                from: p.pnn,
-                to: None,
-            });
+            ev.push(E::IpMoved { addr: p.addr, from: p.pnn, to: None });
         }
     }
 
@@ -165,27 +149,17 @@ pub fn diff(old: &ClusterState, new: &ClusterState) -> Vec<ClusterEvent> {
     }
     for g in &old.groups {
         if new.group_by_id(&g.id).is_none() {
-            ev.push(E::GroupDeleted {
-                group_id: g.id.clone(),
-                name: g.name.clone(),
-            });
+            ev.push(E::GroupDeleted { group_id: g.id.clone(), name: g.name.clone() });
         }
     }
     for g in &new.groups {
         if old.group_by_id(&g.id).is_none() {
-            ev.push(E::GroupAdded {
-                group_id: g.id.clone(),
-                name: g.name.clone(),
-            });
+            ev.push(E::GroupAdded { group_id: g.id.clone(), name: g.name.clone() });
         }
     }
     for r in &new.resources {
         if old.resource_by_id(&r.id).is_none() {
-            ev.push(E::ResourceAdded {
-                resource_id: r.id.clone(),
-                group_id: r.group_id.clone(),
-                name: r.name.clone(),
-            });
+            ev.push(E::ResourceAdded { resource_id: r.id.clone(), group_id: r.group_id.clone(), name: r.name.clone() });
         }
     }
 
@@ -194,30 +168,16 @@ pub fn diff(old: &ClusterState, new: &ClusterState) -> Vec<ClusterEvent> {
             continue;
         };
         if o.name != g.name {
-            ev.push(E::GroupRenamed {
-                group_id: g.id.clone(),
-                old_name: o.name.clone(),
-                new_name: g.name.clone(),
-            });
+            ev.push(E::GroupRenamed { group_id: g.id.clone(), old_name: o.name.clone(), new_name: g.name.clone() });
         }
         if o.owner != g.owner {
-            ev.push(E::GroupOwnerChanged {
-                group_id: g.id.clone(),
-                old: o.owner,
-                new: g.owner,
-            });
+            ev.push(E::GroupOwnerChanged { group_id: g.id.clone(), old: o.owner, new: g.owner });
         }
         if o.state != g.state {
-            ev.push(E::GroupStateChanged {
-                group_id: g.id.clone(),
-                old: o.state,
-                new: g.state,
-            });
+            ev.push(E::GroupStateChanged { group_id: g.id.clone(), old: o.state, new: g.state });
         }
         if o.description != g.description {
-            ev.push(E::GroupPropertiesChanged {
-                group_id: g.id.clone(),
-            });
+            ev.push(E::GroupPropertiesChanged { group_id: g.id.clone() });
         }
     }
     for r in &new.resources {
@@ -232,16 +192,10 @@ pub fn diff(old: &ClusterState, new: &ClusterState) -> Vec<ClusterEvent> {
             });
         }
         if o.state != r.state {
-            ev.push(E::ResourceStateChanged {
-                resource_id: r.id.clone(),
-                old: o.state,
-                new: r.state,
-            });
+            ev.push(E::ResourceStateChanged { resource_id: r.id.clone(), old: o.state, new: r.state });
         }
         if o.description != r.description || o.private_props != r.private_props {
-            ev.push(E::ResourcePropertiesChanged {
-                resource_id: r.id.clone(),
-            });
+            ev.push(E::ResourcePropertiesChanged { resource_id: r.id.clone() });
         }
     }
     for n in &new.nodes {
@@ -255,22 +209,14 @@ pub fn diff(old: &ClusterState, new: &ClusterState) -> Vec<ClusterEvent> {
     for n in &new.networks {
         if let Some(o) = old.network_by_id(&n.id) {
             if o.state != n.state {
-                ev.push(E::NetworkStateChanged {
-                    network_id: n.id.clone(),
-                    old: o.state,
-                    new: n.state,
-                });
+                ev.push(E::NetworkStateChanged { network_id: n.id.clone(), old: o.state, new: n.state });
             }
         }
     }
     for i in &new.net_interfaces {
         if let Some(o) = old.netinterface_by_id(&i.id) {
             if o.state != i.state {
-                ev.push(E::NetInterfaceStateChanged {
-                    netinterface_id: i.id.clone(),
-                    old: o.state,
-                    new: i.state,
-                });
+                ev.push(E::NetInterfaceStateChanged { netinterface_id: i.id.clone(), old: o.state, new: i.state });
             }
         }
     }

@@ -33,31 +33,17 @@ fn format_guid(mut v: u128) -> String {
     v &= !(0x3_u128 << 62);
     v |= 0x2_u128 << 62;
     let hex = format!("{v:032x}");
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
 }
 
 /// The cluster's `ClusterInstanceID`, derived from its name (case-insensitively).
 pub fn cluster_instance_id(cluster_name: &str) -> String {
-    format_guid(fnv1a_128(&[
-        b"clusapid-cluster",
-        fold_case(cluster_name).as_bytes(),
-    ]))
+    format_guid(fnv1a_128(&[b"clusapid-cluster", fold_case(cluster_name).as_bytes()]))
 }
 
 /// GUID for an object of `kind` with natural key `key` in the cluster `instance_id`.
 pub fn object_guid(instance_id: &str, kind: &str, key: &str) -> String {
-    format_guid(fnv1a_128(&[
-        instance_id.as_bytes(),
-        kind.as_bytes(),
-        key.as_bytes(),
-    ]))
+    format_guid(fnv1a_128(&[instance_id.as_bytes(), kind.as_bytes(), key.as_bytes()]))
 }
 
 /// The GUID-form `NodeInstanceID` Windows reports for node `id`
@@ -75,9 +61,7 @@ pub fn fold_case(s: &str) -> String {
 /// Case-insensitive name equality.
 pub fn names_equal(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.eq_ignore_ascii_case(b)
-        || a.chars()
-            .flat_map(char::to_lowercase)
-            .eq(b.chars().flat_map(char::to_lowercase))
+        || a.chars().flat_map(char::to_lowercase).eq(b.chars().flat_map(char::to_lowercase))
 }
 
 #[cfg(test)]
@@ -89,10 +73,7 @@ mod tests {
         let g = object_guid("x", "group", "cluster");
         assert_eq!(g.len(), 36);
         let parts: Vec<&str> = g.split('-').collect();
-        assert_eq!(
-            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
-            [8, 4, 4, 4, 12]
-        );
+        assert_eq!(parts.iter().map(|p| p.len()).collect::<Vec<_>>(), [8, 4, 4, 4, 12]);
         assert!(parts[2].starts_with('5'));
         assert!(matches!(parts[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'));
         assert_eq!(g, g.to_lowercase());
@@ -105,14 +86,8 @@ mod tests {
         assert_ne!(object_guid("i", "ka", "b"), object_guid("i", "k", "ab"));
         assert_eq!(cluster_instance_id("Samba"), cluster_instance_id("SAMBA"));
         // Pinned: changing the derivation would change every id clients have seen.
-        assert_eq!(
-            cluster_instance_id("cluster"),
-            "063d181c-6ad2-5286-8923-4bd1a888fb24"
-        );
-        assert_eq!(
-            object_guid("i", "k", "a"),
-            "d8c77f01-ba83-594f-b081-2e95bac0c2ce"
-        );
+        assert_eq!(cluster_instance_id("cluster"), "063d181c-6ad2-5286-8923-4bd1a888fb24");
+        assert_eq!(object_guid("i", "k", "a"), "d8c77f01-ba83-594f-b081-2e95bac0c2ce");
     }
 
     #[test]

@@ -28,9 +28,8 @@ pub use backend::{BackendError, BackendResult, BlobUpdate, BoxFuture, ClusterBac
 pub use ctdb::{CtdbBackend, CtdbConfig};
 pub use events::ClusterEvent;
 pub use model::{
-    ClusterInfo, ClusterState, Group, GroupKind, GroupState, NetInterface, NetInterfaceState,
-    Network, NetworkRole, NetworkState, Node, NodeState, PropValue, Resource, ResourceKind,
-    ResourceState, ResourceType,
+    ClusterInfo, ClusterState, Group, GroupKind, GroupState, NetInterface, NetInterfaceState, Network, NetworkRole,
+    NetworkState, Node, NodeState, PropValue, Resource, ResourceKind, ResourceState, ResourceType,
 };
 pub use overlay::Overlay;
 pub use raw::{CtdbInterface, CtdbNodeFlags, CtdbNodeInfo, PublicIp, RawCluster};

@@ -49,9 +49,7 @@ pub fn pnn_from_node_id(id: &str) -> Option<u32> {
 pub fn node_state(flags: CtdbNodeFlags, recovery_mode_active: bool) -> NodeState {
     if flags.contains(CtdbNodeFlags::UNKNOWN) {
         NodeState::Unknown
-    } else if flags
-        .intersects(CtdbNodeFlags::DISCONNECTED | CtdbNodeFlags::BANNED | CtdbNodeFlags::STOPPED)
-    {
+    } else if flags.intersects(CtdbNodeFlags::DISCONNECTED | CtdbNodeFlags::BANNED | CtdbNodeFlags::STOPPED) {
         NodeState::Down
     } else if flags.contains(CtdbNodeFlags::PERMANENTLY_DISABLED) {
         NodeState::Paused
@@ -71,15 +69,11 @@ pub fn node_state(flags: CtdbNodeFlags, recovery_mode_active: bool) -> NodeState
 pub fn network_address(addr: IpAddr, prefix_len: u8) -> Option<IpAddr> {
     match addr {
         IpAddr::V4(a) if prefix_len <= 32 => {
-            let mask = u32::MAX
-                .checked_shl(32 - u32::from(prefix_len))
-                .unwrap_or(0);
+            let mask = u32::MAX.checked_shl(32 - u32::from(prefix_len)).unwrap_or(0);
             Some(IpAddr::V4(Ipv4Addr::from(u32::from(a) & mask)))
         }
         IpAddr::V6(a) if prefix_len <= 128 => {
-            let mask = u128::MAX
-                .checked_shl(128 - u32::from(prefix_len))
-                .unwrap_or(0);
+            let mask = u128::MAX.checked_shl(128 - u32::from(prefix_len)).unwrap_or(0);
             Some(IpAddr::V6(Ipv6Addr::from(u128::from(a) & mask)))
         }
         _ => None,
@@ -123,12 +117,7 @@ impl Types {
     /// choice where Windows' values are unverified: only the witness/disk
     /// types claim QUORUM.
     const TABLE: [(&'static str, u32, u32, u32); 14] = [
-        (
-            type_names::IP_ADDRESS,
-            resource_class::NETWORK,
-            resource_class::SUBCLASS_SHARED_OR_IP,
-            0,
-        ),
+        (type_names::IP_ADDRESS, resource_class::NETWORK, resource_class::SUBCLASS_SHARED_OR_IP, 0),
         (type_names::NETWORK_NAME, resource_class::NETWORK, 0, 0),
         (type_names::FILE_SERVER, resource_class::USER, 0, 0),
         (type_names::FILE_SHARE, resource_class::USER, 0, 0),
@@ -142,26 +131,11 @@ impl Types {
         ("Generic Service", resource_class::USER, 0, 0),
         ("Generic Application", resource_class::USER, 0, 0),
         ("Generic Script", resource_class::USER, 0, 0),
-        (
-            type_names::IPV6_ADDRESS,
-            resource_class::NETWORK,
-            resource_class::SUBCLASS_SHARED_OR_IP,
-            0,
-        ),
-        (
-            "File Share Witness",
-            resource_class::USER,
-            0,
-            characteristics::QUORUM,
-        ),
+        (type_names::IPV6_ADDRESS, resource_class::NETWORK, resource_class::SUBCLASS_SHARED_OR_IP, 0),
+        ("File Share Witness", resource_class::USER, 0, characteristics::QUORUM),
         ("Distributed Network Name", resource_class::NETWORK, 0, 0),
         ("Scale Out File Server", resource_class::USER, 0, 0),
-        (
-            "Cloud Witness",
-            resource_class::USER,
-            0,
-            characteristics::QUORUM,
-        ),
+        ("Cloud Witness", resource_class::USER, 0, characteristics::QUORUM),
     ];
 }
 
@@ -193,12 +167,7 @@ pub fn aggregate_group_state(states: &[ResourceState]) -> Option<GroupState> {
     let any = |f: &dyn Fn(R) -> bool| states.iter().any(|&s| f(s));
     Some(if any(&|s| s == R::Failed) {
         GroupState::Failed
-    } else if any(&|s| {
-        matches!(
-            s,
-            R::Pending | R::OnlinePending | R::OfflinePending | R::Initializing
-        )
-    }) {
+    } else if any(&|s| matches!(s, R::Pending | R::OnlinePending | R::OfflinePending | R::Initializing)) {
         GroupState::Pending
     } else if all(&|s| matches!(s, R::Online | R::Inherited)) {
         GroupState::Online
@@ -217,19 +186,13 @@ fn ip_props(addr: IpAddr, prefix_len: u8, network: &str) -> Vec<(String, PropVal
         IpAddr::V4(_) => vec![
             ("Network".into(), PropValue::Sz(network.into())),
             ("Address".into(), PropValue::Sz(addr.to_string())),
-            (
-                "SubnetMask".into(),
-                PropValue::Sz(ipv4_mask(prefix_len).to_string()),
-            ),
+            ("SubnetMask".into(), PropValue::Sz(ipv4_mask(prefix_len).to_string())),
             ("EnableDhcp".into(), PropValue::Dword(0)),
         ],
         IpAddr::V6(_) => vec![
             ("Network".into(), PropValue::Sz(network.into())),
             ("Address".into(), PropValue::Sz(addr.to_string())),
-            (
-                "PrefixLength".into(),
-                PropValue::Dword(u32::from(prefix_len)),
-            ),
+            ("PrefixLength".into(), PropValue::Dword(u32::from(prefix_len))),
         ],
     }
 }
@@ -291,11 +254,7 @@ pub fn build(raw: &RawCluster, overlay: &Overlay) -> ClusterState {
     let describe = |id: &str| overlay.descriptions.get(id).cloned().unwrap_or_default();
 
     // ---- nodes ----
-    let mut raw_nodes: Vec<_> = raw
-        .nodes
-        .iter()
-        .filter(|n| !n.flags.contains(CtdbNodeFlags::DELETED))
-        .collect();
+    let mut raw_nodes: Vec<_> = raw.nodes.iter().filter(|n| !n.flags.contains(CtdbNodeFlags::DELETED)).collect();
     raw_nodes.sort_by_key(|n| n.pnn);
     raw_nodes.dedup_by_key(|n| n.pnn);
     let nodes: Vec<Node> = raw_nodes
@@ -364,10 +323,7 @@ pub fn build(raw: &RawCluster, overlay: &Overlay) -> ClusterState {
         });
     };
     for &(subnet, prefix) in &public_list {
-        let role = if nodes
-            .iter()
-            .any(|n| network_address(n.address, prefix) == Some(subnet))
-        {
+        let role = if nodes.iter().any(|n| network_address(n.address, prefix) == Some(subnet)) {
             NetworkRole::InternalAndClient
         } else {
             NetworkRole::ClientAccess
@@ -383,22 +339,14 @@ pub fn build(raw: &RawCluster, overlay: &Overlay) -> ClusterState {
     // default name of another network) is left as derived.
     for i in 0..networks.len() {
         if let Some(n) = overlay.names.get(&networks[i].id) {
-            if !networks
-                .iter()
-                .enumerate()
-                .any(|(j, o)| j != i && names_equal(&o.name, n))
-            {
+            if !networks.iter().enumerate().any(|(j, o)| j != i && names_equal(&o.name, n)) {
                 networks[i].name = n.clone();
             }
         }
     }
 
     // ---- network interfaces ----
-    let mut raw_ifaces: Vec<_> = raw
-        .interfaces
-        .iter()
-        .filter(|(pnn, _)| all_pnns.contains(pnn))
-        .collect();
+    let mut raw_ifaces: Vec<_> = raw.interfaces.iter().filter(|(pnn, _)| all_pnns.contains(pnn)).collect();
     raw_ifaces.sort_by(|a, b| (a.0, &a.1.name).cmp(&(b.0, &b.1.name)));
     raw_ifaces.dedup_by(|a, b| a.0 == b.0 && a.1.name == b.1.name);
     let mut net_interfaces: Vec<NetInterface> = Vec::new();
@@ -431,10 +379,7 @@ pub fn build(raw: &RawCluster, overlay: &Overlay) -> ClusterState {
         });
     }
     for net in &mut networks {
-        let on_net: Vec<_> = net_interfaces
-            .iter()
-            .filter(|i| i.network_id == net.id)
-            .collect();
+        let on_net: Vec<_> = net_interfaces.iter().filter(|i| i.network_id == net.id).collect();
         let counted: Vec<bool> = if on_net.is_empty() {
             nodes
                 .iter()
@@ -445,19 +390,12 @@ pub fn build(raw: &RawCluster, overlay: &Overlay) -> ClusterState {
         } else {
             on_net
                 .iter()
-                .filter(|i| {
-                    !matches!(
-                        i.state,
-                        NetInterfaceState::Unavailable | NetInterfaceState::Unknown
-                    )
-                })
+                .filter(|i| !matches!(i.state, NetInterfaceState::Unavailable | NetInterfaceState::Unknown))
                 .map(|i| i.state == NetInterfaceState::Up)
                 .collect()
         };
-        let no_members = on_net.is_empty()
-            && !nodes
-                .iter()
-                .any(|n| network_address(n.address, net.prefix_len) == Some(net.subnet));
+        let no_members =
+            on_net.is_empty() && !nodes.iter().any(|n| network_address(n.address, net.prefix_len) == Some(net.subnet));
         net.state = if no_members {
             NetworkState::Unavailable
         } else if !counted.is_empty() && counted.iter().all(|&u| u) {
@@ -468,11 +406,7 @@ pub fn build(raw: &RawCluster, overlay: &Overlay) -> ClusterState {
             NetworkState::Down
         };
     }
-    let network_name_for = |addr: IpAddr| {
-        find_network(&networks, addr)
-            .map(|n| n.name.clone())
-            .unwrap_or_default()
-    };
+    let network_name_for = |addr: IpAddr| find_network(&networks, addr).map(|n| n.name.clone()).unwrap_or_default();
 
     // ---- groups and resources ----
     let mut groups: Vec<Group> = Vec::new();
@@ -488,11 +422,7 @@ pub fn build(raw: &RawCluster, overlay: &Overlay) -> ClusterState {
         let v: Vec<u32> = all_pnns
             .iter()
             .copied()
-            .filter(|pnn| {
-                raw.interfaces
-                    .iter()
-                    .any(|(q, i)| q == pnn && p.interfaces.contains(&i.name))
-            })
+            .filter(|pnn| raw.interfaces.iter().any(|(q, i)| q == pnn && p.interfaces.contains(&i.name)))
             .collect();
         if v.is_empty() {
             all_pnns.clone()
@@ -506,27 +436,13 @@ pub fn build(raw: &RawCluster, overlay: &Overlay) -> ClusterState {
     let cluster_name_id = guid("resource", "cluster-name");
     let cluster_ip_id = guid("resource", "cluster-ip");
     let cluster_ip = match ips.first() {
-        Some(p) => Some((
-            p.addr,
-            p.prefix_len,
-            p.pnn,
-            online_if(p.pnn.is_some()),
-            ip_possible_owners(p),
-        )),
-        None => leader
-            .or_else(|| all_pnns.first().copied())
-            .and_then(|pnn| nodes.iter().find(|n| n.pnn == pnn))
-            .map(|n| {
-                let usable = Some(n.pnn) == leader
-                    && !matches!(n.state, NodeState::Down | NodeState::Unknown);
-                (
-                    n.address,
-                    node_prefix(n.address),
-                    leader,
-                    online_if(usable),
-                    all_pnns.clone(),
-                )
-            }),
+        Some(p) => Some((p.addr, p.prefix_len, p.pnn, online_if(p.pnn.is_some()), ip_possible_owners(p))),
+        None => {
+            leader.or_else(|| all_pnns.first().copied()).and_then(|pnn| nodes.iter().find(|n| n.pnn == pnn)).map(|n| {
+                let usable = Some(n.pnn) == leader && !matches!(n.state, NodeState::Down | NodeState::Unknown);
+                (n.address, node_prefix(n.address), leader, online_if(usable), all_pnns.clone())
+            })
+        }
     };
     let cluster_owner = cluster_ip.as_ref().and_then(|c| c.2).or(leader);
     resources.push(Resource {
@@ -729,11 +645,7 @@ pub fn build(raw: &RawCluster, overlay: &Overlay) -> ClusterState {
         r.description = describe(&r.id);
         if let Some(props) = overlay.private_props.get(&r.id) {
             for e in props {
-                match r
-                    .private_props
-                    .iter_mut()
-                    .find(|(n, _)| names_equal(n, &e.name))
-                {
+                match r.private_props.iter_mut().find(|(n, _)| names_equal(n, &e.name)) {
                     Some(slot) => slot.1 = e.value.clone(),
                     None => r.private_props.push((e.name.clone(), e.value.clone())),
                 }
@@ -759,19 +671,10 @@ pub fn build(raw: &RawCluster, overlay: &Overlay) -> ClusterState {
             g.name = n.clone();
         }
         g.description = describe(&g.id);
-        let states: Vec<ResourceState> = g
-            .resource_ids
-            .iter()
-            .filter_map(|id| resources.iter().find(|r| &r.id == id))
-            .map(|r| r.state)
-            .collect();
-        g.state = aggregate_group_state(&states).unwrap_or_else(|| {
-            overlay
-                .group_states
-                .get(&g.id)
-                .copied()
-                .unwrap_or(GroupState::Offline)
-        });
+        let states: Vec<ResourceState> =
+            g.resource_ids.iter().filter_map(|id| resources.iter().find(|r| &r.id == id)).map(|r| r.state).collect();
+        g.state = aggregate_group_state(&states)
+            .unwrap_or_else(|| overlay.group_states.get(&g.id).copied().unwrap_or(GroupState::Offline));
     }
 
     ClusterState {

@@ -281,10 +281,7 @@ pub struct Resource {
 impl Resource {
     /// A private property by (case-insensitive) name.
     pub fn private_prop(&self, name: &str) -> Option<&PropValue> {
-        self.private_props
-            .iter()
-            .find(|(n, _)| names_equal(n, name))
-            .map(|(_, v)| v)
+        self.private_props.iter().find(|(n, _)| names_equal(n, name)).map(|(_, v)| v)
     }
 
     /// True for resources created through clusapi (deletable).
@@ -374,11 +371,7 @@ impl ClusterState {
 
     /// The admin-stored value of property `name` (case-insensitive) under object key `key`.
     pub fn admin_prop(&self, key: &str, name: &str) -> Option<&PropValue> {
-        self.admin_props
-            .get(key)?
-            .iter()
-            .find(|(n, _)| names_equal(n, name))
-            .map(|(_, v)| v)
+        self.admin_props.get(key)?.iter().find(|(n, _)| names_equal(n, name)).map(|(_, v)| v)
     }
 
     /// Every admin-stored property under object key `key`.
@@ -423,9 +416,7 @@ impl ClusterState {
 
     /// The group mirroring public IP `addr`.
     pub fn group_for_ip(&self, addr: IpAddr) -> Option<&Group> {
-        self.groups
-            .iter()
-            .find(|g| g.kind == GroupKind::PublicIp(addr))
+        self.groups.iter().find(|g| g.kind == GroupKind::PublicIp(addr))
     }
 
     /// Groups currently owned by `pnn`.
@@ -445,16 +436,11 @@ impl ClusterState {
 
     /// The "Cluster Name" resource.
     pub fn cluster_name_resource(&self) -> Option<&Resource> {
-        self.resources
-            .iter()
-            .find(|r| r.kind == ResourceKind::ClusterName)
+        self.resources.iter().find(|r| r.kind == ResourceKind::ClusterName)
     }
 
     /// Resources of group `group_id`, in the group's order.
-    pub fn resources_in_group<'a>(
-        &'a self,
-        group_id: &'a str,
-    ) -> impl Iterator<Item = &'a Resource> {
+    pub fn resources_in_group<'a>(&'a self, group_id: &'a str) -> impl Iterator<Item = &'a Resource> {
         self.group_by_id(group_id)
             .into_iter()
             .flat_map(|g| g.resource_ids.iter())
@@ -463,9 +449,7 @@ impl ClusterState {
 
     /// Resources that depend directly on `id`.
     pub fn dependents_of<'a>(&'a self, id: &'a str) -> impl Iterator<Item = &'a Resource> {
-        self.resources
-            .iter()
-            .filter(move |r| r.dependencies.iter().any(|d| names_equal(d, id)))
+        self.resources.iter().filter(move |r| r.dependencies.iter().any(|d| names_equal(d, id)))
     }
 
     /// The "Network Name" resource for `id` (ApiGetResourceNetworkName): the
@@ -501,19 +485,12 @@ impl ClusterState {
 
     /// Resource type by (case-insensitive) name.
     pub fn find_resource_type(&self, name: &str) -> Option<&ResourceType> {
-        self.resource_types
-            .iter()
-            .find(|t| names_equal(&t.name, name))
+        self.resource_types.iter().find(|t| names_equal(&t.name, name))
     }
 
     /// Resources of type `type_name`.
-    pub fn resources_of_type<'a>(
-        &'a self,
-        type_name: &'a str,
-    ) -> impl Iterator<Item = &'a Resource> {
-        self.resources
-            .iter()
-            .filter(move |r| names_equal(&r.type_name, type_name))
+    pub fn resources_of_type<'a>(&'a self, type_name: &'a str) -> impl Iterator<Item = &'a Resource> {
+        self.resources.iter().filter(move |r| names_equal(&r.type_name, type_name))
     }
 
     // --- networks ---
@@ -533,51 +510,34 @@ impl ClusterState {
     }
 
     pub fn find_netinterface_by_name(&self, name: &str) -> Option<&NetInterface> {
-        self.net_interfaces
-            .iter()
-            .find(|n| names_equal(&n.name, name))
+        self.net_interfaces.iter().find(|n| names_equal(&n.name, name))
     }
 
     /// The interface of node `node_name` on network `network_name` (ApiGetNetInterface).
     pub fn find_netinterface(&self, node_name: &str, network_name: &str) -> Option<&NetInterface> {
         let node = self.find_node_by_name(node_name)?;
         let net = self.find_network_by_name(network_name)?;
-        self.net_interfaces
-            .iter()
-            .find(|i| i.node_pnn == node.pnn && i.network_id == net.id)
+        self.net_interfaces.iter().find(|i| i.node_pnn == node.pnn && i.network_id == net.id)
     }
 
     pub fn netinterfaces_of_node(&self, pnn: u32) -> impl Iterator<Item = &NetInterface> {
-        self.net_interfaces
-            .iter()
-            .filter(move |i| i.node_pnn == pnn)
+        self.net_interfaces.iter().filter(move |i| i.node_pnn == pnn)
     }
 
-    pub fn netinterfaces_on_network<'a>(
-        &'a self,
-        network_id: &'a str,
-    ) -> impl Iterator<Item = &'a NetInterface> {
-        self.net_interfaces
-            .iter()
-            .filter(move |i| names_equal(&i.network_id, network_id))
+    pub fn netinterfaces_on_network<'a>(&'a self, network_id: &'a str) -> impl Iterator<Item = &'a NetInterface> {
+        self.net_interfaces.iter().filter(move |i| names_equal(&i.network_id, network_id))
     }
 
     // --- public IPs ---
 
     /// The hosting node of public IP `addr` (`Some(None)` = known but unassigned).
     pub fn ip_host(&self, addr: IpAddr) -> Option<Option<u32>> {
-        self.public_ips
-            .iter()
-            .find(|p| p.addr == addr)
-            .map(|p| p.pnn)
+        self.public_ips.iter().find(|p| p.addr == addr).map(|p| p.pnn)
     }
 
     /// Public IPs hosted by `pnn`.
     pub fn ips_hosted_by(&self, pnn: u32) -> impl Iterator<Item = IpAddr> + '_ {
-        self.public_ips
-            .iter()
-            .filter(move |p| p.pnn == Some(pnn))
-            .map(|p| p.addr)
+        self.public_ips.iter().filter(move |p| p.pnn == Some(pnn)).map(|p| p.addr)
     }
 }
 

@@ -132,11 +132,7 @@ fn dependency_tree(s: &ClusterState, id: &str) -> Vec<String> {
         let Some(r) = s.resource_by_id(&cur) else {
             continue;
         };
-        let neighbours = r
-            .dependencies
-            .iter()
-            .filter_map(|d| s.resource_by_id(d))
-            .chain(s.dependents_of(&r.id));
+        let neighbours = r.dependencies.iter().filter_map(|d| s.resource_by_id(d)).chain(s.dependents_of(&r.id));
         for n in neighbours {
             if names_equal(&n.group_id, &group) && !tree.contains(&n.id) {
                 tree.push(n.id.clone());
@@ -171,8 +167,7 @@ impl Overlay {
 
     /// The TOML form.
     pub fn to_toml(&self) -> Result<String, BackendError> {
-        toml::to_string(self)
-            .map_err(|e| BackendError::Storage(format!("cannot encode overlay: {e}")))
+        toml::to_string(self).map_err(|e| BackendError::Storage(format!("cannot encode overlay: {e}")))
     }
 
     fn new_id(&mut self, s: &ClusterState, kind: &str) -> String {
@@ -197,11 +192,7 @@ impl Overlay {
     /// is not checked against the model: clusapi derives keys from object ids (`<id>`, and
     /// `<id>\Parameters` for private properties), so [`Overlay`]'s forgetting of a deleted
     /// object's id removes its keys too. An empty key is `InvalidParameter`.
-    pub fn set_admin_props(
-        &mut self,
-        key: &str,
-        props: &[(String, Option<PropValue>)],
-    ) -> Result<(), BackendError> {
+    pub fn set_admin_props(&mut self, key: &str, props: &[(String, Option<PropValue>)]) -> Result<(), BackendError> {
         if key.is_empty() {
             return Err(BackendError::InvalidParameter("empty property store key".into()));
         }
@@ -210,10 +201,7 @@ impl Overlay {
             let slot = list.iter().position(|e| names_equal(&e.name, name));
             match (slot, value) {
                 (Some(i), Some(v)) => list[i].value = v.clone(),
-                (None, Some(v)) => list.push(PropEntry {
-                    name: name.clone(),
-                    value: v.clone(),
-                }),
+                (None, Some(v)) => list.push(PropEntry { name: name.clone(), value: v.clone() }),
                 (Some(i), None) => {
                     list.remove(i);
                 }
@@ -233,20 +221,13 @@ impl Overlay {
             return Err(BackendError::ObjectAlreadyExists(name.into()));
         }
         let id = self.new_id(s, "created-group");
-        self.groups.push(CreatedGroup {
-            id: id.clone(),
-            name: name.into(),
-            owner: None,
-            preferred_owners: None,
-        });
+        self.groups.push(CreatedGroup { id: id.clone(), name: name.into(), owner: None, preferred_owners: None });
         Ok(id)
     }
 
     /// Deletes a created, empty group.
     pub fn delete_group(&mut self, s: &ClusterState, id: &str) -> Result<(), BackendError> {
-        let g = s
-            .group_by_id(id)
-            .ok_or_else(|| BackendError::GroupNotFound(id.into()))?;
+        let g = s.group_by_id(id).ok_or_else(|| BackendError::GroupNotFound(id.into()))?;
         if g.kind != GroupKind::Created {
             return Err(BackendError::CoreResource(g.name.clone()));
         }
@@ -260,16 +241,9 @@ impl Overlay {
     }
 
     /// Renames any group; renaming to its own name (any case) succeeds.
-    pub fn rename_group(
-        &mut self,
-        s: &ClusterState,
-        id: &str,
-        new_name: &str,
-    ) -> Result<(), BackendError> {
+    pub fn rename_group(&mut self, s: &ClusterState, id: &str, new_name: &str) -> Result<(), BackendError> {
         check_name(new_name)?;
-        let g = s
-            .group_by_id(id)
-            .ok_or_else(|| BackendError::GroupNotFound(id.into()))?;
+        let g = s.group_by_id(id).ok_or_else(|| BackendError::GroupNotFound(id.into()))?;
         if let Some(other) = s.find_group_by_name(new_name) {
             if other.id != g.id {
                 return Err(BackendError::ObjectAlreadyExists(new_name.into()));
@@ -285,22 +259,13 @@ impl Overlay {
     }
 
     /// Sets the owner of a created group (derived groups follow CTDB).
-    pub fn set_created_group_owner(
-        &mut self,
-        s: &ClusterState,
-        id: &str,
-        pnn: u32,
-    ) -> Result<(), BackendError> {
-        let g = s
-            .group_by_id(id)
-            .ok_or_else(|| BackendError::GroupNotFound(id.into()))?;
+    pub fn set_created_group_owner(&mut self, s: &ClusterState, id: &str, pnn: u32) -> Result<(), BackendError> {
+        let g = s.group_by_id(id).ok_or_else(|| BackendError::GroupNotFound(id.into()))?;
         let c = self
             .groups
             .iter_mut()
             .find(|c| c.id == g.id)
-            .ok_or(BackendError::Unsupported(
-                "only created groups have an admin-chosen owner",
-            ))?;
+            .ok_or(BackendError::Unsupported("only created groups have an admin-chosen owner"))?;
         c.owner = Some(pnn);
         Ok(())
     }
@@ -317,21 +282,15 @@ impl Overlay {
         type_name: &str,
     ) -> Result<String, BackendError> {
         check_name(name)?;
-        let g = s
-            .group_by_id(group_id)
-            .ok_or_else(|| BackendError::GroupNotFound(group_id.into()))?;
-        let t = s
-            .find_resource_type(type_name)
-            .ok_or_else(|| BackendError::ResourceTypeNotFound(type_name.into()))?;
+        let g = s.group_by_id(group_id).ok_or_else(|| BackendError::GroupNotFound(group_id.into()))?;
+        let t = s.find_resource_type(type_name).ok_or_else(|| BackendError::ResourceTypeNotFound(type_name.into()))?;
         if s.find_resource_by_name(name).is_some() {
             return Err(BackendError::ObjectAlreadyExists(name.into()));
         }
         let dependencies = if names_equal(&t.name, crate::model::type_names::NETWORK_NAME) {
             Vec::new()
         } else {
-            s.cluster_name_resource()
-                .map(|r| vec![r.id.clone()])
-                .unwrap_or_default()
+            s.cluster_name_resource().map(|r| vec![r.id.clone()]).unwrap_or_default()
         };
         let (gid, tname) = (g.id.clone(), t.name.clone());
         let id = self.new_id(s, "created-resource");
@@ -348,17 +307,12 @@ impl Overlay {
 
     /// Deletes a created resource nothing depends on.
     pub fn delete_resource(&mut self, s: &ClusterState, id: &str) -> Result<(), BackendError> {
-        let r = s
-            .resource_by_id(id)
-            .ok_or_else(|| BackendError::ResourceNotFound(id.into()))?;
+        let r = s.resource_by_id(id).ok_or_else(|| BackendError::ResourceNotFound(id.into()))?;
         if r.kind != ResourceKind::Created {
             return Err(BackendError::CoreResource(r.name.clone()));
         }
         if let Some(d) = s.dependents_of(&r.id).next() {
-            return Err(BackendError::InvalidState(format!(
-                "resource {:?} depends on {:?}",
-                d.name, r.name
-            )));
+            return Err(BackendError::InvalidState(format!("resource {:?} depends on {:?}", d.name, r.name)));
         }
         let rid = r.id.clone();
         self.resources.retain(|c| c.id != rid);
@@ -367,16 +321,9 @@ impl Overlay {
     }
 
     /// Renames any resource; renaming to its own name (any case) succeeds.
-    pub fn rename_resource(
-        &mut self,
-        s: &ClusterState,
-        id: &str,
-        new_name: &str,
-    ) -> Result<(), BackendError> {
+    pub fn rename_resource(&mut self, s: &ClusterState, id: &str, new_name: &str) -> Result<(), BackendError> {
         check_name(new_name)?;
-        let r = s
-            .resource_by_id(id)
-            .ok_or_else(|| BackendError::ResourceNotFound(id.into()))?;
+        let r = s.resource_by_id(id).ok_or_else(|| BackendError::ResourceNotFound(id.into()))?;
         if let Some(other) = s.find_resource_by_name(new_name) {
             if other.id != r.id {
                 return Err(BackendError::ObjectAlreadyExists(new_name.into()));
@@ -396,15 +343,8 @@ impl Overlay {
     /// Offline and Fail are stored as overrides. Online stores `Online` for a
     /// created resource and clears the override of a derived one, which then
     /// shows what CTDB says again (an unassigned IP stays Offline).
-    pub fn set_resource_state(
-        &mut self,
-        s: &ClusterState,
-        id: &str,
-        req: ResourceRequest,
-    ) -> Result<(), BackendError> {
-        let r = s
-            .resource_by_id(id)
-            .ok_or_else(|| BackendError::ResourceNotFound(id.into()))?;
+    pub fn set_resource_state(&mut self, s: &ClusterState, id: &str, req: ResourceRequest) -> Result<(), BackendError> {
+        let r = s.resource_by_id(id).ok_or_else(|| BackendError::ResourceNotFound(id.into()))?;
         let (rid, created) = (r.id.clone(), r.is_created());
         match req {
             ResourceRequest::Offline => {
@@ -425,39 +365,19 @@ impl Overlay {
 
     /// Brings every resource of a group online or offline (and remembers the
     /// request for an empty group).
-    pub fn set_group_state(
-        &mut self,
-        s: &ClusterState,
-        id: &str,
-        online: bool,
-    ) -> Result<(), BackendError> {
-        let g = s
-            .group_by_id(id)
-            .ok_or_else(|| BackendError::GroupNotFound(id.into()))?;
-        let req = if online {
-            ResourceRequest::Online
-        } else {
-            ResourceRequest::Offline
-        };
+    pub fn set_group_state(&mut self, s: &ClusterState, id: &str, online: bool) -> Result<(), BackendError> {
+        let g = s.group_by_id(id).ok_or_else(|| BackendError::GroupNotFound(id.into()))?;
+        let req = if online { ResourceRequest::Online } else { ResourceRequest::Offline };
         for rid in g.resource_ids.clone() {
             self.set_resource_state(s, &rid, req)?;
         }
-        let state = if online {
-            GroupState::Online
-        } else {
-            GroupState::Offline
-        };
+        let state = if online { GroupState::Online } else { GroupState::Offline };
         self.group_states.insert(g.id.clone(), state);
         Ok(())
     }
 
     /// Sets the description of any object by id (node id or GUID).
-    pub fn set_description(
-        &mut self,
-        s: &ClusterState,
-        id: &str,
-        description: &str,
-    ) -> Result<(), BackendError> {
+    pub fn set_description(&mut self, s: &ClusterState, id: &str, description: &str) -> Result<(), BackendError> {
         let key = if let Some(n) = s.node_by_id(id) {
             n.id.clone()
         } else if let Some(g) = s.group_by_id(id) {
@@ -490,39 +410,25 @@ impl Overlay {
         id: &str,
         dependencies: &[String],
     ) -> Result<(), BackendError> {
-        let r = s
-            .resource_by_id(id)
-            .ok_or_else(|| BackendError::ResourceNotFound(id.into()))?;
+        let r = s.resource_by_id(id).ok_or_else(|| BackendError::ResourceNotFound(id.into()))?;
         let mut canonical: Vec<String> = Vec::with_capacity(dependencies.len());
         for d in dependencies {
-            let dep = s
-                .resource_by_id(d)
-                .ok_or_else(|| BackendError::ResourceNotFound(d.clone()))?;
+            let dep = s.resource_by_id(d).ok_or_else(|| BackendError::ResourceNotFound(d.clone()))?;
             if dep.id == r.id {
-                return Err(BackendError::InvalidParameter(format!(
-                    "{:?} cannot depend on itself",
-                    r.name
-                )));
+                return Err(BackendError::InvalidParameter(format!("{:?} cannot depend on itself", r.name)));
             }
             if depends_on(s, &dep.id, &r.id) {
-                return Err(BackendError::InvalidParameter(format!(
-                    "{:?} already depends on {:?}",
-                    dep.name, r.name
-                )));
+                return Err(BackendError::InvalidParameter(format!("{:?} already depends on {:?}", dep.name, r.name)));
             }
             if !canonical.contains(&dep.id) {
                 canonical.push(dep.id.clone());
             }
         }
         if !self.resources.iter().any(|c| c.id == r.id) {
-            return Err(BackendError::Unsupported(
-                "the dependencies of resources mirroring CTDB state are fixed",
-            ));
+            return Err(BackendError::Unsupported("the dependencies of resources mirroring CTDB state are fixed"));
         }
         let is_network_name = names_equal(&r.type_name, crate::model::type_names::NETWORK_NAME);
-        let reaches_network_name = canonical
-            .iter()
-            .any(|d| s.network_name_resource(d).is_some());
+        let reaches_network_name = canonical.iter().any(|d| s.network_name_resource(d).is_some());
         if !is_network_name && !reaches_network_name {
             return Err(BackendError::InvalidState(format!(
                 "{:?} must keep a Network Name resource in its dependency chain",
@@ -543,40 +449,23 @@ impl Overlay {
         id: &str,
         pnns: &[u32],
     ) -> Result<(), BackendError> {
-        let r = s
-            .resource_by_id(id)
-            .ok_or_else(|| BackendError::ResourceNotFound(id.into()))?;
+        let r = s.resource_by_id(id).ok_or_else(|| BackendError::ResourceNotFound(id.into()))?;
         check_nodes(s, pnns)?;
-        let c = self
-            .resources
-            .iter_mut()
-            .find(|c| c.id == r.id)
-            .ok_or(BackendError::Unsupported(
-                "the possible owners of resources mirroring CTDB state follow CTDB's interfaces",
-            ))?;
+        let c = self.resources.iter_mut().find(|c| c.id == r.id).ok_or(BackendError::Unsupported(
+            "the possible owners of resources mirroring CTDB state follow CTDB's interfaces",
+        ))?;
         c.possible_owners = Some(dedup(pnns));
         Ok(())
     }
 
     /// Replaces the preferred owners of a created group (every pnn must be a node). Groups
     /// mirroring CTDB state are placed by CTDB, which has no preference list.
-    pub fn set_group_preferred_owners(
-        &mut self,
-        s: &ClusterState,
-        id: &str,
-        pnns: &[u32],
-    ) -> Result<(), BackendError> {
-        let g = s
-            .group_by_id(id)
-            .ok_or_else(|| BackendError::GroupNotFound(id.into()))?;
+    pub fn set_group_preferred_owners(&mut self, s: &ClusterState, id: &str, pnns: &[u32]) -> Result<(), BackendError> {
+        let g = s.group_by_id(id).ok_or_else(|| BackendError::GroupNotFound(id.into()))?;
         check_nodes(s, pnns)?;
-        let c = self
-            .groups
-            .iter_mut()
-            .find(|c| c.id == g.id)
-            .ok_or(BackendError::Unsupported(
-                "groups mirroring CTDB state are placed by CTDB, which has no preferred owners",
-            ))?;
+        let c = self.groups.iter_mut().find(|c| c.id == g.id).ok_or(BackendError::Unsupported(
+            "groups mirroring CTDB state are placed by CTDB, which has no preferred owners",
+        ))?;
         c.preferred_owners = Some(dedup(pnns));
         Ok(())
     }
@@ -585,27 +474,14 @@ impl Overlay {
     /// dependencies, to another group (ApiChangeResourceGroup). Moving within the same group
     /// succeeds without change; a tree holding a resource mirroring CTDB state gives
     /// `CoreResource`.
-    pub fn change_resource_group(
-        &mut self,
-        s: &ClusterState,
-        id: &str,
-        group_id: &str,
-    ) -> Result<(), BackendError> {
-        let r = s
-            .resource_by_id(id)
-            .ok_or_else(|| BackendError::ResourceNotFound(id.into()))?;
-        let target = s
-            .group_by_id(group_id)
-            .ok_or_else(|| BackendError::GroupNotFound(group_id.into()))?;
+    pub fn change_resource_group(&mut self, s: &ClusterState, id: &str, group_id: &str) -> Result<(), BackendError> {
+        let r = s.resource_by_id(id).ok_or_else(|| BackendError::ResourceNotFound(id.into()))?;
+        let target = s.group_by_id(group_id).ok_or_else(|| BackendError::GroupNotFound(group_id.into()))?;
         if names_equal(&r.group_id, &target.id) {
             return Ok(());
         }
         let tree = dependency_tree(s, &r.id);
-        if let Some(core) = tree
-            .iter()
-            .filter_map(|t| s.resource_by_id(t))
-            .find(|t| !t.is_created())
-        {
+        if let Some(core) = tree.iter().filter_map(|t| s.resource_by_id(t)).find(|t| !t.is_created()) {
             return Err(BackendError::CoreResource(core.name.clone()));
         }
         let gid = target.id.clone();
@@ -616,16 +492,10 @@ impl Overlay {
     }
 
     /// Renames a network; renaming to its own name (any case) succeeds.
-    pub fn rename_network(
-        &mut self,
-        s: &ClusterState,
-        id: &str,
-        new_name: &str,
-    ) -> Result<(), BackendError> {
+    pub fn rename_network(&mut self, s: &ClusterState, id: &str, new_name: &str) -> Result<(), BackendError> {
         check_name(new_name)?;
-        let n = s
-            .network_by_id(id)
-            .ok_or_else(|| BackendError::InvalidParameter(format!("network {id:?} not found")))?;
+        let n =
+            s.network_by_id(id).ok_or_else(|| BackendError::InvalidParameter(format!("network {id:?} not found")))?;
         if let Some(other) = s.find_network_by_name(new_name) {
             if other.id != n.id {
                 return Err(BackendError::ObjectAlreadyExists(new_name.into()));
@@ -642,17 +512,12 @@ impl Overlay {
         id: &str,
         props: &[(String, PropValue)],
     ) -> Result<(), BackendError> {
-        let r = s
-            .resource_by_id(id)
-            .ok_or_else(|| BackendError::ResourceNotFound(id.into()))?;
+        let r = s.resource_by_id(id).ok_or_else(|| BackendError::ResourceNotFound(id.into()))?;
         let list = self.private_props.entry(r.id.clone()).or_default();
         for (name, value) in props {
             match list.iter_mut().find(|e| names_equal(&e.name, name)) {
                 Some(e) => e.value = value.clone(),
-                None => list.push(PropEntry {
-                    name: name.clone(),
-                    value: value.clone(),
-                }),
+                None => list.push(PropEntry { name: name.clone(), value: value.clone() }),
             }
         }
         Ok(())

@@ -206,26 +206,17 @@ mod tests {
 
     #[test]
     fn flag_values_match_ctdb() {
-        assert_eq!(
-            CtdbNodeFlags::DISABLED,
-            CtdbNodeFlags::UNHEALTHY | CtdbNodeFlags::PERMANENTLY_DISABLED
-        );
+        assert_eq!(CtdbNodeFlags::DISABLED, CtdbNodeFlags::UNHEALTHY | CtdbNodeFlags::PERMANENTLY_DISABLED);
         assert_eq!(
             CtdbNodeFlags::INACTIVE,
-            CtdbNodeFlags::DELETED
-                | CtdbNodeFlags::DISCONNECTED
-                | CtdbNodeFlags::BANNED
-                | CtdbNodeFlags::STOPPED
+            CtdbNodeFlags::DELETED | CtdbNodeFlags::DISCONNECTED | CtdbNodeFlags::BANNED | CtdbNodeFlags::STOPPED
         );
     }
 
     #[test]
     fn display_like_ctdb_status() {
         assert_eq!(CtdbNodeFlags::OK.to_string(), "OK");
-        assert_eq!(
-            CtdbNodeFlags::DISCONNECTED.to_string(),
-            "DISCONNECTED|INACTIVE"
-        );
+        assert_eq!(CtdbNodeFlags::DISCONNECTED.to_string(), "DISCONNECTED|INACTIVE");
         assert_eq!(CtdbNodeFlags::PERMANENTLY_DISABLED.to_string(), "DISABLED");
         assert_eq!(CtdbNodeFlags(0x100).to_string(), "0x100");
     }

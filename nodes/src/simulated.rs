@@ -61,9 +61,7 @@ impl SimConfig {
     /// Defaults for an `n`-node cluster: name "CTDB-CLUSTER", this node 0,
     /// public IPs 127.0.100.1..=n /24, one share "share", no state file.
     pub fn with_nodes(n: u32) -> Self {
-        let public_ips = (1..=n.min(254))
-            .map(|i| (IpAddr::V4(Ipv4Addr::new(127, 0, 100, i as u8)), 24))
-            .collect();
+        let public_ips = (1..=n.min(254)).map(|i| (IpAddr::V4(Ipv4Addr::new(127, 0, 100, i as u8)), 24)).collect();
         Self {
             nodes: n,
             cluster_name: "CTDB-CLUSTER".into(),
@@ -156,8 +154,7 @@ fn persist_bytes(path: &Path, bytes: &[u8]) -> BackendResult<()> {
     let tmp = PathBuf::from(tmp);
     let written = (|| {
         let mut f = File::create(&tmp).map_err(|e| io_err("cannot create", &tmp, e))?;
-        f.write_all(bytes)
-            .map_err(|e| io_err("cannot write", &tmp, e))?;
+        f.write_all(bytes).map_err(|e| io_err("cannot write", &tmp, e))?;
         f.sync_all().map_err(|e| io_err("cannot sync", &tmp, e))?;
         drop(f);
         fs::rename(&tmp, path).map_err(|e| io_err("cannot rename onto", path, e))
@@ -179,15 +176,8 @@ fn persist_bytes(path: &Path, bytes: &[u8]) -> BackendResult<()> {
 
 /// Whether `pnn` can host `ip` right now.
 fn can_host(raw: &RawCluster, pnn: u32, ip: &PublicIp) -> bool {
-    let flags_ok = raw
-        .nodes
-        .iter()
-        .any(|n| n.pnn == pnn && n.flags.can_host_ips());
-    flags_ok
-        && raw
-            .interfaces
-            .iter()
-            .any(|(p, i)| *p == pnn && i.link_up && ip.interfaces.contains(&i.name))
+    let flags_ok = raw.nodes.iter().any(|n| n.pnn == pnn && n.flags.can_host_ips());
+    flags_ok && raw.interfaces.iter().any(|(p, i)| *p == pnn && i.link_up && ip.interfaces.contains(&i.name))
 }
 
 fn load(raw: &RawCluster, pnn: u32) -> usize {
@@ -204,11 +194,7 @@ fn ip_order(addr: &IpAddr) -> (u8, u128) {
 /// The capable node for public IP index `i` with the fewest IPs (ties: lowest pnn).
 fn least_loaded(raw: &RawCluster, i: usize) -> Option<u32> {
     let ip = &raw.public_ips[i];
-    raw.nodes
-        .iter()
-        .map(|n| n.pnn)
-        .filter(|&pnn| can_host(raw, pnn, ip))
-        .min_by_key(|&pnn| (load(raw, pnn), pnn))
+    raw.nodes.iter().map(|n| n.pnn).filter(|&pnn| can_host(raw, pnn, ip)).min_by_key(|&pnn| (load(raw, pnn), pnn))
 }
 
 /// Applies the simulation's takeover rules (see the module doc).
@@ -242,12 +228,7 @@ fn reallocate(raw: &mut RawCluster, rebalance: bool) {
                 let Some(to) = least_loaded(raw, i) else {
                     continue;
                 };
-                let max_load = raw
-                    .nodes
-                    .iter()
-                    .map(|n| load(raw, n.pnn))
-                    .max()
-                    .unwrap_or(0);
+                let max_load = raw.nodes.iter().map(|n| load(raw, n.pnn)).max().unwrap_or(0);
                 if load(raw, from) == max_load && load(raw, from) >= load(raw, to) + 2 {
                     raw.public_ips[i].pnn = Some(to);
                     moved = true;
@@ -264,10 +245,7 @@ fn reallocate(raw: &mut RawCluster, rebalance: bool) {
         .interfaces
         .iter()
         .map(|(pnn, iface)| {
-            raw.public_ips
-                .iter()
-                .filter(|p| p.pnn == Some(*pnn) && p.interfaces.contains(&iface.name))
-                .count() as u32
+            raw.public_ips.iter().filter(|p| p.pnn == Some(*pnn) && p.interfaces.contains(&iface.name)).count() as u32
         })
         .collect();
     for ((_, iface), r) in raw.interfaces.iter_mut().zip(refs) {
@@ -279,10 +257,7 @@ fn reallocate(raw: &mut RawCluster, rebalance: bool) {
 fn active_set(raw: &RawCluster) -> Vec<u32> {
     raw.nodes
         .iter()
-        .filter(|n| {
-            !n.flags
-                .intersects(CtdbNodeFlags::INACTIVE | CtdbNodeFlags::UNKNOWN)
-        })
+        .filter(|n| !n.flags.intersects(CtdbNodeFlags::INACTIVE | CtdbNodeFlags::UNKNOWN))
         .map(|n| n.pnn)
         .collect()
 }
@@ -300,37 +275,21 @@ fn after_flags_change(raw: &mut RawCluster, before_active: &[u32], before_hostin
 }
 
 fn hosting_set(raw: &RawCluster) -> Vec<u32> {
-    raw.nodes
-        .iter()
-        .filter(|n| n.flags.can_host_ips())
-        .map(|n| n.pnn)
-        .collect()
+    raw.nodes.iter().filter(|n| n.flags.can_host_ips()).map(|n| n.pnn).collect()
 }
 
 /// Changes the flags of `pnn` with `f` and applies the consequences.
-fn change_flags(
-    raw: &mut RawCluster,
-    pnn: u32,
-    f: impl FnOnce(CtdbNodeFlags) -> CtdbNodeFlags,
-) -> BackendResult<()> {
+fn change_flags(raw: &mut RawCluster, pnn: u32, f: impl FnOnce(CtdbNodeFlags) -> CtdbNodeFlags) -> BackendResult<()> {
     let before_active = active_set(raw);
     let before_hosting = hosting_set(raw);
-    let node = raw
-        .nodes
-        .iter_mut()
-        .find(|n| n.pnn == pnn)
-        .ok_or(BackendError::NodeNotFound(pnn))?;
+    let node = raw.nodes.iter_mut().find(|n| n.pnn == pnn).ok_or(BackendError::NodeNotFound(pnn))?;
     node.flags = f(node.flags);
     after_flags_change(raw, &before_active, &before_hosting);
     Ok(())
 }
 
 fn node_flags(raw: &RawCluster, pnn: u32) -> BackendResult<CtdbNodeFlags> {
-    raw.nodes
-        .iter()
-        .find(|n| n.pnn == pnn)
-        .map(|n| n.flags)
-        .ok_or(BackendError::NodeNotFound(pnn))
+    raw.nodes.iter().find(|n| n.pnn == pnn).map(|n| n.flags).ok_or(BackendError::NodeNotFound(pnn))
 }
 
 /// Checks that `pnn` can take `ip` (`ctdb moveip` preconditions).
@@ -343,10 +302,7 @@ fn check_target(raw: &RawCluster, pnn: u32, ip: &PublicIp) -> BackendResult<()> 
         return Err(BackendError::NodePaused(pnn));
     }
     if !can_host(raw, pnn, ip) {
-        return Err(BackendError::InvalidState(format!(
-            "node {pnn} has no usable interface for {}",
-            ip.addr
-        )));
+        return Err(BackendError::InvalidState(format!("node {pnn} has no usable interface for {}", ip.addr)));
     }
     Ok(())
 }
@@ -355,10 +311,7 @@ impl SimulatedCluster {
     /// Builds the cluster; loads the overlay from `state_file` when it exists.
     pub fn new(config: SimConfig) -> BackendResult<Self> {
         if config.nodes == 0 || config.nodes > 254 {
-            return Err(BackendError::InvalidParameter(format!(
-                "{} nodes (1..=254)",
-                config.nodes
-            )));
+            return Err(BackendError::InvalidParameter(format!("{} nodes (1..=254)", config.nodes)));
         }
         if config.this_pnn >= config.nodes {
             return Err(BackendError::NodeNotFound(config.this_pnn));
@@ -374,16 +327,7 @@ impl SimulatedCluster {
             })
             .collect();
         let interfaces = (0..config.nodes)
-            .map(|pnn| {
-                (
-                    pnn,
-                    CtdbInterface {
-                        name: "lo".into(),
-                        link_up: true,
-                        references: 0,
-                    },
-                )
-            })
+            .map(|pnn| (pnn, CtdbInterface { name: "lo".into(), link_up: true, references: 0 }))
             .collect();
         let public_ips = config
             .public_ips
@@ -460,10 +404,7 @@ impl SimulatedCluster {
         Ok(out)
     }
 
-    fn overlay_op<T>(
-        &self,
-        f: impl FnOnce(&mut Overlay, &ClusterState) -> BackendResult<T>,
-    ) -> BackendResult<T> {
+    fn overlay_op<T>(&self, f: impl FnOnce(&mut Overlay, &ClusterState) -> BackendResult<T>) -> BackendResult<T> {
         self.update(|_, overlay, state| f(overlay, state))
     }
 
@@ -493,9 +434,7 @@ impl SimulatedCluster {
                 .interfaces
                 .iter_mut()
                 .find(|(p, i)| *p == pnn && i.name == iface)
-                .ok_or_else(|| {
-                    BackendError::InvalidParameter(format!("no interface {iface} on node {pnn}"))
-                })?;
+                .ok_or_else(|| BackendError::InvalidParameter(format!("no interface {iface} on node {pnn}")))?;
             i.1.link_up = up;
             reallocate(raw, up);
             Ok(())
@@ -514,40 +453,26 @@ impl SimulatedCluster {
     /// publishes `BackendUnavailable` / `BackendAvailable` on a change.
     pub fn set_available(&self, available: bool) {
         if self.available.swap(available, Ordering::SeqCst) != available {
-            let e = if available {
-                ClusterEvent::BackendAvailable
-            } else {
-                ClusterEvent::BackendUnavailable
-            };
+            let e = if available { ClusterEvent::BackendAvailable } else { ClusterEvent::BackendUnavailable };
             let _ = self.events.send(e);
         }
     }
 
     /// A copy of the simulated CTDB state.
     pub fn raw(&self) -> RawCluster {
-        self.inner
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .raw
-            .clone()
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner).raw.clone()
     }
 
     /// A copy of the admin overlay.
     pub fn overlay(&self) -> Overlay {
-        self.inner
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .overlay
-            .clone()
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner).overlay.clone()
     }
 
     fn check_available(&self) -> BackendResult<()> {
         if self.available() {
             Ok(())
         } else {
-            Err(BackendError::Unavailable(
-                "simulated ctdbd is unreachable".into(),
-            ))
+            Err(BackendError::Unavailable("simulated ctdbd is unreachable".into()))
         }
     }
 
@@ -577,9 +502,7 @@ impl SimulatedCluster {
     fn do_stop(&self, pnn: u32) -> BackendResult<()> {
         self.check_available()?;
         self.update(|raw, _, _| {
-            if node_flags(raw, pnn)?
-                .intersects(CtdbNodeFlags::DISCONNECTED | CtdbNodeFlags::UNKNOWN)
-            {
+            if node_flags(raw, pnn)?.intersects(CtdbNodeFlags::DISCONNECTED | CtdbNodeFlags::UNKNOWN) {
                 return Err(BackendError::NodeDown(pnn));
             }
             change_flags(raw, pnn, |f| f | CtdbNodeFlags::STOPPED)
@@ -589,9 +512,7 @@ impl SimulatedCluster {
     fn do_continue(&self, pnn: u32) -> BackendResult<()> {
         self.check_available()?;
         self.update(|raw, _, _| {
-            if node_flags(raw, pnn)?
-                .intersects(CtdbNodeFlags::DISCONNECTED | CtdbNodeFlags::UNKNOWN)
-            {
+            if node_flags(raw, pnn)?.intersects(CtdbNodeFlags::DISCONNECTED | CtdbNodeFlags::UNKNOWN) {
                 return Err(BackendError::NodeDown(pnn));
             }
             change_flags(raw, pnn, |f| f.without(CtdbNodeFlags::STOPPED))
@@ -619,23 +540,16 @@ impl SimulatedCluster {
 
     /// The Up node other than `except` with the fewest IPs that can take `addr`
     /// (any Up node when `addr` is `None`).
-    fn best_other(
-        &self,
-        state: &ClusterState,
-        except: Option<u32>,
-        addr: Option<IpAddr>,
-    ) -> BackendResult<u32> {
+    fn best_other(&self, state: &ClusterState, except: Option<u32>, addr: Option<IpAddr>) -> BackendResult<u32> {
         let raw = self.raw();
         state
             .nodes
             .iter()
             .filter(|n| n.state == NodeState::Up && Some(n.pnn) != except)
-            .filter(
-                |n| match addr.and_then(|a| raw.public_ips.iter().find(|p| p.addr == a)) {
-                    Some(ip) => can_host(&raw, n.pnn, ip),
-                    None => true,
-                },
-            )
+            .filter(|n| match addr.and_then(|a| raw.public_ips.iter().find(|p| p.addr == a)) {
+                Some(ip) => can_host(&raw, n.pnn, ip),
+                None => true,
+            })
             .min_by_key(|n| (state.ips_hosted_by(n.pnn).count(), n.pnn))
             .map(|n| n.pnn)
             .ok_or(BackendError::NoOtherNodeUp)
@@ -644,24 +558,14 @@ impl SimulatedCluster {
     fn do_move_group(&self, group_id: &str, to: Option<u32>) -> BackendResult<u32> {
         self.check_available()?;
         let state = self.snapshot();
-        let g = state
-            .group_by_id(group_id)
-            .ok_or_else(|| BackendError::GroupNotFound(group_id.into()))?;
+        let g = state.group_by_id(group_id).ok_or_else(|| BackendError::GroupNotFound(group_id.into()))?;
         let addr = match &g.kind {
             GroupKind::PublicIp(a) => Some(*a),
             GroupKind::Cluster => match state.public_ips.first() {
                 Some(p) => Some(p.addr),
-                None => {
-                    return Err(BackendError::Unsupported(
-                        "the cluster group follows the leader",
-                    ))
-                }
+                None => return Err(BackendError::Unsupported("the cluster group follows the leader")),
             },
-            GroupKind::FileServer => {
-                return Err(BackendError::Unsupported(
-                    "the File Server role runs on every node",
-                ))
-            }
+            GroupKind::FileServer => return Err(BackendError::Unsupported("the File Server role runs on every node")),
             GroupKind::Created => None,
         };
         let target = match to {
@@ -695,10 +599,7 @@ fn ready<'a, T: Send + 'a>(r: BackendResult<T>) -> BoxFuture<'a, BackendResult<T
 
 impl ClusterBackend for SimulatedCluster {
     fn snapshot(&self) -> Arc<ClusterState> {
-        self.current
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.current.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     fn subscribe(&self) -> broadcast::Receiver<ClusterEvent> {
@@ -729,47 +630,37 @@ impl ClusterBackend for SimulatedCluster {
         ready(self.do_move_ip(addr, to_pnn))
     }
 
-    fn move_group<'a>(
-        &'a self,
-        group_id: &'a str,
-        to_pnn: Option<u32>,
-    ) -> BoxFuture<'a, BackendResult<u32>> {
+    fn move_group<'a>(&'a self, group_id: &'a str, to_pnn: Option<u32>) -> BoxFuture<'a, BackendResult<u32>> {
         ready(self.do_move_group(group_id, to_pnn))
     }
 
     fn set_group_online<'a>(&'a self, group_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-        ready(
-            self.check_available()
-                .and_then(|()| self.overlay_op(|o, s| o.set_group_state(s, group_id, true))),
-        )
+        ready(self.check_available().and_then(|()| self.overlay_op(|o, s| o.set_group_state(s, group_id, true))))
     }
 
     fn set_group_offline<'a>(&'a self, group_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-        ready(
-            self.check_available()
-                .and_then(|()| self.overlay_op(|o, s| o.set_group_state(s, group_id, false))),
-        )
+        ready(self.check_available().and_then(|()| self.overlay_op(|o, s| o.set_group_state(s, group_id, false))))
     }
 
     fn set_resource_online<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-        ready(self.check_available().and_then(|()| {
-            self.overlay_op(|o, s| o.set_resource_state(s, resource_id, ResourceRequest::Online))
-        }))
+        ready(
+            self.check_available()
+                .and_then(|()| self.overlay_op(|o, s| o.set_resource_state(s, resource_id, ResourceRequest::Online))),
+        )
     }
 
-    fn set_resource_offline<'a>(
-        &'a self,
-        resource_id: &'a str,
-    ) -> BoxFuture<'a, BackendResult<()>> {
-        ready(self.check_available().and_then(|()| {
-            self.overlay_op(|o, s| o.set_resource_state(s, resource_id, ResourceRequest::Offline))
-        }))
+    fn set_resource_offline<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        ready(
+            self.check_available()
+                .and_then(|()| self.overlay_op(|o, s| o.set_resource_state(s, resource_id, ResourceRequest::Offline))),
+        )
     }
 
     fn fail_resource<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-        ready(self.check_available().and_then(|()| {
-            self.overlay_op(|o, s| o.set_resource_state(s, resource_id, ResourceRequest::Fail))
-        }))
+        ready(
+            self.check_available()
+                .and_then(|()| self.overlay_op(|o, s| o.set_resource_state(s, resource_id, ResourceRequest::Fail))),
+        )
     }
 
     fn create_resource<'a>(
@@ -779,64 +670,34 @@ impl ClusterBackend for SimulatedCluster {
         type_name: &'a str,
     ) -> BoxFuture<'a, BackendResult<String>> {
         ready(
-            self.check_available().and_then(|()| {
-                self.overlay_op(|o, s| o.create_resource(s, group_id, name, type_name))
-            }),
+            self.check_available()
+                .and_then(|()| self.overlay_op(|o, s| o.create_resource(s, group_id, name, type_name))),
         )
     }
 
     fn delete_resource<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-        ready(
-            self.check_available()
-                .and_then(|()| self.overlay_op(|o, s| o.delete_resource(s, resource_id))),
-        )
+        ready(self.check_available().and_then(|()| self.overlay_op(|o, s| o.delete_resource(s, resource_id))))
     }
 
-    fn rename_resource<'a>(
-        &'a self,
-        resource_id: &'a str,
-        new_name: &'a str,
-    ) -> BoxFuture<'a, BackendResult<()>> {
-        ready(
-            self.check_available()
-                .and_then(|()| self.overlay_op(|o, s| o.rename_resource(s, resource_id, new_name))),
-        )
+    fn rename_resource<'a>(&'a self, resource_id: &'a str, new_name: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.check_available().and_then(|()| self.overlay_op(|o, s| o.rename_resource(s, resource_id, new_name))))
     }
 
     fn create_group<'a>(&'a self, name: &'a str) -> BoxFuture<'a, BackendResult<String>> {
-        ready(
-            self.check_available()
-                .and_then(|()| self.overlay_op(|o, s| o.create_group(s, name))),
-        )
+        ready(self.check_available().and_then(|()| self.overlay_op(|o, s| o.create_group(s, name))))
     }
 
     fn delete_group<'a>(&'a self, group_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-        ready(
-            self.check_available()
-                .and_then(|()| self.overlay_op(|o, s| o.delete_group(s, group_id))),
-        )
+        ready(self.check_available().and_then(|()| self.overlay_op(|o, s| o.delete_group(s, group_id))))
     }
 
-    fn rename_group<'a>(
-        &'a self,
-        group_id: &'a str,
-        new_name: &'a str,
-    ) -> BoxFuture<'a, BackendResult<()>> {
-        ready(
-            self.check_available()
-                .and_then(|()| self.overlay_op(|o, s| o.rename_group(s, group_id, new_name))),
-        )
+    fn rename_group<'a>(&'a self, group_id: &'a str, new_name: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.check_available().and_then(|()| self.overlay_op(|o, s| o.rename_group(s, group_id, new_name))))
     }
 
-    fn set_description<'a>(
-        &'a self,
-        object_id: &'a str,
-        description: &'a str,
-    ) -> BoxFuture<'a, BackendResult<()>> {
+    fn set_description<'a>(&'a self, object_id: &'a str, description: &'a str) -> BoxFuture<'a, BackendResult<()>> {
         ready(
-            self.check_available().and_then(|()| {
-                self.overlay_op(|o, s| o.set_description(s, object_id, description))
-            }),
+            self.check_available().and_then(|()| self.overlay_op(|o, s| o.set_description(s, object_id, description))),
         )
     }
 
@@ -845,10 +706,7 @@ impl ClusterBackend for SimulatedCluster {
         resource_id: &'a str,
         props: Vec<(String, PropValue)>,
     ) -> BoxFuture<'a, BackendResult<()>> {
-        ready(
-            self.check_available()
-                .and_then(|()| self.overlay_op(|o, s| o.set_private_props(s, resource_id, &props))),
-        )
+        ready(self.check_available().and_then(|()| self.overlay_op(|o, s| o.set_private_props(s, resource_id, &props))))
     }
 
     fn set_admin_properties<'a>(
@@ -856,10 +714,7 @@ impl ClusterBackend for SimulatedCluster {
         key: &'a str,
         props: Vec<(String, Option<PropValue>)>,
     ) -> BoxFuture<'a, BackendResult<()>> {
-        ready(
-            self.check_available()
-                .and_then(|()| self.overlay_op(|o, _| o.set_admin_props(key, &props))),
-        )
+        ready(self.check_available().and_then(|()| self.overlay_op(|o, _| o.set_admin_props(key, &props))))
     }
 
     fn set_resource_dependencies<'a>(
@@ -867,9 +722,10 @@ impl ClusterBackend for SimulatedCluster {
         resource_id: &'a str,
         dependencies: Vec<String>,
     ) -> BoxFuture<'a, BackendResult<()>> {
-        ready(self.check_available().and_then(|()| {
-            self.overlay_op(|o, s| o.set_resource_dependencies(s, resource_id, &dependencies))
-        }))
+        ready(
+            self.check_available()
+                .and_then(|()| self.overlay_op(|o, s| o.set_resource_dependencies(s, resource_id, &dependencies))),
+        )
     }
 
     fn set_resource_possible_owners<'a>(
@@ -877,19 +733,17 @@ impl ClusterBackend for SimulatedCluster {
         resource_id: &'a str,
         pnns: Vec<u32>,
     ) -> BoxFuture<'a, BackendResult<()>> {
-        ready(self.check_available().and_then(|()| {
-            self.overlay_op(|o, s| o.set_resource_possible_owners(s, resource_id, &pnns))
-        }))
+        ready(
+            self.check_available()
+                .and_then(|()| self.overlay_op(|o, s| o.set_resource_possible_owners(s, resource_id, &pnns))),
+        )
     }
 
-    fn set_group_preferred_owners<'a>(
-        &'a self,
-        group_id: &'a str,
-        pnns: Vec<u32>,
-    ) -> BoxFuture<'a, BackendResult<()>> {
-        ready(self.check_available().and_then(|()| {
-            self.overlay_op(|o, s| o.set_group_preferred_owners(s, group_id, &pnns))
-        }))
+    fn set_group_preferred_owners<'a>(&'a self, group_id: &'a str, pnns: Vec<u32>) -> BoxFuture<'a, BackendResult<()>> {
+        ready(
+            self.check_available()
+                .and_then(|()| self.overlay_op(|o, s| o.set_group_preferred_owners(s, group_id, &pnns))),
+        )
     }
 
     fn change_resource_group<'a>(
@@ -897,31 +751,20 @@ impl ClusterBackend for SimulatedCluster {
         resource_id: &'a str,
         group_id: &'a str,
     ) -> BoxFuture<'a, BackendResult<()>> {
-        ready(self.check_available().and_then(|()| {
-            self.overlay_op(|o, s| o.change_resource_group(s, resource_id, group_id))
-        }))
-    }
-
-    fn rename_network<'a>(
-        &'a self,
-        network_id: &'a str,
-        new_name: &'a str,
-    ) -> BoxFuture<'a, BackendResult<()>> {
         ready(
             self.check_available()
-                .and_then(|()| self.overlay_op(|o, s| o.rename_network(s, network_id, new_name))),
+                .and_then(|()| self.overlay_op(|o, s| o.change_resource_group(s, resource_id, group_id))),
         )
+    }
+
+    fn rename_network<'a>(&'a self, network_id: &'a str, new_name: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.check_available().and_then(|()| self.overlay_op(|o, s| o.rename_network(s, network_id, new_name))))
     }
 
     /// The blob in memory (loaded from [`registry_file`] at start); fails while the
     /// simulated ctdbd is unreachable, as a CTDB persistent-database read would.
     fn registry_blob(&self) -> BoxFuture<'_, BackendResult<Option<Vec<u8>>>> {
-        ready(self.check_available().map(|()| {
-            self.registry
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone()
-        }))
+        ready(self.check_available().map(|()| self.registry.lock().unwrap_or_else(PoisonError::into_inner).clone()))
     }
 
     /// Persists crash-safely to [`registry_file`] first (when there is a state file), then

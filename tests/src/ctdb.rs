@@ -24,7 +24,8 @@ pub struct HostLock {
 impl HostLock {
     /// Blocks until no other test owns the loopback cluster.
     pub fn take() -> Self {
-        let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(LOCK).expect("open lock file");
+        let f =
+            std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(LOCK).expect("open lock file");
         // SAFETY: flock on a file descriptor we own; blocks until free.
         let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
         assert_eq!(r, 0, "flock {LOCK}");

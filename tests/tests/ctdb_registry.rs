@@ -21,7 +21,8 @@ fn utf16z(s: &str) -> Vec<u8> {
 
 fn root_key(c: &mut RpcClient) -> ContextHandle {
     let stub = ApiGetRootKeyRequest { sam_desired: MAXIMUM_ALLOWED }.to_stub();
-    let r = ApiGetRootKeyResponse::decode_stub(&c.call(28, &stub).expect("no fault"), ByteOrder::Little).expect("decodes");
+    let r =
+        ApiGetRootKeyResponse::decode_stub(&c.call(28, &stub).expect("no fault"), ByteOrder::Little).expect("decodes");
     assert_eq!(r.status.0, 0, "ApiGetRootKey");
     r.key
 }
@@ -35,7 +36,8 @@ fn create_key(c: &mut RpcClient, parent: ContextHandle, name: &str) -> ContextHa
         security_attributes: None,
     }
     .to_stub();
-    let r = ApiCreateKeyResponse::decode_stub(&c.call(29, &stub).expect("no fault"), ByteOrder::Little).expect("decodes");
+    let r =
+        ApiCreateKeyResponse::decode_stub(&c.call(29, &stub).expect("no fault"), ByteOrder::Little).expect("decodes");
     assert_eq!(r.status.0, 0, "ApiCreateKey {name}");
     r.key
 }
@@ -62,14 +64,16 @@ fn set_value(c: &mut RpcClient, key: ContextHandle, name: &str, text: &str) {
         cb_data: cb,
     }
     .to_stub();
-    let r = ApiSetValueResponse::decode_stub(&c.call(32, &stub).expect("no fault"), ByteOrder::Little).expect("decodes");
+    let r =
+        ApiSetValueResponse::decode_stub(&c.call(32, &stub).expect("no fault"), ByteOrder::Little).expect("decodes");
     assert_eq!(r.result.0, 0, "ApiSetValue {name}");
 }
 
 /// `Ok(bytes)` or the Win32 status.
 fn query_value(c: &mut RpcClient, key: ContextHandle, name: &str) -> Result<Vec<u8>, u32> {
     let stub = ApiQueryValueRequest { key, value_name: WString::new(name), cb_data: 1024 }.to_stub();
-    let r = ApiQueryValueResponse::decode_stub(&c.call(34, &stub).expect("no fault"), ByteOrder::Little).expect("decodes");
+    let r =
+        ApiQueryValueResponse::decode_stub(&c.call(34, &stub).expect("no fault"), ByteOrder::Little).expect("decodes");
     if r.result.0 != 0 {
         return Err(r.result.0);
     }

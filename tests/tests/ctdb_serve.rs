@@ -19,16 +19,22 @@ const NODE_PAUSED: u32 = 2;
 
 fn open_node(c: &mut RpcClient, name: &str) -> ContextHandle {
     let stub = ApiOpenNodeRequest { node_name: WString::new(name) }.to_stub();
-    let r = ApiOpenNodeResponse::decode_stub(&c.call(ApiOpenNodeRequest::OPNUM, &stub).expect("no fault"), ByteOrder::Little)
-        .expect("decodes");
+    let r = ApiOpenNodeResponse::decode_stub(
+        &c.call(ApiOpenNodeRequest::OPNUM, &stub).expect("no fault"),
+        ByteOrder::Little,
+    )
+    .expect("decodes");
     assert_eq!(r.status.0, 0, "ApiOpenNode {name}");
     r.node
 }
 
 fn node_state(c: &mut RpcClient, h: ContextHandle) -> u32 {
     let stub = ApiGetNodeStateRequest { node: h }.to_stub();
-    let r = ApiGetNodeStateResponse::decode_stub(&c.call(ApiGetNodeStateRequest::OPNUM, &stub).expect("no fault"), ByteOrder::Little)
-        .expect("decodes");
+    let r = ApiGetNodeStateResponse::decode_stub(
+        &c.call(ApiGetNodeStateRequest::OPNUM, &stub).expect("no fault"),
+        ByteOrder::Little,
+    )
+    .expect("decodes");
     assert_eq!(r.result.0, 0, "ApiGetNodeState");
     r.state
 }
@@ -43,10 +49,13 @@ fn pause(c: &mut RpcClient, h: ContextHandle) -> u32 {
 
 fn resume(c: &mut RpcClient, h: ContextHandle) -> u32 {
     let stub = ApiResumeNodeRequest { node: h }.to_stub();
-    ApiResumeNodeResponse::decode_stub(&c.call(ApiResumeNodeRequest::OPNUM, &stub).expect("no fault"), ByteOrder::Little)
-        .expect("decodes")
-        .result
-        .0
+    ApiResumeNodeResponse::decode_stub(
+        &c.call(ApiResumeNodeRequest::OPNUM, &stub).expect("no fault"),
+        ByteOrder::Little,
+    )
+    .expect("decodes")
+    .result
+    .0
 }
 
 /// Polls ApiGetNodeState until it is `want`; returns the time it took.
@@ -109,7 +118,8 @@ fn serve_on_a_real_ctdb_cluster() {
 
     // the cluster name and the serving node come from the config and the local ctdbd
     let stub = ApiGetClusterNameRequest {}.to_stub();
-    let r = ApiGetClusterNameResponse::decode_stub(&c.call(3, &stub).expect("no fault"), ByteOrder::Little).expect("decodes");
+    let r = ApiGetClusterNameResponse::decode_stub(&c.call(3, &stub).expect("no fault"), ByteOrder::Little)
+        .expect("decodes");
     assert_eq!(r.cluster_name.map(|s| s.0).as_deref(), Some(CLUSTER_NAME));
     assert_eq!(r.node_name.map(|s| s.0).as_deref(), Some("CTDB_NODE_0"));
 

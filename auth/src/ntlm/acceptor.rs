@@ -23,8 +23,8 @@ use std::sync::Arc;
 
 use super::flags::*;
 use super::messages::{
-    av_flags, av_id, encode_av_pairs, AuthenticateMessage, AvPair, ChallengeMessage,
-    NegotiateMessage, NtlmV2Response, Version, AV_FLAG_MIC_PRESENT, MIC_OFFSET,
+    av_flags, av_id, encode_av_pairs, AuthenticateMessage, AvPair, ChallengeMessage, NegotiateMessage, NtlmV2Response,
+    Version, AV_FLAG_MIC_PRESENT, MIC_OFFSET,
 };
 use super::session::{NtlmSession, Role};
 use crate::crypto::{ct_eq, hmac_md5, ntowf_v2, rc4k, upper, utf16le};
@@ -66,11 +66,7 @@ const OFFERED: u32 = NTLMSSP_REQUEST_TARGET
 
 enum State {
     AwaitNegotiate,
-    AwaitAuthenticate {
-        negotiate: Vec<u8>,
-        challenge: Vec<u8>,
-        flags: u32,
-    },
+    AwaitAuthenticate { negotiate: Vec<u8>, challenge: Vec<u8>, flags: u32 },
     Done,
     Failed,
 }
@@ -102,12 +98,7 @@ impl NtlmAcceptor {
     /// Creates an acceptor. `challenge` must be 8 fresh random bytes and
     /// `now_filetime` the current time as a FILETIME (100 ns since 1601);
     /// both are injected so that tests are deterministic.
-    pub fn new(
-        config: AcceptorConfig,
-        creds: Arc<dyn CredentialStore>,
-        challenge: [u8; 8],
-        now_filetime: u64,
-    ) -> Self {
+    pub fn new(config: AcceptorConfig, creds: Arc<dyn CredentialStore>, challenge: [u8; 8], now_filetime: u64) -> Self {
         NtlmAcceptor {
             config,
             creds,
@@ -126,13 +117,9 @@ impl NtlmAcceptor {
         let state = std::mem::replace(&mut self.state, State::Failed);
         let result = match state {
             State::AwaitNegotiate => self.on_negotiate(token),
-            State::AwaitAuthenticate {
-                negotiate,
-                challenge,
-                flags,
-            } => self
-                .on_authenticate(token, &negotiate, &challenge, flags)
-                .map(|()| NtlmStep::Done),
+            State::AwaitAuthenticate { negotiate, challenge, flags } => {
+                self.on_authenticate(token, &negotiate, &challenge, flags).map(|()| NtlmStep::Done)
+            }
             State::Done | State::Failed => return Err(AuthError::UnexpectedMessage),
         };
         if let Ok(NtlmStep::Done) = result {
@@ -178,48 +165,28 @@ impl NtlmAcceptor {
         let client = neg.flags;
         let mut flags = (client & OFFERED) | NTLMSSP_NEGOTIATE_NTLM | NTLMSSP_NEGOTIATE_TARGET_INFO;
         let unicode = client & NTLMSSP_NEGOTIATE_UNICODE != 0 || client & NTLM_NEGOTIATE_OEM == 0;
-        flags |= if unicode {
-            NTLMSSP_NEGOTIATE_UNICODE
-        } else {
-            NTLM_NEGOTIATE_OEM
-        };
+        flags |= if unicode { NTLMSSP_NEGOTIATE_UNICODE } else { NTLM_NEGOTIATE_OEM };
         let target_name = if client & NTLMSSP_REQUEST_TARGET != 0 {
             flags |= NTLMSSP_TARGET_TYPE_SERVER;
             if unicode {
                 utf16le(&self.config.netbios_domain)
             } else {
-                self.config
-                    .netbios_domain
-                    .chars()
-                    .map(|c| if (c as u32) < 256 { c as u8 } else { b'?' })
-                    .collect()
+                self.config.netbios_domain.chars().map(|c| if (c as u32) < 256 { c as u8 } else { b'?' }).collect()
             }
         } else {
             Vec::new()
         };
         let mut pairs = vec![
             AvPair::string(av_id::MSV_AV_NB_DOMAIN_NAME, &self.config.netbios_domain),
-            AvPair::string(
-                av_id::MSV_AV_NB_COMPUTER_NAME,
-                &self.config.netbios_computer,
-            ),
+            AvPair::string(av_id::MSV_AV_NB_COMPUTER_NAME, &self.config.netbios_computer),
         ];
         if !self.config.dns_domain.is_empty() {
-            pairs.push(AvPair::string(
-                av_id::MSV_AV_DNS_DOMAIN_NAME,
-                &self.config.dns_domain,
-            ));
+            pairs.push(AvPair::string(av_id::MSV_AV_DNS_DOMAIN_NAME, &self.config.dns_domain));
         }
         if !self.config.dns_computer.is_empty() {
-            pairs.push(AvPair::string(
-                av_id::MSV_AV_DNS_COMPUTER_NAME,
-                &self.config.dns_computer,
-            ));
+            pairs.push(AvPair::string(av_id::MSV_AV_DNS_COMPUTER_NAME, &self.config.dns_computer));
         }
-        pairs.push(AvPair {
-            id: av_id::MSV_AV_TIMESTAMP,
-            value: self.now_filetime.to_le_bytes().to_vec(),
-        });
+        pairs.push(AvPair { id: av_id::MSV_AV_TIMESTAMP, value: self.now_filetime.to_le_bytes().to_vec() });
         let challenge = ChallengeMessage {
             flags,
             target_name,
@@ -229,11 +196,7 @@ impl NtlmAcceptor {
         }
         .encode();
         self.flags = flags;
-        self.state = State::AwaitAuthenticate {
-            negotiate: token.to_vec(),
-            challenge: challenge.clone(),
-            flags,
-        };
+        self.state = State::AwaitAuthenticate { negotiate: token.to_vec(), challenge: challenge.clone(), flags };
         Ok(NtlmStep::Continue(challenge))
     }
 
@@ -265,11 +228,7 @@ impl NtlmAcceptor {
 
         // Look the account up; a UPN-style "user@realm" falls back to "user".
         let hash = self.creds.nt_hash(&user).or_else(|| {
-            user.split_once('@').and_then(|(name, _)| {
-                (!name.is_empty())
-                    .then(|| self.creds.nt_hash(name))
-                    .flatten()
-            })
+            user.split_once('@').and_then(|(name, _)| (!name.is_empty()).then(|| self.creds.nt_hash(name)).flatten())
         });
         let known = hash.is_some();
         let hash = hash.unwrap_or([0u8; 16]);
@@ -302,18 +261,14 @@ impl NtlmAcceptor {
                 .encrypted_random_session_key
                 .as_slice()
                 .try_into()
-                .map_err(|_| {
-                    AuthError::Malformed("encrypted random session key is not 16 bytes")
-                })?;
+                .map_err(|_| AuthError::Malformed("encrypted random session key is not 16 bytes"))?;
             rc4k(&key_exchange_key, &esk)
         } else {
             key_exchange_key
         };
 
         if av_flags(&resp.av_pairs) & AV_FLAG_MIC_PRESENT != 0 {
-            let mic = msg
-                .mic
-                .ok_or(AuthError::Malformed("authenticate too short for mic"))?;
+            let mic = msg.mic.ok_or(AuthError::Malformed("authenticate too short for mic"))?;
             let mut zeroed = token.to_vec();
             if let Some(field) = zeroed.get_mut(MIC_OFFSET..MIC_OFFSET + 16) {
                 field.fill(0);
@@ -328,16 +283,10 @@ impl NtlmAcceptor {
         if flags & NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY != 0 {
             self.session = Some(NtlmSession::new(exported, flags, Role::Server)?);
         } else if flags & (NTLMSSP_NEGOTIATE_SIGN | NTLMSSP_NEGOTIATE_SEAL) != 0 {
-            return Err(AuthError::Unsupported(
-                "signing or sealing without extended session security",
-            ));
+            return Err(AuthError::Unsupported("signing or sealing without extended session security"));
         }
         self.flags = flags;
-        self.user = Some(AuthenticatedUser {
-            user,
-            domain,
-            workstation,
-        });
+        self.user = Some(AuthenticatedUser { user, domain, workstation });
         Ok(())
     }
 }

@@ -19,9 +19,8 @@
 
 use super::flags::*;
 use super::messages::{
-    av_flags, av_id, av_timestamp, encode_av_pairs, encode_client_challenge, parse_av_pairs,
-    AuthenticateMessage, AvPair, ChallengeMessage, NegotiateMessage, Version, AV_FLAG_MIC_PRESENT,
-    MIC_OFFSET,
+    av_flags, av_id, av_timestamp, encode_av_pairs, encode_client_challenge, parse_av_pairs, AuthenticateMessage,
+    AvPair, ChallengeMessage, NegotiateMessage, Version, AV_FLAG_MIC_PRESENT, MIC_OFFSET,
 };
 use super::session::{NtlmSession, Role};
 use crate::crypto::{hmac_md5, nt_hash, ntowf_v2, rc4k, utf16le};
@@ -191,31 +190,19 @@ impl NtlmInitiator {
             return Err(AuthError::Unsupported("server does not support unicode"));
         }
         if chal.flags & NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY == 0 {
-            return Err(AuthError::Unsupported(
-                "server does not support extended session security",
-            ));
+            return Err(AuthError::Unsupported("server does not support extended session security"));
         }
         let flags = chal.flags & (INITIATOR_FLAGS | NTLMSSP_NEGOTIATE_TARGET_INFO);
-        let mut pairs = if chal.target_info.is_empty() {
-            Vec::new()
-        } else {
-            parse_av_pairs(&chal.target_info)?
-        };
+        let mut pairs = if chal.target_info.is_empty() { Vec::new() } else { parse_av_pairs(&chal.target_info)? };
         let server_time = av_timestamp(&pairs);
-        let timestamp = server_time
-            .or(self.fallback_time)
-            .unwrap_or_else(system_filetime);
+        let timestamp = server_time.or(self.fallback_time).unwrap_or_else(system_filetime);
         let with_mic = server_time.is_some();
         if with_mic {
             let f = av_flags(&pairs) | AV_FLAG_MIC_PRESENT;
             pairs.retain(|p| p.id != av_id::MSV_AV_FLAGS);
-            pairs.push(AvPair {
-                id: av_id::MSV_AV_FLAGS,
-                value: f.to_le_bytes().to_vec(),
-            });
+            pairs.push(AvPair { id: av_id::MSV_AV_FLAGS, value: f.to_le_bytes().to_vec() });
         }
-        let temp =
-            encode_client_challenge(timestamp, &self.client_challenge, &encode_av_pairs(&pairs));
+        let temp = encode_client_challenge(timestamp, &self.client_challenge, &encode_av_pairs(&pairs));
         let key = ntowf_v2(&self.nt_hash, &self.user, &self.domain);
         let proof = hmac_md5(&key, &[&chal.server_challenge, &temp]);
         let mut nt_response = proof.to_vec();
@@ -229,10 +216,7 @@ impl NtlmInitiator {
         };
         let key_exchange_key = hmac_md5(&key, &[&proof]);
         let (exported, encrypted_key) = if flags & NTLMSSP_NEGOTIATE_KEY_EXCH != 0 {
-            (
-                self.random_session_key,
-                rc4k(&key_exchange_key, &self.random_session_key).to_vec(),
-            )
+            (self.random_session_key, rc4k(&key_exchange_key, &self.random_session_key).to_vec())
         } else {
             (key_exchange_key, Vec::new())
         };
@@ -264,9 +248,7 @@ impl NtlmInitiator {
 /// Current time as a FILETIME (100 ns intervals since 1601-01-01 UTC).
 fn system_filetime() -> u64 {
     const UNIX_EPOCH_AS_FILETIME: u64 = 116_444_736_000_000_000;
-    let since = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() / 100)
-        .unwrap_or(0);
+    let since =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() / 100).unwrap_or(0);
     UNIX_EPOCH_AS_FILETIME.saturating_add(u64::try_from(since).unwrap_or(u64::MAX))
 }

@@ -76,12 +76,7 @@ pub struct Version {
 
 impl Version {
     /// The version we advertise: 10.0 build 20348, NTLM revision 15.
-    pub const OURS: Version = Version {
-        major: 10,
-        minor: 0,
-        build: 20348,
-        revision: 0x0F,
-    };
+    pub const OURS: Version = Version { major: 10, minor: 0, build: 20348, revision: 0x0F };
 
     /// Encodes the 8-byte structure.
     pub fn encode(&self) -> [u8; 8] {
@@ -92,12 +87,7 @@ impl Version {
     /// Parses the 8-byte structure at `off`, if present.
     fn parse_at(buf: &[u8], off: usize) -> Option<Version> {
         let v = buf.get(off..off.checked_add(8)?)?;
-        Some(Version {
-            major: v[0],
-            minor: v[1],
-            build: u16::from_le_bytes([v[2], v[3]]),
-            revision: v[7],
-        })
+        Some(Version { major: v[0], minor: v[1], build: u16::from_le_bytes([v[2], v[3]]), revision: v[7] })
     }
 }
 
@@ -113,10 +103,7 @@ pub struct AvPair {
 impl AvPair {
     /// Builds a pair whose value is a UTF-16LE string.
     pub fn string(id: u16, s: &str) -> AvPair {
-        AvPair {
-            id,
-            value: crate::crypto::utf16le(s),
-        }
+        AvPair { id, value: crate::crypto::utf16le(s) }
     }
 }
 
@@ -127,21 +114,14 @@ pub fn parse_av_pairs(buf: &[u8]) -> Result<Vec<AvPair>, AuthError> {
     let mut out = Vec::new();
     let mut pos = 0usize;
     loop {
-        let id =
-            read_u16(buf, pos).map_err(|_| AuthError::Malformed("av pair list missing eol"))?;
-        let len =
-            read_u16(buf, pos + 2).map_err(|_| AuthError::Malformed("truncated av pair"))? as usize;
+        let id = read_u16(buf, pos).map_err(|_| AuthError::Malformed("av pair list missing eol"))?;
+        let len = read_u16(buf, pos + 2).map_err(|_| AuthError::Malformed("truncated av pair"))? as usize;
         let start = pos + 4;
-        let value = buf
-            .get(start..start + len)
-            .ok_or(AuthError::Malformed("av pair value out of bounds"))?;
+        let value = buf.get(start..start + len).ok_or(AuthError::Malformed("av pair value out of bounds"))?;
         if id == av_id::MSV_AV_EOL {
             return Ok(out);
         }
-        out.push(AvPair {
-            id,
-            value: value.to_vec(),
-        });
+        out.push(AvPair { id, value: value.to_vec() });
         pos = start + len;
     }
 }
@@ -163,10 +143,7 @@ pub fn encode_av_pairs(pairs: &[AvPair]) -> Vec<u8> {
 
 /// Finds the first pair with `id`.
 pub fn find_av(pairs: &[AvPair], id: u16) -> Option<&[u8]> {
-    pairs
-        .iter()
-        .find(|p| p.id == id)
-        .map(|p| p.value.as_slice())
+    pairs.iter().find(|p| p.id == id).map(|p| p.value.as_slice())
 }
 
 /// MsvAvFlags value of a list, 0 when absent or short.
@@ -185,16 +162,12 @@ pub fn av_timestamp(pairs: &[AvPair]) -> Option<u64> {
 }
 
 fn read_u16(buf: &[u8], off: usize) -> Result<u16, AuthError> {
-    let b = buf
-        .get(off..off.wrapping_add(2))
-        .ok_or(AuthError::Malformed("truncated message"))?;
+    let b = buf.get(off..off.wrapping_add(2)).ok_or(AuthError::Malformed("truncated message"))?;
     Ok(u16::from_le_bytes([b[0], b[1]]))
 }
 
 fn read_u32(buf: &[u8], off: usize) -> Result<u32, AuthError> {
-    let b = buf
-        .get(off..off.wrapping_add(4))
-        .ok_or(AuthError::Malformed("truncated message"))?;
+    let b = buf.get(off..off.wrapping_add(4)).ok_or(AuthError::Malformed("truncated message"))?;
     Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
 
@@ -234,10 +207,7 @@ pub fn decode_string(raw: &[u8], unicode: bool) -> Result<String, AuthError> {
     if raw.len() % 2 != 0 {
         return Err(AuthError::Malformed("odd-length utf-16 string"));
     }
-    let units: Vec<u16> = raw
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .collect();
+    let units: Vec<u16> = raw.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
     String::from_utf16(&units).map_err(|_| AuthError::Malformed("invalid utf-16 string"))
 }
 
@@ -253,11 +223,7 @@ impl Builder {
         let mut header = Vec::with_capacity(header_len);
         header.extend_from_slice(SIGNATURE);
         header.extend_from_slice(&ty.to_le_bytes());
-        Builder {
-            header,
-            payload: Vec::new(),
-            header_len,
-        }
+        Builder { header, payload: Vec::new(), header_len }
     }
     fn u32(&mut self, v: u32) {
         self.header.extend_from_slice(&v.to_le_bytes());
@@ -313,17 +279,8 @@ impl NegotiateMessage {
         } else {
             Vec::new()
         };
-        let version = if flags & NTLMSSP_NEGOTIATE_VERSION != 0 {
-            Version::parse_at(buf, 32)
-        } else {
-            None
-        };
-        Ok(NegotiateMessage {
-            flags,
-            domain,
-            workstation,
-            version,
-        })
+        let version = if flags & NTLMSSP_NEGOTIATE_VERSION != 0 { Version::parse_at(buf, 32) } else { None };
+        Ok(NegotiateMessage { flags, domain, workstation, version })
     }
 
     /// Encodes the message (40-byte header, empty domain and workstation).
@@ -359,27 +316,15 @@ impl ChallengeMessage {
         expect_type(buf, MSG_CHALLENGE)?;
         let target_name = read_field(buf, 12, "challenge target name out of bounds")?.to_vec();
         let flags = read_u32(buf, 20)?;
-        let server_challenge: [u8; 8] = buf
-            .get(24..32)
-            .and_then(|s| s.try_into().ok())
-            .ok_or(AuthError::Malformed("truncated challenge"))?;
+        let server_challenge: [u8; 8] =
+            buf.get(24..32).and_then(|s| s.try_into().ok()).ok_or(AuthError::Malformed("truncated challenge"))?;
         let target_info = if buf.len() >= 48 {
             read_field(buf, 40, "challenge target info out of bounds")?.to_vec()
         } else {
             Vec::new()
         };
-        let version = if flags & NTLMSSP_NEGOTIATE_VERSION != 0 {
-            Version::parse_at(buf, 48)
-        } else {
-            None
-        };
-        Ok(ChallengeMessage {
-            flags,
-            target_name,
-            server_challenge,
-            target_info,
-            version,
-        })
+        let version = if flags & NTLMSSP_NEGOTIATE_VERSION != 0 { Version::parse_at(buf, 48) } else { None };
+        Ok(ChallengeMessage { flags, target_name, server_challenge, target_info, version })
     }
 
     /// Encodes the message (56-byte header).
@@ -433,17 +378,10 @@ impl AuthenticateMessage {
         let domain = read_field(buf, 28, "domain out of bounds")?.to_vec();
         let user = read_field(buf, 36, "user out of bounds")?.to_vec();
         let workstation = read_field(buf, 44, "workstation out of bounds")?.to_vec();
-        let encrypted_random_session_key =
-            read_field(buf, 52, "session key out of bounds")?.to_vec();
+        let encrypted_random_session_key = read_field(buf, 52, "session key out of bounds")?.to_vec();
         let flags = read_u32(buf, 60)?;
-        let version = if flags & NTLMSSP_NEGOTIATE_VERSION != 0 {
-            Version::parse_at(buf, 64)
-        } else {
-            None
-        };
-        let mic = buf
-            .get(MIC_OFFSET..MIC_OFFSET + 16)
-            .and_then(|s| <[u8; 16]>::try_from(s).ok());
+        let version = if flags & NTLMSSP_NEGOTIATE_VERSION != 0 { Version::parse_at(buf, 64) } else { None };
+        let mic = buf.get(MIC_OFFSET..MIC_OFFSET + 16).and_then(|s| <[u8; 16]>::try_from(s).ok());
         Ok(AuthenticateMessage {
             lm_response,
             nt_response,
@@ -500,26 +438,14 @@ impl<'a> NtlmV2Response<'a> {
             return Err(AuthError::Malformed("ntlmv2 response too short"));
         }
         let (proof, temp) = nt.split_at(16);
-        let nt_proof_str: [u8; 16] = proof
-            .try_into()
-            .map_err(|_| AuthError::Malformed("ntlmv2 proof"))?;
+        let nt_proof_str: [u8; 16] = proof.try_into().map_err(|_| AuthError::Malformed("ntlmv2 proof"))?;
         let timestamp = u64::from_le_bytes(
-            temp.get(8..16)
-                .and_then(|s| s.try_into().ok())
-                .ok_or(AuthError::Malformed("ntlmv2 timestamp"))?,
+            temp.get(8..16).and_then(|s| s.try_into().ok()).ok_or(AuthError::Malformed("ntlmv2 timestamp"))?,
         );
-        let client_challenge: [u8; 8] = temp
-            .get(16..24)
-            .and_then(|s| s.try_into().ok())
-            .ok_or(AuthError::Malformed("ntlmv2 client challenge"))?;
+        let client_challenge: [u8; 8] =
+            temp.get(16..24).and_then(|s| s.try_into().ok()).ok_or(AuthError::Malformed("ntlmv2 client challenge"))?;
         let av_pairs = parse_av_pairs(temp.get(CLIENT_CHALLENGE_FIXED_LEN..).unwrap_or(&[]))?;
-        Ok(NtlmV2Response {
-            nt_proof_str,
-            temp,
-            timestamp,
-            client_challenge,
-            av_pairs,
-        })
+        Ok(NtlmV2Response { nt_proof_str, temp, timestamp, client_challenge, av_pairs })
     }
 }
 
@@ -527,11 +453,7 @@ impl<'a> NtlmV2Response<'a> {
 /// MS-NLMP 3.3.2 (`Responserversion, HiResponserversion, Z(6), Time,
 /// ClientChallenge, Z(4), ServerName, Z(4)`); `av_pairs` must already end with
 /// MsvAvEOL.
-pub fn encode_client_challenge(
-    timestamp: u64,
-    client_challenge: &[u8; 8],
-    av_pairs: &[u8],
-) -> Vec<u8> {
+pub fn encode_client_challenge(timestamp: u64, client_challenge: &[u8; 8], av_pairs: &[u8]) -> Vec<u8> {
     let mut t = Vec::with_capacity(CLIENT_CHALLENGE_FIXED_LEN + av_pairs.len() + 4);
     t.extend_from_slice(&[1, 1, 0, 0, 0, 0, 0, 0]);
     t.extend_from_slice(&timestamp.to_le_bytes());
@@ -550,10 +472,7 @@ mod tests {
     fn av_pairs_round_trip_and_bounds() {
         let pairs = vec![
             AvPair::string(av_id::MSV_AV_NB_DOMAIN_NAME, "Domain"),
-            AvPair {
-                id: av_id::MSV_AV_FLAGS,
-                value: 2u32.to_le_bytes().to_vec(),
-            },
+            AvPair { id: av_id::MSV_AV_FLAGS, value: 2u32.to_le_bytes().to_vec() },
         ];
         let enc = encode_av_pairs(&pairs);
         assert_eq!(parse_av_pairs(&enc).unwrap(), pairs);
@@ -567,12 +486,8 @@ mod tests {
 
     #[test]
     fn messages_round_trip() {
-        let n = NegotiateMessage {
-            flags: 0xe208_8235,
-            domain: vec![],
-            workstation: vec![],
-            version: Some(Version::OURS),
-        };
+        let n =
+            NegotiateMessage { flags: 0xe208_8235, domain: vec![], workstation: vec![], version: Some(Version::OURS) };
         assert_eq!(NegotiateMessage::parse(&n.encode()).unwrap(), n);
         let c = ChallengeMessage {
             flags: 0xe28a_8235,
@@ -612,19 +527,10 @@ mod tests {
         let mut enc = a.encode();
         // NT response offset pointing far outside the message.
         enc[24..28].copy_from_slice(&0xffff_fff0u32.to_le_bytes());
-        assert_eq!(
-            AuthenticateMessage::parse(&enc),
-            Err(AuthError::Malformed("nt response out of bounds"))
-        );
+        assert_eq!(AuthenticateMessage::parse(&enc), Err(AuthError::Malformed("nt response out of bounds")));
         // Wrong types / signatures.
-        assert_eq!(
-            NegotiateMessage::parse(&a.encode()),
-            Err(AuthError::UnexpectedMessage)
-        );
-        assert!(matches!(
-            ChallengeMessage::parse(b"NTLMSSQ\0\x02\0\0\0"),
-            Err(AuthError::Malformed(_))
-        ));
+        assert_eq!(NegotiateMessage::parse(&a.encode()), Err(AuthError::UnexpectedMessage));
+        assert!(matches!(ChallengeMessage::parse(b"NTLMSSQ\0\x02\0\0\0"), Err(AuthError::Malformed(_))));
         for len in 0..a.encode().len() {
             let _ = AuthenticateMessage::parse(&a.encode()[..len]);
         }
@@ -632,10 +538,7 @@ mod tests {
 
     #[test]
     fn strings() {
-        assert_eq!(
-            decode_string(&crate::crypto::utf16le("Üser"), true).unwrap(),
-            "Üser"
-        );
+        assert_eq!(decode_string(&crate::crypto::utf16le("Üser"), true).unwrap(), "Üser");
         assert!(decode_string(&[0x41], true).is_err());
         assert!(decode_string(&[0x00, 0xd8], true).is_err()); // lone surrogate
         assert_eq!(decode_string(b"abc", false).unwrap(), "abc");

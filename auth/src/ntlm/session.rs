@@ -99,9 +99,7 @@ impl NtlmSession {
     /// negotiated flags. Fails without extended session security.
     pub fn new(exported_session_key: [u8; 16], flags: u32, role: Role) -> Result<Self, AuthError> {
         if flags & NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY == 0 {
-            return Err(AuthError::Unsupported(
-                "session security without extended session security",
-            ));
+            return Err(AuthError::Unsupported("session security without extended session security"));
         }
         let (send_dir, recv_dir) = match role {
             Role::Client => (Direction::ClientToServer, Direction::ServerToClient),
@@ -176,12 +174,7 @@ impl NtlmSession {
     /// # Panics
     /// If `data` is not inside `buf` or `sign_len > buf.len()`; both are
     /// computed by the caller for its own outgoing PDU, never from peer data.
-    pub fn seal(
-        &mut self,
-        buf: &mut [u8],
-        data: Range<usize>,
-        sign_len: usize,
-    ) -> [u8; SIGNATURE_LEN] {
+    pub fn seal(&mut self, buf: &mut [u8], data: Range<usize>, sign_len: usize) -> [u8; SIGNATURE_LEN] {
         let seq = self.send.seq.to_le_bytes();
         let digest = self.send.mac_key.mac(&[&seq, &buf[..sign_len]]);
         self.send.seal.apply(&mut buf[data]);
@@ -202,13 +195,7 @@ impl NtlmSession {
     /// `buf[data]` in place, then verifies `sig` over the plaintext
     /// `buf[..sign_len]`. Out-of-range arguments give
     /// [`AuthError::Malformed`] (they may derive from peer length fields).
-    pub fn unseal(
-        &mut self,
-        buf: &mut [u8],
-        data: Range<usize>,
-        sign_len: usize,
-        sig: &[u8],
-    ) -> Result<(), AuthError> {
+    pub fn unseal(&mut self, buf: &mut [u8], data: Range<usize>, sign_len: usize, sig: &[u8]) -> Result<(), AuthError> {
         if data.start > data.end || data.end > buf.len() || sign_len > buf.len() {
             return Err(AuthError::Malformed("sealed region out of bounds"));
         }
@@ -272,19 +259,14 @@ mod tests {
 
     #[test]
     fn refuses_without_ess() {
-        assert!(NtlmSession::new(
-            [0; 16],
-            FLAGS_4_2_4 & !NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY,
-            Role::Client
-        )
-        .is_err());
+        assert!(
+            NtlmSession::new([0; 16], FLAGS_4_2_4 & !NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY, Role::Client).is_err()
+        );
     }
 
     #[test]
     fn both_directions_many_messages_all_strengths() {
-        let base = NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY
-            | NTLMSSP_NEGOTIATE_SIGN
-            | NTLMSSP_NEGOTIATE_SEAL;
+        let base = NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY | NTLMSSP_NEGOTIATE_SIGN | NTLMSSP_NEGOTIATE_SEAL;
         for extra in [
             NTLMSSP_NEGOTIATE_128 | NTLMSSP_NEGOTIATE_KEY_EXCH,
             NTLMSSP_NEGOTIATE_56 | NTLMSSP_NEGOTIATE_KEY_EXCH,
@@ -332,22 +314,13 @@ mod tests {
         let mut s3 = s.clone();
         assert_eq!(s3.verify(b"secone", &sig1), Err(AuthError::BadSignature));
         // Short signature and bad ranges do not panic.
-        assert_eq!(
-            s.clone().verify(b"second", &sig1[..8]),
-            Err(AuthError::BadSignature)
-        );
+        assert_eq!(s.clone().verify(b"second", &sig1[..8]), Err(AuthError::BadSignature));
         let mut buf = [0u8; 4];
-        assert!(matches!(
-            s.clone().unseal(&mut buf, 2..9, 4, &sig1),
-            Err(AuthError::Malformed(_))
-        ));
+        assert!(matches!(s.clone().unseal(&mut buf, 2..9, 4, &sig1), Err(AuthError::Malformed(_))));
         #[allow(clippy::reversed_empty_ranges)]
         let r = s.clone().unseal(&mut buf, 3..1, 4, &sig1);
         assert!(matches!(r, Err(AuthError::Malformed(_))));
-        assert!(matches!(
-            s.clone().unseal(&mut buf, 0..1, 5, &sig1),
-            Err(AuthError::Malformed(_))
-        ));
+        assert!(matches!(s.clone().unseal(&mut buf, 0..1, 5, &sig1), Err(AuthError::Malformed(_))));
         s.verify(b"second", &sig1).unwrap();
     }
 
@@ -360,10 +333,7 @@ mod tests {
         s.verify_mech_list_mic(b"mechs", &mic).unwrap();
         let mic = s.sign_mech_list_mic(b"mechs");
         c.verify_mech_list_mic(b"mechs", &mic).unwrap();
-        assert_eq!(
-            (c.send_seq(), c.recv_seq(), s.send_seq(), s.recv_seq()),
-            (1, 1, 1, 1)
-        );
+        assert_eq!((c.send_seq(), c.recv_seq(), s.send_seq(), s.recv_seq()), (1, 1, 1, 1));
         // The first application message uses seq 1 and the fresh keystream:
         // its checksum encryption equals that of a brand-new handle.
         let fresh = NtlmSession::new([1; 16], flags, Role::Client).unwrap();

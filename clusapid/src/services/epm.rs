@@ -2,8 +2,8 @@
 //! interfaces clusapid registered; everything else is not registered here.
 
 use idl::epm::{
-    EptLookupHandleFreeRequest, EptLookupHandleFreeResponse, EptMapRequest, EptMapResponse, EpmapperServer,
-    TcpTower, Tower, TowerArray, Twr, EPT_S_NOT_REGISTERED,
+    EpmapperServer, EptLookupHandleFreeRequest, EptLookupHandleFreeResponse, EptMapRequest, EptMapResponse, TcpTower,
+    Tower, TowerArray, Twr, EPT_S_NOT_REGISTERED,
 };
 use idl::{ContextHandle, Guid, WError};
 
@@ -74,7 +74,11 @@ impl EpmapperServer for EpmService {
         EpmService::ept_map(self, ctx, &req)
     }
 
-    async fn ept_lookup_handle_free(&self, _ctx: &CallCtx, _req: EptLookupHandleFreeRequest) -> EptLookupHandleFreeResponse {
+    async fn ept_lookup_handle_free(
+        &self,
+        _ctx: &CallCtx,
+        _req: EptLookupHandleFreeRequest,
+    ) -> EptLookupHandleFreeResponse {
         // ept_map never hands out lookup handles, so there is nothing to free
         EptLookupHandleFreeResponse { entry_handle: ContextHandle::NULL, status: WError(0) }
     }

@@ -39,7 +39,11 @@ impl MgmtServer for MgmtService {
 
     /// [C706] Q.2.1 rpc_mgmt_inq_if_ids: the interfaces of the endpoint the call came in on.
     async fn rpc_mgmt_inq_if_ids(&self, ctx: &CallCtx, _req: RpcMgmtInqIfIdsRequest) -> RpcMgmtInqIfIdsResponse {
-        let ids = ctx.served.iter().map(|(uuid, major, minor)| RpcIfId { uuid: *uuid, vers_major: *major, vers_minor: *minor });
+        let ids = ctx.served.iter().map(|(uuid, major, minor)| RpcIfId {
+            uuid: *uuid,
+            vers_major: *major,
+            vers_minor: *minor,
+        });
         RpcMgmtInqIfIdsResponse { if_id_vector: Some(RpcIfIdVector::new(ids)), status: WError(0) }
     }
 
@@ -76,7 +80,11 @@ impl MgmtServer for MgmtService {
     }
 
     /// [C706] Q.2.5 rpc_mgmt_inq_server_princ_name for NTLMSSP and SPNEGO.
-    async fn rpc_mgmt_inq_princ_name(&self, _ctx: &CallCtx, req: RpcMgmtInqPrincNameRequest) -> RpcMgmtInqPrincNameResponse {
+    async fn rpc_mgmt_inq_princ_name(
+        &self,
+        _ctx: &CallCtx,
+        req: RpcMgmtInqPrincNameRequest,
+    ) -> RpcMgmtInqPrincNameResponse {
         let fail = |code| RpcMgmtInqPrincNameResponse {
             princ_name: ConfVarCString { max: req.princ_name_size, value: String::new() },
             status: WError(code),

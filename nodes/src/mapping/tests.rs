@@ -14,28 +14,15 @@ fn ip(s: &str) -> IpAddr {
 }
 
 fn node(pnn: u32, flags: CtdbNodeFlags) -> CtdbNodeInfo {
-    CtdbNodeInfo {
-        pnn,
-        address: ip(&format!("203.0.113.{}", pnn + 1)),
-        flags,
-    }
+    CtdbNodeInfo { pnn, address: ip(&format!("203.0.113.{}", pnn + 1)), flags }
 }
 
 fn iface(name: &str, up: bool) -> CtdbInterface {
-    CtdbInterface {
-        name: name.into(),
-        link_up: up,
-        references: 0,
-    }
+    CtdbInterface { name: name.into(), link_up: up, references: 0 }
 }
 
 fn pip(addr: &str, prefix: u8, pnn: Option<u32>) -> PublicIp {
-    PublicIp {
-        addr: ip(addr),
-        prefix_len: prefix,
-        pnn,
-        interfaces: vec!["eth1".into()],
-    }
+    PublicIp { addr: ip(addr), prefix_len: prefix, pnn, interfaces: vec!["eth1".into()] }
 }
 
 /// Three nodes, two public subnets, shares "data" and "home".
@@ -46,21 +33,13 @@ fn raw3() -> RawCluster {
         leader: Some(0),
         generation: 5,
         recovery_mode_active: false,
-        nodes: vec![
-            node(0, CtdbNodeFlags::OK),
-            node(1, CtdbNodeFlags::OK),
-            node(2, CtdbNodeFlags::OK),
-        ],
+        nodes: vec![node(0, CtdbNodeFlags::OK), node(1, CtdbNodeFlags::OK), node(2, CtdbNodeFlags::OK)],
         public_ips: vec![
             pip("198.51.100.10", 24, None),
             pip("192.0.2.11", 24, Some(1)),
             pip("192.0.2.10", 24, Some(0)),
         ],
-        interfaces: vec![
-            (0, iface("eth1", true)),
-            (1, iface("eth1", true)),
-            (2, iface("eth1", true)),
-        ],
+        interfaces: vec![(0, iface("eth1", true)), (1, iface("eth1", true)), (2, iface("eth1", true))],
         shares: vec!["data".into(), "home".into()],
     }
 }
@@ -84,22 +63,14 @@ fn flags_to_node_state_table() {
         (F::DISCONNECTED | F::UNHEALTHY, true, NodeState::Down),
         (F::PERMANENTLY_DISABLED, false, NodeState::Paused),
         (F::PERMANENTLY_DISABLED, true, NodeState::Paused),
-        (
-            F::PERMANENTLY_DISABLED | F::UNHEALTHY,
-            true,
-            NodeState::Paused,
-        ),
+        (F::PERMANENTLY_DISABLED | F::UNHEALTHY, true, NodeState::Paused),
         (F::UNHEALTHY, false, NodeState::Paused),
         (F::UNHEALTHY, true, NodeState::Joining),
         (F::UNKNOWN, false, NodeState::Unknown),
         (F::UNKNOWN | F::DISCONNECTED, false, NodeState::Unknown),
     ];
     for &(flags, recovery, want) in table {
-        assert_eq!(
-            node_state(flags, recovery),
-            want,
-            "{flags:?} recovery={recovery}"
-        );
+        assert_eq!(node_state(flags, recovery), want, "{flags:?} recovery={recovery}");
     }
 }
 
@@ -125,11 +96,7 @@ fn nodes_are_named_and_numbered_from_one() {
 fn one_group_and_ip_resource_per_public_ip() {
     let s = build0(&raw3());
     let cn = s.cluster_name_resource().unwrap().id.clone();
-    for (addr, host) in [
-        ("192.0.2.10", Some(0)),
-        ("192.0.2.11", Some(1)),
-        ("198.51.100.10", None),
-    ] {
+    for (addr, host) in [("192.0.2.10", Some(0)), ("192.0.2.11", Some(1)), ("198.51.100.10", None)] {
         let g = s.group_for_ip(ip(addr)).unwrap();
         assert_eq!(g.name, format!("Public IP {addr}"));
         assert_eq!(g.group_type, group_type::UNKNOWN);
@@ -139,30 +106,12 @@ fn one_group_and_ip_resource_per_public_ip() {
         assert_eq!(r.name, format!("IP Address {addr}"));
         assert_eq!(r.type_name, "IP Address");
         assert_eq!(r.owner, host);
-        let want = if host.is_some() {
-            ResourceState::Online
-        } else {
-            ResourceState::Offline
-        };
+        let want = if host.is_some() { ResourceState::Online } else { ResourceState::Offline };
         assert_eq!(r.state, want);
-        assert_eq!(
-            g.state,
-            if host.is_some() {
-                GroupState::Online
-            } else {
-                GroupState::Offline
-            }
-        );
-        assert_eq!(
-            r.dependencies,
-            vec![cn.clone()],
-            "IP depends on the cluster Network Name"
-        );
+        assert_eq!(g.state, if host.is_some() { GroupState::Online } else { GroupState::Offline });
+        assert_eq!(r.dependencies, vec![cn.clone()], "IP depends on the cluster Network Name");
         assert_eq!(r.private_prop("address"), Some(&PropValue::Sz(addr.into())));
-        assert_eq!(
-            r.private_prop("SubnetMask"),
-            Some(&PropValue::Sz("255.255.255.0".into()))
-        );
+        assert_eq!(r.private_prop("SubnetMask"), Some(&PropValue::Sz("255.255.255.0".into())));
         assert_eq!(r.private_prop("EnableDhcp"), Some(&PropValue::Dword(0)));
         assert_eq!(s.resource_network_name(&r.id).as_deref(), Some("SAMBA-CL"));
     }
@@ -173,14 +122,8 @@ fn one_group_and_ip_resource_per_public_ip() {
             .private_prop("Network")
             .cloned()
     };
-    assert_eq!(
-        net("192.0.2.10"),
-        Some(PropValue::Sz("Cluster Network 1".into()))
-    );
-    assert_eq!(
-        net("198.51.100.10"),
-        Some(PropValue::Sz("Cluster Network 2".into()))
-    );
+    assert_eq!(net("192.0.2.10"), Some(PropValue::Sz("Cluster Network 1".into())));
+    assert_eq!(net("198.51.100.10"), Some(PropValue::Sz("Cluster Network 2".into())));
 }
 
 #[test]
@@ -191,29 +134,17 @@ fn cluster_group() {
     assert_eq!(g.flags, clus_flags::CORE);
     assert_eq!(g.owner, Some(0), "owner = host of the lowest public IP");
     assert_eq!(g.state, GroupState::Online);
-    let names: Vec<&str> = s
-        .resources_in_group(&g.id)
-        .map(|r| r.name.as_str())
-        .collect();
+    let names: Vec<&str> = s.resources_in_group(&g.id).map(|r| r.name.as_str()).collect();
     assert_eq!(names, ["Cluster Name", "Cluster IP Address"]);
     let cn = s.find_resource_by_name("CLUSTER NAME").unwrap();
     assert_eq!(cn.type_name, "Network Name");
     assert!(cn.dependencies.is_empty());
-    assert_eq!(
-        cn.private_prop("Name"),
-        Some(&PropValue::Sz("SAMBA-CL".into()))
-    );
+    assert_eq!(cn.private_prop("Name"), Some(&PropValue::Sz("SAMBA-CL".into())));
     assert_eq!(cn.flags, clus_flags::CORE);
     let cip = s.find_resource_by_name("Cluster IP Address").unwrap();
-    assert_eq!(
-        cip.private_prop("Address"),
-        Some(&PropValue::Sz("192.0.2.10".into()))
-    );
+    assert_eq!(cip.private_prop("Address"), Some(&PropValue::Sz("192.0.2.10".into())));
     assert_eq!(cip.dependencies, vec![cn.id.clone()]);
-    assert_eq!(
-        s.resource_network_name(&cip.id).as_deref(),
-        Some("SAMBA-CL")
-    );
+    assert_eq!(s.resource_network_name(&cip.id).as_deref(), Some("SAMBA-CL"));
 }
 
 #[test]
@@ -225,22 +156,10 @@ fn cluster_group_without_public_ips_uses_the_leader() {
     let g = s.cluster_group().unwrap();
     assert_eq!(g.owner, Some(2));
     let cip = s.find_resource_by_name("Cluster IP Address").unwrap();
-    assert_eq!(
-        cip.private_prop("Address"),
-        Some(&PropValue::Sz("203.0.113.3".into()))
-    );
+    assert_eq!(cip.private_prop("Address"), Some(&PropValue::Sz("203.0.113.3".into())));
     assert_eq!(cip.state, ResourceState::Online);
-    assert_eq!(
-        cip.private_prop("Network"),
-        Some(&PropValue::Sz("Cluster Network 1".into()))
-    );
-    assert_eq!(
-        s.groups
-            .iter()
-            .filter(|g| matches!(g.kind, GroupKind::PublicIp(_)))
-            .count(),
-        0
-    );
+    assert_eq!(cip.private_prop("Network"), Some(&PropValue::Sz("Cluster Network 1".into())));
+    assert_eq!(s.groups.iter().filter(|g| matches!(g.kind, GroupKind::PublicIp(_))).count(), 0);
 }
 
 #[test]
@@ -256,14 +175,8 @@ fn file_server_role() {
     assert_eq!(rs[1].name, "File Share data");
     assert_eq!(rs[1].type_name, "File Share");
     assert_eq!(rs[1].dependencies, vec![rs[0].id.clone()]);
-    assert_eq!(
-        rs[2].private_prop("ShareName"),
-        Some(&PropValue::Sz("home".into()))
-    );
-    assert_eq!(
-        s.resource_network_name(&rs[2].id).as_deref(),
-        Some("SAMBA-CL")
-    );
+    assert_eq!(rs[2].private_prop("ShareName"), Some(&PropValue::Sz("home".into())));
+    assert_eq!(s.resource_network_name(&rs[2].id).as_deref(), Some("SAMBA-CL"));
 
     let mut raw = raw3();
     for n in &mut raw.nodes {
@@ -279,45 +192,17 @@ fn file_server_role() {
 #[test]
 fn networks_from_subnets() {
     let s = build0(&raw3());
-    let summary: Vec<(String, String, String, NetworkRole)> = s
-        .networks
-        .iter()
-        .map(|n| {
-            (
-                n.name.clone(),
-                n.address.clone(),
-                n.address_mask.clone(),
-                n.role,
-            )
-        })
-        .collect();
+    let summary: Vec<(String, String, String, NetworkRole)> =
+        s.networks.iter().map(|n| (n.name.clone(), n.address.clone(), n.address_mask.clone(), n.role)).collect();
     assert_eq!(
         summary,
         [
-            (
-                "Cluster Network 1".into(),
-                "192.0.2.0".into(),
-                "255.255.255.0".into(),
-                NetworkRole::ClientAccess
-            ),
-            (
-                "Cluster Network 2".into(),
-                "198.51.100.0".into(),
-                "255.255.255.0".into(),
-                NetworkRole::ClientAccess
-            ),
-            (
-                "Cluster Network 3".into(),
-                "203.0.113.0".into(),
-                "255.255.255.0".into(),
-                NetworkRole::InternalUse
-            ),
+            ("Cluster Network 1".into(), "192.0.2.0".into(), "255.255.255.0".into(), NetworkRole::ClientAccess),
+            ("Cluster Network 2".into(), "198.51.100.0".into(), "255.255.255.0".into(), NetworkRole::ClientAccess),
+            ("Cluster Network 3".into(), "203.0.113.0".into(), "255.255.255.0".into(), NetworkRole::InternalUse),
         ]
     );
-    assert_eq!(
-        s.find_network_by_name("cluster network 1").unwrap().state,
-        NetworkState::Up
-    );
+    assert_eq!(s.find_network_by_name("cluster network 1").unwrap().state, NetworkState::Up);
     // No interface carries the 198.51.100.0/24 IP first, so network 2 has none.
     assert_eq!(s.networks[1].state, NetworkState::Unavailable);
     // The node network has no interfaces: it follows node connectivity.
@@ -355,51 +240,25 @@ fn network_interfaces() {
     assert_eq!(i.adapter_name, "eth1");
     assert_eq!(i.address, ip("203.0.113.1"));
     assert_eq!(i.state, NetInterfaceState::Up);
-    assert_eq!(
-        s.network_by_id(&i.network_id).unwrap().name,
-        "Cluster Network 1"
-    );
+    assert_eq!(s.network_by_id(&i.network_id).unwrap().name, "Cluster Network 1");
     let e2 = s.find_netinterface_by_name("CTDB_NODE_2 - eth2").unwrap();
     assert_eq!(e2.state, NetInterfaceState::Failed);
-    assert_eq!(
-        s.network_by_id(&e2.network_id).unwrap().name,
-        "Cluster Network 2"
-    );
-    assert_eq!(
-        s.network_by_id(&e2.network_id).unwrap().state,
-        NetworkState::Down
-    );
-    assert_eq!(
-        s.find_netinterface("CTDB_NODE_2", "Cluster Network 2")
-            .unwrap()
-            .id,
-        e2.id
-    );
+    assert_eq!(s.network_by_id(&e2.network_id).unwrap().name, "Cluster Network 2");
+    assert_eq!(s.network_by_id(&e2.network_id).unwrap().state, NetworkState::Down);
+    assert_eq!(s.find_netinterface("CTDB_NODE_2", "Cluster Network 2").unwrap().id, e2.id);
     assert_eq!(s.netinterfaces_of_node(2).count(), 2);
 
     raw.nodes[1].flags = CtdbNodeFlags::DISCONNECTED;
     let s = build0(&raw);
     let i1 = s.find_netinterface_by_name("CTDB_NODE_1 - eth1").unwrap();
     assert_eq!(i1.state, NetInterfaceState::Unavailable);
-    assert_eq!(
-        s.find_network_by_name("Cluster Network 1").unwrap().state,
-        NetworkState::Up,
-        "down nodes not counted"
-    );
+    assert_eq!(s.find_network_by_name("Cluster Network 1").unwrap().state, NetworkState::Up, "down nodes not counted");
     raw.interfaces[0].1.link_up = false;
     let s = build0(&raw);
-    assert_eq!(
-        s.find_network_by_name("Cluster Network 1").unwrap().state,
-        NetworkState::Partitioned
-    );
+    assert_eq!(s.find_network_by_name("Cluster Network 1").unwrap().state, NetworkState::Partitioned);
     raw.nodes[0].flags = CtdbNodeFlags::UNKNOWN;
     let s = build0(&raw);
-    assert_eq!(
-        s.find_netinterface_by_name("CTDB_NODE_0 - eth1")
-            .unwrap()
-            .state,
-        NetInterfaceState::Unknown
-    );
+    assert_eq!(s.find_netinterface_by_name("CTDB_NODE_0 - eth1").unwrap().state, NetInterfaceState::Unknown);
 }
 
 #[test]
@@ -413,8 +272,7 @@ fn ids_are_deterministic() {
     raw.public_ips[0].pnn = Some(2);
     raw.nodes.reverse();
     let mut ov = Overlay::default();
-    ov.names
-        .insert(a.cluster_group().unwrap().id.clone(), "Renamed".into());
+    ov.names.insert(a.cluster_group().unwrap().id.clone(), "Renamed".into());
     let c = build(&raw, &ov);
     let ids = |s: &ClusterState| {
         let mut v: Vec<String> = s
@@ -429,10 +287,7 @@ fn ids_are_deterministic() {
         v
     };
     assert_eq!(ids(&a), ids(&c));
-    assert_eq!(
-        c.find_group_by_name("renamed").unwrap().id,
-        a.cluster_group().unwrap().id
-    );
+    assert_eq!(c.find_group_by_name("renamed").unwrap().id, a.cluster_group().unwrap().id);
     // Another cluster gets other ids; the instance id follows the name case-insensitively.
     let mut other = raw3();
     other.cluster_name = "OTHER".into();
@@ -452,10 +307,7 @@ fn lookups_are_case_insensitive() {
     assert!(s.find_resource_by_name("ip address 192.0.2.11").is_some());
     assert!(s.find_network_by_name("CLUSTER NETWORK 3").is_some());
     assert!(s.find_netinterface_by_name("CTDB_node_1 - ETH1").is_some());
-    assert_eq!(
-        s.find_resource_type("physical disk").unwrap().name,
-        "Physical Disk"
-    );
+    assert_eq!(s.find_resource_type("physical disk").unwrap().name, "Physical Disk");
     assert!(s.find_resource_type("INVALID_TYPE_XXXX").is_none());
     let g = s.cluster_group().unwrap();
     assert!(s.group_by_id(&g.id.to_uppercase()).is_some());
@@ -484,10 +336,7 @@ fn ipv6_public_ip() {
     assert_eq!(r.type_name, "IPv6 Address");
     assert_eq!(r.private_prop("PrefixLength"), Some(&PropValue::Dword(64)));
     let n = s.find_network_by_name("Cluster Network 1").unwrap();
-    assert_eq!(
-        (n.address.as_str(), n.address_mask.as_str()),
-        ("2001:db8::", "64")
-    );
+    assert_eq!((n.address.as_str(), n.address_mask.as_str()), ("2001:db8::", "64"));
 }
 
 #[test]
@@ -506,16 +355,11 @@ fn overlay_applies() {
     let base = build0(&raw);
     let mut ov = Overlay::default();
     let cg = base.cluster_group().unwrap().id.clone();
-    let id = ov
-        .create_resource(&base, &cg, "wurst", "GENERIC SERVICE")
-        .unwrap();
+    let id = ov.create_resource(&base, &cg, "wurst", "GENERIC SERVICE").unwrap();
     let s = build(&raw, &ov);
     check_invariants(&s);
     let r = s.resource_by_id(&id).unwrap();
-    assert_eq!(
-        (r.type_name.as_str(), r.state, r.owner),
-        ("Generic Service", ResourceState::Offline, Some(0))
-    );
+    assert_eq!((r.type_name.as_str(), r.state, r.owner), ("Generic Service", ResourceState::Offline, Some(0)));
     assert_eq!(s.cluster_group().unwrap().state, GroupState::PartialOnline);
     assert_eq!(
         ov.create_resource(&s, &cg, "WURST", "Generic Service"),
@@ -524,57 +368,28 @@ fn overlay_applies() {
 
     ov.set_description(&s, "2", "second node").unwrap();
     let unassigned = s.group_for_ip(ip("198.51.100.10")).unwrap().resource_ids[0].clone();
-    ov.set_resource_state(&s, &unassigned, ResourceRequest::Online)
-        .unwrap();
+    ov.set_resource_state(&s, &unassigned, ResourceRequest::Online).unwrap();
     ov.set_private_props(
         &s,
         &unassigned,
-        &[
-            ("SubnetMask".into(), PropValue::Sz("255.255.0.0".into())),
-            ("Extra".into(), PropValue::ULargeInteger(7)),
-        ],
+        &[("SubnetMask".into(), PropValue::Sz("255.255.0.0".into())), ("Extra".into(), PropValue::ULargeInteger(7))],
     )
     .unwrap();
-    ov.set_resource_state(&s, &id, ResourceRequest::Online)
-        .unwrap();
+    ov.set_resource_state(&s, &id, ResourceRequest::Online).unwrap();
     let s = build(&raw, &ov);
     assert_eq!(s.node_by_id("2").unwrap().description, "second node");
     let r = s.resource_by_id(&unassigned).unwrap();
-    assert_eq!(
-        r.state,
-        ResourceState::Offline,
-        "Online never raises an unassigned IP"
-    );
-    assert_eq!(
-        r.private_prop("subnetmask"),
-        Some(&PropValue::Sz("255.255.0.0".into()))
-    );
+    assert_eq!(r.state, ResourceState::Offline, "Online never raises an unassigned IP");
+    assert_eq!(r.private_prop("subnetmask"), Some(&PropValue::Sz("255.255.0.0".into())));
     assert_eq!(r.private_props.last().unwrap().0, "Extra");
     assert_eq!(s.cluster_group().unwrap().state, GroupState::Online);
 
-    ov.set_resource_state(
-        &s,
-        &s.cluster_name_resource().unwrap().id.clone(),
-        ResourceRequest::Fail,
-    )
-    .unwrap();
+    ov.set_resource_state(&s, &s.cluster_name_resource().unwrap().id.clone(), ResourceRequest::Fail).unwrap();
     let s2 = build(&raw, &ov);
     assert_eq!(s2.cluster_group().unwrap().state, GroupState::Failed);
     let ev = diff(&s, &s2);
-    assert!(ev.iter().any(|e| matches!(
-        e,
-        ClusterEvent::ResourceStateChanged {
-            new: ResourceState::Failed,
-            ..
-        }
-    )));
-    assert!(ev.iter().any(|e| matches!(
-        e,
-        ClusterEvent::GroupStateChanged {
-            new: GroupState::Failed,
-            ..
-        }
-    )));
+    assert!(ev.iter().any(|e| matches!(e, ClusterEvent::ResourceStateChanged { new: ResourceState::Failed, .. })));
+    assert!(ev.iter().any(|e| matches!(e, ClusterEvent::GroupStateChanged { new: GroupState::Failed, .. })));
 }
 
 #[test]
@@ -588,22 +403,10 @@ fn diff_reports_node_and_ip_changes() {
     let b = build0(&raw2);
     let ev = diff(&a, &b);
     assert_eq!(ev[0], ClusterEvent::Recovery { generation: 6 });
-    assert!(ev.contains(&ClusterEvent::NodeStateChanged {
-        pnn: 1,
-        old: NodeState::Up,
-        new: NodeState::Paused
-    }));
-    assert!(ev.contains(&ClusterEvent::IpMoved {
-        addr: ip("192.0.2.11"),
-        from: Some(1),
-        to: Some(2)
-    }));
+    assert!(ev.contains(&ClusterEvent::NodeStateChanged { pnn: 1, old: NodeState::Up, new: NodeState::Paused }));
+    assert!(ev.contains(&ClusterEvent::IpMoved { addr: ip("192.0.2.11"), from: Some(1), to: Some(2) }));
     let gid = b.group_for_ip(ip("192.0.2.11")).unwrap().id.clone();
-    assert!(ev.contains(&ClusterEvent::GroupOwnerChanged {
-        group_id: gid,
-        old: Some(1),
-        new: Some(2)
-    }));
+    assert!(ev.contains(&ClusterEvent::GroupOwnerChanged { group_id: gid, old: Some(1), new: Some(2) }));
     assert!(diff(&b, &b).is_empty());
 }
 
@@ -613,9 +416,7 @@ fn overlay_toml_round_trip() {
     let mut ov = Overlay::default();
     let g = ov.create_group(&base, "My Role").unwrap();
     let s = build(&raw3(), &ov);
-    let r = ov
-        .create_resource(&s, &g, "svc", "Generic Service")
-        .unwrap();
+    let r = ov.create_resource(&s, &g, "svc", "Generic Service").unwrap();
     let s = build(&raw3(), &ov);
     ov.set_private_props(
         &s,
@@ -623,18 +424,13 @@ fn overlay_toml_round_trip() {
         &[
             ("Big".into(), PropValue::ULargeInteger(u64::MAX)),
             ("Bin".into(), PropValue::Binary(vec![0, 1, 255])),
-            (
-                "Multi".into(),
-                PropValue::MultiSz(vec!["a".into(), "b".into()]),
-            ),
+            ("Multi".into(), PropValue::MultiSz(vec!["a".into(), "b".into()])),
             ("Word".into(), PropValue::Dword(u32::MAX)),
         ],
     )
     .unwrap();
-    ov.rename_group(&s, &s.cluster_group().unwrap().id.clone(), "Core")
-        .unwrap();
-    ov.set_resource_state(&s, &r, ResourceRequest::Fail)
-        .unwrap();
+    ov.rename_group(&s, &s.cluster_group().unwrap().id.clone(), "Core").unwrap();
+    ov.set_resource_state(&s, &r, ResourceRequest::Fail).unwrap();
     let text = ov.to_toml().unwrap();
     assert_eq!(Overlay::from_toml(&text).unwrap(), ov, "{text}");
     assert!(Overlay::from_toml("groups = 3").is_err());
@@ -645,15 +441,9 @@ fn overlay_toml_round_trip() {
 fn address_helpers() {
     assert_eq!(network_address(ip("192.0.2.77"), 24), Some(ip("192.0.2.0")));
     assert_eq!(network_address(ip("192.0.2.77"), 0), Some(ip("0.0.0.0")));
-    assert_eq!(
-        network_address(ip("192.0.2.77"), 32),
-        Some(ip("192.0.2.77"))
-    );
+    assert_eq!(network_address(ip("192.0.2.77"), 32), Some(ip("192.0.2.77")));
     assert_eq!(network_address(ip("192.0.2.77"), 33), None);
-    assert_eq!(
-        network_address(ip("2001:db8::1"), 64),
-        Some(ip("2001:db8::"))
-    );
+    assert_eq!(network_address(ip("2001:db8::1"), 64), Some(ip("2001:db8::")));
     assert_eq!(ipv4_mask(20).to_string(), "255.255.240.0");
     assert_eq!(ipv4_mask(0).to_string(), "0.0.0.0");
 }

@@ -42,14 +42,8 @@ fn initial_layout() {
         assert_eq!(s.ip_host(ip(&format!("127.0.100.{i}"))), Some(Some(host)));
     }
     assert!(s.find_netinterface_by_name("CTDB_NODE_0 - lo").is_some());
-    assert_eq!(
-        s.find_network_by_name("Cluster Network 1").unwrap().address,
-        "127.0.100.0"
-    );
-    assert_eq!(
-        s.find_network_by_name("Cluster Network 2").unwrap().role,
-        NetworkRole::InternalUse
-    );
+    assert_eq!(s.find_network_by_name("Cluster Network 1").unwrap().address, "127.0.100.0");
+    assert_eq!(s.find_network_by_name("Cluster Network 2").unwrap().role, NetworkRole::InternalUse);
     assert!(s.find_resource_by_name("File Share share").is_some());
     assert!(b.raw().interfaces.iter().all(|(_, i)| i.references == 1));
     assert!(b.available());
@@ -61,14 +55,8 @@ use crate::model::{NetworkRole, ResourceState};
 fn config_validation() {
     assert!(SimulatedCluster::new(SimConfig::with_nodes(0)).is_err());
     assert!(SimulatedCluster::new(SimConfig::with_nodes(255)).is_err());
-    let c = SimConfig {
-        this_pnn: 3,
-        ..SimConfig::default()
-    };
-    assert_eq!(
-        SimulatedCluster::new(c).unwrap_err(),
-        BackendError::NodeNotFound(3)
-    );
+    let c = SimConfig { this_pnn: 3, ..SimConfig::default() };
+    assert_eq!(SimulatedCluster::new(c).unwrap_err(), BackendError::NodeNotFound(3));
     let c5 = SimConfig::with_nodes(5);
     assert_eq!(c5.public_ips.len(), 5);
     let b = SimulatedCluster::new(c5).unwrap();
@@ -96,28 +84,14 @@ async fn pause_moves_ips_to_least_loaded_and_resume_rebalances() {
     assert_eq!(s.ip_host(ip("127.0.100.2")), Some(Some(0)));
     assert_eq!(s.cluster.generation, 1, "disable is not a recovery");
     let ev = drain(&mut rx);
-    assert!(ev.contains(&ClusterEvent::NodeStateChanged {
-        pnn: 1,
-        old: NodeState::Up,
-        new: NodeState::Paused
-    }));
-    assert!(ev.contains(&ClusterEvent::IpMoved {
-        addr: ip("127.0.100.2"),
-        from: Some(1),
-        to: Some(0)
-    }));
-    assert!(!ev
-        .iter()
-        .any(|e| matches!(e, ClusterEvent::Recovery { .. })));
+    assert!(ev.contains(&ClusterEvent::NodeStateChanged { pnn: 1, old: NodeState::Up, new: NodeState::Paused }));
+    assert!(ev.contains(&ClusterEvent::IpMoved { addr: ip("127.0.100.2"), from: Some(1), to: Some(0) }));
+    assert!(!ev.iter().any(|e| matches!(e, ClusterEvent::Recovery { .. })));
 
     b.resume_node(1).await.unwrap();
     let s = b.snapshot();
     assert_eq!(s.node_by_pnn(1).unwrap().state, NodeState::Up);
-    assert_eq!(
-        s.ips_hosted_by(1).count(),
-        1,
-        "rebalanced onto the returning node"
-    );
+    assert_eq!(s.ips_hosted_by(1).count(), 1, "rebalanced onto the returning node");
     assert_eq!(b.resume_node(1).await, Err(BackendError::NodeNotPaused(1)));
     assert_eq!(b.pause_node(7).await, Err(BackendError::NodeNotFound(7)));
     assert_eq!(b.resume_node(7).await, Err(BackendError::NodeNotFound(7)));
@@ -138,8 +112,7 @@ async fn pause_every_node_leaves_ips_unassigned() {
         .all(|g| g.state == crate::GroupState::Offline));
     check_invariants(&s);
     assert_eq!(
-        b.move_group(&s.group_for_ip(ip("127.0.100.1")).unwrap().id, None)
-            .await,
+        b.move_group(&s.group_for_ip(ip("127.0.100.1")).unwrap().id, None).await,
         Err(BackendError::NoOtherNodeUp)
     );
     b.resume_node(2).await.unwrap();
@@ -157,25 +130,13 @@ async fn kill_and_revive() {
     assert_eq!(s.cluster.leader, Some(1), "leader = first active node");
     assert_eq!(s.cluster.generation, 2);
     assert_eq!(s.ips_hosted_by(0).count(), 0);
-    assert_eq!(
-        s.find_netinterface_by_name("CTDB_NODE_0 - lo")
-            .unwrap()
-            .state,
-        crate::NetInterfaceState::Unavailable
-    );
+    assert_eq!(s.find_netinterface_by_name("CTDB_NODE_0 - lo").unwrap().state, crate::NetInterfaceState::Unavailable);
     let ev = drain(&mut rx);
     assert_eq!(ev[0], ClusterEvent::Recovery { generation: 2 });
-    assert!(ev.contains(&ClusterEvent::NodeStateChanged {
-        pnn: 0,
-        old: NodeState::Up,
-        new: NodeState::Down
-    }));
+    assert!(ev.contains(&ClusterEvent::NodeStateChanged { pnn: 0, old: NodeState::Up, new: NodeState::Down }));
 
     assert_eq!(b.pause_node(0).await, Err(BackendError::NodeDown(0)));
-    assert_eq!(
-        b.move_ip(ip("127.0.100.2"), 0).await,
-        Err(BackendError::NodeDown(0))
-    );
+    assert_eq!(b.move_ip(ip("127.0.100.2"), 0).await, Err(BackendError::NodeDown(0)));
 
     b.revive_node(0).unwrap();
     let s = b.snapshot();
@@ -189,38 +150,18 @@ async fn kill_and_revive() {
 async fn external_flag_changes_publish_events() {
     let b = sim();
     let mut rx = b.subscribe();
-    b.set_node_flags(2, CtdbNodeFlags::PERMANENTLY_DISABLED)
-        .unwrap();
+    b.set_node_flags(2, CtdbNodeFlags::PERMANENTLY_DISABLED).unwrap();
     let ev = drain(&mut rx);
-    assert!(ev.contains(&ClusterEvent::NodeStateChanged {
-        pnn: 2,
-        old: NodeState::Up,
-        new: NodeState::Paused
-    }));
-    assert!(ev
-        .iter()
-        .any(|e| matches!(e, ClusterEvent::IpMoved { from: Some(2), .. })));
+    assert!(ev.contains(&ClusterEvent::NodeStateChanged { pnn: 2, old: NodeState::Up, new: NodeState::Paused }));
+    assert!(ev.iter().any(|e| matches!(e, ClusterEvent::IpMoved { from: Some(2), .. })));
     // A node disabled elsewhere can be resumed through clusapi.
     b.resume_node(2).await.unwrap();
     b.set_node_flags(2, CtdbNodeFlags::UNHEALTHY).unwrap();
-    assert_eq!(
-        b.snapshot().node_by_pnn(2).unwrap().state,
-        NodeState::Paused
-    );
-    assert_eq!(
-        b.resume_node(2).await,
-        Err(BackendError::NodeNotPaused(2)),
-        "unhealthy is not an admin pause"
-    );
+    assert_eq!(b.snapshot().node_by_pnn(2).unwrap().state, NodeState::Paused);
+    assert_eq!(b.resume_node(2).await, Err(BackendError::NodeNotPaused(2)), "unhealthy is not an admin pause");
     b.set_node_flags(2, CtdbNodeFlags::UNKNOWN).unwrap();
-    assert_eq!(
-        b.snapshot().node_by_pnn(2).unwrap().state,
-        NodeState::Unknown
-    );
-    assert_eq!(
-        b.set_node_flags(9, CtdbNodeFlags::OK),
-        Err(BackendError::NodeNotFound(9))
-    );
+    assert_eq!(b.snapshot().node_by_pnn(2).unwrap().state, NodeState::Unknown);
+    assert_eq!(b.set_node_flags(9, CtdbNodeFlags::OK), Err(BackendError::NodeNotFound(9)));
 }
 
 #[tokio::test]
@@ -243,49 +184,18 @@ async fn move_ip_rules() {
     let a = ip("127.0.100.1");
     b.move_ip(a, 2).await.unwrap();
     assert_eq!(b.snapshot().ip_host(a), Some(Some(2)));
-    assert_eq!(
-        b.raw()
-            .interfaces
-            .iter()
-            .find(|(p, _)| *p == 2)
-            .unwrap()
-            .1
-            .references,
-        2
-    );
+    assert_eq!(b.raw().interfaces.iter().find(|(p, _)| *p == 2).unwrap().1.references, 2);
     b.pause_node(1).await.unwrap();
     assert_eq!(b.move_ip(a, 1).await, Err(BackendError::NodePaused(1)));
-    assert_eq!(
-        b.move_ip(ip("127.0.100.99"), 0)
-            .await
-            .unwrap_err()
-            .win32_code(),
-        5007
-    );
+    assert_eq!(b.move_ip(ip("127.0.100.99"), 0).await.unwrap_err().win32_code(), 5007);
     b.set_interface_link(0, "lo", false).unwrap();
-    assert!(matches!(
-        b.move_ip(a, 0).await,
-        Err(BackendError::InvalidState(_))
-    ));
+    assert!(matches!(b.move_ip(a, 0).await, Err(BackendError::InvalidState(_))));
+    assert_eq!(b.snapshot().ips_hosted_by(0).count(), 0, "IPs leave a link-down interface");
     assert_eq!(
-        b.snapshot().ips_hosted_by(0).count(),
-        0,
-        "IPs leave a link-down interface"
-    );
-    assert_eq!(
-        b.snapshot()
-            .find_netinterface_by_name("CTDB_NODE_0 - lo")
-            .unwrap()
-            .state,
+        b.snapshot().find_netinterface_by_name("CTDB_NODE_0 - lo").unwrap().state,
         crate::NetInterfaceState::Failed
     );
-    assert_eq!(
-        b.snapshot()
-            .find_network_by_name("Cluster Network 1")
-            .unwrap()
-            .state,
-        crate::NetworkState::Partitioned
-    );
+    assert_eq!(b.snapshot().find_network_by_name("Cluster Network 1").unwrap().state, crate::NetworkState::Partitioned);
 }
 
 #[tokio::test]
@@ -297,22 +207,12 @@ async fn move_groups() {
     let to = b.move_group(&cg, None).await.unwrap();
     let s = b.snapshot();
     assert_eq!(s.cluster_group().unwrap().owner, Some(to));
-    assert_eq!(
-        s.ip_host(ip("127.0.100.1")),
-        Some(Some(to)),
-        "the cluster group follows its IP"
-    );
+    assert_eq!(s.ip_host(ip("127.0.100.1")), Some(Some(to)), "the cluster group follows its IP");
     let fs = s.find_group_by_name("File Server").unwrap().id.clone();
-    assert!(matches!(
-        b.move_group(&fs, Some(1)).await,
-        Err(BackendError::Unsupported(_))
-    ));
+    assert!(matches!(b.move_group(&fs, Some(1)).await, Err(BackendError::Unsupported(_))));
     let g = b.create_group("role").await.unwrap();
     b.pause_node(2).await.unwrap();
-    assert_eq!(
-        b.move_group(&g, Some(2)).await,
-        Err(BackendError::NodePaused(2))
-    );
+    assert_eq!(b.move_group(&g, Some(2)).await, Err(BackendError::NodePaused(2)));
     assert_eq!(b.move_group(&g, None).await, Ok(1));
 }
 
@@ -321,67 +221,32 @@ async fn resource_create_delete_rename() {
     let b = sim();
     let cg = b.snapshot().cluster_group().unwrap().id.clone();
     let mut rx = b.subscribe();
-    let id = b
-        .create_resource(&cg, "wurst", "Generic Service")
-        .await
-        .unwrap();
+    let id = b.create_resource(&cg, "wurst", "Generic Service").await.unwrap();
     let ev = drain(&mut rx);
-    assert!(ev.iter().any(|e| matches!(e, ClusterEvent::ResourceAdded { resource_id, name, .. } if *resource_id == id && name == "wurst")));
-    assert!(ev.iter().any(|e| matches!(
-        e,
-        ClusterEvent::GroupStateChanged {
-            new: crate::GroupState::PartialOnline,
-            ..
-        }
-    )));
+    assert!(ev.iter().any(
+        |e| matches!(e, ClusterEvent::ResourceAdded { resource_id, name, .. } if *resource_id == id && name == "wurst")
+    ));
+    assert!(ev
+        .iter()
+        .any(|e| matches!(e, ClusterEvent::GroupStateChanged { new: crate::GroupState::PartialOnline, .. })));
     b.rename_resource(&id, "wurst").await.unwrap();
     b.rename_resource(&id, "WURST").await.unwrap();
     assert_eq!(b.snapshot().resource_by_id(&id).unwrap().name, "WURST");
-    let ip_res = b
-        .snapshot()
-        .find_resource_by_name("IP Address 127.0.100.2")
-        .unwrap()
-        .id
-        .clone();
-    b.rename_resource(&ip_res, "Public address two")
-        .await
-        .unwrap();
-    assert_eq!(
-        b.snapshot().resource_by_id(&ip_res).unwrap().name,
-        "Public address two"
-    );
-    assert!(matches!(
-        b.delete_resource(&ip_res).await,
-        Err(BackendError::CoreResource(_))
-    ));
+    let ip_res = b.snapshot().find_resource_by_name("IP Address 127.0.100.2").unwrap().id.clone();
+    b.rename_resource(&ip_res, "Public address two").await.unwrap();
+    assert_eq!(b.snapshot().resource_by_id(&ip_res).unwrap().name, "Public address two");
+    assert!(matches!(b.delete_resource(&ip_res).await, Err(BackendError::CoreResource(_))));
     b.set_description(&id, "a test").await.unwrap();
-    b.set_private_properties(
-        &id,
-        vec![("ServiceName".into(), PropValue::Sz("smbd".into()))],
-    )
-    .await
-    .unwrap();
+    b.set_private_properties(&id, vec![("ServiceName".into(), PropValue::Sz("smbd".into()))]).await.unwrap();
     let s = b.snapshot();
     let r = s.resource_by_id(&id).unwrap();
     assert_eq!(r.description, "a test");
-    assert_eq!(
-        r.private_prop("servicename"),
-        Some(&PropValue::Sz("smbd".into()))
-    );
-    assert!(matches!(
-        b.set_description("nope", "x").await,
-        Err(BackendError::ResourceNotFound(_))
-    ));
+    assert_eq!(r.private_prop("servicename"), Some(&PropValue::Sz("smbd".into())));
+    assert!(matches!(b.set_description("nope", "x").await, Err(BackendError::ResourceNotFound(_))));
     b.delete_resource(&id).await.unwrap();
     assert!(b.snapshot().resource_by_id(&id).is_none());
-    assert!(
-        b.overlay().descriptions.is_empty(),
-        "overrides of deleted objects are dropped"
-    );
-    assert!(matches!(
-        b.create_resource(&cg, "", "Generic Service").await,
-        Err(BackendError::InvalidParameter(_))
-    ));
+    assert!(b.overlay().descriptions.is_empty(), "overrides of deleted objects are dropped");
+    assert!(matches!(b.create_resource(&cg, "", "Generic Service").await, Err(BackendError::InvalidParameter(_))));
 }
 
 #[tokio::test]
@@ -394,41 +259,22 @@ async fn unavailable_backend() {
     let err = b.pause_node(1).await.unwrap_err();
     assert_eq!(err.win32_code(), 5051);
     b.set_available(true);
-    assert_eq!(
-        drain(&mut rx),
-        [
-            ClusterEvent::BackendUnavailable,
-            ClusterEvent::BackendAvailable
-        ]
-    );
+    assert_eq!(drain(&mut rx), [ClusterEvent::BackendUnavailable, ClusterEvent::BackendAvailable]);
     b.pause_node(1).await.unwrap();
 }
 
 #[tokio::test]
 async fn persistence_round_trip() {
     let path = temp_state_file("roundtrip");
-    let config = SimConfig {
-        state_file: Some(path.clone()),
-        ..SimConfig::default()
-    };
+    let config = SimConfig { state_file: Some(path.clone()), ..SimConfig::default() };
     let (rid, gid, cn) = {
         let b = SimulatedCluster::new(config.clone()).unwrap();
         let gid = b.create_group("Saved Role").await.unwrap();
-        let rid = b
-            .create_resource(&gid, "saved", "Generic Script")
-            .await
-            .unwrap();
+        let rid = b.create_resource(&gid, "saved", "Generic Script").await.unwrap();
         b.set_resource_online(&rid).await.unwrap();
         let cn = b.snapshot().cluster_name_resource().unwrap().id.clone();
-        b.rename_resource(&cn, "Renamed Cluster Name")
-            .await
-            .unwrap();
-        b.set_private_properties(
-            &rid,
-            vec![("Big".into(), PropValue::ULargeInteger(u64::MAX))],
-        )
-        .await
-        .unwrap();
+        b.rename_resource(&cn, "Renamed Cluster Name").await.unwrap();
+        b.set_private_properties(&rid, vec![("Big".into(), PropValue::ULargeInteger(u64::MAX))]).await.unwrap();
         (rid, gid, cn)
     };
     assert!(path.exists());
@@ -440,22 +286,13 @@ async fn persistence_round_trip() {
     let s = b.snapshot();
     check_invariants(&s);
     let r = s.resource_by_id(&rid).unwrap();
-    assert_eq!(
-        (r.name.as_str(), r.state, r.group_id.as_str()),
-        ("saved", ResourceState::Online, gid.as_str())
-    );
-    assert_eq!(
-        r.private_prop("Big"),
-        Some(&PropValue::ULargeInteger(u64::MAX))
-    );
+    assert_eq!((r.name.as_str(), r.state, r.group_id.as_str()), ("saved", ResourceState::Online, gid.as_str()));
+    assert_eq!(r.private_prop("Big"), Some(&PropValue::ULargeInteger(u64::MAX)));
     assert_eq!(s.resource_by_id(&cn).unwrap().name, "Renamed Cluster Name");
     assert_eq!(s.find_group_by_name("saved role").unwrap().id, gid);
 
     // New objects after a restart get fresh ids.
-    let rid2 = b
-        .create_resource(&gid, "second", "Generic Script")
-        .await
-        .unwrap();
+    let rid2 = b.create_resource(&gid, "second", "Generic Script").await.unwrap();
     assert_ne!(rid2, rid);
     b.delete_resource(&rid).await.unwrap();
     b.delete_resource(&rid2).await.unwrap();
@@ -469,32 +306,18 @@ async fn persistence_round_trip() {
 fn corrupt_state_file_is_an_error() {
     let path = temp_state_file("corrupt");
     fs::write(&path, "this is [not toml").unwrap();
-    let config = SimConfig {
-        state_file: Some(path.clone()),
-        ..SimConfig::default()
-    };
-    assert!(matches!(
-        SimulatedCluster::new(config),
-        Err(BackendError::Storage(_))
-    ));
+    let config = SimConfig { state_file: Some(path.clone()), ..SimConfig::default() };
+    assert!(matches!(SimulatedCluster::new(config), Err(BackendError::Storage(_))));
     let _ = fs::remove_dir_all(path.parent().unwrap());
 }
 
 #[tokio::test]
 async fn failed_persist_changes_nothing() {
-    let path = std::env::temp_dir()
-        .join(format!("nodes-sim-{}-missing-dir", std::process::id()))
-        .join("x.toml");
-    let config = SimConfig {
-        state_file: Some(path),
-        ..SimConfig::default()
-    };
+    let path = std::env::temp_dir().join(format!("nodes-sim-{}-missing-dir", std::process::id())).join("x.toml");
+    let config = SimConfig { state_file: Some(path), ..SimConfig::default() };
     let b = SimulatedCluster::new(config).unwrap();
     let before = b.snapshot();
-    assert!(matches!(
-        b.create_group("g").await,
-        Err(BackendError::Storage(_))
-    ));
+    assert!(matches!(b.create_group("g").await, Err(BackendError::Storage(_))));
     assert_eq!(*b.snapshot(), *before);
     assert_eq!(b.overlay(), Overlay::default());
 }
@@ -502,82 +325,37 @@ async fn failed_persist_changes_nothing() {
 #[tokio::test]
 async fn structure_edits_of_created_objects_persist() {
     let path = temp_state_file("structure");
-    let config = SimConfig {
-        state_file: Some(path.clone()),
-        ..SimConfig::default()
-    };
+    let config = SimConfig { state_file: Some(path.clone()), ..SimConfig::default() };
     let b = SimulatedCluster::new(config.clone()).unwrap();
     let s = b.snapshot();
     let cluster_name = s.cluster_name_resource().unwrap().id.clone();
-    let public_ip = s
-        .find_resource_by_name("IP Address 127.0.100.1")
-        .unwrap()
-        .id
-        .clone();
-    let net = s
-        .find_network_by_name("Cluster Network 1")
-        .unwrap()
-        .id
-        .clone();
+    let public_ip = s.find_resource_by_name("IP Address 127.0.100.1").unwrap().id.clone();
+    let net = s.find_network_by_name("Cluster Network 1").unwrap().id.clone();
 
     let g1 = b.create_group("g1").await.unwrap();
     let g2 = b.create_group("g2").await.unwrap();
-    let a = b
-        .create_resource(&g1, "a", "Generic Service")
-        .await
-        .unwrap();
-    let c = b
-        .create_resource(&g1, "c", "Generic Service")
-        .await
-        .unwrap();
-    let lone = b
-        .create_resource(&g1, "lone", "Generic Service")
-        .await
-        .unwrap();
+    let a = b.create_resource(&g1, "a", "Generic Service").await.unwrap();
+    let c = b.create_resource(&g1, "c", "Generic Service").await.unwrap();
+    let lone = b.create_resource(&g1, "lone", "Generic Service").await.unwrap();
 
     // dependencies: a -> c (plus Cluster Name); cycles and self-dependencies are refused
-    b.set_resource_dependencies(&a, vec![cluster_name.clone(), c.clone()])
-        .await
-        .unwrap();
-    assert!(matches!(
-        b.set_resource_dependencies(&c, vec![a.clone()]).await,
-        Err(BackendError::InvalidParameter(_))
-    ));
-    assert!(matches!(
-        b.set_resource_dependencies(&a, vec![a.clone()]).await,
-        Err(BackendError::InvalidParameter(_))
-    ));
+    b.set_resource_dependencies(&a, vec![cluster_name.clone(), c.clone()]).await.unwrap();
+    assert!(matches!(b.set_resource_dependencies(&c, vec![a.clone()]).await, Err(BackendError::InvalidParameter(_))));
+    assert!(matches!(b.set_resource_dependencies(&a, vec![a.clone()]).await, Err(BackendError::InvalidParameter(_))));
     assert!(matches!(
         b.set_resource_dependencies(&a, vec!["nope".into()]).await,
         Err(BackendError::ResourceNotFound(_))
     ));
-    assert!(matches!(
-        b.set_resource_dependencies(&public_ip, vec![]).await,
-        Err(BackendError::Unsupported(_))
-    ));
-    assert!(matches!(
-        b.set_resource_dependencies(&c, vec![]).await,
-        Err(BackendError::InvalidState(_))
-    ));
+    assert!(matches!(b.set_resource_dependencies(&public_ip, vec![]).await, Err(BackendError::Unsupported(_))));
+    assert!(matches!(b.set_resource_dependencies(&c, vec![]).await, Err(BackendError::InvalidState(_))));
 
     // possible and preferred owners
-    b.set_resource_possible_owners(&a, vec![2, 0, 2])
-        .await
-        .unwrap();
-    assert_eq!(
-        b.set_resource_possible_owners(&a, vec![9]).await,
-        Err(BackendError::NodeNotFound(9))
-    );
-    assert!(matches!(
-        b.set_resource_possible_owners(&public_ip, vec![0]).await,
-        Err(BackendError::Unsupported(_))
-    ));
+    b.set_resource_possible_owners(&a, vec![2, 0, 2]).await.unwrap();
+    assert_eq!(b.set_resource_possible_owners(&a, vec![9]).await, Err(BackendError::NodeNotFound(9)));
+    assert!(matches!(b.set_resource_possible_owners(&public_ip, vec![0]).await, Err(BackendError::Unsupported(_))));
     b.set_group_preferred_owners(&g1, vec![1]).await.unwrap();
     let cluster_group = s.cluster_group().unwrap().id.clone();
-    assert!(matches!(
-        b.set_group_preferred_owners(&cluster_group, vec![1]).await,
-        Err(BackendError::Unsupported(_))
-    ));
+    assert!(matches!(b.set_group_preferred_owners(&cluster_group, vec![1]).await, Err(BackendError::Unsupported(_))));
 
     // moving "a" takes "c" (same group, connected) along, not "lone"
     b.change_resource_group(&a, &g2).await.unwrap();
@@ -586,21 +364,12 @@ async fn structure_edits_of_created_objects_persist() {
     assert_eq!(s.resource_by_id(&c).unwrap().group_id, g2);
     assert_eq!(s.resource_by_id(&lone).unwrap().group_id, g1);
     // a tree holding a derived resource cannot move
-    let wurst = b
-        .create_resource(&cluster_group, "wurst", "Generic Service")
-        .await
-        .unwrap();
-    assert!(matches!(
-        b.change_resource_group(&wurst, &g1).await,
-        Err(BackendError::CoreResource(_))
-    ));
+    let wurst = b.create_resource(&cluster_group, "wurst", "Generic Service").await.unwrap();
+    assert!(matches!(b.change_resource_group(&wurst, &g1).await, Err(BackendError::CoreResource(_))));
 
     // network rename; a duplicate name is refused
     b.rename_network(&net, "Public").await.unwrap();
-    assert!(matches!(
-        b.rename_network(&net, "Cluster Network 2").await,
-        Err(BackendError::ObjectAlreadyExists(_))
-    ));
+    assert!(matches!(b.rename_network(&net, "Cluster Network 2").await, Err(BackendError::ObjectAlreadyExists(_))));
 
     // all of it survives a restart
     let b = SimulatedCluster::new(config).unwrap();
@@ -616,38 +385,22 @@ async fn structure_edits_of_created_objects_persist() {
     assert!(s.find_network_by_name("Cluster Network 1").is_none());
     // address resources name their network by its new name
     let ip = s.find_resource_by_name("IP Address 127.0.100.1").unwrap();
-    assert_eq!(
-        ip.private_prop("Network"),
-        Some(&PropValue::Sz("Public".into()))
-    );
+    assert_eq!(ip.private_prop("Network"), Some(&PropValue::Sz("Public".into())));
     let _ = fs::remove_dir_all(path.parent().unwrap());
 }
 
 #[tokio::test]
 async fn admin_property_store_persists_and_is_forgotten_with_its_object() {
     let path = temp_state_file("admin-props");
-    let cfg = SimConfig {
-        state_file: Some(path.clone()),
-        ..SimConfig::default()
-    };
+    let cfg = SimConfig { state_file: Some(path.clone()), ..SimConfig::default() };
     let b = SimulatedCluster::new(cfg.clone()).unwrap();
     let gid = b.create_group("g1").await.unwrap();
-    b.set_admin_properties(&gid, vec![("Priority".into(), Some(PropValue::Dword(3000)))])
+    b.set_admin_properties(&gid, vec![("Priority".into(), Some(PropValue::Dword(3000)))]).await.unwrap();
+    b.set_admin_properties(&format!("{gid}\\Parameters"), vec![("X".into(), Some(PropValue::Sz("y".into())))])
         .await
         .unwrap();
-    b.set_admin_properties(
-        &format!("{gid}\\Parameters"),
-        vec![("X".into(), Some(PropValue::Sz("y".into())))],
-    )
-    .await
-    .unwrap();
-    b.set_admin_properties("1", vec![("NodeWeight".into(), Some(PropValue::Dword(0)))])
-        .await
-        .unwrap();
-    assert_eq!(
-        b.snapshot().admin_prop(&gid, "PRIORITY"),
-        Some(&PropValue::Dword(3000))
-    );
+    b.set_admin_properties("1", vec![("NodeWeight".into(), Some(PropValue::Dword(0)))]).await.unwrap();
+    assert_eq!(b.snapshot().admin_prop(&gid, "PRIORITY"), Some(&PropValue::Dword(3000)));
     assert!(b.set_admin_properties("", vec![]).await.is_err());
 
     // a restart reads the store back
@@ -659,9 +412,7 @@ async fn admin_property_store_persists_and_is_forgotten_with_its_object() {
     assert_eq!(s.admin_props_of(&format!("{gid}\\Parameters")).len(), 1);
 
     // None removes a value; an emptied key disappears
-    b.set_admin_properties("1", vec![("nodeweight".into(), None)])
-        .await
-        .unwrap();
+    b.set_admin_properties("1", vec![("nodeweight".into(), None)]).await.unwrap();
     assert!(!b.snapshot().admin_props.contains_key("1"));
 
     // deleting the group forgets its keys

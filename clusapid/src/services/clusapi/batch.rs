@@ -50,12 +50,27 @@ const RECHECK: Duration = Duration::from_secs(30);
 /// One committed registry change; key paths are absolute, components spelled as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {
-    CreateKey { key: String },
-    DeleteKey { key: String },
-    SetValue { key: String, name: String, old: Option<RegValue>, new: RegValue },
-    DeleteValue { key: String, name: String, old: Option<RegValue> },
+    CreateKey {
+        key: String,
+    },
+    DeleteKey {
+        key: String,
+    },
+    SetValue {
+        key: String,
+        name: String,
+        old: Option<RegValue>,
+        new: RegValue,
+    },
+    DeleteValue {
+        key: String,
+        name: String,
+        old: Option<RegValue>,
+    },
     /// The key's security descriptor changed (not reported on batch ports).
-    SetSecurity { key: String },
+    SetSecurity {
+        key: String,
+    },
 }
 
 /// `path` relative to `base` when it is `base` or below it (component-wise, case-insensitive).

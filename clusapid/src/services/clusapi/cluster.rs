@@ -190,7 +190,12 @@ pub fn api_create_enum_ex(s: &ClusapiService, ctx: &CallCtx, req: ApiCreateEnumE
     }
     let snap = s.backend.snapshot();
     let (ids, names) = super::node::split_ex(enum_entries(&snap, req.enum_type));
-    ApiCreateEnumExResponse { return_id_enum: Some(ids), return_name_enum: Some(names), rpc_status: 0, result: WError(0) }
+    ApiCreateEnumExResponse {
+        return_id_enum: Some(ids),
+        return_name_enum: Some(names),
+        rpc_status: 0,
+        result: WError(0),
+    }
 }
 
 /// ERROR_RESOURCE_PROPERTIES_STORED: accepted, effective when the name resource restarts.

@@ -6,20 +6,20 @@
 //! with null out-parameters, as listed in the README's coverage table.
 
 pub mod access;
+pub mod batch;
 pub mod cluster;
 pub mod control;
-pub mod node;
-pub mod properties;
 pub mod group;
 pub mod groupset;
 pub mod netinterface;
 pub mod network;
+pub mod node;
+pub mod notify;
+pub mod properties;
 pub mod quorum;
+pub mod registry;
 pub mod resource;
 pub mod restype;
-pub mod batch;
-pub mod registry;
-pub mod notify;
 
 use std::sync::Arc;
 
@@ -98,7 +98,7 @@ pub const REFUSED_BY_DESIGN: &[(u16, &str)] = &[
     (163, "group sets (Windows Server 2016) have no CTDB equivalent; the cluster has none (empty ApiCreateGroupSetEnum, ApiOpenGroupSet answers ERROR_GROUPSET_NOT_FOUND): ERROR_NOT_SUPPORTED (50)"),
     (175, "group dependencies (Windows Server 2016) have no CTDB equivalent: the empty expression succeeds, any other ERROR_NOT_SUPPORTED (50)"),
     (182, "CTDB clusters have no cluster shared volumes: ERROR_NOT_SUPPORTED (50)"),
-]; 
+];
 
 /// A cluster handle (HCLUSTER_RPC).
 #[derive(Debug)]
@@ -702,19 +702,35 @@ impl ClusapiServer for ClusapiService {
 
     // --- control codes (control.rs) ---
     // @anchor:controls
-    async fn api_node_resource_control(&self, ctx: &CallCtx, req: ApiNodeResourceControlRequest) -> ApiNodeResourceControlResponse {
+    async fn api_node_resource_control(
+        &self,
+        ctx: &CallCtx,
+        req: ApiNodeResourceControlRequest,
+    ) -> ApiNodeResourceControlResponse {
         control::api_node_resource_control(self, ctx, req).await
     }
     async fn api_resource_control(&self, ctx: &CallCtx, req: ApiResourceControlRequest) -> ApiResourceControlResponse {
         control::api_resource_control(self, ctx, req).await
     }
-    async fn api_node_resource_type_control(&self, ctx: &CallCtx, req: ApiNodeResourceTypeControlRequest) -> ApiNodeResourceTypeControlResponse {
+    async fn api_node_resource_type_control(
+        &self,
+        ctx: &CallCtx,
+        req: ApiNodeResourceTypeControlRequest,
+    ) -> ApiNodeResourceTypeControlResponse {
         control::api_node_resource_type_control(self, ctx, req).await
     }
-    async fn api_resource_type_control(&self, ctx: &CallCtx, req: ApiResourceTypeControlRequest) -> ApiResourceTypeControlResponse {
+    async fn api_resource_type_control(
+        &self,
+        ctx: &CallCtx,
+        req: ApiResourceTypeControlRequest,
+    ) -> ApiResourceTypeControlResponse {
         control::api_resource_type_control(self, ctx, req).await
     }
-    async fn api_node_group_control(&self, ctx: &CallCtx, req: ApiNodeGroupControlRequest) -> ApiNodeGroupControlResponse {
+    async fn api_node_group_control(
+        &self,
+        ctx: &CallCtx,
+        req: ApiNodeGroupControlRequest,
+    ) -> ApiNodeGroupControlResponse {
         control::api_node_group_control(self, ctx, req).await
     }
     async fn api_group_control(&self, ctx: &CallCtx, req: ApiGroupControlRequest) -> ApiGroupControlResponse {
@@ -726,25 +742,45 @@ impl ClusapiServer for ClusapiService {
     async fn api_node_control(&self, ctx: &CallCtx, req: ApiNodeControlRequest) -> ApiNodeControlResponse {
         control::api_node_control(self, ctx, req).await
     }
-    async fn api_node_network_control(&self, ctx: &CallCtx, req: ApiNodeNetworkControlRequest) -> ApiNodeNetworkControlResponse {
+    async fn api_node_network_control(
+        &self,
+        ctx: &CallCtx,
+        req: ApiNodeNetworkControlRequest,
+    ) -> ApiNodeNetworkControlResponse {
         control::api_node_network_control(self, ctx, req).await
     }
     async fn api_network_control(&self, ctx: &CallCtx, req: ApiNetworkControlRequest) -> ApiNetworkControlResponse {
         control::api_network_control(self, ctx, req).await
     }
-    async fn api_node_net_interface_control(&self, ctx: &CallCtx, req: ApiNodeNetInterfaceControlRequest) -> ApiNodeNetInterfaceControlResponse {
+    async fn api_node_net_interface_control(
+        &self,
+        ctx: &CallCtx,
+        req: ApiNodeNetInterfaceControlRequest,
+    ) -> ApiNodeNetInterfaceControlResponse {
         control::api_node_net_interface_control(self, ctx, req).await
     }
-    async fn api_net_interface_control(&self, ctx: &CallCtx, req: ApiNetInterfaceControlRequest) -> ApiNetInterfaceControlResponse {
+    async fn api_net_interface_control(
+        &self,
+        ctx: &CallCtx,
+        req: ApiNetInterfaceControlRequest,
+    ) -> ApiNetInterfaceControlResponse {
         control::api_net_interface_control(self, ctx, req).await
     }
-    async fn api_node_cluster_control(&self, ctx: &CallCtx, req: ApiNodeClusterControlRequest) -> ApiNodeClusterControlResponse {
+    async fn api_node_cluster_control(
+        &self,
+        ctx: &CallCtx,
+        req: ApiNodeClusterControlRequest,
+    ) -> ApiNodeClusterControlResponse {
         control::api_node_cluster_control(self, ctx, req).await
     }
     async fn api_cluster_control(&self, ctx: &CallCtx, req: ApiClusterControlRequest) -> ApiClusterControlResponse {
         control::api_cluster_control(self, ctx, req).await
     }
-    async fn api_node_group_set_control(&self, ctx: &CallCtx, req: ApiNodeGroupSetControlRequest) -> ApiNodeGroupSetControlResponse {
+    async fn api_node_group_set_control(
+        &self,
+        ctx: &CallCtx,
+        req: ApiNodeGroupSetControlRequest,
+    ) -> ApiNodeGroupSetControlResponse {
         control::api_node_group_set_control(self, ctx, req)
     }
     async fn api_group_set_control(&self, ctx: &CallCtx, req: ApiGroupSetControlRequest) -> ApiGroupSetControlResponse {
@@ -786,28 +822,16 @@ impl ClusapiServer for ClusapiService {
     async fn api_query_info_key(&self, ctx: &CallCtx, req: ApiQueryInfoKeyRequest) -> ApiQueryInfoKeyResponse {
         registry::api_query_info_key(self, ctx, req).await
     }
-    async fn api_set_key_security(
-        &self,
-        ctx: &CallCtx,
-        req: ApiSetKeySecurityRequest,
-    ) -> ApiSetKeySecurityResponse {
+    async fn api_set_key_security(&self, ctx: &CallCtx, req: ApiSetKeySecurityRequest) -> ApiSetKeySecurityResponse {
         registry::api_set_key_security(self, ctx, req).await
     }
-    async fn api_get_key_security(
-        &self,
-        ctx: &CallCtx,
-        req: ApiGetKeySecurityRequest,
-    ) -> ApiGetKeySecurityResponse {
+    async fn api_get_key_security(&self, ctx: &CallCtx, req: ApiGetKeySecurityRequest) -> ApiGetKeySecurityResponse {
         registry::api_get_key_security(self, ctx, req).await
     }
     async fn api_execute_batch(&self, ctx: &CallCtx, req: ApiExecuteBatchRequest) -> ApiExecuteBatchResponse {
         batch::api_execute_batch(self, ctx, req).await
     }
-    async fn api_create_batch_port(
-        &self,
-        ctx: &CallCtx,
-        req: ApiCreateBatchPortRequest,
-    ) -> ApiCreateBatchPortResponse {
+    async fn api_create_batch_port(&self, ctx: &CallCtx, req: ApiCreateBatchPortRequest) -> ApiCreateBatchPortResponse {
         batch::api_create_batch_port(self, ctx, req).await
     }
     async fn api_get_batch_notification(
@@ -817,11 +841,7 @@ impl ClusapiServer for ClusapiService {
     ) -> ApiGetBatchNotificationResponse {
         batch::api_get_batch_notification(self, ctx, req).await
     }
-    async fn api_close_batch_port(
-        &self,
-        ctx: &CallCtx,
-        req: ApiCloseBatchPortRequest,
-    ) -> ApiCloseBatchPortResponse {
+    async fn api_close_batch_port(&self, ctx: &CallCtx, req: ApiCloseBatchPortRequest) -> ApiCloseBatchPortResponse {
         batch::api_close_batch_port(self, ctx, req)
     }
     async fn api_execute_read_batch(
@@ -929,11 +949,7 @@ impl ClusapiServer for ClusapiService {
     ) -> ApiUnblockGetNotifyCallResponse {
         notify::api_unblock_get_notify_call(self, ctx, req)
     }
-    async fn api_create_notify_v2(
-        &self,
-        ctx: &CallCtx,
-        req: ApiCreateNotifyV2Request,
-    ) -> ApiCreateNotifyV2Response {
+    async fn api_create_notify_v2(&self, ctx: &CallCtx, req: ApiCreateNotifyV2Request) -> ApiCreateNotifyV2Response {
         notify::api_create_notify_v2(self, ctx, req)
     }
     async fn api_add_notify_v2(&self, ctx: &CallCtx, req: ApiAddNotifyV2Request) -> ApiAddNotifyV2Response {
@@ -942,11 +958,7 @@ impl ClusapiServer for ClusapiService {
     async fn api_get_notify_v2(&self, ctx: &CallCtx, req: ApiGetNotifyV2Request) -> ApiGetNotifyV2Response {
         notify::api_get_notify_v2(self, ctx, req).await
     }
-    async fn api_get_notify_async(
-        &self,
-        ctx: &CallCtx,
-        req: ApiGetNotifyAsyncRequest,
-    ) -> ApiGetNotifyAsyncResponse {
+    async fn api_get_notify_async(&self, ctx: &CallCtx, req: ApiGetNotifyAsyncRequest) -> ApiGetNotifyAsyncResponse {
         notify::api_get_notify_async(self, ctx, req).await
     }
     async fn api_add_notify_resource_type_v2(

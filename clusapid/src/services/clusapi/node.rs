@@ -121,7 +121,11 @@ pub async fn api_pause_node(s: &ClusapiService, ctx: &CallCtx, req: ApiPauseNode
 
 /// [MS-CMRP 3.1.4.2.126] ApiPauseNodeEx: with or without drain. CTDB's disable always moves the
 /// node's public IPs away, which is what a drain means here, so both behave the same.
-pub async fn api_pause_node_ex(s: &ClusapiService, ctx: &CallCtx, req: ApiPauseNodeExRequest) -> ApiPauseNodeExResponse {
+pub async fn api_pause_node_ex(
+    s: &ClusapiService,
+    ctx: &CallCtx,
+    req: ApiPauseNodeExRequest,
+) -> ApiPauseNodeExResponse {
     let r = async {
         let h = writable_node(ctx, &req.node)?;
         s.backend.pause_node(h.pnn).await.map_err(|e| e.win32_code())
@@ -194,12 +198,18 @@ fn node_enum_entries(s: &ClusapiService, pnn: u32, kind: u32) -> Vec<(EnumEntry,
     let mut v = Vec::new();
     if kind & node_enum::NETINTERFACES != 0 {
         for i in snap.netinterfaces_of_node(pnn) {
-            v.push((EnumEntry { entry_type: node_enum::NETINTERFACES, name: Some(WString::new(i.name.clone())) }, i.id.clone()));
+            v.push((
+                EnumEntry { entry_type: node_enum::NETINTERFACES, name: Some(WString::new(i.name.clone())) },
+                i.id.clone(),
+            ));
         }
     }
     if kind & node_enum::GROUPS != 0 {
         for g in snap.groups_owned_by(pnn) {
-            v.push((EnumEntry { entry_type: node_enum::GROUPS, name: Some(WString::new(g.name.clone())) }, g.id.clone()));
+            v.push((
+                EnumEntry { entry_type: node_enum::GROUPS, name: Some(WString::new(g.name.clone())) },
+                g.id.clone(),
+            ));
         }
     }
     v
