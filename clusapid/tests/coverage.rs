@@ -20,14 +20,7 @@ fn table() -> String {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let backend = Arc::new(SimulatedCluster::new(SimConfig::with_nodes(3)).unwrap());
     let svc = ClusapiService::new(backend);
-    let ctx = CallCtx {
-        group: dcerpc::Associations::new().create(),
-        principal: None,
-        access: Some(AccessLevel::Full),
-        peer: "127.0.0.1:1".parse().unwrap(),
-        local: None,
-        served: Arc::from(Vec::new()),
-    };
+    let ctx = CallCtx::local(Some(AccessLevel::Full));
     let mut rows = Vec::new();
     let (mut implemented, mut refused, mut not_yet, mut unused) = (0, 0, 0, 0);
     for opnum in 0u16..=185 {

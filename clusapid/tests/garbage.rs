@@ -29,14 +29,7 @@ fn random_and_truncated_stubs_never_panic() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let backend = Arc::new(SimulatedCluster::new(SimConfig::with_nodes(3)).unwrap());
     let svc = ClusapiService::new(backend);
-    let ctx = CallCtx {
-        group: dcerpc::Associations::new().create(),
-        principal: None,
-        access: Some(AccessLevel::Full),
-        peer: "127.0.0.1:1".parse().unwrap(),
-        local: None,
-        served: Arc::from(Vec::new()),
-    };
+    let ctx = CallCtx::local(Some(AccessLevel::Full));
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut calls = 0u32;
     for opnum in 0u16..=200 {

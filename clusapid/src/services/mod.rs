@@ -81,6 +81,21 @@ impl CallCtx {
     }
 }
 
+impl CallCtx {
+    /// A context outside any connection (tests and local tools): a fresh association group, no
+    /// principal, the given account level, peer 127.0.0.1.
+    pub fn local(access: Option<AccessLevel>) -> Self {
+        CallCtx {
+            group: dcerpc::Associations::new().create(),
+            principal: None,
+            access,
+            peer: SocketAddr::from(([127, 0, 0, 1], 0)),
+            local: None,
+            served: Arc::from(Vec::new()),
+        }
+    }
+}
+
 /// One object per interface.
 pub struct Services {
     pub epm: epm::EpmService,

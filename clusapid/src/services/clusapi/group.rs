@@ -621,14 +621,7 @@ pub(crate) mod fixture {
     }
 
     fn ctx(access: AccessLevel) -> CallCtx {
-        CallCtx {
-            group: dcerpc::Associations::new().create(),
-            principal: None,
-            access: Some(access),
-            peer: "127.0.0.1:1".parse().unwrap(),
-            local: None,
-            served: Arc::from(Vec::new()),
-        }
+        CallCtx::local(Some(access))
     }
 
     pub fn fx() -> Fx {

@@ -14,14 +14,7 @@ use crate::accounts::AccessLevel;
 // fixtures
 
 fn ctx() -> CallCtx {
-    CallCtx {
-        group: dcerpc::Associations::new().create(),
-        principal: None,
-        access: Some(AccessLevel::Full),
-        peer: "127.0.0.1:1".parse().unwrap(),
-        local: None,
-        served: Arc::from(Vec::new()),
-    }
+    CallCtx::local(Some(AccessLevel::Full))
 }
 
 fn service_with(config: SimConfig) -> (ClusapiService, Arc<SimulatedCluster>) {

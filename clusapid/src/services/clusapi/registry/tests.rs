@@ -27,14 +27,7 @@ pub(crate) fn svc_over(b: &Arc<SimulatedCluster>) -> ClusapiService {
 }
 
 pub(crate) fn ctx(level: Option<AccessLevel>) -> CallCtx {
-    CallCtx {
-        group: dcerpc::Associations::new().create(),
-        principal: None,
-        access: level,
-        peer: "127.0.0.1:1".parse().unwrap(),
-        local: None,
-        served: Arc::from(Vec::new()),
-    }
+    CallCtx::local(level)
 }
 
 pub(crate) fn admin() -> CallCtx {
