@@ -1,5 +1,6 @@
 //! Wiring: builds the backend, the accounts, the services and the two endpoints (the
-//! endpoint mapper and the clusapi port), binds the listeners and serves until stopped.
+//! endpoint mapper and the clusapi port, which also serves witness), binds the listeners and
+//! serves until stopped.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, RwLock};
@@ -11,6 +12,7 @@ use dcerpc::{Associations, InterfaceSpec, ServerConfig};
 use idl::clusapi::Clusapi;
 use idl::epm::Epmapper;
 use idl::mgmt::Mgmt;
+use idl::witness::Witness;
 use nodes::ClusterBackend;
 use tokio::net::TcpListener;
 
@@ -18,6 +20,7 @@ use crate::accounts::Accounts;
 use crate::services::clusapi::ClusapiService;
 use crate::services::epm::{EpmService, Registration};
 use crate::services::mgmt::MgmtService;
+use crate::services::witness::WitnessService;
 use crate::services::{Interface, Services};
 use crate::transport::{self, Endpoint, Shared};
 
@@ -100,6 +103,13 @@ pub async fn start(s: DaemonSettings) -> anyhow::Result<Daemon> {
                     minor: Clusapi::VERSION_MINOR,
                     port,
                 },
+                // the witness shares the clusapi port
+                Registration {
+                    uuid: Witness::UUID,
+                    major: Witness::VERSION_MAJOR,
+                    minor: Witness::VERSION_MINOR,
+                    port,
+                },
                 // the mapper registers itself, as Windows and Samba do (ept_map for its own tower)
                 Registration {
                     uuid: Epmapper::UUID,
@@ -110,6 +120,7 @@ pub async fn start(s: DaemonSettings) -> anyhow::Result<Daemon> {
             ],
         },
         clusapi: ClusapiService::new(s.backend.clone()),
+        witness: WitnessService::new(s.backend.clone()),
         mgmt: MgmtService { counters: Default::default(), principal: acceptor_config(&snap).netbios_computer },
         accounts,
     });
@@ -139,6 +150,15 @@ pub async fn start(s: DaemonSettings) -> anyhow::Result<Daemon> {
         // [MS-CMRP] 2.1: the server MUST refuse anything below packet privacy
         min_auth_level: auth_level::PKT_PRIVACY,
     };
+    let witness_spec = InterfaceSpec {
+        name: "witness",
+        uuid: Witness::UUID,
+        major: Witness::VERSION_MAJOR,
+        minor: Witness::VERSION_MINOR,
+        // [MS-SWN] 7 (as Samba quotes it): Windows fails calls below packet integrity; Samba
+        // refuses such binds
+        min_auth_level: auth_level::PKT_INTEGRITY,
+    };
     let epm_spec = InterfaceSpec {
         name: "epmapper",
         uuid: Epmapper::UUID,
@@ -151,9 +171,9 @@ pub async fn start(s: DaemonSettings) -> anyhow::Result<Daemon> {
     };
     let clusapi_ep = Arc::new(Endpoint {
         name: "clusapi",
-        served: served(&[&clusapi_spec]),
-        config: Arc::new(base(vec![clusapi_spec.clone(), mgmt.clone()], port)),
-        interfaces: vec![Interface::Clusapi, Interface::Mgmt],
+        served: served(&[&clusapi_spec, &witness_spec]),
+        config: Arc::new(base(vec![clusapi_spec.clone(), mgmt.clone(), witness_spec.clone()], port)),
+        interfaces: vec![Interface::Clusapi, Interface::Mgmt, Interface::Witness],
     });
     let epm_ep = Arc::new(Endpoint {
         name: "epmapper",

@@ -1072,6 +1072,26 @@ fn initiator(kind: AuthType, user: &str, password: &str) -> Initiator {
     )
 }
 
+/// ept_map over `c` for the ncacn_ip_tcp tower of `iface` `major.minor` (NDR 2.0, port 0,
+/// address 0.0.0.0), as Windows and Samba clients ask; panics on a fault.
+pub fn ept_map(c: &mut RpcClient, iface: idl::Guid, major: u16, minor: u16) -> idl::epm::EptMapResponse {
+    use idl::epm::{EptMapRequest, EptMapResponse, TcpTower, Tower, Twr};
+    let tower = Tower::ncacn_ip_tcp(&TcpTower {
+        interface: (iface, major, minor),
+        transfer: (idl::NDR20_UUID, 2),
+        port: 0,
+        ip: [0; 4],
+    });
+    let req = EptMapRequest {
+        object: Some(idl::Guid::NIL),
+        map_tower: Some(Twr(tower.to_bytes())),
+        entry_handle: idl::ContextHandle::NULL,
+        max_towers: 4,
+    };
+    let stub = c.call(EptMapRequest::OPNUM, &req.to_stub()).expect("ept_map faulted");
+    EptMapResponse::decode_stub(&stub, idl::ByteOrder::Little).expect("decoding ept_map")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use dcerpc::pdu::{self, auth_level, fault};
 use idl::clusapi::*;
-use idl::epm::{EptMapRequest, EptMapResponse, TcpTower, Tower, Twr, EPT_S_NOT_REGISTERED};
+use idl::epm::{EptMapResponse, Tower, EPT_S_NOT_REGISTERED};
 use idl::{ByteOrder, ContextHandle, Guid, WString};
 use tests::*;
 
@@ -461,20 +461,7 @@ fn handles_die_with_their_association() {
 // ---------------------------------------------------------------------------------------------
 
 fn ept_map(c: &mut RpcClient, iface: Guid, major: u16) -> EptMapResponse {
-    let tower = Tower::ncacn_ip_tcp(&TcpTower {
-        interface: (iface, major, 0),
-        transfer: (idl::NDR20_UUID, 2),
-        port: 0,
-        ip: [0; 4],
-    });
-    let req = EptMapRequest {
-        object: Some(Guid::NIL),
-        map_tower: Some(Twr(tower.to_bytes())),
-        entry_handle: ContextHandle::NULL,
-        max_towers: 4,
-    };
-    let stub = c.call(EptMapRequest::OPNUM, &req.to_stub()).expect("ept_map faulted");
-    EptMapResponse::decode_stub(&stub, LE).expect("decoding ept_map")
+    tests::ept_map(c, iface, major, 0)
 }
 
 #[test]

@@ -4,6 +4,7 @@
 pub mod clusapi;
 pub mod epm;
 pub mod mgmt;
+pub mod witness;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -12,6 +13,7 @@ use dcerpc::{AssociationGroup, Principal, ServerConnection};
 use idl::clusapi::Clusapi;
 use idl::epm::Epmapper;
 use idl::mgmt::Mgmt;
+use idl::witness::Witness;
 use idl::{ByteOrder, DispatchError, Guid};
 
 use crate::accounts::{AccessLevel, Accounts};
@@ -22,6 +24,7 @@ pub enum Interface {
     Epmapper,
     Clusapi,
     Mgmt,
+    Witness,
 }
 
 impl Interface {
@@ -31,6 +34,7 @@ impl Interface {
             Interface::Epmapper => "epmapper",
             Interface::Clusapi => "clusapi",
             Interface::Mgmt => "mgmt",
+            Interface::Witness => "witness",
         }
     }
 
@@ -40,6 +44,7 @@ impl Interface {
             Interface::Epmapper => Epmapper::op_name(opnum),
             Interface::Clusapi => Clusapi::op_name(opnum),
             Interface::Mgmt => Mgmt::op_name(opnum),
+            Interface::Witness => Witness::op_name(opnum),
         }
         .unwrap_or("?")
     }
@@ -101,6 +106,7 @@ pub struct Services {
     pub epm: epm::EpmService,
     pub clusapi: clusapi::ClusapiService,
     pub mgmt: mgmt::MgmtService,
+    pub witness: witness::WitnessService,
     pub accounts: Arc<RwLock<Accounts>>,
 }
 
@@ -119,6 +125,7 @@ impl Services {
             Interface::Epmapper => Epmapper::dispatch(&self.epm, ctx, opnum, stub, order, out).await,
             Interface::Clusapi => Clusapi::dispatch(&self.clusapi, ctx, opnum, stub, order, out).await,
             Interface::Mgmt => Mgmt::dispatch(&self.mgmt, ctx, opnum, stub, order, out).await,
+            Interface::Witness => Witness::dispatch(&self.witness, ctx, opnum, stub, order, out).await,
         }
     }
 }

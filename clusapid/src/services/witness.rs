@@ -1,0 +1,867 @@
+//! The SMB Witness server ([MS-SWN] 3.1, witness v1.1, opnums 0-5): tells SMB3 clients that
+//! the CTDB public IP they are connected to went away, came back or moved, so they reconnect
+//! at once instead of waiting for TCP timeouts.
+//!
+//! * **Interfaces** ([`WitnessService::get_interface_list`]) are the CTDB public addresses, one
+//!   WITNESS_INTERFACE_INFO each, grouped under the cluster's NetBIOS name. An address is
+//!   AVAILABLE while a node that is up hosts it; addresses this node does not host carry
+//!   INTERFACE_WITNESS (a client registers with a witness on another node than its SMB one).
+//! * **Registrations** are context handles of the caller's association group (freed with it),
+//!   one per WitnessrRegister / WitnessrRegisterEx, keyed by the registered public IP.
+//! * **Notifications** ([`WitnessService::async_notify`]) are derived from the cluster state
+//!   each time the backend reports an event ([`ClusterBackend::subscribe`]): every
+//!   registration remembers what it last reported and queues the difference, one
+//!   notification per WitnessrAsyncNotify reply (RESOURCE_CHANGE items found together share
+//!   one reply, the registered IP's first):
+//!
+//! | Cluster change (CTDB) | Registration sees |
+//! |---|---|
+//! | the registered IP leaves its node (node paused = `ctdb disable`, node down, IP moved, IP unassigned) | RESOURCE_CHANGE UNAVAILABLE, resource name = the IP text (as Samba's rpcd_witness) |
+//! | … and is hosted by another up node (v2 with IP_NOTIFICATION only) | CLIENT_MOVE: IPADDR_INFO_LIST of the new node's public IPs, flags V4/V6 + ONLINE |
+//! | the registered IP is hosted by an up node again (moved, node resumed) | RESOURCE_CHANGE AVAILABLE |
+//! | any public IP changes availability (v2 with IP_NOTIFICATION only) | IP_CHANGE: the changed IPs, ONLINE or OFFLINE |
+//! | the cluster's network name resource ("Cluster Name") goes offline / online | RESOURCE_CHANGE UNAVAILABLE / AVAILABLE, resource name = the net name |
+//!
+//! So pausing a node through clusapi (ApiPauseNode → `ctdb disable` → its IPs move away)
+//! completes the pending WitnessrAsyncNotify of every client registered on that node's IPs.
+//! Changes are computed from state, not replayed from events: a change that is undone before
+//! the registration's next look (between two WitnessrAsyncNotify calls) is not reported.
+//!
+//! Not implemented: the v2 unused-registration timer of [MS-SWN] 3.1.5.1 (Samba drops
+//! registrations without a pending WitnessrAsyncNotify after 30 s; here registrations live as
+//! long as their association group), SHARE_MOVE notifications and administrator-forced client
+//! moves (`net witness client-move` in Samba).
+
+use std::collections::VecDeque;
+use std::net::IpAddr;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use idl::witness::*;
+use idl::{ContextHandle, WError, WString};
+use nodes::ids::names_equal;
+use nodes::{ClusterBackend, ClusterState, NodeState, ResourceState};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use super::CallCtx;
+
+pub const ERROR_SUCCESS: u32 = 0;
+pub const ERROR_ACCESS_DENIED: u32 = 5;
+pub const ERROR_INVALID_PARAMETER: u32 = 87;
+pub const ERROR_NO_MORE_ITEMS: u32 = 259;
+pub const ERROR_NOT_FOUND: u32 = 1168;
+pub const ERROR_REVISION_MISMATCH: u32 = 1306;
+pub const ERROR_NO_SYSTEM_RESOURCES: u32 = 1450;
+pub const ERROR_TIMEOUT: u32 = 1460;
+pub const ERROR_INVALID_STATE: u32 = 5023;
+
+/// The keep-alive applied to a v2 registration made with KeepAliveTimeout 0. [MS-SWN] leaves
+/// 0 open; Windows answers WitnessrAsyncNotify with ERROR_TIMEOUT then too (smbtorture's
+/// AsyncNotify_timeouts expects it), Samba treats 0 as "no timer". 30 s matches Samba's
+/// unused-registration timer and keeps AsyncNotify_timeouts at 0+1+10+100+120 → 261 s per
+/// interface.
+pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(30);
+
+/// The witness service.
+pub struct WitnessService {
+    backend: Arc<dyn ClusterBackend>,
+    /// See [`DEFAULT_KEEP_ALIVE`].
+    pub default_keep_alive: Duration,
+}
+
+/// One WitnessRegistration ([MS-SWN] 3.1.1), the value behind a witness context handle.
+pub struct Registration {
+    pub version: u32,
+    pub net_name: String,
+    pub share_name: Option<String>,
+    pub ip: IpAddr,
+    pub client_computer_name: String,
+    /// [`register_flags`] bits (v2).
+    pub flags: u32,
+    /// How long a WitnessrAsyncNotify may stay pending (v2 only).
+    pub keep_alive: Option<Duration>,
+    /// Set by WitnessrUnRegister(Ex); pending calls then end with ERROR_NOT_FOUND.
+    closed: AtomicBool,
+    wake: Notify,
+    tracked: Mutex<Tracked>,
+}
+
+/// What a registration last reported, and the messages not yet delivered.
+struct Tracked {
+    /// The node the registered IP was last reported available on (`None`: unavailable).
+    host: Option<u32>,
+    net_name_online: bool,
+    /// Availability of every public IP as last reported (IP_NOTIFICATION registrations).
+    ips: Vec<(IpAddr, bool)>,
+    queue: VecDeque<RespAsyncNotify>,
+}
+
+/// The node that serves `ip` for SMB: the CTDB host of the address, if that node is up.
+fn serving_node(snap: &ClusterState, ip: IpAddr) -> Option<u32> {
+    let pnn = snap.ip_host(ip).flatten()?;
+    (snap.node_by_pnn(pnn)?.state == NodeState::Up).then_some(pnn)
+}
+
+/// Whether the cluster's network name resource is online (true when there is none).
+fn net_name_online(snap: &ClusterState) -> bool {
+    !matches!(snap.cluster_name_resource(), Some(r) if r.state != ResourceState::Online)
+}
+
+fn all_ips(snap: &ClusterState) -> Vec<(IpAddr, bool)> {
+    snap.public_ips.iter().map(|p| (p.addr, serving_node(snap, p.addr).is_some())).collect()
+}
+
+fn ipaddr_info(addr: IpAddr, online: bool) -> IpAddrInfo {
+    let state = if online { ipaddr_flags::ONLINE } else { ipaddr_flags::OFFLINE };
+    match addr {
+        IpAddr::V4(a) => IpAddrInfo { flags: ipaddr_flags::V4 | state, ipv4: a.octets(), ipv6: [0; 16] },
+        IpAddr::V6(a) => IpAddrInfo { flags: ipaddr_flags::V6 | state, ipv4: [0; 4], ipv6: a.octets() },
+    }
+}
+
+impl Registration {
+    fn new(snap: &ClusterState, version: u32, ip: IpAddr) -> Self {
+        Registration {
+            version,
+            net_name: String::new(),
+            share_name: None,
+            ip,
+            client_computer_name: String::new(),
+            flags: 0,
+            keep_alive: None,
+            closed: AtomicBool::new(false),
+            wake: Notify::new(),
+            tracked: Mutex::new(Tracked {
+                host: serving_node(snap, ip),
+                net_name_online: net_name_online(snap),
+                ips: all_ips(snap),
+                queue: VecDeque::new(),
+            }),
+        }
+    }
+
+    fn ip_notification(&self) -> bool {
+        self.version == WITNESS_V2 && self.flags & register_flags::IP_NOTIFICATION != 0
+    }
+
+    fn tracked(&self) -> MutexGuard<'_, Tracked> {
+        self.tracked.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues what changed for this registration since it last looked at the cluster.
+    fn refresh(&self, snap: &ClusterState) {
+        let mut t = self.tracked();
+        let t = &mut *t;
+        // RESOURCE_CHANGE messages that happen together go out in one reply
+        let mut changes = Vec::new();
+        let mut later = Vec::new();
+        let now = serving_node(snap, self.ip);
+        if t.host != now {
+            let ip = self.ip.to_string();
+            if t.host.is_some() {
+                changes.push(ResourceChange { change_type: resource_state::UNAVAILABLE, name: ip.clone() });
+                if let (Some(to), true) = (now, self.ip_notification()) {
+                    let list = IpAddrInfoList { addrs: snap.ips_hosted_by(to).map(|a| ipaddr_info(a, true)).collect() };
+                    later.push(RespAsyncNotify::ip_list(message_type::CLIENT_MOVE_NOTIFICATION, &[list]));
+                }
+            }
+            if now.is_some() {
+                let available = ResourceChange { change_type: resource_state::AVAILABLE, name: ip };
+                if changes.is_empty() {
+                    changes.push(available);
+                } else {
+                    later.push(RespAsyncNotify::resource_change(&[available]));
+                }
+            }
+            t.host = now;
+        }
+        let online = net_name_online(snap);
+        if online != t.net_name_online {
+            let change_type = if online { resource_state::AVAILABLE } else { resource_state::UNAVAILABLE };
+            changes.push(ResourceChange { change_type, name: self.net_name.clone() });
+            t.net_name_online = online;
+        }
+        if !changes.is_empty() {
+            t.queue.push_back(RespAsyncNotify::resource_change(&changes));
+        }
+        t.queue.extend(later);
+        if self.ip_notification() {
+            let ips = all_ips(snap);
+            let changed: Vec<IpAddrInfo> = ips
+                .iter()
+                .filter(|(a, on)| !t.ips.iter().any(|(b, was)| a == b && on == was))
+                .map(|&(a, on)| ipaddr_info(a, on))
+                .collect();
+            if !changed.is_empty() {
+                let list = IpAddrInfoList { addrs: changed };
+                t.queue.push_back(RespAsyncNotify::ip_list(message_type::IP_CHANGE_NOTIFICATION, &[list]));
+            }
+            t.ips = ips;
+        }
+    }
+
+    fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.wake.notify_waiters();
+    }
+}
+
+/// The checks WitnessrRegister and WitnessrRegisterEx share once the version is right: the
+/// strings, the net name and the address. Returns the address or the error code.
+fn check_names(
+    snap: &ClusterState,
+    net_name: Option<&WString>,
+    ip_address: Option<&WString>,
+    client: Option<&WString>,
+) -> Result<IpAddr, u32> {
+    let (Some(net_name), Some(ip_address), Some(_)) = (net_name, ip_address, client) else {
+        return Err(ERROR_INVALID_PARAMETER);
+    };
+    if !names_equal(net_name.as_str(), &snap.cluster.name) {
+        return Err(ERROR_INVALID_PARAMETER);
+    }
+    let ip: IpAddr = ip_address.as_str().trim().parse().map_err(|_| ERROR_INVALID_STATE)?;
+    if snap.ip_host(ip).is_none() {
+        return Err(ERROR_INVALID_STATE);
+    }
+    Ok(ip)
+}
+
+impl WitnessService {
+    pub fn new(backend: Arc<dyn ClusterBackend>) -> Self {
+        WitnessService { backend, default_keep_alive: DEFAULT_KEEP_ALIVE }
+    }
+
+    /// The interface list of `snap`.
+    pub fn interfaces(snap: &ClusterState) -> Vec<WitnessInterfaceInfo> {
+        let group = snap.cluster.name.to_uppercase();
+        snap.public_ips
+            .iter()
+            .map(|p| {
+                let available = serving_node(snap, p.addr).is_some();
+                let mut info = WitnessInterfaceInfo {
+                    interface_group_name: group.clone(),
+                    version: WITNESS_V2,
+                    state: if available { state::AVAILABLE } else { state::UNAVAILABLE },
+                    ..Default::default()
+                };
+                match p.addr {
+                    IpAddr::V4(a) => {
+                        info.ipv4 = a.octets();
+                        info.flags = interface_flags::IPV4_VALID;
+                    }
+                    IpAddr::V6(a) => {
+                        info.ipv6 = a.octets();
+                        info.flags = interface_flags::IPV6_VALID;
+                    }
+                }
+                if p.pnn != Some(snap.cluster.this_pnn) {
+                    info.flags |= interface_flags::INTERFACE_WITNESS;
+                }
+                info
+            })
+            .collect()
+    }
+
+    /// [MS-SWN 3.1.4.1] WitnessrGetInterfaceList: one entry per CTDB public address. "If no
+    /// interfaces are available, the server MUST return ERROR_NO_MORE_ITEMS"; "if none of the
+    /// interfaces are in the AVAILABLE state, the server MUST wait until at least one of the
+    /// interfaces becomes available" (the wait ends with the connection, which drops the call).
+    pub async fn get_interface_list(&self, ctx: &CallCtx) -> WitnessrGetInterfaceListResponse {
+        let fail = |code| WitnessrGetInterfaceListResponse { interface_list: None, result: WError(code) };
+        if ctx.access.is_none() {
+            return fail(ERROR_ACCESS_DENIED);
+        }
+        let mut events = self.backend.subscribe();
+        loop {
+            let list = Self::interfaces(&self.backend.snapshot());
+            if list.is_empty() {
+                return fail(ERROR_NO_MORE_ITEMS);
+            }
+            if list.iter().any(|i| i.state == state::AVAILABLE) {
+                return WitnessrGetInterfaceListResponse {
+                    interface_list: Some(WitnessInterfaceList::new(list)),
+                    result: WError(ERROR_SUCCESS),
+                };
+            }
+            if let Err(RecvError::Closed) = events.recv().await {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
+    /// The checks Register and RegisterEx share, in the order smbtorture expects: an
+    /// authenticated caller, the method's protocol version (ERROR_REVISION_MISMATCH before
+    /// anything else), then the names ([`check_names`]). Returns the snapshot they were checked
+    /// against and the registered address.
+    fn admit(
+        &self,
+        ctx: &CallCtx,
+        want_version: u32,
+        version: u32,
+        net_name: &Option<WString>,
+        ip_address: &Option<WString>,
+        client: &Option<WString>,
+    ) -> Result<(Arc<ClusterState>, IpAddr), u32> {
+        if ctx.access.is_none() {
+            return Err(ERROR_ACCESS_DENIED);
+        }
+        if version != want_version {
+            return Err(ERROR_REVISION_MISMATCH);
+        }
+        let snap = self.backend.snapshot();
+        let ip = check_names(&snap, net_name.as_ref(), ip_address.as_ref(), client.as_ref())?;
+        Ok((snap, ip))
+    }
+
+    /// [MS-SWN 3.1.4.2] WitnessrRegister. "If the Version field of the request is not
+    /// 0x00010001, the server MUST stop processing the request and return the error code
+    /// ERROR_REVISION_MISMATCH" (checked before anything else, as smbtorture expects); NULL
+    /// strings and a NetName that is not the cluster name → ERROR_INVALID_PARAMETER; "if
+    /// IpAddress does not match any of the IP addresses of the interfaces, the server MUST stop
+    /// processing the request and return ERROR_INVALID_STATE".
+    pub fn register(&self, ctx: &CallCtx, req: WitnessrRegisterRequest) -> WitnessrRegisterResponse {
+        let fail = |code| WitnessrRegisterResponse { context: ContextHandle::NULL, result: WError(code) };
+        let (snap, ip) =
+            match self.admit(ctx, WITNESS_V1, req.version, &req.net_name, &req.ip_address, &req.client_computer_name) {
+                Ok(v) => v,
+                Err(code) => return fail(code),
+            };
+        let mut reg = Registration::new(&snap, WITNESS_V1, ip);
+        reg.net_name = req.net_name.map(|s| s.0).unwrap_or_default();
+        reg.client_computer_name = req.client_computer_name.map(|s| s.0).unwrap_or_default();
+        match ctx.group.insert(reg) {
+            Some(context) => WitnessrRegisterResponse { context, result: WError(ERROR_SUCCESS) },
+            None => fail(ERROR_NO_SYSTEM_RESOURCES),
+        }
+    }
+
+    /// [MS-SWN 3.1.4.3] WitnessrUnRegister. "If no matching entry is found, the server SHOULD
+    /// stop processing the request and return the error code ERROR_INVALID_PARAMETER" (the
+    /// Windows behaviour smbtorture checks; the spec's error table, and Samba, give
+    /// ERROR_NOT_FOUND instead). "The server MUST remove the WitnessRegistration entry"; a
+    /// WitnessrAsyncNotify pending on it ends with ERROR_NOT_FOUND.
+    pub fn unregister(&self, ctx: &CallCtx, req: WitnessrUnRegisterRequest) -> WitnessrUnRegisterResponse {
+        WitnessrUnRegisterResponse { result: WError(self.remove(ctx, &req.context)) }
+    }
+
+    fn remove(&self, ctx: &CallCtx, h: &ContextHandle) -> u32 {
+        if ctx.access.is_none() {
+            return ERROR_ACCESS_DENIED;
+        }
+        let Some(reg) = ctx.group.get::<Registration>(h) else {
+            return ERROR_INVALID_PARAMETER;
+        };
+        if !ctx.group.remove::<Registration>(h) {
+            return ERROR_INVALID_PARAMETER;
+        }
+        reg.close();
+        ERROR_SUCCESS
+    }
+
+    /// [MS-SWN 3.1.4.4] WitnessrAsyncNotify. "If no matching entry is found, the server MUST
+    /// fail the request and return the error code ERROR_NOT_FOUND". Otherwise the call waits
+    /// until the registration has a change to report (table in the module docs). For version 2
+    /// registrations, when KeepAliveTimeout expires first the server "MUST complete the
+    /// request with ERROR_TIMEOUT" and the registration stays.
+    pub async fn async_notify(&self, ctx: &CallCtx, req: WitnessrAsyncNotifyRequest) -> WitnessrAsyncNotifyResponse {
+        let fail = |code| WitnessrAsyncNotifyResponse { resp: None, result: WError(code) };
+        if ctx.access.is_none() {
+            return fail(ERROR_ACCESS_DENIED);
+        }
+        let Some(reg) = ctx.group.get::<Registration>(&req.context) else {
+            return fail(ERROR_NOT_FOUND);
+        };
+        let deadline = reg.keep_alive.map(|d| Instant::now() + d);
+        let mut events = self.backend.subscribe();
+        let mut backend_gone = false;
+        loop {
+            let woken = pin!(reg.wake.notified());
+            if reg.closed.load(Ordering::SeqCst) {
+                return fail(ERROR_NOT_FOUND);
+            }
+            reg.refresh(&self.backend.snapshot());
+            if let Some(m) = reg.tracked().queue.pop_front() {
+                return WitnessrAsyncNotifyResponse { resp: Some(m), result: WError(ERROR_SUCCESS) };
+            }
+            let expiry = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let event = async {
+                if backend_gone {
+                    std::future::pending::<()>().await;
+                }
+                if let Err(RecvError::Closed) = events.recv().await {
+                    backend_gone = true;
+                }
+            };
+            tokio::select! {
+                _ = expiry => return fail(ERROR_TIMEOUT),
+                _ = woken => {}
+                _ = event => {}
+            }
+        }
+    }
+
+    /// [MS-SWN 3.1.4.5] WitnessrRegisterEx. "If the Version field of the request is not
+    /// 0x00020000, the server MUST stop processing the request and return the error code
+    /// ERROR_REVISION_MISMATCH"; NULL NetName, IpAddress or ClientComputerName and a NetName
+    /// that is not the cluster name → ERROR_INVALID_PARAMETER; a ShareName that is not one of
+    /// the Samba shares (the File Server role's) → ERROR_INVALID_STATE, as is an IpAddress that
+    /// is not a public address. KeepAliveTimeout is in seconds; 0 means
+    /// [`WitnessService::default_keep_alive`].
+    pub fn register_ex(&self, ctx: &CallCtx, req: WitnessrRegisterExRequest) -> WitnessrRegisterExResponse {
+        let fail = |code| WitnessrRegisterExResponse { context: ContextHandle::NULL, result: WError(code) };
+        let (snap, ip) =
+            match self.admit(ctx, WITNESS_V2, req.version, &req.net_name, &req.ip_address, &req.client_computer_name) {
+                Ok(v) => v,
+                Err(code) => return fail(code),
+            };
+        if let Some(share) = &req.share_name {
+            if !snap.shares.iter().any(|s| names_equal(s, share.as_str())) {
+                return fail(ERROR_INVALID_STATE);
+            }
+        }
+        let mut reg = Registration::new(&snap, WITNESS_V2, ip);
+        reg.net_name = req.net_name.map(|s| s.0).unwrap_or_default();
+        reg.share_name = req.share_name.map(|s| s.0);
+        reg.client_computer_name = req.client_computer_name.map(|s| s.0).unwrap_or_default();
+        reg.flags = req.flags;
+        reg.keep_alive = Some(match req.keep_alive_timeout {
+            0 => self.default_keep_alive,
+            s => Duration::from_secs(u64::from(s)),
+        });
+        match ctx.group.insert(reg) {
+            Some(context) => WitnessrRegisterExResponse { context, result: WError(ERROR_SUCCESS) },
+            None => fail(ERROR_NO_SYSTEM_RESOURCES),
+        }
+    }
+
+    /// [MS-SWN 3.1.4.6] WitnessrUnRegisterEx. "If no matching entry is found, the server MUST
+    /// stop processing the request and return the error code ERROR_INVALID_PARAMETER";
+    /// otherwise "the server MUST set ppContext to NULL and return ERROR_SUCCESS".
+    pub fn unregister_ex(&self, ctx: &CallCtx, req: WitnessrUnRegisterExRequest) -> WitnessrUnRegisterExResponse {
+        let code = self.remove(ctx, &req.context);
+        let context = if code == ERROR_SUCCESS { ContextHandle::NULL } else { req.context };
+        WitnessrUnRegisterExResponse { context, result: WError(code) }
+    }
+}
+
+impl WitnessServer for WitnessService {
+    type Ctx = CallCtx;
+
+    async fn witnessr_get_interface_list(
+        &self,
+        ctx: &CallCtx,
+        _req: WitnessrGetInterfaceListRequest,
+    ) -> WitnessrGetInterfaceListResponse {
+        self.get_interface_list(ctx).await
+    }
+
+    async fn witnessr_register(&self, ctx: &CallCtx, req: WitnessrRegisterRequest) -> WitnessrRegisterResponse {
+        self.register(ctx, req)
+    }
+
+    async fn witnessr_un_register(&self, ctx: &CallCtx, req: WitnessrUnRegisterRequest) -> WitnessrUnRegisterResponse {
+        self.unregister(ctx, req)
+    }
+
+    async fn witnessr_async_notify(
+        &self,
+        ctx: &CallCtx,
+        req: WitnessrAsyncNotifyRequest,
+    ) -> WitnessrAsyncNotifyResponse {
+        self.async_notify(ctx, req).await
+    }
+
+    async fn witnessr_register_ex(&self, ctx: &CallCtx, req: WitnessrRegisterExRequest) -> WitnessrRegisterExResponse {
+        self.register_ex(ctx, req)
+    }
+
+    async fn witnessr_un_register_ex(
+        &self,
+        ctx: &CallCtx,
+        req: WitnessrUnRegisterExRequest,
+    ) -> WitnessrUnRegisterExResponse {
+        self.unregister_ex(ctx, req)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use idl::clusapi::{ApiOpenNodeRequest, ApiPauseNodeRequest, ApiResumeNodeRequest};
+    use nodes::{SimConfig, SimulatedCluster};
+
+    use super::*;
+    use crate::accounts::AccessLevel;
+    use crate::services::clusapi::{node, ClusapiService};
+
+    const IP1: &str = "127.0.100.1";
+
+    struct Fx {
+        sim: Arc<SimulatedCluster>,
+        svc: WitnessService,
+        ctx: CallCtx,
+    }
+
+    fn fx_with(config: SimConfig) -> Fx {
+        let sim = Arc::new(SimulatedCluster::new(config).unwrap());
+        Fx { svc: WitnessService::new(sim.clone()), sim, ctx: CallCtx::local(Some(AccessLevel::ReadOnly)) }
+    }
+
+    fn fx() -> Fx {
+        fx_with(SimConfig::with_nodes(3))
+    }
+
+    fn w(s: &str) -> Option<WString> {
+        Some(WString::new(s))
+    }
+
+    fn reg_req(
+        version: u32,
+        net: Option<WString>,
+        ip: Option<WString>,
+        client: Option<WString>,
+    ) -> WitnessrRegisterRequest {
+        WitnessrRegisterRequest { version, net_name: net, ip_address: ip, client_computer_name: client }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn reg_ex_req(
+        version: u32,
+        net: Option<WString>,
+        share: Option<WString>,
+        ip: Option<WString>,
+        client: Option<WString>,
+        flags: u32,
+        keep_alive_timeout: u32,
+    ) -> WitnessrRegisterExRequest {
+        WitnessrRegisterExRequest {
+            version,
+            net_name: net,
+            share_name: share,
+            ip_address: ip,
+            client_computer_name: client,
+            flags,
+            keep_alive_timeout,
+        }
+    }
+
+    impl Fx {
+        /// The pnn hosting `ip`.
+        fn host(&self, ip: &str) -> u32 {
+            self.sim.snapshot().ip_host(ip.parse().unwrap()).flatten().unwrap()
+        }
+
+        fn register(&self, ip: &str) -> ContextHandle {
+            let r = self.svc.register(&self.ctx, reg_req(WITNESS_V1, w("ctdb-cluster"), w(ip), w("CLIENT")));
+            assert_eq!(r.result.0, 0);
+            r.context
+        }
+
+        fn register_ex(&self, ip: &str, flags: u32, keep_alive: u32) -> ContextHandle {
+            let req = reg_ex_req(WITNESS_V2, w("CTDB-CLUSTER"), None, w(ip), w("CLIENT"), flags, keep_alive);
+            let r = self.svc.register_ex(&self.ctx, req);
+            assert_eq!(r.result.0, 0);
+            r.context
+        }
+
+        async fn notify(&self, context: ContextHandle) -> WitnessrAsyncNotifyResponse {
+            let call = self.svc.async_notify(&self.ctx, WitnessrAsyncNotifyRequest { context });
+            tokio::time::timeout(Duration::from_secs(5), call).await.expect("AsyncNotify did not complete")
+        }
+
+        async fn assert_pending(&self, context: ContextHandle) {
+            let call = self.svc.async_notify(&self.ctx, WitnessrAsyncNotifyRequest { context });
+            assert!(tokio::time::timeout(Duration::from_millis(100), call).await.is_err(), "AsyncNotify completed");
+        }
+    }
+
+    fn all_changes(r: &WitnessrAsyncNotifyResponse) -> Vec<ResourceChange> {
+        assert_eq!(r.result.0, 0);
+        let m = r.resp.as_ref().unwrap();
+        assert_eq!(m.message_type, message_type::RESOURCE_CHANGE_NOTIFICATION);
+        m.resource_changes().unwrap()
+    }
+
+    /// The reply's change of the registered IP (the net name may change with it when a pause
+    /// takes the cluster group offline).
+    fn changes(r: &WitnessrAsyncNotifyResponse) -> Vec<ResourceChange> {
+        all_changes(r).into_iter().filter(|c| c.name.parse::<IpAddr>().is_ok()).collect()
+    }
+
+    fn change(change_type: u32, name: &str) -> Vec<ResourceChange> {
+        vec![ResourceChange { change_type, name: name.into() }]
+    }
+
+    fn ip_list(r: &WitnessrAsyncNotifyResponse, kind: u32) -> Vec<(Ipv4Addr, u32)> {
+        assert_eq!(r.result.0, 0);
+        let m = r.resp.as_ref().unwrap();
+        assert_eq!(m.message_type, kind);
+        let lists = m.ip_lists().unwrap();
+        assert_eq!(lists.len(), 1);
+        lists[0].addrs.iter().map(|a| (Ipv4Addr::from(a.ipv4), a.flags)).collect()
+    }
+
+    #[tokio::test]
+    async fn interface_list_is_the_public_ips() {
+        let f = fx();
+        let r = f.svc.get_interface_list(&f.ctx).await;
+        assert_eq!(r.result.0, 0);
+        let list = r.interface_list.unwrap();
+        assert_eq!(list.number_of_interfaces, 3);
+        let snap = f.sim.snapshot();
+        for (i, info) in list.interface_info.unwrap().0.iter().enumerate() {
+            let ip = Ipv4Addr::new(127, 0, 100, i as u8 + 1);
+            assert_eq!(info.ipv4_addr(), ip);
+            assert_eq!(info.interface_group_name, "CTDB-CLUSTER");
+            assert_eq!(info.version, WITNESS_V2);
+            assert_eq!(info.state, state::AVAILABLE);
+            let mut flags = interface_flags::IPV4_VALID;
+            if snap.ip_host(ip.into()).flatten() != Some(0) {
+                flags |= interface_flags::INTERFACE_WITNESS;
+            }
+            assert_eq!(info.flags, flags, "{ip}");
+        }
+        // one IP per node: the two hosted elsewhere are witness interfaces for node 0
+        assert_eq!(count_witness(&snap), 2);
+
+        // unauthenticated callers are refused
+        assert_eq!(f.svc.get_interface_list(&CallCtx::local(None)).await.result.0, ERROR_ACCESS_DENIED);
+    }
+
+    fn count_witness(snap: &ClusterState) -> usize {
+        WitnessService::interfaces(snap).iter().filter(|i| i.flags & interface_flags::INTERFACE_WITNESS != 0).count()
+    }
+
+    #[tokio::test]
+    async fn interface_list_without_ips_and_while_none_is_available() {
+        let f = fx_with(SimConfig { public_ips: vec![], ..SimConfig::with_nodes(2) });
+        let r = f.svc.get_interface_list(&f.ctx).await;
+        assert_eq!((r.result.0, r.interface_list), (ERROR_NO_MORE_ITEMS, None));
+
+        // a one-node cluster whose node is paused: its IP is unassigned, the call waits
+        let f = fx_with(SimConfig::with_nodes(1));
+        f.sim.pause_node(0).await.unwrap();
+        let list = WitnessService::interfaces(&f.sim.snapshot());
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0].state, state::UNAVAILABLE);
+        let mut call = pin!(f.svc.get_interface_list(&f.ctx));
+        assert!(tokio::time::timeout(Duration::from_millis(100), &mut call).await.is_err());
+        f.sim.resume_node(0).await.unwrap();
+        let r = tokio::time::timeout(Duration::from_secs(5), call).await.unwrap();
+        assert_eq!(r.result.0, 0);
+        let info = &r.interface_list.unwrap().interface_info.unwrap().0[0];
+        assert_eq!(info.state, state::AVAILABLE);
+        assert_eq!(info.flags, interface_flags::IPV4_VALID); // hosted by this node
+    }
+
+    #[test]
+    fn register_errors() {
+        let f = fx();
+        let bad = |version, net: Option<&str>, ip: Option<&str>, client: Option<&str>| {
+            let req = reg_req(version, net.and_then(w), ip.and_then(w), client.and_then(w));
+            f.svc.register(&f.ctx, req).result.0
+        };
+        // smbtorture rpc.witness.Register's table
+        for v in [0, 1, 123_456, 0xffff_ffff, WITNESS_V2] {
+            assert_eq!(bad(v, None, None, None), ERROR_REVISION_MISMATCH, "{v:#x}");
+        }
+        assert_eq!(bad(WITNESS_V1, Some(""), Some(""), Some("")), ERROR_INVALID_PARAMETER);
+        assert_eq!(bad(WITNESS_V1, None, None, Some("CLIENT")), ERROR_INVALID_PARAMETER);
+        assert_eq!(bad(WITNESS_V2, None, None, Some("CLIENT")), ERROR_REVISION_MISMATCH);
+        assert_eq!(bad(WITNESS_V1, Some("127.0.0.1"), None, Some("CLIENT")), ERROR_INVALID_PARAMETER);
+        // the rest of the rules
+        assert_eq!(bad(WITNESS_V1, Some("CTDB-CLUSTER"), Some(IP1), None), ERROR_INVALID_PARAMETER);
+        assert_eq!(bad(WITNESS_V1, Some("OTHER"), Some(IP1), Some("C")), ERROR_INVALID_PARAMETER);
+        assert_eq!(bad(WITNESS_V1, Some("CTDB-CLUSTER"), Some("10.9.9.9"), Some("C")), ERROR_INVALID_STATE);
+        assert_eq!(bad(WITNESS_V1, Some("CTDB-CLUSTER"), Some("not an ip"), Some("C")), ERROR_INVALID_STATE);
+        assert_eq!(bad(WITNESS_V1, Some("ctdb-cluster"), Some(IP1), Some("C")), 0);
+        let denied = f.svc.register(&CallCtx::local(None), reg_req(WITNESS_V1, w("CTDB-CLUSTER"), w(IP1), w("C")));
+        assert_eq!(denied.result.0, ERROR_ACCESS_DENIED);
+    }
+
+    #[test]
+    fn register_ex_errors() {
+        let f = fx();
+        let bad = |version, net: Option<&str>, share: Option<&str>, ip: Option<&str>, client: Option<&str>| {
+            let req = reg_ex_req(version, net.and_then(w), share.and_then(w), ip.and_then(w), client.and_then(w), 0, 0);
+            f.svc.register_ex(&f.ctx, req).result.0
+        };
+        // smbtorture rpc.witness.RegisterEx's table
+        for v in [0, 1, 123_456, 0xffff_ffff, WITNESS_V1] {
+            assert_eq!(bad(v, None, None, None, None), ERROR_REVISION_MISMATCH, "{v:#x}");
+        }
+        assert_eq!(bad(WITNESS_V2, Some(""), None, Some(""), Some("")), ERROR_INVALID_PARAMETER);
+        assert_eq!(bad(WITNESS_V2, None, None, None, Some("CLIENT")), ERROR_INVALID_PARAMETER);
+        assert_eq!(bad(WITNESS_V1, None, None, None, Some("CLIENT")), ERROR_REVISION_MISMATCH);
+        assert_eq!(bad(WITNESS_V2, Some("127.0.0.1"), None, None, Some("CLIENT")), ERROR_INVALID_PARAMETER);
+        // per interface: an unknown share, then no share
+        let net = Some("CTDB-CLUSTER");
+        assert_eq!(bad(WITNESS_V2, net, Some("any_invalid_share_name"), Some(IP1), Some("C")), ERROR_INVALID_STATE);
+        assert_eq!(bad(WITNESS_V2, net, None, Some("10.9.9.9"), Some("C")), ERROR_INVALID_STATE);
+        assert_eq!(bad(WITNESS_V2, net, Some("SHARE"), Some(IP1), Some("C")), 0);
+        assert_eq!(bad(WITNESS_V2, net, None, Some(IP1), Some("C")), 0);
+    }
+
+    #[test]
+    fn unregister_twice_and_unregister_ex() {
+        let f = fx();
+        let h = f.register(IP1);
+        let un = |context| f.svc.unregister(&f.ctx, WitnessrUnRegisterRequest { context }).result.0;
+        assert_eq!(un(h), 0);
+        assert_eq!(un(h), ERROR_INVALID_PARAMETER);
+        assert_eq!(un(ContextHandle::NULL), ERROR_INVALID_PARAMETER);
+
+        let h = f.register_ex(IP1, 0, 0);
+        // another association group does not see the registration
+        let other = CallCtx::local(Some(AccessLevel::Full));
+        assert_eq!(f.svc.unregister(&other, WitnessrUnRegisterRequest { context: h }).result.0, 87);
+        let r = f.svc.unregister_ex(&f.ctx, WitnessrUnRegisterExRequest { context: h });
+        assert_eq!((r.result.0, r.context), (0, ContextHandle::NULL));
+        let r = f.svc.unregister_ex(&f.ctx, WitnessrUnRegisterExRequest { context: h });
+        assert_eq!((r.result.0, r.context), (ERROR_INVALID_PARAMETER, h));
+    }
+
+    #[tokio::test]
+    async fn async_notify_unknown_and_unregistered_while_pending() {
+        let f = fx();
+        let r = f.notify(ContextHandle::NULL).await;
+        assert_eq!((r.result.0, r.resp), (ERROR_NOT_FOUND, None));
+        let h = f.register(IP1);
+        let call = f.svc.async_notify(&f.ctx, WitnessrAsyncNotifyRequest { context: h });
+        let unregister = async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            f.svc.unregister(&f.ctx, WitnessrUnRegisterRequest { context: h }).result.0
+        };
+        let (r, u) = tokio::join!(call, unregister);
+        assert_eq!(u, 0);
+        assert_eq!(r.result.0, ERROR_NOT_FOUND);
+        assert_eq!(f.notify(h).await.result.0, ERROR_NOT_FOUND);
+    }
+
+    /// ApiPauseNode (clusapi) → ctdb disable → the node's IP moves away → the pending
+    /// AsyncNotify of a client registered on that IP completes with UNAVAILABLE; the next one
+    /// reports the IP AVAILABLE on its new node.
+    #[tokio::test]
+    async fn pause_through_clusapi_completes_pending_async_notify() {
+        let f = fx();
+        let pnn = f.host(IP1);
+        let h = f.register(IP1);
+        f.assert_pending(h).await;
+
+        let clusapi = ClusapiService::new(f.sim.clone());
+        let admin = CallCtx::local(Some(AccessLevel::Full));
+        let node_name = format!("CTDB_NODE_{pnn}");
+        let hn = node::api_open_node(&clusapi, &admin, ApiOpenNodeRequest { node_name: WString::new(node_name) }).node;
+        let call = f.svc.async_notify(&f.ctx, WitnessrAsyncNotifyRequest { context: h });
+        let pause = async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            node::api_pause_node(&clusapi, &admin, ApiPauseNodeRequest { node: hn }).await.result.0
+        };
+        let (r, paused) =
+            tokio::time::timeout(Duration::from_secs(5), async { tokio::join!(call, pause) }).await.unwrap();
+        assert_eq!(paused, 0);
+        assert_eq!(changes(&r), change(resource_state::UNAVAILABLE, IP1));
+        let moved_to = f.host(IP1);
+        assert_ne!(moved_to, pnn);
+        assert_eq!(changes(&f.notify(h).await), change(resource_state::AVAILABLE, IP1));
+        f.assert_pending(h).await;
+
+        let r = node::api_resume_node(&clusapi, &admin, ApiResumeNodeRequest { node: hn }).await;
+        assert_eq!(r.result.0, 0);
+        // the simulated CTDB rebalances on resume: if the IP went back, that is a move again
+        if f.host(IP1) != moved_to {
+            assert_eq!(changes(&f.notify(h).await), change(resource_state::UNAVAILABLE, IP1));
+            assert_eq!(changes(&f.notify(h).await), change(resource_state::AVAILABLE, IP1));
+        }
+        f.assert_pending(h).await;
+    }
+
+    /// Where no other node can take the IP, AVAILABLE comes with the resume.
+    #[tokio::test]
+    async fn available_again_after_resume() {
+        let f = fx_with(SimConfig::with_nodes(1));
+        let h = f.register_ex(IP1, 0, 60);
+        f.assert_pending(h).await;
+        f.sim.pause_node(0).await.unwrap();
+        assert_eq!(changes(&f.notify(h).await), change(resource_state::UNAVAILABLE, IP1));
+        f.assert_pending(h).await;
+        f.sim.resume_node(0).await.unwrap();
+        assert_eq!(changes(&f.notify(h).await), change(resource_state::AVAILABLE, IP1));
+    }
+
+    /// v2 with IP_NOTIFICATION: UNAVAILABLE, CLIENT_MOVE to the IPs of the node that took the
+    /// address, AVAILABLE, then IP_CHANGE listing the addresses whose availability changed.
+    #[tokio::test]
+    async fn ip_notification_registration_gets_client_move_and_ip_change() {
+        let f = fx_with(SimConfig::with_nodes(2));
+        let pnn = f.host(IP1);
+        let h = f.register_ex(IP1, register_flags::IP_NOTIFICATION, 60);
+        f.sim.pause_node(pnn).await.unwrap();
+        let to = f.host(IP1);
+        assert_ne!(to, pnn);
+        assert_eq!(changes(&f.notify(h).await), change(resource_state::UNAVAILABLE, IP1));
+        let moved = ip_list(&f.notify(h).await, message_type::CLIENT_MOVE_NOTIFICATION);
+        // both addresses now sit on the other node
+        let online = ipaddr_flags::V4 | ipaddr_flags::ONLINE;
+        assert_eq!(moved, vec![(Ipv4Addr::new(127, 0, 100, 1), online), (Ipv4Addr::new(127, 0, 100, 2), online)]);
+        assert_eq!(changes(&f.notify(h).await), change(resource_state::AVAILABLE, IP1));
+        // availability did not change for either address: the move was instant
+        f.assert_pending(h).await;
+
+        // a node going down with nowhere to move: IP_CHANGE lists the address OFFLINE
+        let f = fx_with(SimConfig::with_nodes(1));
+        let h = f.register_ex(IP1, register_flags::IP_NOTIFICATION, 60);
+        f.sim.pause_node(0).await.unwrap();
+        assert_eq!(changes(&f.notify(h).await), change(resource_state::UNAVAILABLE, IP1));
+        let offline = ipaddr_flags::V4 | ipaddr_flags::OFFLINE;
+        assert_eq!(
+            ip_list(&f.notify(h).await, message_type::IP_CHANGE_NOTIFICATION),
+            vec![([127, 0, 100, 1].into(), offline)]
+        );
+        f.assert_pending(h).await;
+    }
+
+    #[tokio::test]
+    async fn keep_alive_expiry_is_error_timeout_and_keeps_the_registration() {
+        let mut f = fx();
+        f.svc.default_keep_alive = Duration::from_millis(200);
+        for keep_alive in [1, 0] {
+            let h = f.register_ex(IP1, 0, keep_alive);
+            let started = std::time::Instant::now();
+            let r = f.notify(h).await;
+            assert_eq!((r.result.0, r.resp), (ERROR_TIMEOUT, None));
+            let want = if keep_alive == 0 { Duration::from_millis(200) } else { Duration::from_secs(1) };
+            assert!(started.elapsed() >= want, "{keep_alive}: {:?}", started.elapsed());
+            // still registered
+            assert_eq!(f.svc.unregister(&f.ctx, WitnessrUnRegisterRequest { context: h }).result.0, 0);
+        }
+        // version 1 registrations have no keep-alive
+        let h = f.register(IP1);
+        f.assert_pending(h).await;
+    }
+
+    /// The cluster's network name resource going offline is the net name becoming unavailable
+    /// (what smbtorture's AsyncNotify toggles).
+    #[tokio::test]
+    async fn net_name_resource_offline_and_online() {
+        let f = fx();
+        let h = f.register(IP1);
+        let id = f.sim.snapshot().cluster_name_resource().unwrap().id.clone();
+        f.sim.set_resource_offline(&id).await.unwrap();
+        assert_eq!(all_changes(&f.notify(h).await), change(resource_state::UNAVAILABLE, "ctdb-cluster"));
+        f.sim.set_resource_online(&id).await.unwrap();
+        assert_eq!(all_changes(&f.notify(h).await), change(resource_state::AVAILABLE, "ctdb-cluster"));
+        f.assert_pending(h).await;
+    }
+}
