@@ -22,7 +22,7 @@ use registry_model::{multi_sz_decode, PropertyList};
 use super::access::{self, Granted};
 use super::cluster::cluster_handle;
 use super::properties;
-use super::{win, ClusapiService, GroupHandle, NodeHandle};
+use super::{status, win, ClusapiService, GroupHandle, NodeHandle};
 use crate::services::CallCtx;
 
 /// CLUSTER_GROUP_ENUM selectors ([MS-CMRP] 3.1.4.2.54).
@@ -42,20 +42,12 @@ pub fn group_handle(ctx: &CallCtx, h: &ContextHandle) -> Option<Arc<GroupHandle>
 /// The group handle of a state-changing call: ERROR_INVALID_HANDLE, or ERROR_ACCESS_DENIED when
 /// the handle only grants "Read".
 pub fn writable_group(ctx: &CallCtx, h: &ContextHandle) -> Result<Arc<GroupHandle>, u32> {
-    let h = group_handle(ctx, h).ok_or(win::ERROR_INVALID_HANDLE)?;
-    if h.access != Granted::All {
-        return Err(win::ERROR_ACCESS_DENIED);
-    }
-    Ok(h)
+    super::writable::<GroupHandle>(ctx, h)
 }
 
 /// The group a handle designates, or ERROR_GROUP_NOT_FOUND when it was deleted meanwhile.
 pub fn group_of<'a>(snap: &'a ClusterState, h: &GroupHandle) -> Result<&'a Group, u32> {
     snap.group_by_id(&h.id).ok_or(win::ERROR_GROUP_NOT_FOUND)
-}
-
-fn status(r: Result<(), u32>) -> WError {
-    WError(r.err().unwrap_or(win::ERROR_SUCCESS))
 }
 
 fn open_group(s: &ClusapiService, ctx: &CallCtx, name: &str, granted: Granted) -> Result<ContextHandle, u32> {

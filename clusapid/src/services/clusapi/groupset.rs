@@ -16,7 +16,7 @@ use idl::{ContextHandle, WError};
 use super::access::Granted;
 use super::cluster::cluster_handle;
 use super::group::{group_of, writable_group};
-use super::{win, ClusapiService, GroupSetHandle};
+use super::{status, win, ClusapiService, GroupSetHandle};
 use crate::services::CallCtx;
 
 /// The group set handle `h`, if it is one (none can be opened; see the module documentation).
@@ -26,15 +26,7 @@ pub fn groupset_handle(ctx: &CallCtx, h: &ContextHandle) -> Option<Arc<GroupSetH
 
 /// A group set handle of a state-changing call.
 fn writable_groupset(ctx: &CallCtx, h: &ContextHandle) -> Result<Arc<GroupSetHandle>, u32> {
-    let h = groupset_handle(ctx, h).ok_or(win::ERROR_INVALID_HANDLE)?;
-    if h.access != Granted::All {
-        return Err(win::ERROR_ACCESS_DENIED);
-    }
-    Ok(h)
-}
-
-fn status(r: Result<(), u32>) -> WError {
-    WError(r.err().unwrap_or(win::ERROR_SUCCESS))
+    super::writable::<GroupSetHandle>(ctx, h)
 }
 
 /// [MS-CMRP 3.1.4.2.146] ApiCreateGroupSet: refused by design (ERROR_NOT_SUPPORTED) after the

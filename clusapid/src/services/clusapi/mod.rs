@@ -100,6 +100,43 @@ pub const REFUSED_BY_DESIGN: &[(u16, &str)] = &[
     (182, "CTDB clusters have no cluster shared volumes: ERROR_NOT_SUPPORTED (50)"),
 ];
 
+/// A context handle that records the access it was granted.
+pub trait ObjectHandle: std::any::Any + Send + Sync {
+    /// What the open granted.
+    fn access(&self) -> Granted;
+}
+
+/// The handle `h` of this association as a `T`, with "All" access: ERROR_INVALID_HANDLE when it
+/// is unknown or of another type, ERROR_ACCESS_DENIED when it only grants "Read" ([MS-CMRP]
+/// 3.1.4: state-changing methods "MUST require that the access level associated with the
+/// handle is All").
+pub fn writable<T: ObjectHandle>(ctx: &CallCtx, h: &idl::ContextHandle) -> Result<Arc<T>, u32> {
+    let h = ctx.group.get::<T>(h).ok_or(win::ERROR_INVALID_HANDLE)?;
+    if h.access() != Granted::All {
+        return Err(win::ERROR_ACCESS_DENIED);
+    }
+    Ok(h)
+}
+
+/// The Win32 status of a method whose only output is its result.
+pub fn status(r: Result<(), u32>) -> idl::WError {
+    idl::WError(r.err().unwrap_or(win::ERROR_SUCCESS))
+}
+
+macro_rules! object_handles {
+    ($($t:ty),*) => { $( impl ObjectHandle for $t { fn access(&self) -> Granted { self.access } } )* };
+}
+object_handles!(
+    ClusterHandle,
+    NodeHandle,
+    GroupHandle,
+    ResourceHandle,
+    NetworkHandle,
+    NetInterfaceHandle,
+    GroupSetHandle,
+    registry::KeyHandle
+);
+
 /// A cluster handle (HCLUSTER_RPC).
 #[derive(Debug)]
 pub struct ClusterHandle {

@@ -14,7 +14,7 @@ use idl::{ContextHandle, WError, WString};
 use nodes::{ClusterState, Network, NetworkRole};
 
 use super::access::{self, Granted};
-use super::{win, ClusapiService, NetworkHandle};
+use super::{status, win, ClusapiService, NetworkHandle};
 use crate::services::CallCtx;
 
 /// CLUSTER_NETWORK_ENUM selectors ([MS-CMRP] 3.1.4.2.85).
@@ -34,10 +34,6 @@ pub fn network_handle(ctx: &CallCtx, h: &ContextHandle) -> Option<Arc<NetworkHan
 /// subnet no longer holds a public address or a node).
 pub fn network_of<'a>(snap: &'a ClusterState, h: &NetworkHandle) -> Result<&'a Network, u32> {
     snap.network_by_id(&h.id).ok_or(win::ERROR_CLUSTER_NETWORK_NOT_FOUND)
-}
-
-fn status(r: Result<(), u32>) -> WError {
-    WError(r.err().unwrap_or(win::ERROR_SUCCESS))
 }
 
 fn open_network(s: &ClusapiService, ctx: &CallCtx, name: &str, granted: Granted) -> Result<ContextHandle, u32> {

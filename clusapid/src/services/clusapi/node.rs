@@ -13,7 +13,7 @@ use idl::clusapi::*;
 use idl::{ContextHandle, WError, WString};
 
 use super::access::{self, Granted};
-use super::{win, ClusapiService, NodeHandle};
+use super::{status, win, ClusapiService, NodeHandle};
 use crate::services::CallCtx;
 
 /// CLUSTER_NODE_ENUM selectors ([MS-CMRP] 3.1.4.2.101).
@@ -97,15 +97,7 @@ pub fn api_get_node_id(s: &ClusapiService, ctx: &CallCtx, req: ApiGetNodeIdReque
 
 /// The node handle of a state-changing call, which needs "All" access.
 fn writable_node(ctx: &CallCtx, h: &ContextHandle) -> Result<Arc<NodeHandle>, u32> {
-    let h = node_handle(ctx, h).ok_or(win::ERROR_INVALID_HANDLE)?;
-    if h.access != Granted::All {
-        return Err(win::ERROR_ACCESS_DENIED);
-    }
-    Ok(h)
-}
-
-fn status(r: Result<(), u32>) -> WError {
-    WError(r.err().unwrap_or(0))
+    super::writable::<NodeHandle>(ctx, h)
 }
 
 /// [MS-CMRP 3.1.4.2.69] ApiPauseNode: `ctdb disable` — the node stays a member, its public IPs

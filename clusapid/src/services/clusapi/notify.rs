@@ -82,7 +82,7 @@ use super::batch::Change;
 use super::cluster::cluster_handle;
 use super::properties::Obj;
 use super::registry::{self, ChangeSink};
-use super::{group, netinterface, network, resource, win, ClusapiService, NodeHandle};
+use super::{group, netinterface, network, resource, status, win, ClusapiService, NodeHandle};
 use crate::services::CallCtx;
 
 /// CLUSTER_CHANGE: the indications of version 1 ports ([MS-CMRP] 2.2.2.7).
@@ -1068,10 +1068,6 @@ fn create(s: &ClusapiService, ctx: &CallCtx, version: PortVersion) -> Result<Con
         start_task(&port, s.backend.clone(), stop);
     }
     Ok(h)
-}
-
-fn status(r: Result<(), u32>) -> WError {
-    WError(r.err().unwrap_or(win::ERROR_SUCCESS))
 }
 
 // ---------------------------------------------------------------------------------------------

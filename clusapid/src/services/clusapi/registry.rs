@@ -494,11 +494,7 @@ pub fn key_handle(ctx: &CallCtx, h: &ContextHandle) -> Result<Arc<KeyHandle>, u3
 
 /// The key handle of a write method, which needs "All" access.
 fn writable_key(ctx: &CallCtx, h: &ContextHandle) -> Result<Arc<KeyHandle>, u32> {
-    let h = key_handle(ctx, h)?;
-    if h.access != Granted::All {
-        return Err(win::ERROR_ACCESS_DENIED);
-    }
-    Ok(h)
+    super::writable::<KeyHandle>(ctx, h)
 }
 
 /// The key a handle refers to, or ERROR_KEY_DELETED when it is gone.

@@ -27,7 +27,7 @@ use super::access::{self, Granted};
 use super::cluster::cluster_handle;
 use super::group::{group_of, owner_name, property_names, selected, writable_group};
 use super::properties;
-use super::{win, ClusapiService, NodeHandle, ResourceHandle};
+use super::{status, win, ClusapiService, NodeHandle, ResourceHandle};
 use crate::services::CallCtx;
 
 /// CLUSTER_RESOURCE_ENUM selectors ([MS-CMRP] 3.1.4.2.23).
@@ -58,20 +58,12 @@ pub fn resource_handle(ctx: &CallCtx, h: &ContextHandle) -> Option<Arc<ResourceH
 /// The resource handle of a state-changing call ([MS-CMRP] 3.1.4: "MUST require that the
 /// access level associated with the hResource context handle is "All"").
 pub fn writable_resource(ctx: &CallCtx, h: &ContextHandle) -> Result<Arc<ResourceHandle>, u32> {
-    let h = resource_handle(ctx, h).ok_or(win::ERROR_INVALID_HANDLE)?;
-    if h.access != Granted::All {
-        return Err(win::ERROR_ACCESS_DENIED);
-    }
-    Ok(h)
+    super::writable::<ResourceHandle>(ctx, h)
 }
 
 /// The resource a handle designates, or ERROR_RESOURCE_NOT_FOUND when it was deleted meanwhile.
 pub fn resource_of<'a>(snap: &'a ClusterState, h: &ResourceHandle) -> Result<&'a Resource, u32> {
     snap.resource_by_id(&h.id).ok_or(win::ERROR_RESOURCE_NOT_FOUND)
-}
-
-fn status(r: Result<(), u32>) -> WError {
-    WError(r.err().unwrap_or(win::ERROR_SUCCESS))
 }
 
 fn open_resource(s: &ClusapiService, ctx: &CallCtx, name: &str, granted: Granted) -> Result<ContextHandle, u32> {
