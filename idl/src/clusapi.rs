@@ -19,7 +19,7 @@ use crate::ndr::{
     Bool32, ConfArray, ConfBytes, ConfVarBytes, ContextHandle, NdrError, NdrReader, NdrResult, NdrType, NdrWriter,
     WError, WString,
 };
-use crate::types::{le_u32, take, utf16z, ConfVarArray, UniqueConfArray};
+use crate::types::{le_u32, take, utf16z, ConfVarArray};
 
 crate::ndr_struct! {
     /// [MS-CMRP 2.2.3.4] ENUM_ENTRY: one named object of an enumeration.
@@ -1181,7 +1181,7 @@ crate::rpc_interface! {
     /// [MS-CMRP 3.1.4.2.138] ApiGetNotifyV2 (no rpc_status)
     139 ApiGetNotifyV2
         in (notify: ContextHandle)
-        out (notifications: UniqueConfArray<NotificationRpc>, num_notifications: u32, result: WError);
+        out (notifications: Option<ConfArray<NotificationRpc>>, num_notifications: u32, result: WError);
 
     /// [MS-CMRP 3.1.4.2.139] ApiCreateGroupEnum
     143 ApiCreateGroupEnum
@@ -1208,7 +1208,7 @@ crate::rpc_interface! {
     /// [MS-CMRP 3.1.4.2.143] ApiGetNotifyAsync (no rpc_status)
     147 ApiGetNotifyAsync
         in (notify: ContextHandle)
-        out (notifications: UniqueConfArray<NotificationDataAsyncRpc>, num_notifications: u32, result: WError);
+        out (notifications: Option<ConfArray<NotificationDataAsyncRpc>>, num_notifications: u32, result: WError);
 
     /// [MS-CMRP 3.1.4.2.144] ApiAddNotifyResourceTypeV2
     155 ApiAddNotifyResourceTypeV2
@@ -1732,7 +1732,7 @@ mod tests {
     #[test]
     fn get_notify_v2_layout() {
         let resp = ApiGetNotifyV2Response {
-            notifications: UniqueConfArray::new(vec![NotificationRpc {
+            notifications: Some(ConfArray(vec![NotificationRpc {
                 dw_notify_key: 0x55,
                 notification_data: NotificationDataRpc {
                     filter_and_type: NotifyFilterAndTypeRpc { dw_object_type: 3, filter_flags: 4 },
@@ -1743,7 +1743,7 @@ mod tests {
                     name: Some("r".into()),
                     type_name: None,
                 },
-            }]),
+            }])),
             num_notifications: 1,
             result: WError(0),
         };
@@ -1777,21 +1777,17 @@ mod tests {
         truncations(&stub, |s| ApiGetNotifyV2Response::decode_stub(s, ByteOrder::Little));
 
         // port closed: null array, 0 notifications, ERROR_NO_MORE_ITEMS
-        let closed = ApiGetNotifyV2Response {
-            notifications: UniqueConfArray::default(),
-            num_notifications: 0,
-            result: WError(259),
-        };
+        let closed = ApiGetNotifyV2Response { notifications: None, num_notifications: 0, result: WError(259) };
         assert_eq!(closed.to_stub(), [0, 0, 0, 0, 0, 0, 0, 0, 3, 1, 0, 0]);
     }
 
     #[test]
     fn get_notify_async_roundtrip() {
         let resp = ApiGetNotifyAsyncResponse {
-            notifications: UniqueConfArray::new(vec![
+            notifications: Some(ConfArray(vec![
                 NotificationDataAsyncRpc { dw_notify_key: 1, dw_filter: 0x100, name: Some("res".into()) },
                 NotificationDataAsyncRpc { dw_notify_key: 2, dw_filter: 0x1000, name: None },
-            ]),
+            ])),
             num_notifications: 2,
             result: WError(0),
         };

@@ -1,86 +1,8 @@
 //! Generic NDR 2.0 constructs used by the interface declarations that [`crate::ndr`] does not
-//! provide: a unique pointer to a conformant array with correct padding for 8-aligned elements,
-//! a conformant varying array of structures and a conformant varying `char` string; plus
+//! provide: a conformant varying array of structures and a conformant varying `char` string; plus
 //! bounds-checked readers for custom-marshalled (non-NDR) buffers.
 
 use crate::ndr::{NdrError, NdrReader, NdrResult, NdrType, NdrWriter};
-
-/// `[unique, size_is(n)] T*` (also the inner pointer of `[out, size_is(, *n)] T**`): a referent
-/// id, then in the deferred phase the array's max_count followed by the elements.
-///
-/// Unlike `Option<ConfArray<T>>`, the max_count is aligned on 4 only and the padding to the
-/// element alignment comes after it ([C706] 14.3.3.2; what MIDL and pidl emit). The two differ
-/// only for 8-aligned elements (structures holding a `hyper`), e.g. `NOTIFICATION_RPC`.
-///
-/// `None` is the null pointer; `Some(vec![])` is a non-null pointer to an empty array.
-#[derive(Clone, Debug, PartialEq)]
-pub struct UniqueConfArray<T>(pub Option<Vec<T>>);
-
-impl<T> Default for UniqueConfArray<T> {
-    fn default() -> Self {
-        UniqueConfArray(None)
-    }
-}
-
-impl<T> UniqueConfArray<T> {
-    /// A non-null pointer to `items`.
-    pub fn new(items: Vec<T>) -> Self {
-        UniqueConfArray(Some(items))
-    }
-    /// Number of elements (0 for the null pointer).
-    pub fn len(&self) -> usize {
-        self.0.as_ref().map_or(0, Vec::len)
-    }
-    /// Whether there is no element (null pointer or empty array).
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-impl<T: NdrType> NdrType for UniqueConfArray<T> {
-    const ALIGN: usize = 4;
-    const MIN_WIRE: usize = 4;
-    fn encode(&self, w: &mut NdrWriter) {
-        if self.0.is_some() {
-            let id = w.referent();
-            w.u32(id);
-        } else {
-            w.u32(0);
-        }
-    }
-    fn encode_deferred(&self, w: &mut NdrWriter) {
-        if let Some(items) = &self.0 {
-            w.u32(u32::try_from(items.len()).unwrap_or(u32::MAX));
-            for e in items {
-                w.align(T::ALIGN);
-                e.encode(w);
-            }
-            for e in items {
-                e.encode_deferred(w);
-            }
-        }
-    }
-    fn decode(r: &mut NdrReader<'_>) -> NdrResult<Self> {
-        Ok(UniqueConfArray(if r.u32()? == 0 { None } else { Some(Vec::new()) }))
-    }
-    fn decode_deferred(&mut self, r: &mut NdrReader<'_>) -> NdrResult<()> {
-        if self.0.is_some() {
-            r.enter()?;
-            let n = r.count(T::MIN_WIRE)?;
-            let mut items = Vec::with_capacity(n);
-            for _ in 0..n {
-                r.align(T::ALIGN)?;
-                items.push(T::decode(r)?);
-            }
-            for e in &mut items {
-                e.decode_deferred(r)?;
-            }
-            r.leave();
-            self.0 = Some(items);
-        }
-        Ok(())
-    }
-}
 
 /// A conformant varying array `[size_is(max), length_is(len)] T a[]`: max_count, offset 0,
 /// actual_count, the elements' scalar parts, then their deferred parts. `max` may exceed
@@ -213,7 +135,7 @@ pub(crate) fn utf16z(raw: &[u8]) -> NdrResult<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ndr::ByteOrder;
+    use crate::ndr::{ByteOrder, ConfArray};
 
     crate::ndr_struct! {
         /// an 8-aligned element
@@ -222,7 +144,9 @@ mod tests {
 
     #[test]
     fn unique_conf_array_pads_after_the_count() {
-        let v = UniqueConfArray::new(vec![Hyp { a: 1, b: 2 }]);
+        // `[unique, size_is(n)] T*` of 8-aligned elements ([C706] 14.3.3.2; what MIDL and pidl
+        // emit): the count is aligned on 4, the padding to 8 comes after it
+        let v = Some(ConfArray(vec![Hyp { a: 1, b: 2 }]));
         let mut w = NdrWriter::new();
         v.encode_param(&mut w);
         let b = w.into_bytes();
@@ -235,10 +159,10 @@ mod tests {
         .concat();
         assert_eq!(b, expected);
         let mut r = NdrReader::new(&b, ByteOrder::Little);
-        assert_eq!(UniqueConfArray::<Hyp>::decode_param(&mut r).unwrap(), v);
+        assert_eq!(Option::<ConfArray<Hyp>>::decode_param(&mut r).unwrap(), v);
         assert_eq!(r.remaining(), 0);
 
-        let null = UniqueConfArray::<Hyp>::default();
+        let null: Option<ConfArray<Hyp>> = None;
         let mut w = NdrWriter::new();
         null.encode_param(&mut w);
         assert_eq!(w.into_bytes(), vec![0, 0, 0, 0]);

@@ -82,7 +82,7 @@ fn v2_port_reports_a_pause_made_on_another_connection() {
     assert_eq!(pause_node(&mut other, n1_other), 0);
     let (a, r) = pending.recv_timeout(Duration::from_secs(10)).expect("ApiGetNotifyV2 still blocked");
     assert_eq!(r.result.0, 0);
-    let v = r.notifications.0.expect("notifications");
+    let v = r.notifications.map(|a| a.0).expect("notifications");
     assert_eq!((r.num_notifications, v.len()), (1, 1));
     assert_eq!(v[0].dw_notify_key, 0x77);
     let d = &v[0].notification_data;

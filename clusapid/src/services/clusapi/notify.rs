@@ -69,7 +69,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
 use idl::clusapi::*;
-use idl::types::UniqueConfArray;
 use idl::{ConfBytes, ContextHandle, WError, WString};
 use nodes::{ClusterBackend, ClusterEvent, ClusterState, Group, NetInterface, Node, Resource};
 use registry_model::proplist::{utf16z_encode, PropertyList};
@@ -1402,7 +1401,7 @@ pub async fn api_get_notify_async(
                 .collect();
             ApiGetNotifyAsyncResponse {
                 num_notifications: u32::try_from(items.len()).unwrap_or(u32::MAX),
-                notifications: UniqueConfArray::new(items),
+                notifications: Some(idl::ConfArray(items)),
                 result: WError(0),
             }
         }
@@ -1589,7 +1588,7 @@ pub async fn api_get_notify_v2(
             let items: Vec<NotificationRpc> = v.into_iter().map(notification_rpc).collect();
             ApiGetNotifyV2Response {
                 num_notifications: u32::try_from(items.len()).unwrap_or(u32::MAX),
-                notifications: UniqueConfArray::new(items),
+                notifications: Some(idl::ConfArray(items)),
                 result: WError(0),
             }
         }

@@ -91,7 +91,7 @@ async fn get_async(s: &ClusapiService, c: &CallCtx, port: ContextHandle) -> ApiG
 
 fn items(r: ApiGetNotifyV2Response) -> Vec<NotificationRpc> {
     assert_eq!(r.result.0, 0);
-    let v = r.notifications.0.expect("notifications");
+    let v = r.notifications.map(|a| a.0).expect("notifications");
     assert_eq!(r.num_notifications as usize, v.len());
     v
 }
@@ -180,7 +180,7 @@ async fn unblock_completes_waiters_then_the_port_is_closed() {
     let r = tokio::time::timeout(WAIT, &mut fut).await.expect("unblock did not complete the call");
     assert_eq!(r.result.0, win::ERROR_INVALID_FUNCTION);
     assert_eq!(r.num_notifications, 0);
-    assert!(r.notifications.0.is_none());
+    assert!(r.notifications.is_none());
 
     // run down: later calls answer "port closed", nothing is queued any more
     b.pause_node(1).await.unwrap();
@@ -452,7 +452,7 @@ async fn v1_cluster_registration_sees_every_object_and_async_batches() {
     b.pause_node(1).await.unwrap();
     let r = get_async(&s, &c, port).await;
     assert_eq!(r.result.0, 0);
-    let v = r.notifications.0.unwrap();
+    let v = r.notifications.map(|a| a.0).unwrap();
     assert_eq!(r.num_notifications as usize, v.len());
     assert!(v.iter().all(|n| n.dw_notify_key == 9 && n.dw_filter & filter != 0 && n.dw_filter != change::HANDLE_CLOSE));
     let has = |f: u32, name: &str| v.iter().any(|n| n.dw_filter == f && text(&n.name) == name);
@@ -490,7 +490,7 @@ async fn registry_changes_reach_key_watches() {
     let r = get_async(&s, &c, p1).await;
     let v: Vec<(u32, u32, String)> = r
         .notifications
-        .0
+        .map(|a| a.0)
         .unwrap()
         .into_iter()
         .map(|n| (n.dw_notify_key, n.dw_filter, text(&n.name).to_owned()))
@@ -526,7 +526,7 @@ async fn a_full_queue_ends_with_reconnect_or_lost_notifications() {
     let r = get_async(&s, &c, p1).await;
     assert_eq!(r.num_notifications as usize, MAX_QUEUED);
     let r = get_async(&s, &c, p1).await;
-    let v = r.notifications.0.unwrap();
+    let v = r.notifications.map(|a| a.0).unwrap();
     assert_eq!(v.len(), 1);
     assert_eq!((v[0].dw_notify_key, v[0].dw_filter), (4, change::CLUSTER_RECONNECT));
 
