@@ -174,11 +174,26 @@ pub fn require_tool(tool: &str) -> bool {
     false
 }
 
-/// Serializes the tests of this process that put an endpoint mapper on 127.0.0.1:135
-/// (cargo runs test binaries one after the other, so one process at a time).
-pub fn port135_lock() -> std::sync::MutexGuard<'static, ()> {
+/// Held while a test owns 127.0.0.1:135: an in-process mutex plus an exclusive `flock` on
+/// `/tmp/clusapid-port135.lock`, so that test processes of other checkouts (cargo runs the
+/// binaries of one workspace one after the other, but two checkouts may test at once) wait too.
+pub struct Port135Guard {
+    _file: std::fs::File,
+    _mutex: std::sync::MutexGuard<'static, ()>,
+}
+
+/// Serializes the tests that put an endpoint mapper on 127.0.0.1:135, in this process and
+/// across processes.
+pub fn port135_lock() -> Port135Guard {
+    use std::os::unix::io::AsRawFd;
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+    let mutex = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let path = "/tmp/clusapid-port135.lock";
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path).expect("open lock file");
+    // SAFETY: flock on a file descriptor we own; blocks until free.
+    let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+    assert_eq!(r, 0, "flock {path}");
+    Port135Guard { _file: file, _mutex: mutex }
 }
 
 /// A scratch directory that lives as long as the returned guard.
