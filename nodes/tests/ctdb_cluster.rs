@@ -14,99 +14,27 @@
 //! ...`: test mode makes the tool find node 0's socket under its CTDB_BASE.
 
 use std::net::IpAddr;
-use std::os::unix::io::AsRawFd;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nodes::conformance;
 use nodes::{BackendError, ClusterBackend, ClusterEvent, CtdbBackend, CtdbConfig, GroupKind, NodeState};
 
-const DIR: &str = "/tmp/clusapid-ctdb-cluster-test";
-const LOCK: &str = "/tmp/clusapid-ctdb-cluster.lock";
+mod common;
 
-fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/ctdb-local-cluster")
+use common::{Cluster, Ctdb, HostLock};
+
+trait ClusterExt {
+    fn ctdb(&self, args: &[&str]) -> String;
+    fn ip_all(&self) -> Vec<(IpAddr, Option<u32>)>;
+    fn status_line(&self, pnn: u32) -> String;
 }
 
-fn have_ctdbd() -> bool {
-    ["/usr/sbin/ctdbd", "/usr/bin/ctdbd", "/usr/local/sbin/ctdbd"].iter().any(|p| Path::new(p).exists())
-        || Command::new("sh").args(["-c", "command -v ctdbd"]).output().map(|o| o.status.success()).unwrap_or(false)
-}
-
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
-
-/// Holds the cross-process lock; released when dropped (fd closed).
-struct HostLock {
-    _file: std::fs::File,
-}
-
-impl HostLock {
-    fn take() -> Self {
-        let f =
-            std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(LOCK).expect("open lock file");
-        // SAFETY: flock on a file descriptor we own; blocks until free.
-        let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
-        assert_eq!(r, 0, "flock {LOCK}");
-        HostLock { _file: f }
-    }
-}
-
-/// The loopback cluster; stopped (and cleaned up) on drop.
-struct Cluster {
-    dir: PathBuf,
-}
-
-impl Cluster {
-    fn script(&self, args: &[&str]) -> Output {
-        let o = Command::new("bash").arg(script()).args(args).output().expect("run ctdb-local-cluster");
-        o
-    }
-
-    fn start(&self) {
-        let t = Instant::now();
-        let o = self.script(&["start", DIR, "--nodes", "3"]);
-        assert!(o.status.success(), "cluster start failed:\n{}", text(&o));
-        println!("cluster started in {:.1}s:\n{}", t.elapsed().as_secs_f64(), String::from_utf8_lossy(&o.stdout));
-    }
-
-    fn stop_node(&self, pnn: u32) {
-        let o = self.script(&["stop", DIR, "--node", &pnn.to_string()]);
-        assert!(o.status.success(), "stop node {pnn}: {}", text(&o));
-    }
-
-    fn socket(&self, pnn: u32) -> PathBuf {
-        self.dir.join(format!("node.{pnn}/run/ctdbd.socket"))
-    }
-
-    fn pid(&self, pnn: u32) -> u32 {
-        let p = self.dir.join(format!("node.{pnn}/run/ctdbd.pid"));
-        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())).trim().parse().expect("pid")
-    }
-
+impl ClusterExt for Cluster {
     /// `ctdb ARGS` against node 0.
     fn ctdb(&self, args: &[&str]) -> String {
-        let o = Command::new("ctdb")
-            .args(args)
-            .env("CTDB_TEST_MODE", "yes")
-            .env("CTDB_BASE", self.dir.join("node.0"))
-            .output()
-            .expect("run ctdb");
-        assert!(o.status.success(), "ctdb {args:?}: {}", text(&o));
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    }
-
-    /// `ctdb ARGS` against node 0, in the background.
-    fn ctdb_spawn(&self, args: &[&str]) -> std::process::Child {
-        Command::new("ctdb")
-            .args(args)
-            .env("CTDB_TEST_MODE", "yes")
-            .env("CTDB_BASE", self.dir.join("node.0"))
-            .spawn()
-            .expect("spawn ctdb")
+        self.ctdb_on(0, args)
     }
 
     /// `ctdb ip all` as (address, pnn or None for -1).
@@ -129,26 +57,6 @@ impl Cluster {
     fn status_line(&self, pnn: u32) -> String {
         let prefix = format!("pnn:{pnn} ");
         self.ctdb(&["status"]).lines().find(|l| l.starts_with(&prefix)).unwrap_or_default().to_string()
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let clean = !std::thread::panicking();
-        let mut args = vec!["stop", DIR];
-        if clean {
-            args.push("--clean");
-        }
-        let o = self.script(&args);
-        if !o.status.success() {
-            eprintln!("cluster stop failed: {}", text(&o));
-        } else if clean {
-            // the state files the test itself wrote
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-        if !clean {
-            eprintln!("test failed: logs kept in {DIR}/node.*/log.ctdb");
-        }
     }
 }
 
@@ -183,25 +91,27 @@ async fn all_up(b: &CtdbBackend, timeout: Duration) {
     .await;
 }
 
+/// The installed CTDB (4.22 in CI).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn real_ctdb_cluster() {
-    if !have_ctdbd() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("ctdbd is not installed, but CI=true requires this test to run");
-        }
-        eprintln!();
-        eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
-        eprintln!("!!! SKIPPING ctdb_cluster: ctdbd not found (install Debian's `ctdb`) !!!");
-        eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
+    if !common::ctdbd_or_skip("ctdb_cluster") {
         return;
     }
+    exercise(Ctdb::Installed).await;
+}
+
+/// Debian 12's own CTDB 4.17: the backend supports both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn real_ctdb_cluster_4_17() {
+    let Some(ctdb) = common::ctdb_417_or_skip("ctdb_cluster (4.17)") else { return };
+    exercise(ctdb).await;
+}
+
+async fn exercise(ctdb: Ctdb) {
     let test_start = Instant::now();
     let _lock = HostLock::take();
-    let cluster = Cluster { dir: DIR.into() };
-    // Leftovers of a crashed run: stop them (pid files) and start afresh.
-    let _ = cluster.script(&["stop", DIR, "--clean"]);
-    let _ = std::fs::remove_dir_all(DIR); // also an old overlay / registry blob
-    cluster.start();
+    println!("CTDB: {ctdb:?}");
+    let cluster = Cluster::fresh_with(ctdb);
 
     // ---- connect ----
     let state_file = cluster.dir.join("overlay.toml");
@@ -262,7 +172,7 @@ async fn real_ctdb_cluster() {
     // The tool sets the flag at once, then waits for a takeover run (about
     // a second); the clock runs from its start.
     let t0 = Instant::now();
-    let mut tool = cluster.ctdb_spawn(&["disable", "-n", "2"]);
+    let mut tool = cluster.ctdb_spawn(0, &["disable", "-n", "2"]);
     let seen =
         measure(&b, "node 2 Paused", Duration::from_secs(5), |b| node_state(b, 2) == Some(NodeState::Paused)).await;
     let st = tool.wait().expect("ctdb disable");
@@ -274,7 +184,7 @@ async fn real_ctdb_cluster() {
         t0.elapsed()
     );
     assert!(seen < Duration::from_secs(1), "Paused seen after {seen:?}");
-    let mut tool = cluster.ctdb_spawn(&["enable", "-n", "2"]);
+    let mut tool = cluster.ctdb_spawn(0, &["enable", "-n", "2"]);
     let seen = measure(&b, "node 2 Up", Duration::from_secs(5), |b| node_state(b, 2) == Some(NodeState::Up)).await;
     assert!(tool.wait().expect("ctdb enable").success(), "ctdb enable -n 2 failed");
     println!("external `ctdb enable -n 2`: Up reported {seen:?} after the tool started");
@@ -382,9 +292,9 @@ async fn real_ctdb_cluster() {
     // restart node 0 in the background; the backend reconnects (back-off
     // at most 5 s) while the script still waits for the cluster to settle
     let t = Instant::now();
-    let dir = cluster.dir.clone();
+    let (dir, ctdb) = (cluster.dir.clone(), cluster.ctdb.clone());
     let starter = std::thread::spawn(move || {
-        let c = Cluster { dir };
+        let c = Cluster { dir, ctdb };
         c.start();
         std::mem::forget(c); // the outer guard stops the cluster
         Instant::now()

@@ -21,7 +21,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{within, Cluster, HostLock};
+use common::{within, Cluster, Ctdb, HostLock};
 use nodes::{BackendError, ClusterBackend, ClusterEvent, CtdbBackend, CtdbConfig};
 
 async fn backend(cluster: &Cluster, pnn: u32, cache: Option<&Path>) -> Arc<CtdbBackend> {
@@ -81,14 +81,27 @@ fn tokens(b: &[u8]) -> Vec<String> {
     String::from_utf8_lossy(b).split(';').filter(|t| !t.is_empty()).map(str::to_string).collect()
 }
 
+/// The installed CTDB (4.22 in CI).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn overlay_and_registry_in_persistent_database() {
     if !common::ctdbd_or_skip("ctdb_persistent") {
         return;
     }
+    exercise(Ctdb::Installed).await;
+}
+
+/// Debian 12's own CTDB 4.17 (its persistent-transaction controls are the same).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn overlay_and_registry_in_persistent_database_4_17() {
+    let Some(ctdb) = common::ctdb_417_or_skip("ctdb_persistent (4.17)") else { return };
+    exercise(ctdb).await;
+}
+
+async fn exercise(ctdb: Ctdb) {
     let test_start = Instant::now();
     let _lock = HostLock::take();
-    let cluster = Cluster::fresh();
+    println!("CTDB: {ctdb:?}");
+    let cluster = Cluster::fresh_with(ctdb);
     let dir = cluster.dir.clone();
 
     // ---- (a) one node writes, another sees it ----

@@ -2,6 +2,11 @@
 //! `scripts/ctdb-local-cluster` (see `ctdb_cluster.rs` for the conventions):
 //! one such cluster per host, serialised by an exclusive `flock` on
 //! [`LOCK`], in the fixed directory [`DIR`], stopped by [`Cluster`]'s drop.
+//!
+//! [`Ctdb`] says which ctdbd runs it: the installed one (Samba 4.22 from
+//! bookworm-backports in CI) or Debian 12's own CTDB 4.17, unpacked by
+//! `scripts/install-deps` into [`CTDB_417_ROOT`] (the script's `CTDB_ROOT`),
+//! so the backend is tested against both supported versions.
 
 #![allow(dead_code)]
 
@@ -15,6 +20,55 @@ pub const LOCK: &str = "/tmp/clusapid-ctdb-cluster.lock";
 
 pub fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/ctdb-local-cluster")
+}
+
+/// Where `scripts/install-deps` unpacks Debian 12's CTDB 4.17.
+pub const CTDB_417_ROOT: &str = "/var/cache/clusapid/ctdb-4.17/root";
+
+/// The CTDB installation a test cluster runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ctdb {
+    /// The installed `ctdbd` and `ctdb`.
+    Installed,
+    /// Another installation unpacked under this root (`CTDB_ROOT`).
+    Unpacked(PathBuf),
+}
+
+impl Ctdb {
+    /// Debian 12's CTDB 4.17, if `scripts/install-deps` unpacked it.
+    pub fn debian12_417() -> Option<Ctdb> {
+        let root = PathBuf::from(CTDB_417_ROOT);
+        root.join("usr/sbin/ctdbd").exists().then_some(Ctdb::Unpacked(root))
+    }
+
+    /// The script with this installation's environment.
+    pub fn command(&self) -> Command {
+        let mut c = Command::new("bash");
+        c.arg(script());
+        if let Ctdb::Unpacked(root) = self {
+            c.env("CTDB_ROOT", root);
+        }
+        c
+    }
+}
+
+/// False (after a loud message) when Debian 12's CTDB 4.17 is not unpacked;
+/// panics instead when `CI=true` on Debian 12, where install-deps unpacks it.
+pub fn ctdb_417_or_skip(test: &str) -> Option<Ctdb> {
+    if let Some(c) = Ctdb::debian12_417() {
+        return Some(c);
+    }
+    let bookworm = std::fs::read_to_string("/etc/os-release").is_ok_and(|t| t.contains("VERSION_CODENAME=bookworm"));
+    if bookworm && std::env::var("CI").as_deref() == Ok("true") {
+        panic!(
+            "CTDB 4.17 is not unpacked in {CTDB_417_ROOT} (scripts/install-deps), but CI=true requires {test} to run"
+        );
+    }
+    eprintln!();
+    eprintln!(
+        "!!! SKIPPING {test}: Debian 12's CTDB 4.17 is not unpacked in {CTDB_417_ROOT} (run scripts/install-deps) !!!"
+    );
+    None
 }
 
 pub fn have_ctdbd() -> bool {
@@ -59,12 +113,19 @@ impl HostLock {
 /// The loopback cluster; stopped (and cleaned up) on drop.
 pub struct Cluster {
     pub dir: PathBuf,
+    pub ctdb: Ctdb,
 }
 
 impl Cluster {
-    /// Stops leftovers of a crashed run and starts a fresh 3-node cluster.
+    /// Stops leftovers of a crashed run and starts a fresh 3-node cluster
+    /// of the installed CTDB.
     pub fn fresh() -> Cluster {
-        let c = Cluster { dir: DIR.into() };
+        Cluster::fresh_with(Ctdb::Installed)
+    }
+
+    /// The same with the CTDB installation `ctdb`.
+    pub fn fresh_with(ctdb: Ctdb) -> Cluster {
+        let c = Cluster { dir: DIR.into(), ctdb };
         let _ = c.script(&["stop", DIR, "--clean"]);
         let _ = std::fs::remove_dir_all(DIR);
         c.start();
@@ -72,7 +133,18 @@ impl Cluster {
     }
 
     pub fn script(&self, args: &[&str]) -> Output {
-        Command::new("bash").arg(script()).args(args).output().expect("run ctdb-local-cluster")
+        self.ctdb.command().args(args).output().expect("run ctdb-local-cluster")
+    }
+
+    /// The pid of node `pnn`'s ctdbd.
+    pub fn pid(&self, pnn: u32) -> u32 {
+        let p = self.dir.join(format!("node.{pnn}/run/ctdbd.pid"));
+        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())).trim().parse().expect("pid")
+    }
+
+    /// `ctdb ARGS` against node `pnn`, in the background.
+    pub fn ctdb_spawn(&self, pnn: u32, args: &[&str]) -> std::process::Child {
+        self.ctdb.command().args(["ctdb", DIR, &pnn.to_string()]).args(args).spawn().expect("spawn ctdb")
     }
 
     /// Starts every node that is not running and waits until all are healthy.
@@ -95,12 +167,7 @@ impl Cluster {
 
     /// `ctdb ARGS` against node `pnn`.
     pub fn ctdb_on(&self, pnn: u32, args: &[&str]) -> String {
-        let o = Command::new("ctdb")
-            .args(args)
-            .env("CTDB_TEST_MODE", "yes")
-            .env("CTDB_BASE", self.dir.join(format!("node.{pnn}")))
-            .output()
-            .expect("run ctdb");
+        let o = self.script(&[&["ctdb", DIR, &pnn.to_string()], args].concat());
         assert!(o.status.success(), "ctdb {args:?} on node {pnn}: {}", text(&o));
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
