@@ -12,7 +12,7 @@
 //! ctdb_socket = "/var/run/ctdb/ctdbd.socket"  # ctdb backend only
 //! state_dir = "/var/lib/clusapid"    # where admin-written state is kept
 //! max_request = 4194304              # largest reassembled request, bytes
-//! smb_conf = "/etc/samba/smb.conf"   # cluster name and shares of the File Server role
+//! smb_conf = "/etc/samba/smb.conf"   # cluster name; shares of the File Server role (ctdb backend)
 //! ```
 
 use std::net::IpAddr;
@@ -144,26 +144,6 @@ pub fn netbios_name_from_smb_conf(path: &Path) -> Option<String> {
     None
 }
 
-/// The share sections of an smb.conf (every section but `[global]`, `[homes]`, `[printers]` and
-/// `[print$]`), in file order. An unreadable file gives none.
-pub fn shares_from_smb_conf(path: &Path) -> Vec<String> {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return Vec::new();
-    };
-    let mut v = Vec::new();
-    for line in text.lines() {
-        let l = line.trim();
-        if let Some(name) = l.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
-            let name = name.trim();
-            let special = ["global", "homes", "printers", "print$"];
-            if !name.is_empty() && !special.iter().any(|s| s.eq_ignore_ascii_case(name)) {
-                v.push(name.to_string());
-            }
-        }
-    }
-    v
-}
-
 /// The machine's host name (first label).
 pub fn hostname() -> String {
     let mut buf = [0u8; 256];
@@ -216,6 +196,5 @@ mod tests {
         std::fs::write(&p, "[global]\n  workgroup = W\n  netbios   name = fsclus\n[share]\n netbios name = no\n")
             .unwrap();
         assert_eq!(netbios_name_from_smb_conf(&p).as_deref(), Some("FSCLUS"));
-        assert_eq!(shares_from_smb_conf(&p), vec!["share".to_string()]);
     }
 }

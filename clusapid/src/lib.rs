@@ -6,9 +6,11 @@
 //! - [`services`]: the RPC interfaces (endpoint mapper, clusapi) over the cluster model.
 //! - [`daemon`]: wiring of backend, accounts, endpoints; `demo` and `serve`.
 //! - [`accounts`], [`config`]: the accounts file and the TOML settings.
+//! - [`shares`]: the File Server role's shares, from Samba's configuration, kept current.
 
 pub mod accounts;
 pub mod config;
 pub mod daemon;
 pub mod services;
+pub mod shares;
 pub mod transport;

@@ -359,10 +359,12 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         }
         BackendKind::Ctdb => {
             let socket = cfg.ctdb_socket.clone().unwrap_or_else(|| PathBuf::from("/run/ctdb/ctdbd.socket"));
-            let mut shares = clusapid::config::shares_from_smb_conf(&cfg.smb_conf);
-            if shares.is_empty() {
-                tracing::warn!(smb_conf = %cfg.smb_conf.display(), "No shares found: the File Server role will be empty");
-                shares = Vec::new();
+            // the smb.conf file's own shares first; the watcher below adds the registry's
+            // (testparm needs ctdbd for those) and follows every change
+            let file = std::fs::read_to_string(&cfg.smb_conf).unwrap_or_default();
+            let shares = clusapid::shares::parse_shares(&file);
+            if shares.is_empty() && !clusapid::shares::uses_registry(&file) {
+                tracing::warn!(smb_conf = %cfg.smb_conf.display(), "No shares found: the File Server role is empty until some are added");
             }
             let ctdb_cfg = nodes::CtdbConfig {
                 socket: socket.clone(),
@@ -370,7 +372,9 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
                 shares,
                 state_file: cfg.state_dir.as_ref().map(|d| d.join("ctdb-overlay.toml")),
             };
-            connect_ctdb(ctdb_cfg).await
+            let backend = connect_ctdb(ctdb_cfg).await;
+            tokio::spawn(clusapid::shares::watch(clusapid::shares::ShareSource::new(&cfg.smb_conf), backend.clone()));
+            backend
         }
     };
     let d = daemon::start(DaemonSettings {

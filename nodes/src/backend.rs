@@ -11,6 +11,7 @@ use tokio::sync::broadcast;
 
 use crate::events::ClusterEvent;
 use crate::model::{ClusterState, PropValue};
+use crate::raw::Share;
 
 /// A boxed, sendable future (keeps the trait object-safe).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -262,6 +263,23 @@ pub trait ClusterBackend: Send + Sync + 'static {
     fn rename_network<'a>(&'a self, network_id: &'a str, new_name: &'a str) -> BoxFuture<'a, BackendResult<()>> {
         let _ = (network_id, new_name);
         unsupported("renaming networks")
+    }
+
+    /// Replaces the shares the clustered Samba serves (the File Server role's File Share
+    /// resources), when an admin changed its configuration; publishes the resulting events.
+    /// Only this node's view changes: every node's clusapid reads its own configuration.
+    fn set_shares(&self, shares: Vec<Share>) -> BoxFuture<'_, BackendResult<()>> {
+        let _ = shares;
+        unsupported("changing the shares")
+    }
+
+    /// The sequence number of the cluster-wide persistent database `name` (Samba's clustered
+    /// `registry.tdb`, say), which changes with every committed write: `None` when this
+    /// backend keeps no such databases (nothing to watch). Cheap enough to poll every few
+    /// seconds.
+    fn database_seqnum<'a>(&'a self, name: &'a str) -> BoxFuture<'a, BackendResult<Option<u64>>> {
+        let _ = name;
+        Box::pin(std::future::ready(Ok(None)))
     }
 
     /// Loads the persisted admin layer of the cluster registry ([MS-CMRP] 3.1.1.2: the

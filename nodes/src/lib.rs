@@ -32,5 +32,5 @@ pub use model::{
     NetworkState, Node, NodeState, PropValue, Resource, ResourceKind, ResourceState, ResourceType,
 };
 pub use overlay::Overlay;
-pub use raw::{CtdbInterface, CtdbNodeFlags, CtdbNodeInfo, PublicIp, RawCluster};
+pub use raw::{CtdbInterface, CtdbNodeFlags, CtdbNodeInfo, PublicIp, RawCluster, Share};
 pub use simulated::{SimConfig, SimulatedCluster};

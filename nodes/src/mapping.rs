@@ -547,16 +547,16 @@ pub fn build(raw: &RawCluster, overlay: &Overlay) -> ClusterState {
     });
     let mut seen_shares: Vec<String> = Vec::new();
     for share in &raw.shares {
-        let folded = fold_case(share);
+        let folded = fold_case(&share.name);
         if seen_shares.contains(&folded) {
             continue;
         }
         let rid = guid("resource", &format!("share:{folded}"));
         seen_shares.push(folded);
         resources.push(Resource {
-            name: format!("File Share {share}"),
+            name: format!("File Share {}", share.name),
             id: rid.clone(),
-            kind: ResourceKind::Share(share.clone()),
+            kind: ResourceKind::Share(share.name.clone()),
             type_name: type_names::FILE_SHARE.into(),
             group_id: fs_gid.clone(),
             owner: leader,
@@ -564,8 +564,13 @@ pub fn build(raw: &RawCluster, overlay: &Overlay) -> ClusterState {
             dependencies: vec![fs_rid.clone()],
             possible_owners: all_pnns.clone(),
             private_props: vec![
-                ("ShareName".into(), PropValue::Sz(share.clone())),
+                ("ShareName".into(), PropValue::Sz(share.name.clone())),
                 ("ServerName".into(), PropValue::Sz(raw.cluster_name.clone())),
+                ("Path".into(), PropValue::Sz(share.path.clone())),
+                ("Remark".into(), PropValue::Sz(share.comment.clone())),
+                // Samba's `max connections` is per node and 0 means unlimited: the
+                // File Share resource's "no limit" value
+                ("MaxUsers".into(), PropValue::Dword(u32::MAX)),
             ],
             flags: 0,
             description: String::new(),
@@ -693,7 +698,7 @@ pub fn build(raw: &RawCluster, overlay: &Overlay) -> ClusterState {
         networks,
         net_interfaces,
         public_ips: ips.into_iter().cloned().collect(),
-        shares: raw.shares.clone(),
+        shares: raw.shares.iter().map(|s| s.name.clone()).collect(),
         admin_props: overlay
             .admin_props
             .iter()

@@ -196,13 +196,77 @@ pub struct RawCluster {
     pub public_ips: Vec<PublicIp>,
     /// Interfaces per node: `(pnn, interface)`.
     pub interfaces: Vec<(u32, CtdbInterface)>,
-    /// Names of the clustered Samba shares.
-    pub shares: Vec<String>,
+    /// The shares the clustered Samba serves.
+    pub shares: Vec<Share>,
+}
+
+/// A share the clustered Samba serves: a section of its configuration (smb.conf, or the
+/// clustered registry configuration `net conf` edits), as the File Server role reports it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "ShareRepr")]
+pub struct Share {
+    /// The section name (what clients connect to).
+    pub name: String,
+    /// The `path` parameter (empty when unknown).
+    pub path: String,
+    /// The `comment` parameter.
+    pub comment: String,
+}
+
+/// What a stored [`Share`] looks like: a table, or (state files written before shares had a
+/// path and comment) only its name.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ShareRepr {
+    Name(String),
+    Full {
+        name: String,
+        #[serde(default)]
+        path: String,
+        #[serde(default)]
+        comment: String,
+    },
+}
+
+impl From<ShareRepr> for Share {
+    fn from(r: ShareRepr) -> Share {
+        match r {
+            ShareRepr::Name(name) => Share::named(name),
+            ShareRepr::Full { name, path, comment } => Share { name, path, comment },
+        }
+    }
+}
+
+impl Share {
+    /// A share known only by name.
+    pub fn named(name: impl Into<String>) -> Share {
+        Share { name: name.into(), ..Share::default() }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shares_read_as_names_or_tables() {
+        #[derive(Deserialize)]
+        struct Doc {
+            shares: Vec<Share>,
+        }
+        let d: Doc = toml::from_str(
+            r#"shares = ["old", { name = "new", path = "/srv/new", comment = "c" }, { name = "bare" }]"#,
+        )
+        .expect("parse");
+        assert_eq!(
+            d.shares,
+            [
+                Share::named("old"),
+                Share { name: "new".into(), path: "/srv/new".into(), comment: "c".into() },
+                Share::named("bare")
+            ]
+        );
+    }
 
     #[test]
     fn flag_values_match_ctdb() {

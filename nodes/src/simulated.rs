@@ -36,7 +36,7 @@ use crate::events::{self, ClusterEvent};
 use crate::mapping;
 use crate::model::{ClusterState, GroupKind, NodeState, PropValue};
 use crate::overlay::{Overlay, ResourceRequest};
-use crate::raw::{CtdbInterface, CtdbNodeFlags, CtdbNodeInfo, PublicIp, RawCluster};
+use crate::raw::{CtdbInterface, CtdbNodeFlags, CtdbNodeInfo, PublicIp, RawCluster, Share};
 
 /// Capacity of the event channel; slow subscribers see `Lagged`.
 const EVENT_CAPACITY: usize = 1024;
@@ -52,7 +52,7 @@ pub struct SimConfig {
     /// Public IPs with prefix lengths, spread round-robin over the nodes.
     pub public_ips: Vec<(IpAddr, u8)>,
     /// Samba share names.
-    pub shares: Vec<String>,
+    pub shares: Vec<Share>,
     /// Where the overlay is persisted (TOML); `None` keeps it in memory only.
     pub state_file: Option<PathBuf>,
 }
@@ -67,7 +67,7 @@ impl SimConfig {
             cluster_name: "CTDB-CLUSTER".into(),
             this_pnn: 0,
             public_ips,
-            shares: vec!["share".into()],
+            shares: vec![Share::named("share")],
             state_file: None,
         }
     }
@@ -442,7 +442,7 @@ impl SimulatedCluster {
     }
 
     /// Replaces the list of Samba shares.
-    pub fn set_shares(&self, shares: Vec<String>) -> BackendResult<()> {
+    pub fn replace_shares(&self, shares: Vec<Share>) -> BackendResult<()> {
         self.update(|raw, _, _| {
             raw.shares = shares;
             Ok(())
@@ -600,6 +600,10 @@ fn ready<'a, T: Send + 'a>(r: BackendResult<T>) -> BoxFuture<'a, BackendResult<T
 impl ClusterBackend for SimulatedCluster {
     fn snapshot(&self) -> Arc<ClusterState> {
         self.current.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    fn set_shares(&self, shares: Vec<Share>) -> BoxFuture<'_, BackendResult<()>> {
+        Box::pin(std::future::ready(self.replace_shares(shares)))
     }
 
     fn subscribe(&self) -> broadcast::Receiver<ClusterEvent> {

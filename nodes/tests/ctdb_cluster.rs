@@ -118,7 +118,7 @@ async fn exercise(ctdb: Ctdb) {
     let b: Arc<CtdbBackend> = CtdbBackend::connect(CtdbConfig {
         socket: cluster.socket(0),
         cluster_name: "CTDBTEST".into(),
-        shares: vec!["share".into()],
+        shares: vec![nodes::Share::named("share")],
         state_file: Some(state_file.clone()),
     })
     .await

@@ -29,7 +29,7 @@ async fn backend(cluster: &Cluster, pnn: u32, cache: Option<&Path>) -> Arc<CtdbB
     let b = CtdbBackend::connect(CtdbConfig {
         socket: cluster.socket(pnn),
         cluster_name: "CTDBTEST".into(),
-        shares: vec!["share".into()],
+        shares: vec![nodes::Share::named("share")],
         state_file: cache.map(Path::to_path_buf),
     })
     .await

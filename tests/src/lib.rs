@@ -10,6 +10,7 @@
 
 pub mod capture;
 pub mod ctdb;
+pub mod lab;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -541,6 +542,15 @@ pub struct TortureRun {
 }
 
 impl TortureRun {
+    /// The run whose command line was `command` and whose result is `out` (smbtorture started
+    /// elsewhere, e.g. inside a lab namespace).
+    pub fn from_output(command: String, out: &Output, timed_out: bool) -> TortureRun {
+        let mut output = String::from_utf8_lossy(&out.stdout).into_owned();
+        output.push_str(&String::from_utf8_lossy(&out.stderr));
+        let (outcomes, announced) = parse_subunit(&String::from_utf8_lossy(&out.stdout));
+        TortureRun { command, outcomes, announced, output, status: out.status, timed_out }
+    }
+
     /// The outcome of `name`.
     pub fn outcome(&self, name: &str) -> Option<&Outcome> {
         self.outcomes.get(name)
@@ -969,6 +979,11 @@ pub fn read_until_close(stream: &mut TcpStream) -> Result<Vec<Vec<u8>>, RpcError
 impl RpcClient {
     /// Connects to 127.0.0.1:`port` with `auth`; bind with [`RpcClient::bind`].
     pub fn connect(port: u16, auth: Auth<'_>) -> RpcClient {
+        Self::over(tcp_connect(port), auth)
+    }
+
+    /// A client on an open connection (e.g. one made in another network namespace).
+    pub fn over(stream: TcpStream, auth: Auth<'_>) -> RpcClient {
         let conn = match auth {
             Auth::None => ClientConnection::anonymous(),
             Auth::Ntlm { user, password, level } => {
@@ -978,7 +993,7 @@ impl RpcClient {
                 ClientConnection::authenticated(initiator(AuthType::Spnego, user, password), level)
             }
         };
-        RpcClient { stream: tcp_connect(port), conn, inbuf: Vec::new(), assoc_group_id: 0 }
+        RpcClient { stream, conn, inbuf: Vec::new(), assoc_group_id: 0 }
     }
 
     /// Connects and binds clusapi v3.0 as alice over SPNEGO at packet privacy.
@@ -1105,6 +1120,46 @@ pub fn ept_map(c: &mut RpcClient, iface: idl::Guid, major: u16, minor: u16) -> i
     };
     let stub = c.call(EptMapRequest::OPNUM, &req.to_stub()).expect("ept_map faulted");
     EptMapResponse::decode_stub(&stub, idl::ByteOrder::Little).expect("decoding ept_map")
+}
+
+/// ept_map as [`ept_map`], answering the `ncacn_ip_tcp` towers returned (port and address
+/// floors), or why there are none.
+pub fn try_ept_map(
+    c: &mut RpcClient,
+    iface: idl::Guid,
+    major: u16,
+    minor: u16,
+) -> Result<Vec<idl::epm::TcpTower>, String> {
+    use idl::epm::{EptMapRequest, EptMapResponse, TcpTower, Tower, Twr};
+    let tower = Tower::ncacn_ip_tcp(&TcpTower {
+        interface: (iface, major, minor),
+        transfer: (idl::NDR20_UUID, 2),
+        port: 0,
+        ip: [0; 4],
+    });
+    let req = EptMapRequest {
+        object: Some(idl::Guid::NIL),
+        map_tower: Some(Twr(tower.to_bytes())),
+        entry_handle: idl::ContextHandle::NULL,
+        max_towers: 4,
+    };
+    let stub = c.try_call(EptMapRequest::OPNUM, &req.to_stub()).map_err(|e| format!("ept_map: {e:?}"))?;
+    let r = EptMapResponse::decode_stub(&stub, idl::ByteOrder::Little).map_err(|e| format!("ept_map reply: {e:?}"))?;
+    if r.status.0 != 0 {
+        return Err(format!("ept_map status 0x{:08x}", r.status.0));
+    }
+    Ok(r.towers
+        .towers
+        .iter()
+        .flatten()
+        .filter_map(|t| Tower::parse(&t.0))
+        .filter(|t| t.is_ncacn_ip_tcp())
+        .filter_map(|t| {
+            let port = u16::from_be_bytes(t.floors[3].rhs.get(..2)?.try_into().ok()?);
+            let ip: [u8; 4] = t.floors[4].rhs.get(..4)?.try_into().ok()?;
+            Some(TcpTower { interface: t.interface()?, transfer: t.transfer()?, port, ip })
+        })
+        .collect())
 }
 
 #[cfg(test)]

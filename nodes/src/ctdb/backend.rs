@@ -119,7 +119,7 @@ use crate::events::{self, ClusterEvent};
 use crate::mapping;
 use crate::model::{ClusterState, GroupKind, NodeState, PropValue};
 use crate::overlay::{Overlay, ResourceRequest};
-use crate::raw::{CtdbInterface, CtdbNodeFlags, CtdbNodeInfo, PublicIp, RawCluster};
+use crate::raw::{CtdbInterface, CtdbNodeFlags, CtdbNodeInfo, PublicIp, RawCluster, Share};
 
 /// Capacity of the event channel; slow subscribers see `Lagged`.
 const EVENT_CAPACITY: usize = 1024;
@@ -165,8 +165,8 @@ pub struct CtdbConfig {
     pub socket: PathBuf,
     /// NetBIOS name of the clustered Samba server.
     pub cluster_name: String,
-    /// Names of the clustered Samba shares.
-    pub shares: Vec<String>,
+    /// The clustered Samba's shares at start ([`ClusterBackend::set_shares`] replaces them).
+    pub shares: Vec<Share>,
     /// Local cache of the admin overlay (TOML; the blob goes to
     /// [`registry_path`] next to it), and the source imported into the
     /// persistent database when that has no overlay yet. `None`: no cache.
@@ -179,7 +179,7 @@ impl CtdbConfig {
         Self {
             socket: socket.into(),
             cluster_name: cluster_name.into(),
-            shares: vec!["share".into()],
+            shares: vec![Share::named("share")],
             state_file: None,
         }
     }
@@ -463,6 +463,8 @@ struct Shared {
     db: tokio::sync::Mutex<DbCache>,
     /// Serialises reads that end in a snapshot update.
     refresh_lock: tokio::sync::Mutex<()>,
+    /// Ids of the databases [`ClusterBackend::database_seqnum`] was asked about.
+    watched_dbs: Mutex<HashMap<String, u32>>,
 }
 
 /// Counters of the persistent-database transactions of one backend.
@@ -579,8 +581,9 @@ impl Shared {
         }
     }
 
-    fn apply_raw(&self, raw: RawCluster) {
+    fn apply_raw(&self, mut raw: RawCluster) {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        raw.shares = inner.raw.shares.clone();
         if inner.raw == raw {
             return;
         }
@@ -1075,7 +1078,8 @@ impl Shared {
             nodes: view.nodes.clone(),
             public_ips,
             interfaces,
-            shares: self.config.shares.clone(),
+            // not ctdbd's to say: kept from the current model under the lock ([`Self::apply_raw`])
+            shares: Vec::new(),
         }
     }
 
@@ -1250,13 +1254,15 @@ impl CtdbBackend {
             registry_file,
             db: tokio::sync::Mutex::new(DbCache::default()),
             refresh_lock: tokio::sync::Mutex::new(()),
+            watched_dbs: Mutex::new(HashMap::new()),
         });
         let (conn, rx) = shared.open().await?;
         // Silent start: the first snapshot is not a change.
         {
             let view = shared.read_view(&conn).await.map_err(client_err)?;
-            let raw = shared.build_raw(&view);
+            let mut raw = shared.build_raw(&view);
             let mut inner = shared.inner.lock().unwrap_or_else(PoisonError::into_inner);
+            raw.shares = inner.raw.shares.clone();
             let s = Arc::new(mapping::build(&raw, &inner.overlay));
             inner.raw = raw;
             *shared.current.write().unwrap_or_else(PoisonError::into_inner) = s;
@@ -1611,6 +1617,42 @@ impl CtdbBackend {
 impl ClusterBackend for CtdbBackend {
     fn snapshot(&self) -> Arc<ClusterState> {
         self.shared.snapshot()
+    }
+
+    fn set_shares(&self, shares: Vec<Share>) -> BoxFuture<'_, BackendResult<()>> {
+        let shared = &self.shared;
+        let mut inner = shared.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        if inner.raw.shares != shares {
+            let mut raw = inner.raw.clone();
+            raw.shares = shares;
+            let overlay = inner.overlay.clone();
+            shared.swap_in(&mut inner, raw, overlay);
+        }
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn database_seqnum<'a>(&'a self, name: &'a str) -> BoxFuture<'a, BackendResult<Option<u64>>> {
+        Box::pin(async move {
+            let conn = self.shared.conn()?;
+            let known = self.shared.watched_dbs.lock().unwrap_or_else(PoisonError::into_inner).get(name).copied();
+            let db_id = match known {
+                Some(id) => id,
+                None => {
+                    // attaching an attached database only looks its id up
+                    let id = conn.attach_persistent(name).await.map_err(client_err)?;
+                    self.shared.watched_dbs.lock().unwrap_or_else(PoisonError::into_inner).insert(name.to_string(), id);
+                    id
+                }
+            };
+            match conn.get_db_seqnum(CTDB_CURRENT_NODE, db_id).await {
+                Ok(n) => Ok(Some(n)),
+                Err(e) => {
+                    // looked up again next time (a restarted ctdbd may number it anew)
+                    self.shared.watched_dbs.lock().unwrap_or_else(PoisonError::into_inner).remove(name);
+                    Err(client_err(e))
+                }
+            }
+        })
     }
 
     fn subscribe(&self) -> broadcast::Receiver<ClusterEvent> {

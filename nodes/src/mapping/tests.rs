@@ -7,7 +7,7 @@ use super::*;
 use crate::conformance::check_invariants;
 use crate::events::{diff, ClusterEvent};
 use crate::overlay::{Overlay, ResourceRequest};
-use crate::raw::{CtdbInterface, CtdbNodeInfo};
+use crate::raw::{CtdbInterface, CtdbNodeInfo, Share};
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
@@ -40,7 +40,7 @@ fn raw3() -> RawCluster {
             pip("192.0.2.10", 24, Some(0)),
         ],
         interfaces: vec![(0, iface("eth1", true)), (1, iface("eth1", true)), (2, iface("eth1", true))],
-        shares: vec!["data".into(), "home".into()],
+        shares: vec![Share::named("data"), Share::named("home")],
     }
 }
 
