@@ -58,7 +58,11 @@ impl Lab {
         let _ = Command::new(script()).arg("down").arg(dir).output();
         let t = Instant::now();
         let (o, timed_out) = run_with_timeout(
-            Command::new(script()).arg("up").arg(dir).args(["--nodes", &nodes.to_string()]),
+            Command::new(script())
+                .arg("up")
+                .arg(dir)
+                .args(["--nodes", &nodes.to_string()])
+                .env("CLUSAPID", crate::clusapid_bin()),
             None,
             Duration::from_secs(300),
         );
