@@ -7,10 +7,10 @@ use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
 use crate::events::ClusterEvent;
-use crate::model::{ClusterState, PropValue};
+use crate::model::{ClusterState, NodeState, PropValue};
 use crate::raw::Share;
 
 /// A boxed, sendable future (keeps the trait object-safe).
@@ -113,6 +113,20 @@ impl BackendError {
 
 /// Result of a backend operation.
 pub type BackendResult<T> = Result<T, BackendError>;
+
+/// A message another node's clusapid sent to this one ([`ClusterBackend::listen`]): its
+/// payload. ctdbd does not vouch for the sender's node number in its header (a broadcast
+/// arrives marked with the receiving node's), so messages that need it carry it themselves.
+pub type PeerMessage = Vec<u8>;
+
+/// Where [`ClusterBackend::send`] delivers a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Destination {
+    /// The clusapid on one node (this one included).
+    Node(u32),
+    /// The clusapid on every connected node, this one included.
+    AllConnected,
+}
 
 /// The answer of a trait method a backend does not implement.
 fn unsupported<'a, T: Send + 'a>(what: &'static str) -> BoxFuture<'a, BackendResult<T>> {
@@ -280,6 +294,29 @@ pub trait ClusterBackend: Send + Sync + 'static {
     fn database_seqnum<'a>(&'a self, name: &'a str) -> BoxFuture<'a, BackendResult<Option<u64>>> {
         let _ = name;
         Box::pin(std::future::ready(Ok(None)))
+    }
+
+    /// Messages sent to `srvid` on this node from now on, by any node's clusapid
+    /// ([`send`](ClusterBackend::send)); the backend keeps listening across reconnects to its
+    /// daemon. Messages are delivered in order per sender, and dropped (with a log line) when
+    /// the receiver falls more than a bounded queue behind. One receiver per `srvid`.
+    fn listen(&self, srvid: u64) -> BoxFuture<'_, BackendResult<mpsc::Receiver<PeerMessage>>> {
+        let _ = srvid;
+        unsupported("messages between nodes")
+    }
+
+    /// Sends `data` to `srvid` on `to`'s clusapid. Fire and forget: a node that is down, or
+    /// where nobody listens, drops it.
+    fn send(&self, to: Destination, srvid: u64, data: Vec<u8>) -> BoxFuture<'_, BackendResult<()>> {
+        let _ = (to, srvid, data);
+        unsupported("messages between nodes")
+    }
+
+    /// The nodes whose clusapid may answer a message now: every node that is connected to
+    /// the cluster (for a simulated cluster, only this process's node).
+    fn daemon_nodes(&self) -> Vec<u32> {
+        let snap = self.snapshot();
+        snap.nodes.iter().filter(|n| !matches!(n.state, NodeState::Down | NodeState::Unknown)).map(|n| n.pnn).collect()
     }
 
     /// Loads the persisted admin layer of the cluster registry ([MS-CMRP] 3.1.1.2: the

@@ -24,7 +24,7 @@ pub mod simulated;
 #[cfg(any(test, feature = "test-util"))]
 pub mod conformance;
 
-pub use backend::{BackendError, BackendResult, BlobUpdate, BoxFuture, ClusterBackend};
+pub use backend::{BackendError, BackendResult, BlobUpdate, BoxFuture, ClusterBackend, Destination, PeerMessage};
 pub use ctdb::{CtdbBackend, CtdbConfig};
 pub use events::ClusterEvent;
 pub use model::{

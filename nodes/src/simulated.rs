@@ -22,6 +22,7 @@
 //! The cluster-registry blob ([`ClusterBackend::registry_blob`]) is kept in memory and, with a
 //! state file, in [`registry_file`] next to it (written crash-safely like the overlay).
 
+use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{ErrorKind, Write};
 use std::net::{IpAddr, Ipv4Addr};
@@ -29,9 +30,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
-use crate::backend::{BackendError, BackendResult, BoxFuture, ClusterBackend};
+use crate::backend::{BackendError, BackendResult, BoxFuture, ClusterBackend, Destination, PeerMessage};
 use crate::events::{self, ClusterEvent};
 use crate::mapping;
 use crate::model::{ClusterState, GroupKind, NodeState, PropValue};
@@ -95,6 +96,8 @@ pub struct SimulatedCluster {
     registry: Mutex<Option<Vec<u8>>>,
     /// Where the blob is persisted: [`registry_file`] of the state file.
     registry_file: Option<PathBuf>,
+    /// [`ClusterBackend::listen`]ers by srvid.
+    listeners: Mutex<HashMap<u64, mpsc::Sender<PeerMessage>>>,
 }
 
 impl std::fmt::Debug for SimulatedCluster {
@@ -371,6 +374,7 @@ impl SimulatedCluster {
             state_file: config.state_file,
             registry: Mutex::new(registry),
             registry_file,
+            listeners: Mutex::new(HashMap::new()),
         })
     }
 
@@ -604,6 +608,35 @@ impl ClusterBackend for SimulatedCluster {
 
     fn set_shares(&self, shares: Vec<Share>) -> BoxFuture<'_, BackendResult<()>> {
         Box::pin(std::future::ready(self.replace_shares(shares)))
+    }
+
+    /// Only this process's clusapid exists in a simulation: messages to this node (or to
+    /// every node) are delivered to its own listeners.
+    fn listen(&self, srvid: u64) -> BoxFuture<'_, BackendResult<mpsc::Receiver<PeerMessage>>> {
+        let (tx, rx) = mpsc::channel(4096);
+        self.listeners.lock().unwrap_or_else(PoisonError::into_inner).insert(srvid, tx);
+        Box::pin(std::future::ready(Ok(rx)))
+    }
+
+    fn send(&self, to: Destination, srvid: u64, data: Vec<u8>) -> BoxFuture<'_, BackendResult<()>> {
+        let me = self.snapshot().cluster.this_pnn;
+        let r = match to {
+            Destination::Node(p) if p != me => {
+                Err(BackendError::Unsupported("messages to other nodes (no clusapid runs there in a simulation)"))
+            }
+            _ => {
+                let tx = self.listeners.lock().unwrap_or_else(PoisonError::into_inner).get(&srvid).cloned();
+                if let Some(tx) = tx {
+                    let _ = tx.try_send(data);
+                }
+                Ok(())
+            }
+        };
+        Box::pin(std::future::ready(r))
+    }
+
+    fn daemon_nodes(&self) -> Vec<u32> {
+        vec![self.snapshot().cluster.this_pnn]
     }
 
     fn subscribe(&self) -> broadcast::Receiver<ClusterEvent> {

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nodes::conformance;
-use nodes::{BackendError, ClusterBackend, ClusterEvent, CtdbBackend, CtdbConfig, GroupKind, NodeState};
+use nodes::{BackendError, ClusterBackend, ClusterEvent, CtdbBackend, CtdbConfig, Destination, GroupKind, NodeState};
 
 mod common;
 
@@ -143,6 +143,30 @@ async fn exercise(ctdb: Ctdb) {
     assert!(s.net_interfaces.len() == 3, "{:?}", s.net_interfaces);
     assert!(s.cluster.leader.is_some(), "leader broadcast seen");
     conformance::check_invariants(&s);
+
+    // ---- messages between the clusapid of two nodes ----
+    {
+        let b1 = CtdbBackend::connect(CtdbConfig {
+            socket: cluster.socket(1),
+            cluster_name: "CTDBTEST".into(),
+            shares: vec![nodes::Share::named("share")],
+            state_file: None,
+        })
+        .await
+        .expect("connect to node 1");
+        const SRVID: u64 = 0xBE00_0000_0000_7e57;
+        let mut rx1 = b1.listen(SRVID).await.expect("listen on node 1");
+        let mut rx0 = b.listen(SRVID).await.expect("listen on node 0");
+        b.send(Destination::Node(1), SRVID, b"to one".to_vec()).await.expect("send to node 1");
+        let m = tokio::time::timeout(Duration::from_secs(5), rx1.recv()).await.expect("message within 5 s");
+        assert_eq!(m, Some(b"to one".to_vec()));
+        b1.send(Destination::AllConnected, SRVID, b"to all".to_vec()).await.expect("broadcast");
+        for rx in [&mut rx0, &mut rx1] {
+            let m = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.expect("broadcast within 5 s");
+            assert_eq!(m, Some(b"to all".to_vec()));
+        }
+        assert_eq!(b.daemon_nodes(), [0, 1, 2]);
+    }
 
     // ---- pause / resume through the backend ----
     let mut rx = b.subscribe();

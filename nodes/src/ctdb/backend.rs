@@ -114,7 +114,7 @@ use super::client::{
 };
 use super::pdb::{self, CommitOutcome, DbSnapshot};
 use super::protocol::{self, opcode, srvid, PublicIpEntry, ReplyControl, ReqControl, ReqMessage, CTDB_CURRENT_NODE};
-use crate::backend::{BackendError, BackendResult, BoxFuture, ClusterBackend};
+use crate::backend::{BackendError, BackendResult, BoxFuture, ClusterBackend, Destination, PeerMessage};
 use crate::events::{self, ClusterEvent};
 use crate::mapping;
 use crate::model::{ClusterState, GroupKind, NodeState, PropValue};
@@ -152,6 +152,9 @@ pub const OVERLAY_KEY: &[u8] = b"overlay";
 pub const REGISTRY_KEY: &[u8] = b"registry";
 /// Upper bound for a write to the persistent database, retries included.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How many [`ClusterBackend::listen`] messages may wait per srvid.
+const PEER_QUEUE: usize = 4096;
 
 /// The srvids whose messages trigger an immediate refresh.
 const NOTIFY_SRVIDS: [u64; 5] =
@@ -465,6 +468,8 @@ struct Shared {
     refresh_lock: tokio::sync::Mutex<()>,
     /// Ids of the databases [`ClusterBackend::database_seqnum`] was asked about.
     watched_dbs: Mutex<HashMap<String, u32>>,
+    /// [`ClusterBackend::listen`]ers by srvid (registered with ctdbd on every connection).
+    listeners: Mutex<HashMap<u64, mpsc::Sender<PeerMessage>>>,
 }
 
 /// Counters of the persistent-database transactions of one backend.
@@ -1111,6 +1116,13 @@ impl Shared {
     }
 
     fn handle_message(&self, m: &ReqMessage) -> bool {
+        let listener = self.listeners.lock().unwrap_or_else(PoisonError::into_inner).get(&m.srvid).cloned();
+        if let Some(tx) = listener {
+            if let Err(mpsc::error::TrySendError::Full(_)) = tx.try_send(m.data.clone()) {
+                tracing::warn!(srvid = format_args!("{:#x}", m.srvid), "message queue full: message dropped");
+            }
+            return false;
+        }
         if m.srvid == srvid::LEADER {
             let Ok(pnn) = protocol::decode_u32(&m.data) else {
                 return false;
@@ -1131,7 +1143,9 @@ impl Shared {
 
     /// Connects, reads everything once and opens the persistent database.
     async fn open(&self) -> BackendResult<(Arc<Connection>, mpsc::Receiver<ReqMessage>)> {
-        let (conn, mut rx) = Connection::connect(&self.config.socket, &NOTIFY_SRVIDS).await.map_err(open_err)?;
+        let mut srvids = NOTIFY_SRVIDS.to_vec();
+        srvids.extend(self.listeners.lock().unwrap_or_else(PoisonError::into_inner).keys());
+        let (conn, mut rx) = Connection::connect(&self.config.socket, &srvids).await.map_err(open_err)?;
         // The leader announces itself about once a second; wait for it
         // (bounded) unless one is known from an earlier connection.
         let known = self.leader.lock().unwrap_or_else(PoisonError::into_inner).is_some();
@@ -1255,6 +1269,7 @@ impl CtdbBackend {
             db: tokio::sync::Mutex::new(DbCache::default()),
             refresh_lock: tokio::sync::Mutex::new(()),
             watched_dbs: Mutex::new(HashMap::new()),
+            listeners: Mutex::new(HashMap::new()),
         });
         let (conn, rx) = shared.open().await?;
         // Silent start: the first snapshot is not a change.
@@ -1629,6 +1644,32 @@ impl ClusterBackend for CtdbBackend {
             shared.swap_in(&mut inner, raw, overlay);
         }
         Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn listen(&self, srvid: u64) -> BoxFuture<'_, BackendResult<mpsc::Receiver<PeerMessage>>> {
+        Box::pin(async move {
+            if NOTIFY_SRVIDS.contains(&srvid) {
+                return Err(BackendError::InvalidParameter(format!("srvid {srvid:#x} is ctdbd's")));
+            }
+            let (tx, rx) = mpsc::channel(PEER_QUEUE);
+            self.shared.listeners.lock().unwrap_or_else(PoisonError::into_inner).insert(srvid, tx);
+            // registered now if connected; every later connection registers it too
+            if let Ok(conn) = self.shared.conn() {
+                conn.register_srvid(srvid).await.map_err(client_err)?;
+            }
+            Ok(rx)
+        })
+    }
+
+    fn send(&self, to: Destination, srvid: u64, data: Vec<u8>) -> BoxFuture<'_, BackendResult<()>> {
+        Box::pin(async move {
+            let conn = self.shared.conn()?;
+            let dest = match to {
+                Destination::Node(pnn) => pnn,
+                Destination::AllConnected => protocol::CTDB_BROADCAST_CONNECTED,
+            };
+            conn.send_message(dest, srvid, data).await.map_err(client_err)
+        })
     }
 
     fn database_seqnum<'a>(&'a self, name: &'a str) -> BoxFuture<'a, BackendResult<Option<u64>>> {
