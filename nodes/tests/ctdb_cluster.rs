@@ -154,7 +154,7 @@ async fn exercise(ctdb: Ctdb) {
         })
         .await
         .expect("connect to node 1");
-        const SRVID: u64 = 0xBE00_0000_0000_7e57;
+        const SRVID: u64 = 0xBE00_0000_0000_7E57;
         let mut rx1 = b1.listen(SRVID).await.expect("listen on node 1");
         let mut rx0 = b.listen(SRVID).await.expect("listen on node 0");
         b.send(Destination::Node(1), SRVID, b"to one".to_vec()).await.expect("send to node 1");
