@@ -13,6 +13,8 @@
 //! state_dir = "/var/lib/clusapid"    # where admin-written state is kept
 //! max_request = 4194304              # largest reassembled request, bytes
 //! smb_conf = "/etc/samba/smb.conf"   # cluster name; shares of the File Server role (ctdb backend)
+//! admin_socket = "/run/clusapid/admin.sock"  # `clusapid witness ...` ("" = none)
+//! admin_group = "clusadm"            # who besides root may use it (default: root only)
 //! ```
 
 use std::net::IpAddr;
@@ -47,6 +49,10 @@ pub struct Config {
     pub max_request: usize,
     /// smb.conf whose share sections become the File Server role's shares.
     pub smb_conf: PathBuf,
+    /// The administration socket; an empty path disables it.
+    pub admin_socket: PathBuf,
+    /// The group whose members may use the administration socket besides root.
+    pub admin_group: Option<String>,
 }
 
 impl Default for Config {
@@ -63,6 +69,8 @@ impl Default for Config {
             state_dir: None,
             max_request: 4 * 1024 * 1024,
             smb_conf: PathBuf::from("/etc/samba/smb.conf"),
+            admin_socket: PathBuf::from(crate::admin::DEFAULT_SOCKET),
+            admin_group: None,
         }
     }
 }

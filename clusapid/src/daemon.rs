@@ -32,6 +32,9 @@ pub struct DaemonSettings {
     pub max_request: usize,
     pub accounts: Accounts,
     pub backend: Arc<dyn ClusterBackend>,
+    /// The administration socket (`None`: none).
+    pub admin_socket: Option<std::path::PathBuf>,
+    pub admin_access: crate::admin::AdminAccess,
 }
 
 /// A running daemon: the bound addresses and the listener tasks.
@@ -124,6 +127,18 @@ pub async fn start(s: DaemonSettings) -> anyhow::Result<Daemon> {
         mgmt: MgmtService { counters: Default::default(), principal: acceptor_config(&snap).netbios_computer },
         accounts,
     });
+    let mut tasks = services.witness.start_background().await;
+    if let Some(path) = &s.admin_socket {
+        match crate::admin::bind(path, &s.admin_access).await {
+            Ok(l) => {
+                tracing::info!(socket = %path.display(), "Administration socket ready");
+                tasks.push(tokio::spawn(crate::admin::serve(l, s.admin_access.clone(), services.clone())));
+            }
+            Err(e) => {
+                tracing::warn!(socket = %path.display(), error = %e, "No administration socket: `clusapid witness` commands cannot reach this daemon")
+            }
+        }
+    }
     let shared = Arc::new(Shared { services, associations: Associations::new() });
     let base = |interfaces, sec_addr: u16| ServerConfig {
         interfaces,
@@ -181,7 +196,6 @@ pub async fn start(s: DaemonSettings) -> anyhow::Result<Daemon> {
         config: Arc::new(base(vec![epm_spec.clone(), mgmt], epm_port)),
         interfaces: vec![Interface::Epmapper, Interface::Mgmt],
     });
-    let mut tasks = Vec::new();
     let mut clusapi_addrs = Vec::new();
     let mut epm_addrs = Vec::new();
     for l in clusapi_listeners {

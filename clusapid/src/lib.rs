@@ -6,11 +6,17 @@
 //! - [`services`]: the RPC interfaces (endpoint mapper, clusapi) over the cluster model.
 //! - [`daemon`]: wiring of backend, accounts, endpoints; `demo` and `serve`.
 //! - [`accounts`], [`config`]: the accounts file and the TOML settings.
+//! - [`admin`]: the administration socket (`clusapid witness ...`).
 //! - [`shares`]: the File Server role's shares, from Samba's configuration, kept current.
+//! - [`witness_cli`], [`rpc_client`]: `clusapid witness ...` (administration and a witness
+//!   client) and the client connection it uses.
 
 pub mod accounts;
+pub mod admin;
 pub mod config;
 pub mod daemon;
+pub mod rpc_client;
 pub mod services;
 pub mod shares;
 pub mod transport;
+pub mod witness_cli;

@@ -36,6 +36,9 @@ enum Cmd {
     /// Manage the accounts file.
     #[command(subcommand)]
     User(UserCmd),
+    /// SMB Witness: list and steer the cluster's registrations, or watch as a client.
+    #[command(subcommand)]
+    Witness(clusapid::witness_cli::WitnessCmd),
 }
 
 #[derive(Args)]
@@ -64,6 +67,10 @@ struct DemoArgs {
     /// Keep admin changes in this file across restarts.
     #[arg(long)]
     state_file: Option<PathBuf>,
+    /// Administration socket for `clusapid witness ...` (default: /run/clusapid/admin.sock as
+    /// root, none otherwise).
+    #[arg(long)]
+    admin_socket: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -126,6 +133,7 @@ fn main() -> anyhow::Result<()> {
         Cmd::User(u) => user_cmd(u),
         Cmd::Demo(a) => runtime()?.block_on(demo(a)),
         Cmd::Serve(a) => runtime()?.block_on(serve(a)),
+        Cmd::Witness(w) => runtime()?.block_on(clusapid::witness_cli::run(w)),
     }
 }
 
@@ -261,6 +269,12 @@ async fn demo(a: DemoArgs) -> anyhow::Result<()> {
         max_request: Config::default().max_request,
         accounts,
         backend: backend.clone(),
+        // SAFETY: geteuid has no preconditions.
+        admin_socket: a
+            .admin_socket
+            .clone()
+            .or_else(|| (unsafe { libc::geteuid() } == 0).then(|| PathBuf::from(clusapid::admin::DEFAULT_SOCKET))),
+        admin_access: clusapid::admin::AdminAccess::default(),
     })
     .await?;
     let node = snap.node_name(snap.cluster.this_pnn).unwrap_or("?").to_string();
@@ -384,6 +398,8 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         max_request: cfg.max_request,
         accounts,
         backend,
+        admin_socket: (!cfg.admin_socket.as_os_str().is_empty()).then(|| cfg.admin_socket.clone()),
+        admin_access: clusapid::admin::AdminAccess::new(cfg.admin_group.as_deref())?,
     })
     .await?;
     tracing::info!(clusapi = ?d.clusapi_addrs, epmapper = ?d.epm_addrs, "Serving");

@@ -527,10 +527,28 @@ pub fn build(raw: &RawCluster, overlay: &Overlay) -> ClusterState {
         });
     }
 
-    // File Server role
+    // File Server role: its network name (the SMB server's name), the File Server, the shares
     let fs_gid = guid("group", "file-server");
     let fs_rid = guid("resource", "file-server");
-    let mut fs_resources = vec![fs_rid.clone()];
+    let fs_name_id = guid("resource", "file-server-name");
+    resources.push(Resource {
+        name: raw.cluster_name.clone(),
+        id: fs_name_id.clone(),
+        kind: ResourceKind::FileServerName,
+        type_name: type_names::NETWORK_NAME.into(),
+        group_id: fs_gid.clone(),
+        owner: leader,
+        state: online_if(any_up),
+        dependencies: Vec::new(),
+        possible_owners: all_pnns.clone(),
+        private_props: vec![
+            ("Name".into(), PropValue::Sz(raw.cluster_name.clone())),
+            ("DnsName".into(), PropValue::Sz(raw.cluster_name.clone())),
+        ],
+        flags: 0,
+        description: String::new(),
+    });
+    let mut fs_resources = vec![fs_name_id.clone(), fs_rid.clone()];
     resources.push(Resource {
         name: names::FILE_SERVER_RESOURCE.into(),
         id: fs_rid.clone(),
@@ -539,7 +557,7 @@ pub fn build(raw: &RawCluster, overlay: &Overlay) -> ClusterState {
         group_id: fs_gid.clone(),
         owner: leader,
         state: online_if(any_up),
-        dependencies: vec![cluster_name_id.clone()],
+        dependencies: vec![fs_name_id.clone()],
         possible_owners: all_pnns.clone(),
         private_props: Vec::new(),
         flags: 0,

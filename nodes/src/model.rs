@@ -252,6 +252,9 @@ pub enum ResourceKind {
     PublicIp(IpAddr),
     /// The "File Server" resource.
     FileServer,
+    /// The File Server role's client access point: the Network Name the clustered Samba
+    /// serves SMB under (its NetBIOS name), named after it as Windows names a role's name.
+    FileServerName,
     /// One Samba share.
     Share(String),
     /// Created through clusapi; lives only in the overlay.

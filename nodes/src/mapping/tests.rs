@@ -170,13 +170,17 @@ fn file_server_role() {
     assert_eq!(g.owner, Some(0));
     assert_eq!(g.state, GroupState::Online);
     let rs: Vec<_> = s.resources_in_group(&g.id).collect();
-    assert_eq!(rs.len(), 3);
-    assert_eq!(rs[0].type_name, "File Server");
-    assert_eq!(rs[1].name, "File Share data");
-    assert_eq!(rs[1].type_name, "File Share");
+    assert_eq!(rs.len(), 4);
+    // the role's client access point: a Network Name named like the SMB server
+    assert_eq!((rs[0].name.as_str(), rs[0].type_name.as_str()), ("SAMBA-CL", "Network Name"));
+    assert_eq!(rs[0].private_prop("Name"), Some(&PropValue::Sz("SAMBA-CL".into())));
+    assert_eq!(rs[1].type_name, "File Server");
     assert_eq!(rs[1].dependencies, vec![rs[0].id.clone()]);
-    assert_eq!(rs[2].private_prop("ShareName"), Some(&PropValue::Sz("home".into())));
-    assert_eq!(s.resource_network_name(&rs[2].id).as_deref(), Some("SAMBA-CL"));
+    assert_eq!(rs[2].name, "File Share data");
+    assert_eq!(rs[2].type_name, "File Share");
+    assert_eq!(rs[2].dependencies, vec![rs[1].id.clone()]);
+    assert_eq!(rs[3].private_prop("ShareName"), Some(&PropValue::Sz("home".into())));
+    assert_eq!(s.resource_network_name(&rs[3].id).as_deref(), Some("SAMBA-CL"));
 
     let mut raw = raw3();
     for n in &mut raw.nodes {

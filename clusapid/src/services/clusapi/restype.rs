@@ -114,7 +114,8 @@ mod tests {
         let ips = names(en("IP Address", 2).return_enum);
         assert_eq!(ips.len(), 4);
         assert!(ips.contains(&"Cluster IP Address".to_owned()) && ips.contains(&"IP Address 127.0.100.2".to_owned()));
-        assert_eq!(names(en("Network Name", 3).return_enum).len(), 4);
+        // three nodes, "Cluster Name" and the File Server role's name
+        assert_eq!(names(en("Network Name", 3).return_enum).len(), 5);
     }
 
     #[test]

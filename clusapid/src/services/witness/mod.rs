@@ -27,17 +27,24 @@
 //! Changes are computed from state, not replayed from events: a change that is undone before
 //! the registration's next look (between two WitnessrAsyncNotify calls) is not reported.
 //!
-//! Not implemented: the v2 unused-registration timer of [MS-SWN] 3.1.5.1 (Samba drops
-//! registrations without a pending WitnessrAsyncNotify after 30 s; here registrations live as
-//! long as their association group), SHARE_MOVE notifications and administrator-forced client
-//! moves (`net witness client-move` in Samba).
+//! Registrations also sit in this node's [`registry::Registry`], which the unused-registration
+//! timer ([MS-SWN] 3.1.5.1: no pending WitnessrAsyncNotify for [`DEFAULT_UNUSED_TIMEOUT`]) and
+//! administrators' commands use: SHARE_MOVE, forced client moves and responses, forced
+//! unregistration (`clusapid witness ...`, over the [`crate::admin`] socket), applied on
+//! whichever node holds the registration ([`peers`]).
+//!
+//! A registration's NetName must be the cluster's NetBIOS name, or a DNS name whose first
+//! label it is (`labcluster.lab.example`), as clients use the name they connected to.
+
+pub mod peers;
+pub mod registry;
 
 use std::collections::VecDeque;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use idl::witness::*;
 use idl::{ContextHandle, WError, WString};
@@ -66,15 +73,31 @@ pub const ERROR_INVALID_STATE: u32 = 5023;
 /// interface.
 pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(30);
 
+/// How long a registration may stay without a pending WitnessrAsyncNotify before the unused-
+/// registration timer removes it ([MS-SWN] 3.1.5.1 leaves it to the implementation; Samba uses
+/// 30 s too). Clients that use their registration keep a call pending nearly all the time.
+pub const DEFAULT_UNUSED_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The witness service.
 pub struct WitnessService {
     backend: Arc<dyn ClusterBackend>,
     /// See [`DEFAULT_KEEP_ALIVE`].
     pub default_keep_alive: Duration,
+    /// See [`DEFAULT_UNUSED_TIMEOUT`].
+    pub unused_timeout: Duration,
+    /// This node's registrations.
+    pub registry: Arc<registry::Registry>,
+    /// The other nodes' (list and steer).
+    pub peers: Arc<peers::Peers>,
 }
 
-/// One WitnessRegistration ([MS-SWN] 3.1.1), the value behind a witness context handle.
+/// The value of a witness context handle in its association group.
+pub struct RegHandle(pub Arc<Registration>);
+
+/// One WitnessRegistration ([MS-SWN] 3.1.1).
 pub struct Registration {
+    /// Number in this node's [`registry::Registry`].
+    pub id: u64,
     pub version: u32,
     pub net_name: String,
     pub share_name: Option<String>,
@@ -84,10 +107,21 @@ pub struct Registration {
     pub flags: u32,
     /// How long a WitnessrAsyncNotify may stay pending (v2 only).
     pub keep_alive: Option<Duration>,
+    /// Where the registering connection came from.
+    pub client_address: SocketAddr,
+    /// Who registered.
+    pub user: String,
+    pub registered_at: SystemTime,
     /// Set by WitnessrUnRegister(Ex); pending calls then end with ERROR_NOT_FOUND.
     closed: AtomicBool,
     wake: Notify,
     tracked: Mutex<Tracked>,
+    /// WitnessrAsyncNotify calls now pending (IsAsyncNotifyRegistered).
+    pending: AtomicUsize,
+    /// LastUseTime: registration, or the end of the last WitnessrAsyncNotify.
+    last_use: Mutex<Instant>,
+    /// Notifications delivered.
+    sent: AtomicU64,
 }
 
 /// What a registration last reported, and the messages not yet delivered.
@@ -101,21 +135,38 @@ struct Tracked {
 }
 
 /// The node that serves `ip` for SMB: the CTDB host of the address, if that node is up.
-fn serving_node(snap: &ClusterState, ip: IpAddr) -> Option<u32> {
+pub(crate) fn serving_node(snap: &ClusterState, ip: IpAddr) -> Option<u32> {
     let pnn = snap.ip_host(ip).flatten()?;
     (snap.node_by_pnn(pnn)?.state == NodeState::Up).then_some(pnn)
 }
 
-/// Whether the cluster's network name resource is online (true when there is none).
-fn net_name_online(snap: &ClusterState) -> bool {
-    !matches!(snap.cluster_name_resource(), Some(r) if r.state != ResourceState::Online)
+/// Whether the network name `net_name` is online: false when a Network Name resource of that
+/// name (the cluster's "Cluster Name", or the File Server role's client access point) is not.
+fn net_name_online(snap: &ClusterState, net_name: &str) -> bool {
+    !snap.resources.iter().any(|r| {
+        names_equal(&r.type_name, nodes::model::type_names::NETWORK_NAME)
+            && r.private_prop("Name").is_some_and(|v| matches!(v, nodes::PropValue::Sz(n) if same_host(n, net_name)))
+            && r.state != ResourceState::Online
+    })
+}
+
+/// Whether `net_name` names the cluster: its NetBIOS name, or a DNS name whose first label it
+/// is.
+fn is_cluster_net_name(snap: &ClusterState, net_name: &str) -> bool {
+    same_host(&snap.cluster.name, net_name)
+}
+
+/// Whether `name` (a NetBIOS name) is `net_name`, or the first label of the DNS name `net_name`.
+fn same_host(name: &str, net_name: &str) -> bool {
+    let first = net_name.split('.').next().unwrap_or("");
+    names_equal(net_name, name) || (!first.is_empty() && names_equal(first, name))
 }
 
 fn all_ips(snap: &ClusterState) -> Vec<(IpAddr, bool)> {
     snap.public_ips.iter().map(|p| (p.addr, serving_node(snap, p.addr).is_some())).collect()
 }
 
-fn ipaddr_info(addr: IpAddr, online: bool) -> IpAddrInfo {
+pub(crate) fn ipaddr_info(addr: IpAddr, online: bool) -> IpAddrInfo {
     let state = if online { ipaddr_flags::ONLINE } else { ipaddr_flags::OFFLINE };
     match addr {
         IpAddr::V4(a) => IpAddrInfo { flags: ipaddr_flags::V4 | state, ipv4: a.octets(), ipv6: [0; 16] },
@@ -124,23 +175,78 @@ fn ipaddr_info(addr: IpAddr, online: bool) -> IpAddrInfo {
 }
 
 impl Registration {
-    fn new(snap: &ClusterState, version: u32, ip: IpAddr) -> Self {
+    fn new(id: u64, ctx: &CallCtx, snap: &ClusterState, version: u32, net_name: String, ip: IpAddr) -> Self {
         Registration {
+            id,
             version,
-            net_name: String::new(),
             share_name: None,
             ip,
             client_computer_name: String::new(),
             flags: 0,
             keep_alive: None,
+            client_address: ctx.peer,
+            user: ctx.principal.as_ref().map(|p| format!("{}\\{}", p.domain, p.user)).unwrap_or_default(),
+            registered_at: SystemTime::now(),
             closed: AtomicBool::new(false),
             wake: Notify::new(),
             tracked: Mutex::new(Tracked {
                 host: serving_node(snap, ip),
-                net_name_online: net_name_online(snap),
+                net_name_online: net_name_online(snap, &net_name),
                 ips: all_ips(snap),
                 queue: VecDeque::new(),
             }),
+            net_name,
+            pending: AtomicUsize::new(0),
+            last_use: Mutex::new(Instant::now()),
+            sent: AtomicU64::new(0),
+        }
+    }
+
+    /// How long it has been without a pending WitnessrAsyncNotify (zero while one is pending).
+    pub fn unused_for(&self) -> Duration {
+        if self.pending.load(Ordering::SeqCst) > 0 {
+            return Duration::ZERO;
+        }
+        self.last_use.lock().unwrap_or_else(PoisonError::into_inner).elapsed()
+    }
+
+    /// Queues `m` for the next WitnessrAsyncNotify and wakes a pending one.
+    pub fn push(&self, m: RespAsyncNotify) {
+        self.tracked().queue.push_back(m);
+        self.wake.notify_waiters();
+    }
+
+    /// What an administrator sees of it.
+    pub fn info(&self, snap: &ClusterState) -> registry::RegistrationInfo {
+        let node_name = |p: u32| snap.node_name(p).map(str::to_string).unwrap_or_else(|| format!("pnn {p}"));
+        let queued = !self.tracked().queue.is_empty();
+        let state = if self.pending.load(Ordering::SeqCst) > 0 {
+            "RequestedNotification"
+        } else if queued {
+            "NotificationQueued"
+        } else {
+            "Idle"
+        };
+        let mut flags = Vec::new();
+        if self.flags & register_flags::IP_NOTIFICATION != 0 {
+            flags.push("IP_NOTIFICATION".to_string());
+        }
+        registry::RegistrationInfo {
+            id: format!("{}:{}", snap.cluster.this_pnn, self.id),
+            client_name: self.client_computer_name.clone(),
+            client_address: self.client_address.to_string(),
+            user: self.user.clone(),
+            file_server_node: serving_node(snap, self.ip).map(node_name),
+            witness_node: node_name(snap.cluster.this_pnn),
+            net_name: self.net_name.clone(),
+            share_name: self.share_name.clone(),
+            ip_address: self.ip.to_string(),
+            version: if self.version == WITNESS_V2 { 2 } else { 1 },
+            flags,
+            state: state.into(),
+            keep_alive_secs: self.keep_alive.map(|d| d.as_secs()),
+            registered_since: registry::rfc3339(self.registered_at),
+            notifications_sent: self.sent.load(Ordering::Relaxed),
         }
     }
 
@@ -179,7 +285,7 @@ impl Registration {
             }
             t.host = now;
         }
-        let online = net_name_online(snap);
+        let online = net_name_online(snap, &self.net_name);
         if online != t.net_name_online {
             let change_type = if online { resource_state::AVAILABLE } else { resource_state::UNAVAILABLE };
             changes.push(ResourceChange { change_type, name: self.net_name.clone() });
@@ -221,7 +327,7 @@ fn check_names(
     let (Some(net_name), Some(ip_address), Some(_)) = (net_name, ip_address, client) else {
         return Err(ERROR_INVALID_PARAMETER);
     };
-    if !names_equal(net_name.as_str(), &snap.cluster.name) {
+    if !is_cluster_net_name(snap, net_name.as_str()) {
         return Err(ERROR_INVALID_PARAMETER);
     }
     let ip: IpAddr = ip_address.as_str().trim().parse().map_err(|_| ERROR_INVALID_STATE)?;
@@ -233,7 +339,42 @@ fn check_names(
 
 impl WitnessService {
     pub fn new(backend: Arc<dyn ClusterBackend>) -> Self {
-        WitnessService { backend, default_keep_alive: DEFAULT_KEEP_ALIVE }
+        let registry = Arc::new(registry::Registry::default());
+        let peers = peers::Peers::new(backend.clone(), registry.clone());
+        WitnessService {
+            backend,
+            default_keep_alive: DEFAULT_KEEP_ALIVE,
+            unused_timeout: DEFAULT_UNUSED_TIMEOUT,
+            registry,
+            peers,
+        }
+    }
+
+    /// The cluster it serves.
+    pub fn backend(&self) -> &Arc<dyn ClusterBackend> {
+        &self.backend
+    }
+
+    /// Starts what runs beside the calls: the unused-registration timer and the answers to
+    /// the other nodes' requests. The tasks end when the returned handles are aborted.
+    pub async fn start_background(&self) -> Vec<tokio::task::JoinHandle<()>> {
+        let mut tasks = Vec::new();
+        let (registry, timeout) = (self.registry.clone(), self.unused_timeout);
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval((timeout / 4).max(Duration::from_millis(100)));
+            loop {
+                tick.tick().await;
+                let n = registry.sweep_unused(timeout);
+                if n > 0 {
+                    tracing::info!(removed = n, "Unused witness registrations removed ([MS-SWN] 3.1.5.1)");
+                }
+            }
+        }));
+        match self.peers.start().await {
+            Ok(t) => tasks.push(t),
+            Err(e) => tracing::info!(error = %e, "Witness registrations are listed and steered on this node only"),
+        }
+        tasks
     }
 
     /// The interface list of `snap`.
@@ -331,10 +472,10 @@ impl WitnessService {
                 Ok(v) => v,
                 Err(code) => return fail(code),
             };
-        let mut reg = Registration::new(&snap, WITNESS_V1, ip);
-        reg.net_name = req.net_name.map(|s| s.0).unwrap_or_default();
+        let net_name = req.net_name.map(|s| s.0).unwrap_or_default();
+        let mut reg = Registration::new(self.registry.next_id(), ctx, &snap, WITNESS_V1, net_name, ip);
         reg.client_computer_name = req.client_computer_name.map(|s| s.0).unwrap_or_default();
-        match ctx.group.insert(reg) {
+        match self.registry.add(reg, &ctx.group) {
             Some(context) => WitnessrRegisterResponse { context, result: WError(ERROR_SUCCESS) },
             None => fail(ERROR_NO_SYSTEM_RESOURCES),
         }
@@ -353,13 +494,14 @@ impl WitnessService {
         if ctx.access.is_none() {
             return ERROR_ACCESS_DENIED;
         }
-        let Some(reg) = ctx.group.get::<Registration>(h) else {
+        let Some(reg) = ctx.group.get::<RegHandle>(h) else {
             return ERROR_INVALID_PARAMETER;
         };
-        if !ctx.group.remove::<Registration>(h) {
+        if !ctx.group.remove::<RegHandle>(h) {
             return ERROR_INVALID_PARAMETER;
         }
-        reg.close();
+        self.registry.forget(reg.0.id);
+        reg.0.close();
         ERROR_SUCCESS
     }
 
@@ -373,9 +515,10 @@ impl WitnessService {
         if ctx.access.is_none() {
             return fail(ERROR_ACCESS_DENIED);
         }
-        let Some(reg) = ctx.group.get::<Registration>(&req.context) else {
+        let Some(reg) = ctx.group.get::<RegHandle>(&req.context).map(|h| h.0.clone()) else {
             return fail(ERROR_NOT_FOUND);
         };
+        let _pending = PendingCall::new(&reg);
         let deadline = reg.keep_alive.map(|d| Instant::now() + d);
         let mut events = self.backend.subscribe();
         let mut backend_gone = false;
@@ -385,7 +528,9 @@ impl WitnessService {
                 return fail(ERROR_NOT_FOUND);
             }
             reg.refresh(&self.backend.snapshot());
-            if let Some(m) = reg.tracked().queue.pop_front() {
+            let next = reg.tracked().queue.pop_front();
+            if let Some(m) = next {
+                reg.sent.fetch_add(1, Ordering::Relaxed);
                 return WitnessrAsyncNotifyResponse { resp: Some(m), result: WError(ERROR_SUCCESS) };
             }
             let expiry = async {
@@ -429,8 +574,8 @@ impl WitnessService {
                 return fail(ERROR_INVALID_STATE);
             }
         }
-        let mut reg = Registration::new(&snap, WITNESS_V2, ip);
-        reg.net_name = req.net_name.map(|s| s.0).unwrap_or_default();
+        let net_name = req.net_name.map(|s| s.0).unwrap_or_default();
+        let mut reg = Registration::new(self.registry.next_id(), ctx, &snap, WITNESS_V2, net_name, ip);
         reg.share_name = req.share_name.map(|s| s.0);
         reg.client_computer_name = req.client_computer_name.map(|s| s.0).unwrap_or_default();
         reg.flags = req.flags;
@@ -438,7 +583,7 @@ impl WitnessService {
             0 => self.default_keep_alive,
             s => Duration::from_secs(u64::from(s)),
         });
-        match ctx.group.insert(reg) {
+        match self.registry.add(reg, &ctx.group) {
             Some(context) => WitnessrRegisterExResponse { context, result: WError(ERROR_SUCCESS) },
             None => fail(ERROR_NO_SYSTEM_RESOURCES),
         }
@@ -451,6 +596,24 @@ impl WitnessService {
         let code = self.remove(ctx, &req.context);
         let context = if code == ERROR_SUCCESS { ContextHandle::NULL } else { req.context };
         WitnessrUnRegisterExResponse { context, result: WError(code) }
+    }
+}
+
+/// Marks a WitnessrAsyncNotify pending for as long as it lives (also when the call is
+/// dropped with its connection), and stamps LastUseTime at its end.
+struct PendingCall<'a>(&'a Registration);
+
+impl<'a> PendingCall<'a> {
+    fn new(reg: &'a Registration) -> Self {
+        reg.pending.fetch_add(1, Ordering::SeqCst);
+        PendingCall(reg)
+    }
+}
+
+impl Drop for PendingCall<'_> {
+    fn drop(&mut self) {
+        *self.0.last_use.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
+        self.0.pending.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -863,5 +1026,124 @@ mod tests {
         f.sim.set_resource_online(&id).await.unwrap();
         assert_eq!(all_changes(&f.notify(h).await), change(resource_state::AVAILABLE, "ctdb-cluster"));
         f.assert_pending(h).await;
+    }
+
+    /// The File Server role's network name (named like the SMB server) toggled offline and
+    /// online, as smbtorture's AsyncNotify does through clusapi; registered by DNS name.
+    #[tokio::test]
+    async fn file_server_name_offline_and_fqdn_net_name() {
+        let f = fx();
+        let r = f.svc.register(&f.ctx, reg_req(WITNESS_V1, w("ctdb-cluster.lab.example"), w(IP1), w("CLIENT")));
+        assert_eq!(r.result.0, 0);
+        let h = r.context;
+        let bad = f.svc.register(&f.ctx, reg_req(WITNESS_V1, w("other.lab.example"), w(IP1), w("CLIENT")));
+        assert_eq!(bad.result.0, ERROR_INVALID_PARAMETER);
+        let snap = f.sim.snapshot();
+        let fs_name = snap.find_resource_by_name("CTDB-CLUSTER").expect("the role's network name");
+        f.sim.set_resource_offline(&fs_name.id).await.unwrap();
+        let c = all_changes(&f.notify(h).await);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].change_type, resource_state::UNAVAILABLE);
+        f.sim.set_resource_online(&fs_name.id).await.unwrap();
+        assert_eq!(all_changes(&f.notify(h).await)[0].change_type, resource_state::AVAILABLE);
+    }
+
+    /// [MS-SWN] 3.1.5.1: a registration without a pending WitnessrAsyncNotify for longer than
+    /// the timeout is removed; one with a pending call is not.
+    #[tokio::test]
+    async fn unused_registrations_are_removed() {
+        let f = fx();
+        let idle = f.register(IP1);
+        let busy = f.register_ex(IP1, 0, 60);
+        let call = {
+            let svc = &f.svc;
+            let ctx = &f.ctx;
+            async move { svc.async_notify(ctx, WitnessrAsyncNotifyRequest { context: busy }).await }
+        };
+        let sweep = async {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            let n = f.svc.registry.sweep_unused(Duration::from_millis(100));
+            // the busy one is only made unused once its call ends
+            let after = f.svc.registry.len();
+            f.svc.registry.unregister(f.svc.registry.live()[0].id);
+            (n, after)
+        };
+        let (r, (n, after)) = tokio::join!(call, sweep);
+        assert_eq!((n, after), (1, 1));
+        assert_eq!(r.result.0, ERROR_NOT_FOUND, "the forced unregistration ended the pending call");
+        assert_eq!(
+            f.svc.unregister(&f.ctx, WitnessrUnRegisterRequest { context: idle }).result.0,
+            ERROR_INVALID_PARAMETER
+        );
+        assert!(f.svc.registry.is_empty());
+    }
+
+    /// What `clusapid witness` does, on a simulated cluster (one daemon): list with filters,
+    /// move-client, move-share (version 2 with a share only), force-response, force-unregister.
+    #[tokio::test]
+    async fn administrator_commands() {
+        use registry::{Command, Filter, ForcedResponse};
+        let f = fx();
+        let _tasks = f.svc.start_background().await;
+        let h1 = f.register(IP1);
+        let r = f.svc.register_ex(
+            &f.ctx,
+            reg_ex_req(
+                WITNESS_V2,
+                w("CTDB-CLUSTER"),
+                w("share"),
+                w(IP1),
+                w("WIN11"),
+                register_flags::IP_NOTIFICATION,
+                60,
+            ),
+        );
+        assert_eq!(r.result.0, 0);
+        let h2 = r.context;
+
+        let all = f.svc.peers.list(Filter::default()).await;
+        assert_eq!(all.registrations.len(), 2, "{all:?}");
+        assert!(all.silent_nodes.is_empty());
+        let win = f.svc.peers.list(Filter { client_name: Some("win*".into()), ..Default::default() }).await;
+        assert_eq!(win.registrations.len(), 1);
+        let info = &win.registrations[0];
+        assert_eq!((info.version, info.share_name.as_deref(), info.state.as_str()), (2, Some("share"), "Idle"));
+        assert_eq!(info.flags, ["IP_NOTIFICATION"]);
+        assert_eq!(info.witness_node, "CTDB_NODE_0");
+
+        let to: IpAddr = "127.0.100.2".parse().unwrap();
+        let out = f.svc.peers.command(Filter::default(), Command::MoveClient { ips: vec![to] }).await;
+        assert_eq!(out.total(), 2);
+        for h in [h1, h2] {
+            assert_eq!(
+                ip_list(&f.notify(h).await, message_type::CLIENT_MOVE_NOTIFICATION),
+                vec![([127, 0, 100, 2].into(), ipaddr_flags::V4 | ipaddr_flags::ONLINE)]
+            );
+        }
+        let out = f.svc.peers.command(Filter::default(), Command::MoveShare { ips: vec![to] }).await;
+        assert_eq!(out.total(), 1, "only the version 2 registration with a share");
+        assert_eq!(f.notify(h2).await.resp.unwrap().message_type, message_type::SHARE_MOVE_NOTIFICATION);
+        f.assert_pending(h1).await;
+
+        let forced = ForcedResponse::ResourceChange { available: false };
+        let out = f
+            .svc
+            .peers
+            .command(
+                Filter { id: Some(info.id.clone()), ..Default::default() },
+                Command::ForceResponse { response: forced },
+            )
+            .await;
+        assert_eq!(out.total(), 1);
+        assert_eq!(all_changes(&f.notify(h2).await), change(resource_state::UNAVAILABLE, "CTDB-CLUSTER"));
+
+        let out = f
+            .svc
+            .peers
+            .command(Filter { client_name: Some("CLIENT".into()), ..Default::default() }, Command::ForceUnregister)
+            .await;
+        assert_eq!(out.total(), 1);
+        assert_eq!(f.notify(h1).await.result.0, ERROR_NOT_FOUND);
+        assert_eq!(f.svc.peers.list(Filter::default()).await.registrations.len(), 1);
     }
 }
