@@ -110,6 +110,22 @@ impl Lab {
         o
     }
 
+    /// Starts `args` on `host` in the background, stdout piped (the child is the command
+    /// itself: `scripts/lab exec` replaces itself with it).
+    pub fn spawn(&self, host: &str, args: &[&str]) -> std::process::Child {
+        Command::new(script())
+            .arg("exec")
+            .arg(&self.dir)
+            .arg(host)
+            .arg("--")
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("scripts/lab exec")
+    }
+
     /// [`Lab::exec`] that must succeed; its stdout.
     pub fn exec_ok(&self, host: &str, args: &[&str]) -> String {
         let o = self.exec(host, args);

@@ -302,6 +302,8 @@ pub struct Demo {
     pub stdout: String,
     /// Its log (stderr), at debug level.
     pub stderr_path: PathBuf,
+    /// Its administration socket (demos; a `serve` config names its own).
+    pub admin_socket: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -368,6 +370,11 @@ impl Demo {
         let stderr = std::fs::File::create(&stderr_path).expect("log file");
         let mut cmd = Command::new(&bin);
         cmd.arg("--log").arg("debug").args(args);
+        // every demo its own administration socket (not the shared default path)
+        let admin_socket = dir.path().join("admin.sock");
+        if args.first() == Some(&"demo") && !args.contains(&"--admin-socket") {
+            cmd.arg("--admin-socket").arg(&admin_socket);
+        }
         cmd.env("NO_COLOR", "1").env_remove("RUST_LOG");
         cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(stderr);
         let mut child = cmd.spawn().map_err(|e| format!("spawning {}: {e}", bin.display()))?;
@@ -382,7 +389,8 @@ impl Demo {
                 }
             }
         });
-        let mut demo = Demo { child, port: 0, epm_port: 0, stdout: String::new(), stderr_path, _dir: dir };
+        let mut demo =
+            Demo { child, port: 0, epm_port: 0, stdout: String::new(), stderr_path, admin_socket, _dir: dir };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             while let Ok(line) = rx.try_recv() {

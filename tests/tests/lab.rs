@@ -273,3 +273,149 @@ fn killed_ctdbd_moves_the_ips_and_clusapi_reports_the_node_down() {
         public_ips(NODES).iter().all(|a| lab.ip_holder(*a).is_some()).then_some(())
     });
 }
+
+// ---------------------------------------------------------------------------------------------
+// SMB Witness on the lab
+// ---------------------------------------------------------------------------------------------
+
+/// smbtorture rpc.witness from the client against node0's clusapid: everything but
+/// AsyncNotify_timeouts, which waits out keep-alive timers of 0 (our default, 30 s), 1, 10,
+/// 100 and 120 s on every usable interface (over 17 minutes on this lab):
+/// `witness_async_notify_timeouts_on_the_lab` (ignored by default) runs it.
+#[test]
+fn smbtorture_rpc_witness_on_the_lab() {
+    let Some(lab) = lab::shared("lab", NODES) else { return };
+    let tests = ["GetInterfaceList", "Register", "UnRegister", "RegisterEx", "AsyncNotify"];
+    let mut args = vec![
+        "smbtorture",
+        "ncacn_ip_tcp:192.0.2.11[seal]",
+        "-U",
+        "alice%Passw0rd-1",
+        "--option=torture:net_name=LABCLUSTER",
+    ];
+    let names: Vec<String> = tests.iter().map(|t| format!("rpc.witness.witness.{t}")).collect();
+    args.extend(names.iter().map(String::as_str));
+    let o = lab.exec(CLIENT, &args);
+    let run = tests::TortureRun::from_output(args.join(" "), &o, false);
+    for t in tests {
+        run.assert_success(&format!("witness.{t}"));
+    }
+}
+
+#[test]
+#[ignore = "over 17 minutes: cargo test -p tests --test lab -- --ignored"]
+fn witness_async_notify_timeouts_on_the_lab() {
+    let Some(lab) = lab::shared("lab", NODES) else { return };
+    let args = [
+        "smbtorture",
+        "ncacn_ip_tcp:192.0.2.11[seal]",
+        "-U",
+        "alice%Passw0rd-1",
+        "--option=torture:net_name=LABCLUSTER",
+        "rpc.witness.witness.AsyncNotify_timeouts",
+    ];
+    let o = lab.exec(CLIENT, &args);
+    tests::TortureRun::from_output(args.join(" "), &o, false).assert_success("witness.AsyncNotify_timeouts");
+}
+
+/// `clusapid witness watch` in the client namespace, registered through node0 for an address
+/// of another node: `ctdb moveip` and `ctdb disable` reach it within a second; node1's
+/// `clusapid witness list` shows the registration node0 holds, and node2's `move-client`
+/// reaches it.
+#[test]
+fn witness_watch_moveip_disable_and_cluster_wide_administration() {
+    use std::io::BufRead;
+    let Some(lab) = lab::shared("lab", NODES) else { return };
+    // an address node0 does not host, so node0 is a witness for it
+    let ip = lab.ips_on(1)[0];
+    let mut watch = lab.spawn(
+        CLIENT,
+        &[
+            "clusapid",
+            "witness",
+            "watch",
+            "--server",
+            "192.0.2.11",
+            "--net-name",
+            "labcluster.lab.example",
+            "--share",
+            "data",
+            "--ip",
+            &ip.to_string(),
+            "-U",
+            "alice%Passw0rd-1",
+            "--json",
+        ],
+    );
+    let (tx, rx) = std::sync::mpsc::channel::<serde_json::Value>();
+    let out = watch.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str(&line) {
+                if tx.send(v).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    let next = |what: &str, timeout: Duration| -> serde_json::Value {
+        rx.recv_timeout(timeout).unwrap_or_else(|e| panic!("no {what} from `witness watch` within {timeout:?}: {e}"))
+    };
+    let reg = next("registration", Duration::from_secs(20));
+    assert_eq!(reg["event"], "registered", "{reg}");
+    assert_eq!(reg["witness"], "192.0.2.11");
+    assert_eq!(reg["version"], 2);
+
+    // the registration node0 holds, listed on node1
+    let list: serde_json::Value = serde_json::from_str(
+        &lab.exec_ok("node1", &["clusapid", "witness", "list", "--json", "--ip", &ip.to_string()]),
+    )
+    .unwrap();
+    let regs = list["registrations"].as_array().unwrap();
+    assert_eq!(regs.len(), 1, "{list}");
+    assert_eq!(
+        (regs[0]["witness_node"].as_str(), regs[0]["file_server_node"].as_str()),
+        (Some("CTDB_NODE_0"), Some("CTDB_NODE_1"))
+    );
+    assert_eq!(regs[0]["share_name"], "data");
+
+    // ctdb moveip to node2: UNAVAILABLE, CLIENT_MOVE to node2's addresses, AVAILABLE
+    let t = std::time::Instant::now();
+    lab.ctdb(0, &["moveip", &ip.to_string(), "2"]);
+    let first = next("notification after moveip", Duration::from_secs(10));
+    let took = t.elapsed();
+    assert_eq!(first["type"], "RESOURCE_CHANGE", "{first}");
+    assert_eq!(first["changes"][0]["state"], "UNAVAILABLE");
+    let mv = next("CLIENT_MOVE", Duration::from_secs(2));
+    assert_eq!(mv["type"], "CLIENT_MOVE", "{mv}");
+    let ips: Vec<&str> = mv["ips"].as_array().unwrap().iter().filter_map(|i| i["ip"].as_str()).collect();
+    assert!(ips.contains(&ip.to_string().as_str()), "{mv}");
+    let back = next("AVAILABLE", Duration::from_secs(2));
+    assert_eq!(back["changes"][0]["state"], "AVAILABLE", "{back}");
+    eprintln!("ctdb moveip {ip} 2: first notification {took:?} after the command started");
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    assert_eq!(lab.ip_holder(ip), Some(2));
+
+    // ctdb disable of node2: the address leaves it
+    let t = std::time::Instant::now();
+    lab.ctdb(2, &["disable"]);
+    let n = next("notification after disable", Duration::from_secs(10));
+    eprintln!("ctdb disable of the serving node: {} {:?} after the command started", n["type"], t.elapsed());
+    assert_eq!(n["type"], "RESOURCE_CHANGE", "{n}");
+    lab.ctdb(2, &["enable"]);
+
+    // steering from node2 reaches the client registered through node0
+    while rx.recv_timeout(Duration::from_millis(1500)).is_ok() {}
+    let out = lab
+        .exec_ok("node2", &["clusapid", "witness", "move-client", "--to-node", "CTDB_NODE_1", "--ip", &ip.to_string()]);
+    assert!(out.contains("1 registration(s) reached"), "{out}");
+    let mv = next("forced CLIENT_MOVE", Duration::from_secs(5));
+    assert_eq!(mv["type"], "CLIENT_MOVE", "{mv}");
+    let hosted: Vec<String> = lab.ips_on(1).iter().map(ToString::to_string).collect();
+    let ips: Vec<String> =
+        mv["ips"].as_array().unwrap().iter().filter_map(|i| i["ip"].as_str().map(String::from)).collect();
+    assert_eq!(ips.iter().collect::<std::collections::BTreeSet<_>>(), hosted.iter().collect(), "{mv}");
+
+    let _ = watch.kill();
+    let _ = watch.wait();
+}

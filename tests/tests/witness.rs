@@ -157,3 +157,110 @@ fn node_pause_over_clusapi_completes_async_notify() {
     assert_eq!(un(&mut w), 0);
     assert_eq!(un(&mut w), 87);
 }
+
+/// Runs `clusapid witness ARGS --socket <the demo's>`; (success, stdout, stderr).
+fn witness_cmd(demo: &Demo, args: &[&str]) -> (bool, String, String) {
+    let mut cmd = std::process::Command::new(clusapid_bin());
+    cmd.arg("witness").args(args).arg("--socket").arg(&demo.admin_socket);
+    let (o, timed_out) = run_with_timeout(&mut cmd, None, Duration::from_secs(30));
+    assert!(!timed_out, "clusapid witness {args:?} timed out");
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn register_ex(w: &mut RpcClient, ip: &str, client: &str, share: Option<&str>) -> idl::ContextHandle {
+    let req = WitnessrRegisterExRequest {
+        version: WITNESS_V2,
+        net_name: Some(WString::new("ctdb-cluster")),
+        share_name: share.map(WString::new),
+        ip_address: Some(WString::new(ip)),
+        client_computer_name: Some(WString::new(client)),
+        flags: register_flags::IP_NOTIFICATION,
+        keep_alive_timeout: 120,
+    };
+    let out = w.call(WitnessrRegisterExRequest::OPNUM, &req.to_stub()).unwrap();
+    let r = WitnessrRegisterExResponse::decode_stub(&out, LE).unwrap();
+    assert_eq!(r.result.0, 0);
+    r.context
+}
+
+/// `clusapid witness list`, `move-client`, `move-share`, `force-response` and
+/// `force-unregister` through the demo's administration socket, seen by a registered client;
+/// and the socket's refusal of someone who is not root.
+#[test]
+fn witness_administration_commands() {
+    let demo = Demo::start(&[]);
+    let mut w = witness_client(demo.port, pdu::auth_level::PKT_PRIVACY).unwrap();
+    let ip = interfaces(&mut w)[1].ipv4_addr().to_string();
+    let win = register_ex(&mut w, &ip, "WIN11-ADMIN", Some("share"));
+    let mut w2 = witness_client(demo.port, pdu::auth_level::PKT_PRIVACY).unwrap();
+    let other = register_ex(&mut w2, &ip, "LINUXBOX", None);
+
+    let (ok, out, err) = witness_cmd(&demo, &["list"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("WIN11-ADMIN") && out.contains("LINUXBOX") && out.contains("2 registration(s)"), "{out}");
+    let (ok, out, err) = witness_cmd(&demo, &["list", "--json", "--client", "win*"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let regs = v["registrations"].as_array().unwrap();
+    assert_eq!(regs.len(), 1, "{out}");
+    assert_eq!(regs[0]["share_name"], "share");
+    assert_eq!(regs[0]["ip_address"], ip.as_str());
+    assert_eq!(regs[0]["witness_node"], "CTDB_NODE_0");
+    assert!(regs[0]["registered_since"].as_str().unwrap().ends_with('Z'));
+
+    // steering without naming anyone is refused by the command itself
+    let (ok, _, err) = witness_cmd(&demo, &["move-client", "--to-node", "CTDB_NODE_2"]);
+    assert!(!ok && err.contains("--all"), "{err}");
+    let (ok, out, err) = witness_cmd(&demo, &["move-client", "--to-ip", "127.0.100.3", "--client", "WIN11-ADMIN"]);
+    assert!(ok && out.contains("1 registration(s) reached"), "{out}{err}");
+    let notify = |w: &mut RpcClient, context| {
+        let out = w.call(WitnessrAsyncNotifyRequest::OPNUM, &WitnessrAsyncNotifyRequest { context }.to_stub()).unwrap();
+        WitnessrAsyncNotifyResponse::decode_stub(&out, LE).unwrap()
+    };
+    let r = notify(&mut w, win);
+    let m = r.resp.unwrap();
+    assert_eq!(m.message_type, message_type::CLIENT_MOVE_NOTIFICATION);
+    assert_eq!(Ipv4Addr::from(m.ip_lists().unwrap()[0].addrs[0].ipv4), Ipv4Addr::new(127, 0, 100, 3));
+
+    // SHARE_MOVE reaches only the registration with a share
+    let (ok, out, err) = witness_cmd(&demo, &["move-share", "--to-ip", "127.0.100.3", "--all"]);
+    assert!(ok && out.contains("1 registration(s) reached"), "{out}{err}");
+    assert_eq!(notify(&mut w, win).resp.unwrap().message_type, message_type::SHARE_MOVE_NOTIFICATION);
+
+    let (ok, out, err) =
+        witness_cmd(&demo, &["force-response", "--resource-change", "unavailable", "--client", "LINUXBOX"]);
+    assert!(ok, "{out}{err}");
+    let changes = notify(&mut w2, other).resp.unwrap().resource_changes().unwrap();
+    assert_eq!(changes, [ResourceChange { change_type: resource_state::UNAVAILABLE, name: "ctdb-cluster".into() }]);
+
+    let (ok, out, err) = witness_cmd(&demo, &["force-unregister", "--client", "LINUXBOX"]);
+    assert!(ok, "{out}{err}");
+    assert_eq!(notify(&mut w2, other).result.0, 1168, "ERROR_NOT_FOUND for the removed registration");
+    let (ok, _, err) = witness_cmd(&demo, &["force-unregister", "--client", "NOBODY"]);
+    assert!(!ok && err.contains("no registration matched"), "{err}");
+
+    // not root: the socket file (0660 root) refuses the connection; opened up, the daemon
+    // itself refuses the request and says why
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 && have_tool("setpriv") {
+        let as_nobody = |demo: &Demo| {
+            let mut cmd = std::process::Command::new("setpriv");
+            cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"]).arg(clusapid_bin());
+            cmd.args(["witness", "list", "--socket"]).arg(&demo.admin_socket);
+            let (o, _) = run_with_timeout(&mut cmd, None, Duration::from_secs(30));
+            (o.status.success(), String::from_utf8_lossy(&o.stderr).into_owned())
+        };
+        let dir = demo.admin_socket.parent().unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let (ok, err) = as_nobody(&demo);
+        assert!(!ok && err.contains("permission denied"), "{err}");
+        std::fs::set_permissions(&demo.admin_socket, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let (ok, err) = as_nobody(&demo);
+        assert!(!ok && err.contains("only root may administer clusapid"), "{err}");
+    }
+}

@@ -185,7 +185,11 @@ impl Registration {
             flags: 0,
             keep_alive: None,
             client_address: ctx.peer,
-            user: ctx.principal.as_ref().map(|p| format!("{}\\{}", p.domain, p.user)).unwrap_or_default(),
+            user: ctx
+                .principal
+                .as_ref()
+                .map(|p| if p.domain.is_empty() { p.user.clone() } else { format!("{}\\{}", p.domain, p.user) })
+                .unwrap_or_default(),
             registered_at: SystemTime::now(),
             closed: AtomicBool::new(false),
             wake: Notify::new(),

@@ -17,7 +17,7 @@
 //!
 //! Messages are JSON ([`PeerMsg`]), each naming its sender's pnn (ctdbd does not vouch for it).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -57,15 +57,15 @@ pub struct ClusterListing {
 /// What a command did, per node.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CommandOutcome {
-    /// Registrations reached, by node pnn.
-    pub affected: BTreeMap<u32, usize>,
+    /// Registrations reached: (node pnn, count), by pnn.
+    pub affected: Vec<(u32, usize)>,
     pub silent_nodes: Vec<u32>,
 }
 
 impl CommandOutcome {
     /// Registrations reached on all nodes.
     pub fn total(&self) -> usize {
-        self.affected.values().sum()
+        self.affected.iter().map(|(_, n)| n).sum()
     }
 }
 
@@ -219,14 +219,15 @@ impl Peers {
         let mut out = CommandOutcome { silent_nodes: silent, ..Default::default() };
         for a in answers {
             if let PeerMsg::CommandReply { from, affected, .. } = a {
-                out.affected.insert(from, affected);
+                out.affected.push((from, affected));
             }
         }
-        if !out.affected.contains_key(&me) {
+        if !out.affected.iter().any(|(n, _)| *n == me) {
             out.silent_nodes.retain(|&n| n != me);
             let n = self.registry.apply(&self.backend.snapshot(), &filter, &command);
-            out.affected.insert(me, n);
+            out.affected.push((me, n));
         }
+        out.affected.sort_unstable();
         out
     }
 }
