@@ -210,6 +210,7 @@ async fn real_ctdb_cluster() {
         cluster_name: "CTDBTEST".into(),
         shares: vec!["share".into()],
         state_file: Some(state_file.clone()),
+        ..CtdbConfig::new(cluster.socket(0), "CTDBTEST")
     })
     .await
     .expect("connect to node 0");

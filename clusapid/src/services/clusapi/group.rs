@@ -448,12 +448,15 @@ pub fn property_names(buf: Option<&ConfBytes>, cb: u32) -> Result<Vec<String>, u
 
 /// The properties of `list()` named in `names`, encoded as an entry's buffer (None without
 /// names, as a zero-length buffer); a name not in the list is ERROR_INVALID_PARAMETER
-/// ([`properties::select`]).
+/// ([`properties::select`]). The single name `*` selects every property of the list, as the
+/// GET_COMMON_PROPERTIES / GET_RO_COMMON_PROPERTIES control codes return them ([MS-CMRP]
+/// 3.1.4.2.143 ApiCreateGroupEnum, 3.1.4.2.144 ApiCreateResourceEnum).
 pub fn selected(names: &[String], list: impl FnOnce() -> PropertyList) -> Result<Option<Vec<u8>>, u32> {
-    if names.is_empty() {
-        return Ok(None);
+    match names {
+        [] => Ok(None),
+        [all] if all == "*" => Ok(Some(list().encode())),
+        _ => Ok(Some(properties::select(&list(), names)?.encode())),
     }
-    Ok(Some(properties::select(&list(), names)?.encode()))
 }
 
 fn bytes_len(b: &Option<Vec<u8>>) -> u32 {
@@ -995,7 +998,16 @@ mod tests {
         let ro = props(e.ro_properties, e.cb_ro_properties);
         assert_eq!((ro.len(), ro.get("GroupType")), (1, Some(&PropValue::Dword(1))));
 
-        for (p, ro) in [(&["Nope"][..], &[][..]), (&["GroupType"], &[]), (&[], &["Priority"])] {
+        // "*": every common / read-only common property, as the control codes return them
+        let r = api_create_group_enum(&f.svc, &f.ctx, req(&["*"], &["*"]));
+        assert_eq!(r.result.0, 0);
+        let snap = f.snap();
+        for (e, g) in r.result_list.unwrap().entries.into_iter().zip(&snap.groups) {
+            assert_eq!(props(e.properties, e.cb_properties), properties::group_common(g, &snap));
+            assert_eq!(props(e.ro_properties, e.cb_ro_properties), properties::group_ro_common(g, &snap));
+        }
+        // "*" is only a wildcard on its own
+        for (p, ro) in [(&["Nope"][..], &[][..]), (&["GroupType"], &[]), (&[], &["Priority"]), (&["*", "Name"], &[])] {
             let r = api_create_group_enum(&f.svc, &f.ctx, req(p, ro));
             assert_eq!((r.result.0, r.result_list), (win::ERROR_INVALID_PARAMETER, None));
         }

@@ -1019,7 +1019,10 @@ fn node_ro_common_properties_byte_exact() {
     ];
     assert_eq!(&want[..head.len()], head);
 
-    let s = nodes::SimulatedCluster::new(SimConfig::with_nodes(3)).unwrap().snapshot();
+    // (the 2012 R2 profile: the capture is of a 2012 R2 node)
+    let mut config = SimConfig::with_nodes(3);
+    config.windows_version = nodes::WindowsVersion::Ws2012R2;
+    let s = nodes::SimulatedCluster::new(config.clone()).unwrap().snapshot();
     let node = nodes::Node {
         pnn: 1,
         id: "2".into(),
@@ -1029,11 +1032,14 @@ fn node_ro_common_properties_byte_exact() {
         flags: CtdbNodeFlags::OK,
         instance_id: "00000000-0000-0000-0000-000000000002".into(),
         description: String::new(),
+        fqdn: None,
+        drain_status: nodes::DrainStatus::NotInitiated,
+        drain_target: None,
     };
     assert_eq!(properties::node_ro_common(&node, &s).encode(), want);
 
     // and through ApiNodeControl, for the simulated CTDB_NODE_1 (id 2)
-    let (svc, _) = service();
+    let (svc, _) = service_with(config);
     let c = ctx();
     let h = open(&c, &svc.backend.snapshot(), "node", Granted::All);
     let got = probe_and_get(&svc, &c, h, NODE_GET_RO_COMMON, None);

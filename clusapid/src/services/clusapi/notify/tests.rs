@@ -232,7 +232,7 @@ async fn add_notify_v2_validates_filter_version_and_handles() {
     let g = open_group(&s, &c, "Cluster Group");
     let bad = win::ERROR_INVALID_PARAMETER;
     let inval = win::ERROR_INVALID_HANDLE;
-    let cases: [(u32, i64, ContextHandle, u32); 14] = [
+    let cases: [(u32, i64, ContextHandle, u32); 17] = [
         (object_type::NODE, 0, n1, bad),                                              // no flag
         (object_type::NODE, 0x100, n1, bad),                                          // undefined flag
         (object_type::NODE, v2::NODE_HANDLE_CLOSE, n1, bad),                          // client only
@@ -241,7 +241,10 @@ async fn add_notify_v2_validates_filter_version_and_handles() {
         (object_type::GROUP, v2::GROUP_HANDLE_CLOSE, g, bad),                         // client only
         (object_type::REGISTRY, v2::REGISTRY_HANDLE_CLOSE, cl, bad),                  // client only
         (99, 1, cl, bad),                                                             // unknown object type
-        (object_type::GROUPSET, 1, cl, bad),                                          // not served (2016+)
+        (object_type::GROUPSET, v2::GROUPSET_HANDLE_CLOSE, cl, bad),                  // client only
+        (object_type::GROUPSET, 0x200, cl, bad),                                      // undefined flag
+        (object_type::GROUPSET, v2::GROUPSET_GROUP_ADDED, g, inval),                  // not a group set handle
+        (object_type::GROUPSET, 0xFF, cl, 0),                                         // every group set (none)
         (object_type::NODE, v2::NODE_STATE, g, inval),                                // a group handle for nodes
         (object_type::CLUSTER, v2::CLUSTER_GROUP_ADDED, n1, inval),                   // cluster types need hCluster
         (object_type::NODE, v2::NODE_STATE | v2::NODE_GROUP_LOST, n1, 0),
@@ -268,6 +271,14 @@ async fn add_notify_v2_validates_filter_version_and_handles() {
     req.notify = ContextHandle::NULL;
     assert_eq!(api_add_notify_v2(&s, &c, req).result.0, inval);
 
+    // Windows Server 2012 R2 has no group sets: their object type is unknown there
+    let mut config = nodes::SimConfig::with_nodes(3);
+    config.windows_version = nodes::WindowsVersion::Ws2012R2;
+    let old = svc_over(&Arc::new(SimulatedCluster::new(config).unwrap()));
+    let (port12, cl12) = (v2_port(&old, &c), open_cluster(&old, &c));
+    assert_eq!(add_v2(&old, &c, port12, cl12, object_type::GROUPSET, v2::GROUPSET_GROUP_ADDED, 1, true), bad);
+    assert_eq!(add_v2(&old, &c, port12, cl12, object_type::NODE, v2::NODE_STATE, 1, false), 0);
+
     // resource types: by name
     let rt = |name: &str, filter: i64, version: u32| {
         let req = ApiAddNotifyResourceTypeV2Request {
@@ -283,7 +294,7 @@ async fn add_notify_v2_validates_filter_version_and_handles() {
     assert_eq!(rt("No Such Type", v2::RESOURCE_TYPE_COMMON_PROPERTY, 2), win::ERROR_CLUSTER_RESOURCE_TYPE_NOT_FOUND);
     assert_eq!(rt("IP Address", 0x20, 2), bad);
     assert_eq!(rt("IP Address", v2::RESOURCE_TYPE_DELETED, 1), bad);
-    assert_eq!(port_arc(&c, &port).registrations(), 4);
+    assert_eq!(port_arc(&c, &port).registrations(), 5);
 }
 
 #[tokio::test]

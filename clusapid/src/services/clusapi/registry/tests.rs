@@ -14,7 +14,6 @@ use super::*;
 use crate::accounts::AccessLevel;
 use crate::services::clusapi::cluster::enum_entries;
 use crate::services::clusapi::properties::Obj;
-use crate::services::clusapi::version;
 
 // ---- helpers (shared with the batch tests) ----
 
@@ -173,8 +172,9 @@ fn derived_tree_mirrors_the_model() {
     }
     let n = &snap.nodes[1];
     let k = reg.open(&format!("Nodes\\{}", n.id)).unwrap();
-    assert_eq!(k.value("NodeHighestVersion").unwrap().as_dword(), Some(version::CLUSTER_VERSION));
-    assert_eq!(k.value("BuildNumber").unwrap().as_dword(), Some(9600));
+    let v = snap.cluster.windows_version;
+    assert_eq!(k.value("NodeHighestVersion").unwrap().as_dword(), Some(v.cluster_version()));
+    assert_eq!(k.value("BuildNumber").unwrap().as_dword(), Some(u32::from(v.os_version().2)));
     let g = snap.cluster_group().unwrap();
     let k = reg.open(&format!("Groups\\{}", g.id)).unwrap();
     assert_eq!(k.value("Contains").unwrap().as_multi_sz().unwrap(), g.resource_ids);
