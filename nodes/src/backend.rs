@@ -28,7 +28,7 @@ pub mod win32 {
     pub const ERROR_CORE_RESOURCE: u32 = 5026;
     pub const ERROR_CLUSTER_NODE_NOT_FOUND: u32 = 5042;
     pub const ERROR_CLUSTER_NODE_DOWN: u32 = 5050;
-    pub const ERROR_CLUSTER_NODE_UNREACHABLE: u32 = 5051;
+    pub const ERROR_CLUSTER_NODE_NOT_READY: u32 = 5072;
     pub const ERROR_CLUSTER_NODE_NOT_PAUSED: u32 = 5058;
     pub const ERROR_CLUSTER_NODE_PAUSED: u32 = 5070;
     pub const ERROR_CLUSTER_RESOURCE_TYPE_NOT_FOUND: u32 = 5078;
@@ -87,8 +87,11 @@ pub enum BackendError {
 impl BackendError {
     /// The Win32 error code a clusapi method returns for this error.
     ///
-    /// `Unavailable` maps to ERROR_CLUSTER_NODE_UNREACHABLE (5051): the node
-    /// the client talks to cannot reach its cluster. `NoOtherNodeUp` maps to
+    /// `Unavailable` maps to ERROR_CLUSTER_NODE_NOT_READY (5072): the node the
+    /// client talks to cannot reach its ctdbd, so it cannot act for the cluster
+    /// now — one of the codes on which [MS-CMRP] 3.2.4.6 clients reconnect to
+    /// another node, which is what they should do then (and only then: no other
+    /// error maps to a reconnect code). `NoOtherNodeUp` maps to
     /// ERROR_CLUSTER_NODE_DOWN (5050) as PauseNodeEx does without a drain
     /// target. `GroupNotEmpty` is ERROR_DIR_NOT_EMPTY (145), what
     /// DeleteClusterGroup documents. `Ctdb`/`Storage` are ERROR_INTERNAL_ERROR.
@@ -108,7 +111,7 @@ impl BackendError {
             BackendError::GroupNotEmpty(_) => ERROR_DIR_NOT_EMPTY,
             BackendError::InvalidState(_) => ERROR_INVALID_STATE,
             BackendError::InvalidParameter(_) => ERROR_INVALID_PARAMETER,
-            BackendError::Unavailable(_) => ERROR_CLUSTER_NODE_UNREACHABLE,
+            BackendError::Unavailable(_) => ERROR_CLUSTER_NODE_NOT_READY,
             BackendError::Unsupported(_) => ERROR_NOT_SUPPORTED,
             BackendError::Ctdb(_) | BackendError::Storage(_) => ERROR_INTERNAL_ERROR,
         }
@@ -348,7 +351,7 @@ mod tests {
         assert_eq!(BackendError::ObjectAlreadyExists(String::new()).win32_code(), 5010);
         assert_eq!(BackendError::CoreResource(String::new()).win32_code(), 5026);
         assert_eq!(BackendError::InvalidState(String::new()).win32_code(), 5023);
-        assert_eq!(BackendError::Unavailable(String::new()).win32_code(), 5051);
+        assert_eq!(BackendError::Unavailable(String::new()).win32_code(), 5072);
         assert_eq!(BackendError::Unsupported("x").win32_code(), 50);
     }
 

@@ -68,7 +68,7 @@ pub mod win {
     pub const ERROR_GROUPSET_NOT_FOUND: u32 = 5992;
     pub const ERROR_CLUSTER_NODE_NOT_FOUND: u32 = 5042;
     pub const ERROR_CLUSTER_NODE_NOT_PAUSED: u32 = 5058;
-    pub const ERROR_CLUSTER_NODE_UNREACHABLE: u32 = 5051;
+    pub const ERROR_CLUSTER_NODE_NOT_READY: u32 = 5072;
     pub const ERROR_CLUSTER_NODE_UP: u32 = 5056;
 }
 

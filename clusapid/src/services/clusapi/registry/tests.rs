@@ -698,8 +698,8 @@ async fn failed_store_changes_nothing() {
     assert_eq!(set(&s, &c, &r, "Kept", &RegValue::dword(1)).await, 0);
     b.set_available(false);
     // The store is unreachable: the write fails with the backend's code ...
-    assert_eq!(set(&s, &c, &r, "Lost", &RegValue::dword(2)).await, 5051);
-    assert_eq!(create(&s, &c, &r, "LostKey").await.status.0, 5051);
+    assert_eq!(set(&s, &c, &r, "Lost", &RegValue::dword(2)).await, 5072);
+    assert_eq!(create(&s, &c, &r, "LostKey").await.status.0, 5072);
     // ... reads still work from the last copy ...
     assert_eq!(read(&s, &c, &r, "Kept").await.unwrap(), RegValue::dword(1));
     b.set_available(true);
