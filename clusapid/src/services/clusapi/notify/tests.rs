@@ -652,3 +652,62 @@ fn sequences_of_owned_objects_change_with_the_owner() {
     assert_ne!(owned_sequence(0, Some(1)), owned_sequence(0, Some(2)));
     assert_eq!(owned_sequence(u32::MAX, None), 0xFFFF);
 }
+
+/// ApiAddNotifyV2 takes a handle of every object type it names (node, group, resource,
+/// network, network interface, registry key; the cluster handle for cluster-wide types and
+/// "every object of the type"), and refuses a handle of another type.
+#[tokio::test]
+async fn add_notify_v2_on_handles_of_every_object_type() {
+    use crate::services::clusapi::{netinterface, network, resource};
+    let b = sim();
+    let (s, c) = (svc_over(&b), admin());
+    let port = v2_port(&s, &c);
+    let cl = open_cluster(&s, &c);
+    let snap = b.snapshot();
+    let res =
+        resource::api_open_resource(&s, &c, ApiOpenResourceRequest { resource_name: WString::new("Cluster Name") });
+    let net =
+        network::api_open_network(&s, &c, ApiOpenNetworkRequest { network_name: WString::new("Cluster Network 1") });
+    let nif = netinterface::api_open_net_interface(
+        &s,
+        &c,
+        ApiOpenNetInterfaceRequest { net_interface_name: WString::new(snap.net_interfaces[0].name.clone()) },
+    );
+    let key = root(&s, &c).await;
+    let node = open_node(&s, &c, "CTDB_NODE_2");
+    let group = open_group(&s, &c, "Cluster Group");
+    let ok: [(u32, i64, ContextHandle); 10] = [
+        (object_type::NODE, v2::NODE_STATE, node),
+        (object_type::GROUP, v2::GROUP_OWNER_NODE, group),
+        (object_type::RESOURCE, v2::RESOURCE_STATE, res.resource),
+        (object_type::NETWORK, v2::NETWORK_STATE, net.network),
+        (object_type::NETWORK_INTERFACE, v2::NETINTERFACE_STATE, nif.net_interface),
+        (object_type::REGISTRY, v2::REGISTRY_VALUE, key),
+        (object_type::CLUSTER, v2::CLUSTER_NODE_ADDED, cl),
+        (object_type::RESOURCE_TYPE, v2::RESOURCE_TYPE_COMMON_PROPERTY, cl),
+        (object_type::QUORUM, v2::QUORUM_STATE, cl),
+        (object_type::GROUPSET, v2::GROUPSET_STATE, cl),
+    ];
+    for (ty, flags, h) in ok {
+        assert_ne!(h, ContextHandle::NULL, "type {ty}");
+        assert_eq!(add_v2(&s, &c, port, h, ty, flags, 7, true), 0, "type {ty}");
+    }
+    // a handle of another object type
+    for (ty, flags, h) in [
+        (object_type::RESOURCE, v2::RESOURCE_STATE, net.network),
+        (object_type::NETWORK, v2::NETWORK_STATE, res.resource),
+        (object_type::NETWORK_INTERFACE, v2::NETINTERFACE_STATE, node),
+        (object_type::QUORUM, v2::QUORUM_STATE, group),
+    ] {
+        assert_eq!(add_v2(&s, &c, port, h, ty, flags, 7, true), win::ERROR_INVALID_HANDLE, "type {ty}");
+    }
+    // and the registrations report: pausing node 2 queues its state change
+    let r = node::api_pause_node(&s, &c, ApiPauseNodeRequest { node }).await;
+    assert_eq!(r.result.0, 0);
+    let got = items(get_v2(&s, &c, port).await);
+    assert!(
+        got.iter().any(|n| n.notification_data.filter_and_type.dw_object_type == object_type::NODE
+            && text(&n.notification_data.object_id) == "3"),
+        "{got:?}"
+    );
+}
