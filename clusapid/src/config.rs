@@ -15,11 +15,15 @@
 //! smb_conf = "/etc/samba/smb.conf"   # cluster name; shares of the File Server role (ctdb backend)
 //! admin_socket = "/run/clusapid/admin.sock"  # `clusapid witness ...` ("" = none)
 //! admin_group = "clusadm"            # who besides root may use it (default: root only)
+//! version = "2022"                   # Windows version presented: 2012r2, 2016, 2019, 2022, 2025
+//! node_names = "ctdb"                # CTDB_NODE_<pnn>, or "hostname" (ctdb backend only)
+//! host_name = "fs1.example.com"      # what this node publishes with node_names = "hostname"
 //! ```
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+use nodes::{NodeNaming, WindowsVersion};
 use serde::Deserialize;
 
 /// Which cluster the daemon serves.
@@ -53,6 +57,14 @@ pub struct Config {
     pub admin_socket: PathBuf,
     /// The group whose members may use the administration socket besides root.
     pub admin_group: Option<String>,
+    /// The Windows Server version presented (README "Which Windows version clusapid
+    /// presents").
+    pub version: WindowsVersion,
+    /// How nodes are named: `ctdb` (`CTDB_NODE_<pnn>`) or `hostname`.
+    pub node_names: NodeNaming,
+    /// With `node_names = "hostname"`: the name this node publishes, a host name or a fully
+    /// qualified one (the first label is the host name). Default: the machine's.
+    pub host_name: Option<String>,
 }
 
 impl Default for Config {
@@ -71,6 +83,9 @@ impl Default for Config {
             smb_conf: PathBuf::from("/etc/samba/smb.conf"),
             admin_socket: PathBuf::from(crate::admin::DEFAULT_SOCKET),
             admin_group: None,
+            version: WindowsVersion::default(),
+            node_names: NodeNaming::default(),
+            host_name: None,
         }
     }
 }
@@ -111,7 +126,29 @@ impl Config {
                 return Err(ConfigError::Invalid("cluster_name: 1 to 63 characters".into()));
             }
         }
+        if self.node_names == NodeNaming::Hostname && self.backend != BackendKind::Ctdb {
+            return Err(ConfigError::Invalid(
+                "node_names = \"hostname\": only with backend = \"ctdb\" (simulated nodes have no host names)".into(),
+            ));
+        }
+        if let Some(h) = &self.host_name {
+            if split_host_name(h).is_none() {
+                return Err(ConfigError::Invalid(format!("host_name: {h:?} is not a DNS name")));
+            }
+        }
         Ok(())
+    }
+
+    /// What this node publishes with `node_names = "hostname"`: (host name, fully qualified
+    /// name), from `host_name` or the machine ([`local_host_names`]).
+    pub fn published_host_name(&self) -> Option<(String, String)> {
+        if self.node_names != NodeNaming::Hostname {
+            return None;
+        }
+        match &self.host_name {
+            Some(h) => split_host_name(h),
+            None => Some(local_host_names()),
+        }
     }
 
     /// The cluster name: configured, else smb.conf's `netbios name`, else the host name.
@@ -152,6 +189,65 @@ pub fn netbios_name_from_smb_conf(path: &Path) -> Option<String> {
     None
 }
 
+/// (host name, fully qualified name) of a configured name: `fs1` gives (`fs1`, `fs1`),
+/// `fs1.example.com` gives (`fs1`, `fs1.example.com`). `None` unless every label is 1 to 63
+/// letters, digits or hyphens.
+pub fn split_host_name(name: &str) -> Option<(String, String)> {
+    let name = name.trim().trim_end_matches('.');
+    let label_ok = |l: &str| !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if name.len() > 253 || !name.split('.').all(label_ok) {
+        return None;
+    }
+    let host = name.split('.').next()?.to_string();
+    Some((host, name.to_string()))
+}
+
+/// The machine's (host name, fully qualified name): the full `gethostname` when it has a
+/// domain, else the canonical name the resolver gives for it when that has one, else the host
+/// name alone.
+pub fn local_host_names() -> (String, String) {
+    let full = full_hostname();
+    let host = full.split('.').next().unwrap_or("clusapid").to_string();
+    if full.contains('.') {
+        return (host, full);
+    }
+    match canonical_name(&full) {
+        Some(c) if c.contains('.') => (host, c),
+        _ => (host.clone(), host),
+    }
+}
+
+/// The resolver's canonical name for `host` (getaddrinfo with AI_CANONNAME).
+fn canonical_name(host: &str) -> Option<String> {
+    let c_host = std::ffi::CString::new(host).ok()?;
+    // SAFETY: hints is plain data; getaddrinfo gets valid pointers and a result that is
+    // freed with freeaddrinfo below; ai_canonname is a NUL-terminated string or null.
+    unsafe {
+        let mut hints: libc::addrinfo = std::mem::zeroed();
+        hints.ai_flags = libc::AI_CANONNAME;
+        let mut res: *mut libc::addrinfo = std::ptr::null_mut();
+        if libc::getaddrinfo(c_host.as_ptr(), std::ptr::null(), &hints, &mut res) != 0 || res.is_null() {
+            return None;
+        }
+        let name = (*res).ai_canonname;
+        let out = (!name.is_null()).then(|| std::ffi::CStr::from_ptr(name).to_string_lossy().into_owned());
+        libc::freeaddrinfo(res);
+        out.and_then(|n| split_host_name(&n)).map(|(_, f)| f)
+    }
+}
+
+/// The machine's host name as `gethostname` returns it (may include a domain).
+fn full_hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: buf is valid for buf.len() bytes; gethostname NUL-terminates on success.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return "clusapid".into();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
 /// The machine's host name (first label).
 pub fn hostname() -> String {
     let mut buf = [0u8; 256];
@@ -188,6 +284,29 @@ mod tests {
         assert_eq!(c.listen.len(), 2);
         assert_eq!(c.nodes, 3);
         c.validate().unwrap();
+    }
+
+    #[test]
+    fn version_and_node_names() {
+        let c: Config = toml::from_str("").unwrap();
+        assert_eq!((c.version, c.node_names), (WindowsVersion::Ws2022, NodeNaming::Ctdb));
+        assert_eq!(c.published_host_name(), None);
+        let c: Config = toml::from_str("version = \"2012r2\"").unwrap();
+        assert_eq!(c.version, WindowsVersion::Ws2012R2);
+        assert!(toml::from_str::<Config>("version = \"2008\"").is_err());
+        let c: Config =
+            toml::from_str("backend = \"ctdb\"\nnode_names = \"hostname\"\nhost_name = \"fs1.example.com\"").unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.published_host_name(), Some(("fs1".into(), "fs1.example.com".into())));
+        // simulated nodes have no host names; names must be DNS names
+        let c: Config = toml::from_str("node_names = \"hostname\"").unwrap();
+        assert!(c.validate().is_err());
+        let c: Config = toml::from_str("backend = \"ctdb\"\nnode_names = \"hostname\"\nhost_name = \"a b\"").unwrap();
+        assert!(c.validate().is_err());
+        assert_eq!(split_host_name("fs1"), Some(("fs1".into(), "fs1".into())));
+        assert_eq!(split_host_name("fs1..x"), None);
+        let (h, f) = local_host_names();
+        assert!(!h.contains('.') && f.starts_with(&h), "{h} {f}");
     }
 
     #[test]

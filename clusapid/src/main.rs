@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use clusapid::accounts::{AccessLevel, Accounts};
 use clusapid::config::{BackendKind, Config};
 use clusapid::daemon::{self, DaemonSettings};
-use nodes::{ClusterBackend, SimConfig, SimulatedCluster};
+use nodes::{ClusterBackend, SimConfig, SimulatedCluster, WindowsVersion};
 
 #[derive(Parser)]
 #[command(
@@ -71,6 +71,13 @@ struct DemoArgs {
     /// root, none otherwise).
     #[arg(long)]
     admin_socket: Option<PathBuf>,
+    /// Windows Server version to present: 2012r2, 2016, 2019, 2022 or 2025.
+    #[arg(long, value_parser = parse_windows_version, default_value = "2022")]
+    windows_version: WindowsVersion,
+}
+
+fn parse_windows_version(s: &str) -> Result<WindowsVersion, String> {
+    WindowsVersion::parse(s).ok_or_else(|| format!("{s:?}: expected 2012r2, 2016, 2019, 2022 or 2025"))
 }
 
 #[derive(Args)]
@@ -91,6 +98,10 @@ struct ServeArgs {
     listen: Vec<IpAddr>,
     #[arg(long)]
     cluster_name: Option<String>,
+    /// Windows Server version to present (overrides `version` of the file): 2012r2, 2016,
+    /// 2019, 2022 or 2025.
+    #[arg(long, value_parser = parse_windows_version)]
+    windows_version: Option<WindowsVersion>,
 }
 
 #[derive(Subcommand)]
@@ -260,6 +271,7 @@ async fn demo(a: DemoArgs) -> anyhow::Result<()> {
     let mut sim = SimConfig::with_nodes(a.nodes);
     sim.cluster_name = a.cluster_name.clone();
     sim.state_file = a.state_file.clone();
+    sim.windows_version = a.windows_version;
     let backend: Arc<dyn ClusterBackend> = Arc::new(SimulatedCluster::new(sim).map_err(|e| anyhow::anyhow!("{e}"))?);
     let snap = backend.snapshot();
     let d = daemon::start(DaemonSettings {
@@ -279,9 +291,10 @@ async fn demo(a: DemoArgs) -> anyhow::Result<()> {
     .await?;
     let node = snap.node_name(snap.cluster.this_pnn).unwrap_or("?").to_string();
     println!(
-        "clusapid demo: cluster {} with {} simulated nodes, serving as {node}",
+        "clusapid demo: cluster {} with {} simulated nodes, serving as {node}, presenting {}",
         snap.cluster.name,
-        snap.nodes.len()
+        snap.nodes.len(),
+        snap.cluster.windows_version.product()
     );
     for addr in &d.clusapi_addrs {
         println!(
@@ -358,6 +371,9 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     if let Some(n) = a.cluster_name {
         cfg.cluster_name = Some(n);
     }
+    if let Some(v) = a.windows_version {
+        cfg.version = v;
+    }
     cfg.validate()?;
     let accounts = Accounts::load(&cfg.accounts)?;
     if accounts.is_empty() {
@@ -369,6 +385,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
             let mut sim = SimConfig::with_nodes(cfg.nodes);
             sim.cluster_name = name;
             sim.state_file = cfg.state_dir.as_ref().map(|d| d.join("simulated-state.toml"));
+            sim.windows_version = cfg.version;
             Arc::new(SimulatedCluster::new(sim).map_err(|e| anyhow::anyhow!("{e}"))?)
         }
         BackendKind::Ctdb => {
@@ -385,6 +402,9 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
                 cluster_name: name,
                 shares,
                 state_file: cfg.state_dir.as_ref().map(|d| d.join("ctdb-overlay.toml")),
+                windows_version: cfg.version,
+                node_naming: cfg.node_names,
+                host_name: cfg.published_host_name(),
             };
             let backend = connect_ctdb(ctdb_cfg).await;
             tokio::spawn(clusapid::shares::watch(clusapid::shares::ShareSource::new(&cfg.smb_conf), backend.clone()));
@@ -402,7 +422,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         admin_access: clusapid::admin::AdminAccess::new(cfg.admin_group.as_deref())?,
     })
     .await?;
-    tracing::info!(clusapi = ?d.clusapi_addrs, epmapper = ?d.epm_addrs, "Serving");
+    tracing::info!(clusapi = ?d.clusapi_addrs, epmapper = ?d.epm_addrs, version = %cfg.version.product(), "Serving");
     tokio::select! {
         _ = wait_for_signal() => {}
         _ = d.wait() => {}

@@ -1,13 +1,15 @@
 //! The README's opnum coverage table is generated from behaviour, not kept by hand: every
 //! declared clusapi opnum is called with a default request on a simulated cluster, and an
 //! operation that answers ERROR_CALL_NOT_IMPLEMENTED is "not yet" unless the service lists it
-//! as refused by design. The test fails when README.md's table differs; run it with
+//! as refused by design. The "Versions" column says which presented Windows versions have
+//! the method (`clusapid::services::clusapi::profile`); in the others it faults with
+//! `nca_s_op_rng_error`. The test fails when README.md's table differs; run it with
 //! `UPDATE_README=1` to rewrite the table.
 
 use std::sync::Arc;
 
 use clusapid::accounts::AccessLevel;
-use clusapid::services::clusapi::{ClusapiService, REFUSED_BY_DESIGN};
+use clusapid::services::clusapi::{profile, ClusapiService, REFUSED_BY_DESIGN};
 use clusapid::services::CallCtx;
 use idl::clusapi::Clusapi;
 use idl::ByteOrder;
@@ -22,13 +24,17 @@ fn table() -> String {
     let svc = ClusapiService::new(backend);
     let ctx = CallCtx::local(Some(AccessLevel::Full));
     let mut rows = Vec::new();
-    let (mut implemented, mut refused, mut not_yet, mut unused) = (0, 0, 0, 0);
+    let (mut implemented, mut refused, mut not_yet, mut unused, mut newer) = (0, 0, 0, 0, 0);
     for opnum in 0u16..=185 {
         let Some(name) = Clusapi::op_name(opnum) else {
             unused += 1;
-            rows.push(format!("| {opnum} | — | not used on the wire: fault `nca_s_op_rng_error` |"));
+            rows.push(format!("| {opnum} | — | not used on the wire: fault `nca_s_op_rng_error` | none |"));
             continue;
         };
+        let versions = profile::opnum_availability(opnum);
+        if versions != "all" {
+            newer += 1;
+        }
         let stub = Clusapi::default_request_stub(opnum).unwrap();
         let mut out = Vec::new();
         let status = rt
@@ -36,18 +42,21 @@ fn table() -> String {
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let row = if let Some((_, why)) = REFUSED_BY_DESIGN.iter().find(|(o, _)| *o == opnum) {
             refused += 1;
-            format!("| {opnum} | {name} | refused by design: {why} |")
+            format!("| {opnum} | {name} | refused by design: {why} | {versions} |")
         } else if status == Some(120) {
             not_yet += 1;
-            format!("| {opnum} | {name} | not yet: ERROR_CALL_NOT_IMPLEMENTED (120) |")
+            format!("| {opnum} | {name} | not yet: ERROR_CALL_NOT_IMPLEMENTED (120) | {versions} |")
         } else {
             implemented += 1;
-            format!("| {opnum} | {name} | implemented |")
+            format!("| {opnum} | {name} | implemented | {versions} |")
         };
         rows.push(row);
     }
     let mut t = format!(
-        "{START}\n{implemented} implemented, {refused} refused by design, {not_yet} not yet, {unused} opnums not used on the wire (0-185).\n\n| Opnum | Method | Status |\n|---|---|---|\n"
+        "{START}\n{implemented} implemented, {refused} refused by design, {not_yet} not yet, {unused} opnums not used on the wire (0-185). \
+         {newer} of the methods exist from Windows Server 2016 on: with `--windows-version 2012r2` they fault \
+         `nca_s_op_rng_error` (RPC_S_PROCNUM_OUT_OF_RANGE), as on a 2012 R2 node.\n\n\
+         | Opnum | Method | Status | Versions |\n|---|---|---|---|\n"
     );
     for r in rows {
         t.push_str(&r);
@@ -105,6 +114,20 @@ fn property_tables() -> String {
                 .join(", ")
         };
         t.push_str(&format!("| {class} | {} | {} |\n", fmt(false), fmt(true)));
+    }
+    // what the presented versions from 2016 on add
+    let old = versioned_tables(nodes::WindowsVersion::Ws2012R2);
+    let new = versioned_tables(nodes::WindowsVersion::Ws2016);
+    for (class, (old, new)) in ["Cluster", "Node", "Group"].into_iter().zip(old.into_iter().zip(new)) {
+        let added = |ro: bool| {
+            new.entries()
+                .iter()
+                .filter(|d| d.read_only == ro && old.find(d.name).is_none())
+                .map(|d| format!("{} ({:?})", d.name, d.format))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        t.push_str(&format!("| {class}, 2016 and later add | {} | {} |\n", added(false), added(true)));
     }
     t.push_str(PROPS_END);
     t

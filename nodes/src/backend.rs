@@ -29,10 +29,11 @@ pub mod win32 {
     pub const ERROR_CORE_RESOURCE: u32 = 5026;
     pub const ERROR_CLUSTER_NODE_NOT_FOUND: u32 = 5042;
     pub const ERROR_CLUSTER_NODE_DOWN: u32 = 5050;
-    pub const ERROR_CLUSTER_NODE_UNREACHABLE: u32 = 5051;
+    pub const ERROR_CLUSTER_NODE_NOT_READY: u32 = 5072;
     pub const ERROR_CLUSTER_NODE_NOT_PAUSED: u32 = 5058;
     pub const ERROR_CLUSTER_NODE_PAUSED: u32 = 5070;
     pub const ERROR_CLUSTER_RESOURCE_TYPE_NOT_FOUND: u32 = 5078;
+    pub const ERROR_CLUSTER_NODE_EVACUATION_IN_PROGRESS: u32 = 5962;
 }
 
 /// Why a backend operation failed.
@@ -50,6 +51,9 @@ pub enum BackendError {
     NodeDown(u32),
     #[error("no other node is up")]
     NoOtherNodeUp,
+    /// A drain of the node is already in progress.
+    #[error("node {0} is already draining")]
+    DrainInProgress(u32),
     #[error("group {0:?} not found")]
     GroupNotFound(String),
     /// Unknown resource (or, for `move_ip`, unknown public IP).
@@ -84,8 +88,11 @@ pub enum BackendError {
 impl BackendError {
     /// The Win32 error code a clusapi method returns for this error.
     ///
-    /// `Unavailable` maps to ERROR_CLUSTER_NODE_UNREACHABLE (5051): the node
-    /// the client talks to cannot reach its cluster. `NoOtherNodeUp` maps to
+    /// `Unavailable` maps to ERROR_CLUSTER_NODE_NOT_READY (5072): the node the
+    /// client talks to cannot reach its ctdbd, so it cannot act for the cluster
+    /// now — one of the codes on which [MS-CMRP] 3.2.4.6 clients reconnect to
+    /// another node, which is what they should do then (and only then: no other
+    /// error maps to a reconnect code). `NoOtherNodeUp` maps to
     /// ERROR_CLUSTER_NODE_DOWN (5050) as PauseNodeEx does without a drain
     /// target. `GroupNotEmpty` is ERROR_DIR_NOT_EMPTY (145), what
     /// DeleteClusterGroup documents. `Ctdb`/`Storage` are ERROR_INTERNAL_ERROR.
@@ -96,6 +103,7 @@ impl BackendError {
             BackendError::NodeNotPaused(_) => ERROR_CLUSTER_NODE_NOT_PAUSED,
             BackendError::NodePaused(_) => ERROR_CLUSTER_NODE_PAUSED,
             BackendError::NodeDown(_) | BackendError::NoOtherNodeUp => ERROR_CLUSTER_NODE_DOWN,
+            BackendError::DrainInProgress(_) => ERROR_CLUSTER_NODE_EVACUATION_IN_PROGRESS,
             BackendError::GroupNotFound(_) => ERROR_GROUP_NOT_FOUND,
             BackendError::ResourceNotFound(_) => ERROR_RESOURCE_NOT_FOUND,
             BackendError::ResourceTypeNotFound(_) => ERROR_CLUSTER_RESOURCE_TYPE_NOT_FOUND,
@@ -104,7 +112,7 @@ impl BackendError {
             BackendError::GroupNotEmpty(_) => ERROR_DIR_NOT_EMPTY,
             BackendError::InvalidState(_) => ERROR_INVALID_STATE,
             BackendError::InvalidParameter(_) => ERROR_INVALID_PARAMETER,
-            BackendError::Unavailable(_) => ERROR_CLUSTER_NODE_UNREACHABLE,
+            BackendError::Unavailable(_) => ERROR_CLUSTER_NODE_NOT_READY,
             BackendError::Unsupported(_) => ERROR_NOT_SUPPORTED,
             BackendError::Ctdb(_) | BackendError::Storage(_) => ERROR_INTERNAL_ERROR,
         }
@@ -160,6 +168,25 @@ pub trait ClusterBackend: Send + Sync + 'static {
     /// `ctdb enable`: clears an admin pause. `NodeNotPaused` if the node was
     /// not disabled by an administrator.
     fn resume_node(&self, pnn: u32) -> BoxFuture<'_, BackendResult<()>>;
+
+    /// Records that node `pnn` starts draining, towards `target` if one was named
+    /// (ApiPauseNodeEx with `bDrainNode`, ApiPauseNodeWithDrainTarget): from the next snapshot
+    /// on the node reports NodeDrainStatus InProgress and `target` as NodeDrainTarget, until
+    /// [`end_drain`](ClusterBackend::end_drain). Returns at once; the caller then pauses the
+    /// node ([`pause_node`](ClusterBackend::pause_node)) and moves its groups. A drain already
+    /// in progress is `DrainInProgress`. The record lives in this backend only (other nodes'
+    /// daemons derive the status from the node's CTDB flags and hosted addresses); resuming
+    /// the node clears it.
+    fn begin_drain(&self, pnn: u32, target: Option<u32>) -> BackendResult<()> {
+        let _ = (pnn, target);
+        Err(BackendError::Unsupported("node drains"))
+    }
+
+    /// Ends the drain [`begin_drain`](ClusterBackend::begin_drain) recorded: NodeDrainStatus
+    /// Completed when `ok`, Failed otherwise.
+    fn end_drain(&self, pnn: u32, ok: bool) {
+        let _ = (pnn, ok);
+    }
 
     /// `ctdb stop`: the node becomes Down and its IPs move away. Idempotent.
     fn stop_node(&self, pnn: u32) -> BoxFuture<'_, BackendResult<()>>;
@@ -372,13 +399,14 @@ mod tests {
         assert_eq!(BackendError::NodePaused(0).win32_code(), 5070);
         assert_eq!(BackendError::NodeDown(0).win32_code(), 5050);
         assert_eq!(BackendError::NoOtherNodeUp.win32_code(), 5050);
+        assert_eq!(BackendError::DrainInProgress(1).win32_code(), 5962);
         assert_eq!(BackendError::GroupNotFound(String::new()).win32_code(), 5013);
         assert_eq!(BackendError::ResourceNotFound(String::new()).win32_code(), 5007);
         assert_eq!(BackendError::ResourceTypeNotFound(String::new()).win32_code(), 5078);
         assert_eq!(BackendError::ObjectAlreadyExists(String::new()).win32_code(), 5010);
         assert_eq!(BackendError::CoreResource(String::new()).win32_code(), 5026);
         assert_eq!(BackendError::InvalidState(String::new()).win32_code(), 5023);
-        assert_eq!(BackendError::Unavailable(String::new()).win32_code(), 5051);
+        assert_eq!(BackendError::Unavailable(String::new()).win32_code(), 5072);
         assert_eq!(BackendError::Unsupported("x").win32_code(), 50);
     }
 

@@ -88,7 +88,8 @@ pub fn check_invariants(s: &ClusterState) {
 
     for n in &s.nodes {
         assert_eq!(n.id, (n.pnn + 1).to_string(), "node id of pnn {}", n.pnn);
-        assert_eq!(n.name, format!("CTDB_NODE_{}", n.pnn));
+        // Samba's name, or (host-name naming) the host name the node published with its FQDN
+        assert!(n.name == format!("CTDB_NODE_{}", n.pnn) || n.fqdn.is_some(), "node name {:?}", n.name);
     }
     for t in [
         "IP Address",

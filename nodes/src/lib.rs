@@ -5,6 +5,7 @@
 //! * [`model`]: the Windows objects clusapi serves ([`ClusterState`]).
 //! * [`mapping`]: the single CTDB → Windows mapping ([`mapping::build`]).
 //! * [`overlay`]: admin changes made through clusapi, kept over the mapping.
+//! * [`presentation`]: the Windows version presented, node naming, host names, drains.
 //! * [`events`]: change events and the snapshot diff that produces them.
 //! * [`backend`]: the [`ClusterBackend`] trait and [`BackendError`].
 //! * [`simulated`]: an in-process CTDB look-alike backend.
@@ -18,6 +19,7 @@ pub mod ids;
 pub mod mapping;
 pub mod model;
 pub mod overlay;
+pub mod presentation;
 pub mod raw;
 pub mod simulated;
 
@@ -32,5 +34,6 @@ pub use model::{
     NetworkState, Node, NodeState, PropValue, Resource, ResourceKind, ResourceState, ResourceType,
 };
 pub use overlay::Overlay;
+pub use presentation::{Drain, DrainStatus, NodeHostName, NodeNaming, WindowsVersion};
 pub use raw::{CtdbInterface, CtdbNodeFlags, CtdbNodeInfo, PublicIp, RawCluster, Share};
 pub use simulated::{SimConfig, SimulatedCluster};

@@ -9,6 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use crate::ids::{cluster_instance_id, fold_case, names_equal, node_instance_id, object_guid};
 use crate::model::*;
 use crate::overlay::Overlay;
+use crate::presentation::{DrainStatus, NodeHostName, NodeNaming};
 use crate::raw::{CtdbNodeFlags, PublicIp, RawCluster};
 
 /// Prefix length assumed for node (private) addresses, which CTDB's nodes
@@ -20,6 +21,28 @@ pub const NODE_PREFIX_V6: u8 = 64;
 /// Windows node name of `pnn`: `CTDB_NODE_<pnn>`.
 pub fn node_name(pnn: u32) -> String {
     format!("CTDB_NODE_{pnn}")
+}
+
+/// The host name node `pnn` published, unless another node published the same name (two nodes
+/// cannot share one; both then keep `CTDB_NODE_<pnn>`).
+fn published_host_name(raw: &RawCluster, pnn: u32) -> Option<&NodeHostName> {
+    let h = raw.host_names.iter().find(|h| h.pnn == pnn)?;
+    let clash = raw.host_names.iter().any(|o| o.pnn != pnn && names_equal(&o.host_name, &h.host_name));
+    (!clash).then_some(h)
+}
+
+/// `NodeDrainStatus` of node `pnn`: a drain this daemon runs reports its own progress (in
+/// progress, or failed); otherwise a node an administrator disabled (`ctdb disable`, which
+/// moves its public IPs away) is draining while it still hosts an address and drained once it
+/// hosts none; any other node has no drain.
+fn drain_status(raw: &RawCluster, pnn: u32, flags: CtdbNodeFlags) -> DrainStatus {
+    let hosting = raw.public_ips.iter().any(|p| p.pnn == Some(pnn));
+    match raw.drains.iter().find(|d| d.pnn == pnn).map(|d| d.status) {
+        Some(s @ (DrainStatus::InProgress | DrainStatus::Failed)) => s,
+        _ if flags.contains(CtdbNodeFlags::PERMANENTLY_DISABLED) && hosting => DrainStatus::InProgress,
+        _ if flags.contains(CtdbNodeFlags::PERMANENTLY_DISABLED) => DrainStatus::Completed,
+        _ => DrainStatus::NotInitiated,
+    }
 }
 
 /// Windows node id of `pnn`: decimal `pnn + 1`, because Windows node ids start
@@ -261,15 +284,22 @@ pub fn build(raw: &RawCluster, overlay: &Overlay) -> ClusterState {
         .iter()
         .map(|n| {
             let id = node_id(n.pnn);
+            let host = published_host_name(raw, n.pnn);
             Node {
                 pnn: n.pnn,
-                name: node_name(n.pnn),
+                name: match (raw.node_naming, host) {
+                    (NodeNaming::Hostname, Some(h)) => h.host_name.clone(),
+                    _ => node_name(n.pnn),
+                },
                 address: n.address,
                 state: node_state(n.flags, raw.recovery_mode_active),
                 flags: n.flags,
                 instance_id: node_instance_id(n.pnn.saturating_add(1)),
                 description: describe(&id),
                 id,
+                fqdn: host.map(|h| h.fqdn.clone()),
+                drain_status: drain_status(raw, n.pnn, n.flags),
+                drain_target: raw.drains.iter().find(|d| d.pnn == n.pnn).and_then(|d| d.target),
             }
         })
         .collect();
@@ -708,6 +738,7 @@ pub fn build(raw: &RawCluster, overlay: &Overlay) -> ClusterState {
             leader,
             generation: raw.generation,
             recovery_mode_active: raw.recovery_mode_active,
+            windows_version: raw.windows_version,
         },
         resource_types: resource_types(&all_pnns),
         nodes,

@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::names_equal;
+use crate::presentation::{DrainStatus, WindowsVersion};
 use crate::raw::{CtdbNodeFlags, PublicIp};
 
 /// Declares a `#[repr(u32)]` state enum with `Unknown = 0xFFFFFFFF`,
@@ -192,6 +193,8 @@ pub struct ClusterInfo {
     pub leader: Option<u32>,
     pub generation: u32,
     pub recovery_mode_active: bool,
+    /// The Windows version the cluster presents (every node runs it: never mixed mode).
+    pub windows_version: WindowsVersion,
 }
 
 /// A cluster node (one CTDB node).
@@ -209,6 +212,12 @@ pub struct Node {
     /// GUID-form `NodeInstanceID`.
     pub instance_id: String,
     pub description: String,
+    /// The node's fully qualified DNS name, when its clusapid published one.
+    pub fqdn: Option<String>,
+    /// `NodeDrainStatus`.
+    pub drain_status: DrainStatus,
+    /// `NodeDrainTarget`: the pnn a drain moves groups to, when one was named.
+    pub drain_target: Option<u32>,
 }
 
 /// What a group mirrors.
@@ -393,8 +402,12 @@ impl ClusterState {
         self.nodes.iter().find(|n| n.id == id)
     }
 
+    /// A node by name, or by the fully qualified name its clusapid published.
     pub fn find_node_by_name(&self, name: &str) -> Option<&Node> {
-        self.nodes.iter().find(|n| names_equal(&n.name, name))
+        self.nodes
+            .iter()
+            .find(|n| names_equal(&n.name, name))
+            .or_else(|| self.nodes.iter().find(|n| n.fqdn.as_deref().is_some_and(|f| names_equal(f, name))))
     }
 
     /// Node name of `pnn`, if the node exists.

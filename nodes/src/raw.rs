@@ -9,6 +9,9 @@ use std::ops::{BitAnd, BitOr, BitOrAssign};
 
 use serde::{Deserialize, Serialize};
 
+use crate::backend::{BackendError, BackendResult};
+use crate::presentation::{Drain, DrainStatus, NodeHostName, NodeNaming, WindowsVersion};
+
 /// CTDB node flags (`struct ctdb_node_and_flags.flags`), plus one marker bit of
 /// our own ([`CtdbNodeFlags::UNKNOWN`]) for a node whose state could not be read.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -198,6 +201,18 @@ pub struct RawCluster {
     pub interfaces: Vec<(u32, CtdbInterface)>,
     /// The shares the clustered Samba serves.
     pub shares: Vec<Share>,
+    /// The Windows version the cluster presents (configuration, not CTDB).
+    #[serde(default)]
+    pub windows_version: WindowsVersion,
+    /// How nodes are named (configuration).
+    #[serde(default)]
+    pub node_naming: NodeNaming,
+    /// The host names nodes' clusapids published, one per pnn at most.
+    #[serde(default)]
+    pub host_names: Vec<NodeHostName>,
+    /// Node drains started through this daemon, one per pnn at most.
+    #[serde(default)]
+    pub drains: Vec<Drain>,
 }
 
 /// A share the clustered Samba serves: a section of its configuration (smb.conf, or the
@@ -244,6 +259,35 @@ impl Share {
     }
 }
 
+impl RawCluster {
+    /// Records that node `pnn` starts draining (towards `target`, if given): its
+    /// NodeDrainStatus is InProgress until [`end_drain`](Self::end_drain). A drain already in
+    /// progress is `DrainInProgress`; an unknown node `NodeNotFound`.
+    pub fn begin_drain(&mut self, pnn: u32, target: Option<u32>) -> BackendResult<()> {
+        if !self.nodes.iter().any(|n| n.pnn == pnn && !n.flags.contains(CtdbNodeFlags::DELETED)) {
+            return Err(BackendError::NodeNotFound(pnn));
+        }
+        if self.drains.iter().any(|d| d.pnn == pnn && d.status == DrainStatus::InProgress) {
+            return Err(BackendError::DrainInProgress(pnn));
+        }
+        self.drains.retain(|d| d.pnn != pnn);
+        self.drains.push(Drain { pnn, target, status: DrainStatus::InProgress });
+        Ok(())
+    }
+
+    /// Ends the drain of `pnn`: Completed when `ok`, else Failed (no-op without one).
+    pub fn end_drain(&mut self, pnn: u32, ok: bool) {
+        if let Some(d) = self.drains.iter_mut().find(|d| d.pnn == pnn) {
+            d.status = if ok { DrainStatus::Completed } else { DrainStatus::Failed };
+        }
+    }
+
+    /// Forgets the drain of `pnn` (the node was resumed).
+    pub fn clear_drain(&mut self, pnn: u32) {
+        self.drains.retain(|d| d.pnn != pnn);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,6 +327,24 @@ mod tests {
         assert_eq!(CtdbNodeFlags::DISCONNECTED.to_string(), "DISCONNECTED|INACTIVE");
         assert_eq!(CtdbNodeFlags::PERMANENTLY_DISABLED.to_string(), "DISABLED");
         assert_eq!(CtdbNodeFlags(0x100).to_string(), "0x100");
+    }
+
+    #[test]
+    fn drains() {
+        let mut raw = RawCluster {
+            nodes: vec![CtdbNodeInfo { pnn: 1, address: IpAddr::from([127, 0, 0, 2]), flags: CtdbNodeFlags::OK }],
+            ..RawCluster::default()
+        };
+        assert_eq!(raw.begin_drain(7, None), Err(BackendError::NodeNotFound(7)));
+        raw.begin_drain(1, Some(0)).unwrap();
+        assert_eq!(raw.begin_drain(1, None), Err(BackendError::DrainInProgress(1)));
+        raw.end_drain(1, false);
+        assert_eq!(raw.drains, vec![Drain { pnn: 1, target: Some(0), status: DrainStatus::Failed }]);
+        raw.begin_drain(1, None).unwrap();
+        raw.end_drain(1, true);
+        assert_eq!(raw.drains[0].status, DrainStatus::Completed);
+        raw.clear_drain(1);
+        assert!(raw.drains.is_empty());
     }
 
     #[test]

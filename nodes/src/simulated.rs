@@ -37,6 +37,7 @@ use crate::events::{self, ClusterEvent};
 use crate::mapping;
 use crate::model::{ClusterState, GroupKind, NodeState, PropValue};
 use crate::overlay::{Overlay, ResourceRequest};
+use crate::presentation::WindowsVersion;
 use crate::raw::{CtdbInterface, CtdbNodeFlags, CtdbNodeInfo, PublicIp, RawCluster, Share};
 
 /// Capacity of the event channel; slow subscribers see `Lagged`.
@@ -56,6 +57,8 @@ pub struct SimConfig {
     pub shares: Vec<Share>,
     /// Where the overlay is persisted (TOML); `None` keeps it in memory only.
     pub state_file: Option<PathBuf>,
+    /// The Windows version the cluster presents.
+    pub windows_version: WindowsVersion,
 }
 
 impl SimConfig {
@@ -70,6 +73,7 @@ impl SimConfig {
             public_ips,
             shares: vec![Share::named("share")],
             state_file: None,
+            windows_version: WindowsVersion::default(),
         }
     }
 }
@@ -353,6 +357,8 @@ impl SimulatedCluster {
             public_ips,
             interfaces,
             shares: config.shares,
+            windows_version: config.windows_version,
+            ..RawCluster::default()
         };
         reallocate(&mut raw, false);
         let overlay = match &config.state_file {
@@ -499,6 +505,7 @@ impl SimulatedCluster {
             if !node_flags(raw, pnn)?.contains(CtdbNodeFlags::PERMANENTLY_DISABLED) {
                 return Err(BackendError::NodeNotPaused(pnn));
             }
+            raw.clear_drain(pnn);
             change_flags(raw, pnn, |f| f.without(CtdbNodeFlags::PERMANENTLY_DISABLED))
         })
     }
@@ -653,6 +660,18 @@ impl ClusterBackend for SimulatedCluster {
 
     fn resume_node(&self, pnn: u32) -> BoxFuture<'_, BackendResult<()>> {
         ready(self.do_resume(pnn))
+    }
+
+    fn begin_drain(&self, pnn: u32, target: Option<u32>) -> BackendResult<()> {
+        self.check_available()?;
+        self.update(|raw, _, _| raw.begin_drain(pnn, target))
+    }
+
+    fn end_drain(&self, pnn: u32, ok: bool) {
+        let _ = self.update(|raw, _, _| {
+            raw.end_drain(pnn, ok);
+            Ok(())
+        });
     }
 
     fn stop_node(&self, pnn: u32) -> BoxFuture<'_, BackendResult<()>> {

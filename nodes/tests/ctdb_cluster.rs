@@ -120,6 +120,7 @@ async fn exercise(ctdb: Ctdb) {
         cluster_name: "CTDBTEST".into(),
         shares: vec![nodes::Share::named("share")],
         state_file: Some(state_file.clone()),
+        ..CtdbConfig::new(cluster.socket(0), "CTDBTEST")
     })
     .await
     .expect("connect to node 0");
@@ -146,14 +147,7 @@ async fn exercise(ctdb: Ctdb) {
 
     // ---- messages between the clusapid of two nodes ----
     {
-        let b1 = CtdbBackend::connect(CtdbConfig {
-            socket: cluster.socket(1),
-            cluster_name: "CTDBTEST".into(),
-            shares: vec![nodes::Share::named("share")],
-            state_file: None,
-        })
-        .await
-        .expect("connect to node 1");
+        let b1 = CtdbBackend::connect(CtdbConfig::new(cluster.socket(1), "CTDBTEST")).await.expect("connect to node 1");
         const SRVID: u64 = 0xBE00_0000_0000_7E57;
         let mut rx1 = b1.listen(SRVID).await.expect("listen on node 1");
         let mut rx0 = b.listen(SRVID).await.expect("listen on node 0");

@@ -13,7 +13,9 @@
 //! * (d) backends on two nodes update the blob and the overlay concurrently
 //!   (read-modify-write transactions): no update is lost;
 //! * (e) a stopped node refuses reads and writes, and catches up once
-//!   continued.
+//!   continued;
+//! * (f) with host-name naming, backends on nodes 0 and 1 publish their host
+//!   names and every backend names those nodes so (node 2 published none).
 
 mod common;
 
@@ -31,6 +33,7 @@ async fn backend(cluster: &Cluster, pnn: u32, cache: Option<&Path>) -> Arc<CtdbB
         cluster_name: "CTDBTEST".into(),
         shares: vec![nodes::Share::named("share")],
         state_file: cache.map(Path::to_path_buf),
+        ..CtdbConfig::new(cluster.socket(pnn), "CTDBTEST")
     })
     .await
     .unwrap_or_else(|e| panic!("connect to node {pnn}: {e}"));
@@ -275,6 +278,32 @@ async fn exercise(ctdb: Ctdb) {
     assert!(blob(&late).await.is_some());
     drop(late);
     println!("(e) stop / refused write / continue / catch-up took {:?}", t.elapsed());
+
+    // ---- (f) host names: published by each node's backend, shown by every backend ----
+    let t = Instant::now();
+    let named = |pnn: u32, host: &str| {
+        let mut c = CtdbConfig::new(cluster.socket(pnn), "CTDBTEST");
+        c.node_naming = nodes::NodeNaming::Hostname;
+        c.host_name = Some((host.to_string(), format!("{host}.lab.example")));
+        CtdbBackend::connect(c)
+    };
+    let fa = named(0, "fs-a").await.expect("connect node 0 (host names)");
+    let fb = named(1, "fs-b").await.expect("connect node 1 (host names)");
+    let names = |x: &CtdbBackend| x.snapshot().nodes.iter().map(|n| n.name.clone()).collect::<Vec<_>>();
+    within("both backends to name nodes 0 and 1 by their host names", Duration::from_secs(5), || {
+        [&fa, &fb].iter().all(|x| names(x) == ["fs-a", "fs-b", "CTDB_NODE_2"])
+    })
+    .await;
+    let s = fa.snapshot();
+    assert_eq!(s.find_node_by_name("FS-B.lab.example").map(|n| n.pnn), Some(1));
+    // a backend with Samba's naming sees the published FQDNs but keeps CTDB_NODE_<pnn>
+    within("the FQDNs to reach a ctdb-named backend", Duration::from_secs(2), || {
+        a.snapshot().node_by_pnn(1).and_then(|n| n.fqdn.clone()).as_deref() == Some("fs-b.lab.example")
+    })
+    .await;
+    assert_eq!(names(&a), ["CTDB_NODE_0", "CTDB_NODE_1", "CTDB_NODE_2"]);
+    drop((fa, fb));
+    println!("(f) host-name publication took {:?}", t.elapsed());
 
     drop(a);
     drop(b);

@@ -721,10 +721,33 @@ pub struct KnownFail {
     pub entries: BTreeMap<String, String>,
 }
 
+/// The Windows version `clusapid demo` presents without `--windows-version`.
+pub const DEFAULT_PROFILE: &str = "2022";
+
+/// The presented versions, oldest first (the order `@VERSION+` tags count in).
+pub const PROFILES: [&str; 5] = ["2012r2", "2016", "2019", "2022", "2025"];
+
+/// Whether a known-failure line's profile tags (`@2012r2`, `@2016+`, `@2016,2019`; none: every
+/// profile) select `profile`.
+fn tags_select(tags: &str, profile: &str) -> bool {
+    let rank = |v: &str| PROFILES.iter().position(|p| p.eq_ignore_ascii_case(v));
+    tags.split(',').map(str::trim).filter(|t| !t.is_empty()).any(|t| match t.strip_suffix('+') {
+        Some(from) => matches!((rank(from), rank(profile)), (Some(a), Some(b)) if b >= a),
+        None => t.eq_ignore_ascii_case(profile),
+    })
+}
+
 impl KnownFail {
-    /// Parses the list: one name per line, `#` starts a comment; a comment after the name is
-    /// its reason, otherwise the last whole-line comment above it is.
+    /// Parses the list for the default profile ([`DEFAULT_PROFILE`]); see [`Self::parse_for`].
     pub fn parse(text: &str) -> KnownFail {
+        Self::parse_for(text, DEFAULT_PROFILE)
+    }
+
+    /// Parses the list as it applies to `profile` (a `--windows-version` value): one name per
+    /// line, optionally followed by `@TAGS` (the profiles the line is for: `@2012r2`,
+    /// `@2016+` = 2016 and later, comma-separated; without tags: all), `#` starts a comment; a
+    /// comment after the name is its reason, otherwise the last whole-line comment above it is.
+    pub fn parse_for(text: &str, profile: &str) -> KnownFail {
         let mut entries = BTreeMap::new();
         let mut section = String::new();
         for line in text.lines() {
@@ -738,16 +761,28 @@ impl KnownFail {
                 }
                 continue;
             }
+            let (name, tags) = match body.split_once('@') {
+                Some((n, t)) => (n.trim(), Some(t.trim())),
+                None => (body, None),
+            };
+            if tags.is_some_and(|t| !tags_select(t, profile)) {
+                continue;
+            }
             let reason = if comment.is_empty() { section.clone() } else { comment.to_string() };
-            entries.insert(body.to_string(), reason);
+            entries.insert(name.to_string(), reason);
         }
         KnownFail { entries }
     }
 
-    /// Reads a file ([`knownfail_path`] normally).
+    /// Reads a file ([`knownfail_path`] normally) for the default profile.
     pub fn load(path: &Path) -> KnownFail {
+        Self::load_for(path, DEFAULT_PROFILE)
+    }
+
+    /// Reads a file for `profile`.
+    pub fn load_for(path: &Path, profile: &str) -> KnownFail {
         let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-        Self::parse(&text)
+        Self::parse_for(&text, profile)
     }
 }
 
@@ -846,16 +881,28 @@ pub fn evaluate_knownfail(run: &TortureRun, suite_prefix: &str, kf: &KnownFail) 
 /// With `UPDATE_KNOWNFAIL=1` the lines of unexpected passes and of tests that no longer run
 /// are removed from the file instead (the list only shrinks; new failures still fail).
 pub fn check_against_knownfail(run: &TortureRun, suite_prefix: &str) {
+    check_against_knownfail_for(run, suite_prefix, DEFAULT_PROFILE)
+}
+
+/// [`check_against_knownfail`] for a daemon presenting `profile` (`--windows-version`): the
+/// lines tagged for other profiles do not count. `UPDATE_KNOWNFAIL=1` removes only untagged
+/// lines and lines tagged for `profile` alone.
+pub fn check_against_knownfail_for(run: &TortureRun, suite_prefix: &str, profile: &str) {
     let path = knownfail_path();
-    let kf = KnownFail::load(&path);
+    let kf = KnownFail::load_for(&path, profile);
     let mut r = evaluate_knownfail(run, suite_prefix, &kf);
     if std::env::var_os("UPDATE_KNOWNFAIL").is_some_and(|v| v == "1") {
         let gone: std::collections::BTreeSet<&str> =
             r.unexpected_passes.iter().chain(r.not_run.iter()).map(|(n, _)| n.as_str()).collect();
         if !gone.is_empty() {
             let text = std::fs::read_to_string(&path).expect("reading the known-failure list");
-            let kept: Vec<&str> =
-                text.lines().filter(|l| !gone.contains(l.split('#').next().unwrap_or("").trim())).collect();
+            let removable = |l: &str| {
+                let body = l.split('#').next().unwrap_or("");
+                let (name, tags) = body.split_once('@').unwrap_or((body, ""));
+                let tags = tags.trim();
+                gone.contains(name.trim()) && (tags.is_empty() || tags.eq_ignore_ascii_case(profile))
+            };
+            let kept: Vec<&str> = text.lines().filter(|l| !removable(l)).collect();
             std::fs::write(&path, kept.join("\n") + "\n").expect("rewriting the known-failure list");
             loud(&format!("UPDATE_KNOWNFAIL=1: removed {} lines from {}: {gone:?}", gone.len(), path.display()));
         }
@@ -1257,6 +1304,19 @@ test: node.Crash
         let bad = evaluate_knownfail(&r, "rpc.clusapi", &gone);
         assert_eq!(bad.not_run.len(), 1);
         assert!(!bad.ok());
+    }
+
+    #[test]
+    fn knownfail_profile_tags() {
+        let text = "rpc.clusapi.a.All # everywhere\nrpc.clusapi.a.Old @2012r2 # old only\n\
+                    rpc.clusapi.a.New @2016+ # new\nrpc.clusapi.a.Two @2016, 2025\n";
+        let names = |p: &str| KnownFail::parse_for(text, p).entries.keys().cloned().collect::<Vec<_>>();
+        assert_eq!(names("2012r2"), ["rpc.clusapi.a.All", "rpc.clusapi.a.Old"]);
+        assert_eq!(names("2016"), ["rpc.clusapi.a.All", "rpc.clusapi.a.New", "rpc.clusapi.a.Two"]);
+        assert_eq!(names("2022"), ["rpc.clusapi.a.All", "rpc.clusapi.a.New"]);
+        assert_eq!(names("2025"), ["rpc.clusapi.a.All", "rpc.clusapi.a.New", "rpc.clusapi.a.Two"]);
+        assert_eq!(KnownFail::parse(text).entries["rpc.clusapi.a.New"], "new");
+        assert!(tags_select("2019+", "2022") && !tags_select("2019+", "2016") && !tags_select("2030+", "2025"));
     }
 
     #[test]

@@ -123,7 +123,14 @@ impl Services {
     ) -> Result<Option<u32>, DispatchError> {
         match iface {
             Interface::Epmapper => Epmapper::dispatch(&self.epm, ctx, opnum, stub, order, out).await,
-            Interface::Clusapi => Clusapi::dispatch(&self.clusapi, ctx, opnum, stub, order, out).await,
+            Interface::Clusapi => {
+                // a method the presented Windows version lacks is not in its interface
+                let version = clusapi::profile::version_of(&self.clusapi);
+                if !clusapi::profile::has_opnum(version, opnum) {
+                    return Err(DispatchError::OpRange(opnum));
+                }
+                Clusapi::dispatch(&self.clusapi, ctx, opnum, stub, order, out).await
+            }
             Interface::Mgmt => Mgmt::dispatch(&self.mgmt, ctx, opnum, stub, order, out).await,
             Interface::Witness => Witness::dispatch(&self.witness, ctx, opnum, stub, order, out).await,
         }

@@ -119,6 +119,7 @@ use crate::events::{self, ClusterEvent};
 use crate::mapping;
 use crate::model::{ClusterState, GroupKind, NodeState, PropValue};
 use crate::overlay::{Overlay, ResourceRequest};
+use crate::presentation::{Drain, NodeHostName, NodeNaming, WindowsVersion};
 use crate::raw::{CtdbInterface, CtdbNodeFlags, CtdbNodeInfo, PublicIp, RawCluster, Share};
 
 /// Capacity of the event channel; slow subscribers see `Lagged`.
@@ -150,6 +151,9 @@ const DEFAULT_PREFIX_V6: u8 = 64;
 pub const OVERLAY_KEY: &[u8] = b"overlay";
 /// Record of the cluster-registry blob in the persistent database.
 pub const REGISTRY_KEY: &[u8] = b"registry";
+/// Records `<prefix><pnn>` (decimal) of the persistent database hold the host names nodes
+/// published ([`NodeHostName::encode`]).
+pub const HOST_NAME_PREFIX: &[u8] = b"node-host-name/";
 /// Upper bound for a write to the persistent database, retries included.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -174,6 +178,14 @@ pub struct CtdbConfig {
     /// [`registry_path`] next to it), and the source imported into the
     /// persistent database when that has no overlay yet. `None`: no cache.
     pub state_file: Option<PathBuf>,
+    /// The Windows version the cluster presents.
+    pub windows_version: WindowsVersion,
+    /// How nodes are named.
+    pub node_naming: NodeNaming,
+    /// The host name and fully qualified name this node publishes for itself (record
+    /// [`HOST_NAME_PREFIX`]`<pnn>`), so that with [`NodeNaming::Hostname`] every node's
+    /// daemon names it so. `None`: nothing is published.
+    pub host_name: Option<(String, String)>,
 }
 
 impl CtdbConfig {
@@ -184,6 +196,9 @@ impl CtdbConfig {
             cluster_name: cluster_name.into(),
             shares: vec![Share::named("share")],
             state_file: None,
+            windows_version: WindowsVersion::default(),
+            node_naming: NodeNaming::default(),
+            host_name: None,
         }
     }
 }
@@ -470,6 +485,10 @@ struct Shared {
     watched_dbs: Mutex<HashMap<String, u32>>,
     /// [`ClusterBackend::listen`]ers by srvid (registered with ctdbd on every connection).
     listeners: Mutex<HashMap<u64, mpsc::Sender<PeerMessage>>>,
+    /// The drains this daemon started ([`ClusterBackend::begin_drain`]).
+    drains: Mutex<Vec<Drain>>,
+    /// The host names nodes published, as last read from the persistent database.
+    host_names: Mutex<Vec<NodeHostName>>,
 }
 
 /// Counters of the persistent-database transactions of one backend.
@@ -773,6 +792,28 @@ impl Shared {
                 cache.overlay_error = Some(e.to_string());
             }
         }
+        let mut hosts: Vec<NodeHostName> = snap
+            .records
+            .keys()
+            .filter_map(|k| {
+                let pnn = std::str::from_utf8(k.strip_prefix(HOST_NAME_PREFIX)?).ok()?.parse().ok()?;
+                NodeHostName::decode(pnn, snap.payload(k)?)
+            })
+            .collect();
+        hosts.sort_by_key(|h| h.pnn);
+        let changed = {
+            let mut current = self.host_names.lock().unwrap_or_else(PoisonError::into_inner);
+            let changed = *current != hosts;
+            *current = hosts.clone();
+            changed
+        };
+        if changed {
+            let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut raw = inner.raw.clone();
+            raw.host_names = hosts;
+            let overlay = inner.overlay.clone();
+            self.swap_in(&mut inner, raw, overlay);
+        }
         let blob = snap.payload(REGISTRY_KEY).map(<[u8]>::to_vec);
         {
             let mut current = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
@@ -820,11 +861,23 @@ impl Shared {
         self.check_db_usable(conn)?;
         let imports = self.migration_payloads();
         let db_id = pdb::attach(conn).await.map_err(open_err)?;
+        let publish = self.config.host_name.as_ref().map(|(host_name, fqdn)| {
+            let me = NodeHostName { pnn: conn.pnn(), host_name: host_name.clone(), fqdn: fqdn.clone() };
+            let mut key = HOST_NAME_PREFIX.to_vec();
+            key.extend(me.pnn.to_string().bytes());
+            (key, me.encode())
+        });
         cache.db_id = db_id;
         cache.probe = None;
         let imported = self
             .db_transaction(conn, cache, |_, c| {
-                let todo: Vec<_> = imports.iter().filter(|(k, _)| c.snap.payload(k).is_none()).cloned().collect();
+                let mut todo: Vec<_> = imports.iter().filter(|(k, _)| c.snap.payload(k).is_none()).cloned().collect();
+                if let Some((k, v)) = &publish {
+                    if c.snap.payload(k) != Some(&v[..]) {
+                        tracing::info!(record = %String::from_utf8_lossy(k), "publishing this node's host name");
+                        todo.push((k.clone(), v.clone()));
+                    }
+                }
                 for (k, p) in &todo {
                     tracing::info!(
                         record = %String::from_utf8_lossy(k),
@@ -1085,7 +1138,23 @@ impl Shared {
             interfaces,
             // not ctdbd's to say: kept from the current model under the lock ([`Self::apply_raw`])
             shares: Vec::new(),
+            windows_version: self.config.windows_version,
+            node_naming: self.config.node_naming,
+            host_names: self.host_names.lock().unwrap_or_else(PoisonError::into_inner).clone(),
+            drains: self.drains.lock().unwrap_or_else(PoisonError::into_inner).clone(),
         }
+    }
+
+    /// Applies `f` to the drains and publishes the snapshot that shows them.
+    fn update_drains<T>(&self, f: impl FnOnce(&mut crate::raw::RawCluster) -> BackendResult<T>) -> BackendResult<T> {
+        let mut drains = self.drains.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut raw = self.inner.lock().unwrap_or_else(PoisonError::into_inner).raw.clone();
+        raw.drains = drains.clone();
+        let out = f(&mut raw)?;
+        drains.clone_from(&raw.drains);
+        drop(drains);
+        self.apply_raw(raw);
+        Ok(out)
     }
 
     /// Reads ctdbd and applies the result. `full` also reads interfaces;
@@ -1251,6 +1320,8 @@ impl CtdbBackend {
         let raw = RawCluster {
             cluster_name: config.cluster_name.clone(),
             shares: config.shares.clone(),
+            windows_version: config.windows_version,
+            node_naming: config.node_naming,
             ..RawCluster::default()
         };
         let state = Arc::new(mapping::build(&raw, &overlay));
@@ -1270,6 +1341,8 @@ impl CtdbBackend {
             refresh_lock: tokio::sync::Mutex::new(()),
             watched_dbs: Mutex::new(HashMap::new()),
             listeners: Mutex::new(HashMap::new()),
+            drains: Mutex::new(Vec::new()),
+            host_names: Mutex::new(Vec::new()),
         });
         let (conn, rx) = shared.open().await?;
         // Silent start: the first snapshot is not a change.
@@ -1446,6 +1519,10 @@ impl CtdbBackend {
             &format!("node {pnn} to be enabled"),
         )
         .await?;
+        let _ = self.shared.update_drains(|raw| {
+            raw.clear_drain(pnn);
+            Ok(())
+        });
         self.shared.refresh_after_action(&conn).await;
         Ok(())
     }
@@ -1710,6 +1787,18 @@ impl ClusterBackend for CtdbBackend {
 
     fn resume_node(&self, pnn: u32) -> BoxFuture<'_, BackendResult<()>> {
         Box::pin(self.do_resume(pnn))
+    }
+
+    fn begin_drain(&self, pnn: u32, target: Option<u32>) -> BackendResult<()> {
+        self.shared.check_available()?;
+        self.shared.update_drains(|raw| raw.begin_drain(pnn, target))
+    }
+
+    fn end_drain(&self, pnn: u32, ok: bool) {
+        let _ = self.shared.update_drains(|raw| {
+            raw.end_drain(pnn, ok);
+            Ok(())
+        });
     }
 
     fn stop_node(&self, pnn: u32) -> BoxFuture<'_, BackendResult<()>> {

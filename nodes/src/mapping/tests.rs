@@ -41,6 +41,7 @@ fn raw3() -> RawCluster {
         ],
         interfaces: vec![(0, iface("eth1", true)), (1, iface("eth1", true)), (2, iface("eth1", true))],
         shares: vec![Share::named("data"), Share::named("home")],
+        ..RawCluster::default()
     }
 }
 
@@ -450,4 +451,50 @@ fn address_helpers() {
     assert_eq!(network_address(ip("2001:db8::1"), 64), Some(ip("2001:db8::")));
     assert_eq!(ipv4_mask(20).to_string(), "255.255.240.0");
     assert_eq!(ipv4_mask(0).to_string(), "0.0.0.0");
+}
+
+#[test]
+fn node_names_follow_the_naming_and_published_host_names() {
+    use crate::presentation::{NodeHostName, NodeNaming};
+    let h = |pnn: u32, n: &str| NodeHostName { pnn, host_name: n.into(), fqdn: format!("{n}.example.com") };
+    let mut raw = raw3();
+    raw.host_names = vec![h(0, "fs1"), h(1, "fs2")];
+    // ctdb naming: published names only add the FQDN
+    let s = build0(&raw);
+    assert_eq!(s.nodes[0].name, "CTDB_NODE_0");
+    assert_eq!(s.nodes[0].fqdn.as_deref(), Some("fs1.example.com"));
+    assert_eq!(s.find_node_by_name("FS1.example.com").map(|n| n.pnn), Some(0));
+    raw.node_naming = NodeNaming::Hostname;
+    let s = build0(&raw);
+    let names: Vec<&str> = s.nodes.iter().map(|n| n.name.as_str()).collect();
+    // node 2 published nothing (yet): it keeps Samba's name
+    assert_eq!(names, ["fs1", "fs2", "CTDB_NODE_2"]);
+    assert_eq!(s.find_node_by_name("FS2").map(|n| n.pnn), Some(1));
+    assert!(s.net_interfaces.iter().any(|i| i.name == "fs1 - eth1"));
+    // two nodes claiming one name both keep CTDB_NODE_<pnn>
+    raw.host_names.push(h(2, "FS1"));
+    let s = build0(&raw);
+    let names: Vec<&str> = s.nodes.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names, ["CTDB_NODE_0", "fs2", "CTDB_NODE_2"]);
+}
+
+#[test]
+fn drain_status_from_flags_hosting_and_recorded_drains() {
+    use crate::presentation::{Drain, DrainStatus};
+    let mut raw = raw3();
+    assert!(build0(&raw).nodes.iter().all(|n| n.drain_status == DrainStatus::NotInitiated && n.drain_target.is_none()));
+    // disabled, still hosting 192.0.2.10: in progress; then hosting nothing: completed
+    raw.nodes[0].flags = CtdbNodeFlags::PERMANENTLY_DISABLED;
+    assert_eq!(build0(&raw).nodes[0].drain_status, DrainStatus::InProgress);
+    raw.public_ips[2].pnn = Some(2);
+    assert_eq!(build0(&raw).nodes[0].drain_status, DrainStatus::Completed);
+    // a recorded drain reports its own progress, and its target
+    raw.drains = vec![Drain { pnn: 1, target: Some(2), status: DrainStatus::InProgress }];
+    let s = build0(&raw);
+    assert_eq!((s.nodes[1].drain_status, s.nodes[1].drain_target), (DrainStatus::InProgress, Some(2)));
+    raw.drains[0].status = DrainStatus::Failed;
+    assert_eq!(build0(&raw).nodes[1].drain_status, DrainStatus::Failed);
+    // completed, but the node is no longer disabled (enabled outside clusapi): no drain
+    raw.drains[0].status = DrainStatus::Completed;
+    assert_eq!(build0(&raw).nodes[1].drain_status, DrainStatus::NotInitiated);
 }

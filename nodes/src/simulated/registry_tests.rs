@@ -74,8 +74,8 @@ fn unavailable_ctdbd_fails_both_ways() {
     let sim = SimulatedCluster::new(SimConfig::with_nodes(2)).unwrap();
     block(sim.store_registry_blob(b"x".to_vec())).unwrap();
     sim.set_available(false);
-    assert_eq!(block(sim.registry_blob()).unwrap_err().win32_code(), 5051);
-    assert_eq!(block(sim.store_registry_blob(b"y".to_vec())).unwrap_err().win32_code(), 5051);
+    assert_eq!(block(sim.registry_blob()).unwrap_err().win32_code(), 5072);
+    assert_eq!(block(sim.store_registry_blob(b"y".to_vec())).unwrap_err().win32_code(), 5072);
     sim.set_available(true);
     assert_eq!(block(sim.registry_blob()).unwrap(), Some(b"x".to_vec()));
 }

@@ -257,7 +257,7 @@ async fn unavailable_backend() {
     b.set_available(false);
     assert!(!b.available());
     let err = b.pause_node(1).await.unwrap_err();
-    assert_eq!(err.win32_code(), 5051);
+    assert_eq!(err.win32_code(), 5072);
     b.set_available(true);
     assert_eq!(drain(&mut rx), [ClusterEvent::BackendUnavailable, ClusterEvent::BackendAvailable]);
     b.pause_node(1).await.unwrap();

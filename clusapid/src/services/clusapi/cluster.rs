@@ -97,23 +97,27 @@ pub fn api_get_cluster_version(
     ApiGetClusterVersionResponse::error(win::ERROR_CALL_NOT_IMPLEMENTED)
 }
 
-/// [MS-CMRP 3.1.4.2.102] ApiGetClusterVersion2: the version clusapid presents (see
-/// [`super::version`]) and the operational version of a uniform (not mixed) cluster.
+/// [MS-CMRP 3.1.4.2.102] ApiGetClusterVersion2: the OS version of the node serving the call and
+/// the operational version of the cluster, both the presented version's
+/// ([`nodes::WindowsVersion`]); every node runs it, so highest = lowest and the cluster is not
+/// in mixed mode (dwFlags 0).
 pub fn api_get_cluster_version2(
-    _s: &ClusapiService,
+    s: &ClusapiService,
     _ctx: &CallCtx,
     _req: ApiGetClusterVersion2Request,
 ) -> ApiGetClusterVersion2Response {
+    let v = s.backend.snapshot().cluster.windows_version;
+    let (major, minor, build) = v.os_version();
     ApiGetClusterVersion2Response {
-        major_version: version::OS_MAJOR,
-        minor_version: version::OS_MINOR,
-        build_number: version::OS_BUILD,
+        major_version: major,
+        minor_version: minor,
+        build_number: build,
         vendor_id: Some(WString::new(version::VENDOR_ID)),
         csd_version: Some(WString::new(version::CSD_VERSION)),
         cluster_op_ver_info: Some(ClusterOperationalVersionInfo {
             dw_size: 20,
-            dw_cluster_highest_version: version::CLUSTER_VERSION,
-            dw_cluster_lowest_version: version::CLUSTER_VERSION,
+            dw_cluster_highest_version: v.cluster_version(),
+            dw_cluster_lowest_version: v.cluster_version(),
             dw_flags: 0,
             dw_reserved: 0,
         }),

@@ -825,12 +825,12 @@ async fn run(s: &ClusapiService, snap: &ClusterState, obj: Obj<'_>, f: Function,
         F::GetClusterServiceAccountName => sz("NT AUTHORITY\\SYSTEM"),
         F::CheckVoterEvict => dword(check_voter(snap, input, true)?),
         F::CheckVoterDown => dword(check_voter(snap, input, false)?),
-        F::EnumCommonProperties => Output::new(multi_sz_encode(&obj.table().writable_names())),
+        F::EnumCommonProperties => Output::new(multi_sz_encode(&obj.table(snap).writable_names())),
         F::GetRoCommonProperties => list(obj.ro_common(snap)),
         F::GetCommonProperties => list(obj.common(snap)),
         F::SetCommonProperties => set_common(s, snap, obj, input, false).await?,
         F::ValidateCommonProperties => set_common(s, snap, obj, input, true).await?,
-        F::GetCommonPropertyFmts => list(properties::writable_formats(obj.table())),
+        F::GetCommonPropertyFmts => list(properties::writable_formats(obj.table(snap))),
         F::GetCommonResourcePropertyFmts => list(properties::writable_formats(&properties::RESOURCE_PROPERTIES)),
         F::EnumPrivateProperties => {
             let p = obj.private(snap);
@@ -914,7 +914,7 @@ fn slot(obj: &Obj<'_>, name: &str) -> Slot {
 /// restart: ERROR_RESOURCE_PROPERTIES_STORED.
 async fn set_common(s: &ClusapiService, snap: &ClusterState, obj: Obj<'_>, input: &[u8], validate: bool) -> Outcome {
     let props = PropertyList::decode(input).map_err(|e| e.win32_code())?;
-    let table = obj.table();
+    let table = obj.table(snap);
     registry_model::validate_set(table, &props)?;
     properties::check_values(&props)?;
     if validate {
@@ -1384,9 +1384,10 @@ pub async fn api_cluster_control(
     .into()
 }
 
-/// A group set control call. Group sets are a Windows Server 2016 feature clusapid does not
-/// present (it reports 2012 R2); of the CLUSCTL_GROUPSET_* codes only GET_ID (the group set's
-/// name, which is its id here) is answered, every other code is ERROR_INVALID_FUNCTION.
+/// A group set control call (Windows Server 2016 and later; the 2012 R2 profile has no such
+/// method). A CTDB cluster has no group set, so no handle can reach here; of the
+/// CLUSCTL_GROUPSET_* codes only GET_ID (the group set's name, which would be its id) is
+/// answered, every other code is ERROR_INVALID_FUNCTION.
 fn group_set_call(
     s: &ClusapiService,
     ctx: &CallCtx,

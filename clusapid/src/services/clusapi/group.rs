@@ -328,7 +328,26 @@ pub async fn api_move_group(s: &ClusapiService, ctx: &CallCtx, req: ApiMoveGroup
     ApiMoveGroupResponse { rpc_status: 0, result: status(r) }
 }
 
-/// [MS-CMRP 3.1.4.2.131] ApiMoveGroupEx: as ApiMoveGroup; the flags and buffer change nothing.
+/// CLUSAPI_GROUP_MOVE_IGNORE_RESOURCE_STATUS ([MS-CMRP] 3.1.4.2.131).
+pub const CLUSAPI_GROUP_MOVE_IGNORE_RESOURCE_STATUS: u32 = 0x1;
+/// CLUSAPI_GROUP_MOVE_QUEUE_ENABLED.
+pub const CLUSAPI_GROUP_MOVE_QUEUE_ENABLED: u32 = 0x4;
+
+/// `dwMoveFlags` of ApiMoveGroupEx / ApiMoveGroupToNodeEx: IGNORE_RESOURCE_STATUS and
+/// QUEUE_ENABLED together "MUST be rejected" with ERROR_INVALID_PARAMETER. The other flags
+/// (return to source on error, high priority start, failback, ignore affinity rule) change
+/// nothing for a CTDB cluster: an address move either completes or leaves the address where it
+/// was.
+fn check_move_flags(flags: u32) -> Result<(), u32> {
+    let both = CLUSAPI_GROUP_MOVE_IGNORE_RESOURCE_STATUS | CLUSAPI_GROUP_MOVE_QUEUE_ENABLED;
+    if flags & both == both {
+        return Err(win::ERROR_INVALID_PARAMETER);
+    }
+    Ok(())
+}
+
+/// [MS-CMRP 3.1.4.2.131] ApiMoveGroupEx: as ApiMoveGroup, after the flags check
+/// ([`check_move_flags`]); the buffer (hints for Virtual Machine resources) changes nothing.
 pub async fn api_move_group_ex(
     s: &ClusapiService,
     ctx: &CallCtx,
@@ -336,6 +355,7 @@ pub async fn api_move_group_ex(
 ) -> ApiMoveGroupExResponse {
     let r = async {
         let h = writable_group(ctx, &req.group)?;
+        check_move_flags(req.move_flags)?;
         move_group(s, &h, None).await
     }
     .await;
@@ -352,13 +372,18 @@ pub async fn api_move_group_to_node(
     ApiMoveGroupToNodeResponse { rpc_status: 0, result: status(move_group_to(s, ctx, &req.group, &req.node).await) }
 }
 
-/// [MS-CMRP 3.1.4.2.132] ApiMoveGroupToNodeEx: as ApiMoveGroupToNode.
+/// [MS-CMRP 3.1.4.2.132] ApiMoveGroupToNodeEx: as ApiMoveGroupToNode, after the flags check
+/// of ApiMoveGroupEx.
 pub async fn api_move_group_to_node_ex(
     s: &ClusapiService,
     ctx: &CallCtx,
     req: ApiMoveGroupToNodeExRequest,
 ) -> ApiMoveGroupToNodeExResponse {
-    ApiMoveGroupToNodeExResponse { rpc_status: 0, result: status(move_group_to(s, ctx, &req.group, &req.node).await) }
+    let r = match check_move_flags(req.move_flags) {
+        Ok(()) => move_group_to(s, ctx, &req.group, &req.node).await,
+        Err(e) => Err(e),
+    };
+    ApiMoveGroupToNodeExResponse { rpc_status: 0, result: status(r) }
 }
 
 /// [MS-CMRP 3.1.4.2.133] ApiCancelClusterGroupOperation: moves and state changes complete before
@@ -448,12 +473,15 @@ pub fn property_names(buf: Option<&ConfBytes>, cb: u32) -> Result<Vec<String>, u
 
 /// The properties of `list()` named in `names`, encoded as an entry's buffer (None without
 /// names, as a zero-length buffer); a name not in the list is ERROR_INVALID_PARAMETER
-/// ([`properties::select`]).
+/// ([`properties::select`]). The single name `*` selects every property of the list, as the
+/// GET_COMMON_PROPERTIES / GET_RO_COMMON_PROPERTIES control codes return them ([MS-CMRP]
+/// 3.1.4.2.143 ApiCreateGroupEnum, 3.1.4.2.144 ApiCreateResourceEnum).
 pub fn selected(names: &[String], list: impl FnOnce() -> PropertyList) -> Result<Option<Vec<u8>>, u32> {
-    if names.is_empty() {
-        return Ok(None);
+    match names {
+        [] => Ok(None),
+        [all] if all == "*" => Ok(Some(list().encode())),
+        _ => Ok(Some(properties::select(&list(), names)?.encode())),
     }
-    Ok(Some(properties::select(&list(), names)?.encode()))
 }
 
 fn bytes_len(b: &Option<Vec<u8>>) -> u32 {
@@ -801,6 +829,20 @@ mod tests {
         assert!(owner.is_some() && owner != Some(1));
         let req = ApiMoveGroupExRequest { group: h, ..Default::default() };
         assert_eq!(api_move_group_ex(&f.svc, &f.ctx, req).await.result.0, 0);
+        // IGNORE_RESOURCE_STATUS with QUEUE_ENABLED is refused; other flags are accepted
+        let before = f.snap().find_group_by_name("Public IP 127.0.100.2").unwrap().owner;
+        let req = ApiMoveGroupExRequest { group: h, move_flags: 0x5, ..Default::default() };
+        assert_eq!(api_move_group_ex(&f.svc, &f.ctx, req).await.result.0, win::ERROR_INVALID_PARAMETER);
+        let req = ApiMoveGroupToNodeExRequest {
+            group: h,
+            node: f.node("CTDB_NODE_1"),
+            move_flags: 0x5,
+            ..Default::default()
+        };
+        assert_eq!(api_move_group_to_node_ex(&f.svc, &f.ctx, req).await.result.0, win::ERROR_INVALID_PARAMETER);
+        assert_eq!(f.snap().find_group_by_name("Public IP 127.0.100.2").unwrap().owner, before, "refused moves moved");
+        let req = ApiMoveGroupExRequest { group: h, move_flags: 0x2 | 0x8, ..Default::default() };
+        assert_eq!(api_move_group_ex(&f.svc, &f.ctx, req).await.result.0, 0);
         // the File Server role runs on every node
         let fs = f.group("File Server");
         let r = api_move_group(&f.svc, &f.ctx, ApiMoveGroupRequest { group: fs }).await;
@@ -995,7 +1037,16 @@ mod tests {
         let ro = props(e.ro_properties, e.cb_ro_properties);
         assert_eq!((ro.len(), ro.get("GroupType")), (1, Some(&PropValue::Dword(1))));
 
-        for (p, ro) in [(&["Nope"][..], &[][..]), (&["GroupType"], &[]), (&[], &["Priority"])] {
+        // "*": every common / read-only common property, as the control codes return them
+        let r = api_create_group_enum(&f.svc, &f.ctx, req(&["*"], &["*"]));
+        assert_eq!(r.result.0, 0);
+        let snap = f.snap();
+        for (e, g) in r.result_list.unwrap().entries.into_iter().zip(&snap.groups) {
+            assert_eq!(props(e.properties, e.cb_properties), properties::group_common(g, &snap));
+            assert_eq!(props(e.ro_properties, e.cb_ro_properties), properties::group_ro_common(g, &snap));
+        }
+        // "*" is only a wildcard on its own
+        for (p, ro) in [(&["Nope"][..], &[][..]), (&["GroupType"], &[]), (&[], &["Priority"]), (&["*", "Name"], &[])] {
             let r = api_create_group_enum(&f.svc, &f.ctx, req(p, ro));
             assert_eq!((r.result.0, r.result_list), (win::ERROR_INVALID_PARAMETER, None));
         }

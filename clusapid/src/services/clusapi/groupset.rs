@@ -1,8 +1,10 @@
 //! Group set operations ([MS-CMRP] 3.1.4.2.146-154, 3.1.4.2.159-162, 3.1.4.2.165): an honest,
 //! empty surface.
 //!
-//! Group sets (Windows Server 2016) have no CTDB equivalent, and clusapid presents Windows
-//! Server 2012 R2 (cluster major 8), so clients do not use them. The cluster has no group set:
+//! Group sets (Windows Server 2016) have no CTDB equivalent. These opnums exist when clusapid
+//! presents 2016 or later ([`super::profile`]; clients, smbtorture among them, call them from
+//! OS major 10 on) and fault with `nca_s_op_rng_error` on the 2012 R2 profile. The cluster has
+//! no group set, and none is invented:
 //! ApiCreateGroupSetEnum returns an empty list, ApiOpenGroupSet of any name is
 //! ERROR_GROUPSET_NOT_FOUND, so no HGROUPSET_RPC handle can exist and every method taking one
 //! answers ERROR_INVALID_HANDLE; removing a group from its set succeeds (it is in none).

@@ -15,6 +15,7 @@ pub mod netinterface;
 pub mod network;
 pub mod node;
 pub mod notify;
+pub mod profile;
 pub mod properties;
 pub mod quorum;
 pub mod registry;
@@ -67,20 +68,18 @@ pub mod win {
     pub const ERROR_GROUPSET_NOT_FOUND: u32 = 5992;
     pub const ERROR_CLUSTER_NODE_NOT_FOUND: u32 = 5042;
     pub const ERROR_CLUSTER_NODE_NOT_PAUSED: u32 = 5058;
-    pub const ERROR_CLUSTER_NODE_UNREACHABLE: u32 = 5051;
+    pub const ERROR_CLUSTER_NODE_NOT_READY: u32 = 5072;
     pub const ERROR_CLUSTER_NODE_UP: u32 = 5056;
 }
 
-/// The version clusapid reports (see README "Which Windows version clusapid presents").
-/// Windows Server 2012 R2: OS 6.3 build 9600, cluster major 8 ([MS-CMRP] 3.1.4.2.102).
+/// What every presented version shares (README "Which Windows version clusapid presents"); the
+/// numbers that differ per version are [`nodes::WindowsVersion`]'s, what exists in which
+/// version is [`profile`]'s.
 pub mod version {
-    pub const OS_MAJOR: u16 = 6;
-    pub const OS_MINOR: u16 = 3;
-    pub const OS_BUILD: u16 = 9600;
-    /// (cluster major << 16) | build.
-    pub const CLUSTER_VERSION: u32 = (8 << 16) | 9600;
     pub const VENDOR_ID: &str = "Samba CTDB (clusapid)";
     pub const CSD_VERSION: &str = "";
+    /// The nodes' Manufacturer, Model and SerialNumber (2016 and later): not known.
+    pub const HARDWARE_UNKNOWN: &str = "";
 }
 
 /// Operations clusapid answers with an error on purpose, and why (README coverage table).

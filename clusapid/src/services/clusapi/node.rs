@@ -7,10 +7,12 @@
 //! ApiEvictNode therefore answers ERROR_NOT_SUPPORTED (50), one of the "any other condition"
 //! values [MS-CMRP] 3.1.4.2.72 allows.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use idl::clusapi::*;
 use idl::{ContextHandle, WError, WString};
+use nodes::{DrainStatus, NodeState};
 
 use super::access::{self, Granted};
 use super::{status, win, ClusapiService, NodeHandle};
@@ -111,8 +113,62 @@ pub async fn api_pause_node(s: &ClusapiService, ctx: &CallCtx, req: ApiPauseNode
     ApiPauseNodeResponse { rpc_status: 0, result: status(r) }
 }
 
-/// [MS-CMRP 3.1.4.2.126] ApiPauseNodeEx: with or without drain. CTDB's disable always moves the
-/// node's public IPs away, which is what a drain means here, so both behave the same.
+/// CLUSAPI_NODE_PAUSE_REMAIN_ON_PAUSED_NODE_ON_MOVE_ERROR: the only defined `dwPauseFlags` bit.
+pub const CLUSAPI_NODE_PAUSE_REMAIN_ON_PAUSED_NODE_ON_MOVE_ERROR: u32 = 0x1;
+/// ERROR_INVALID_TARGET_HANDLE: the drain target is the node being paused.
+pub const ERROR_INVALID_TARGET_HANDLE: u32 = 114;
+/// ERROR_HOST_NODE_NOT_AVAILABLE: the drain target is not Up.
+pub const ERROR_HOST_NODE_NOT_AVAILABLE: u32 = 5005;
+/// ERROR_CLUSTER_NODE_DOWN: no node other than the one to drain is Up.
+pub const ERROR_CLUSTER_NODE_DOWN: u32 = 5050;
+/// ERROR_CLUSTER_NODE_EVACUATION_IN_PROGRESS: the node is already draining.
+pub const ERROR_CLUSTER_NODE_EVACUATION_IN_PROGRESS: u32 = 5962;
+
+/// Starts the evacuation of node `h` ([MS-CMRP] 3.1.4.2.125, 3.1.4.2.126) and answers
+/// ERROR_IO_PENDING, or the spec's error when it cannot start: ERROR_CLUSTER_NODE_EVACUATION_IN_
+/// PROGRESS while a drain of the node runs (its NodeDrainStatus is InProgress),
+/// ERROR_CLUSTER_NODE_DOWN when no other node is Up. The drain runs on: `ctdb disable` of the
+/// node (CTDB moves its public IPs, i.e. its groups, to the other nodes), then, with a `target`,
+/// `ctdb moveip` of each address the node hosted to the target. A client follows it through the
+/// node's NodeDrainStatus (InProgress, then Completed or Failed), NodeDrainTarget and state, and
+/// the groups' owners.
+fn start_drain(s: &ClusapiService, h: &NodeHandle, target: Option<u32>) -> Result<(), u32> {
+    let snap = s.backend.snapshot();
+    let node = snap.node_by_pnn(h.pnn).ok_or(win::ERROR_CLUSTER_NODE_NOT_FOUND)?;
+    if node.drain_status == DrainStatus::InProgress {
+        return Err(ERROR_CLUSTER_NODE_EVACUATION_IN_PROGRESS);
+    }
+    if !snap.nodes.iter().any(|n| n.pnn != h.pnn && n.state == NodeState::Up) {
+        return Err(ERROR_CLUSTER_NODE_DOWN);
+    }
+    let hosted: Vec<IpAddr> = snap.ips_hosted_by(h.pnn).collect();
+    s.backend.begin_drain(h.pnn, target).map_err(|e| e.win32_code())?;
+    let (backend, pnn) = (s.backend.clone(), h.pnn);
+    tokio::spawn(async move {
+        let r = async {
+            backend.pause_node(pnn).await?;
+            if let Some(t) = target {
+                for ip in hosted {
+                    backend.move_ip(ip, t).await?;
+                }
+            }
+            Ok::<(), nodes::BackendError>(())
+        }
+        .await;
+        match &r {
+            Ok(()) => tracing::info!(pnn, target, "node drained"),
+            Err(e) => tracing::warn!(pnn, target, error = %e, "node drain failed"),
+        }
+        backend.end_drain(pnn, r.is_ok());
+    });
+    Err(win::ERROR_IO_PENDING)
+}
+
+/// [MS-CMRP 3.1.4.2.125] ApiPauseNodeEx. Without `bDrainNode` it is ApiPauseNode. With it, the
+/// node is evacuated asynchronously: ERROR_IO_PENDING, and the drain proceeds as
+/// [`start_drain`] describes. `dwPauseFlags` (only
+/// CLUSAPI_NODE_PAUSE_REMAIN_ON_PAUSED_NODE_ON_MOVE_ERROR is defined) is ignored without a drain;
+/// CTDB moves every address it can, so the flag changes nothing here.
 pub async fn api_pause_node_ex(
     s: &ClusapiService,
     ctx: &CallCtx,
@@ -120,14 +176,21 @@ pub async fn api_pause_node_ex(
 ) -> ApiPauseNodeExResponse {
     let r = async {
         let h = writable_node(ctx, &req.node)?;
-        s.backend.pause_node(h.pnn).await.map_err(|e| e.win32_code())
+        if !req.drain_node.0 {
+            return s.backend.pause_node(h.pnn).await.map_err(|e| e.win32_code());
+        }
+        if req.pause_flags & !CLUSAPI_NODE_PAUSE_REMAIN_ON_PAUSED_NODE_ON_MOVE_ERROR != 0 {
+            return Err(win::ERROR_INVALID_PARAMETER);
+        }
+        start_drain(s, &h, None)
     }
     .await;
     ApiPauseNodeExResponse { rpc_status: 0, result: status(r) }
 }
 
-/// [MS-CMRP 3.1.4.2.127] ApiPauseNodeWithDrainTarget: pause, then move the IPs the node hosted
-/// to the target node.
+/// [MS-CMRP 3.1.4.2.126] ApiPauseNodeWithDrainTarget: ApiPauseNodeEx with a drain, whose groups
+/// go to `hNodeDrainTarget` (which needs "All" access): ERROR_INVALID_TARGET_HANDLE when it is
+/// the node itself, ERROR_HOST_NODE_NOT_AVAILABLE when it is not Up.
 pub async fn api_pause_node_with_drain_target(
     s: &ClusapiService,
     ctx: &CallCtx,
@@ -135,16 +198,19 @@ pub async fn api_pause_node_with_drain_target(
 ) -> ApiPauseNodeWithDrainTargetResponse {
     let r = async {
         let h = writable_node(ctx, &req.node)?;
-        let target = node_handle(ctx, &req.node_drain_target).ok_or(win::ERROR_INVALID_HANDLE)?;
-        if target.pnn == h.pnn {
+        let target = writable_node(ctx, &req.node_drain_target)?;
+        if req.pause_flags & !CLUSAPI_NODE_PAUSE_REMAIN_ON_PAUSED_NODE_ON_MOVE_ERROR != 0 {
             return Err(win::ERROR_INVALID_PARAMETER);
         }
-        let hosted: Vec<_> = s.backend.snapshot().ips_hosted_by(h.pnn).collect();
-        s.backend.pause_node(h.pnn).await.map_err(|e| e.win32_code())?;
-        for ip in hosted {
-            s.backend.move_ip(ip, target.pnn).await.map_err(|e| e.win32_code())?;
+        if target.pnn == h.pnn {
+            return Err(ERROR_INVALID_TARGET_HANDLE);
         }
-        Ok(())
+        match s.backend.snapshot().node_by_pnn(target.pnn) {
+            Some(n) if n.state == NodeState::Up => {}
+            Some(_) => return Err(ERROR_HOST_NODE_NOT_AVAILABLE),
+            None => return Err(win::ERROR_CLUSTER_NODE_NOT_FOUND),
+        }
+        start_drain(s, &h, Some(target.pnn))
     }
     .await;
     ApiPauseNodeWithDrainTargetResponse { rpc_status: 0, result: status(r) }
@@ -251,5 +317,120 @@ pub fn api_create_node_enum_ex(
         return_name_enum: Some(names),
         rpc_status: 0,
         result: WError(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use idl::Bool32;
+
+    use super::super::group::fixture::fx;
+    use super::*;
+
+    fn drain_of(f: &super::super::group::fixture::Fx, pnn: u32) -> (DrainStatus, Option<u32>, NodeState) {
+        let snap = f.snap();
+        let n = snap.node_by_pnn(pnn).unwrap();
+        (n.drain_status, n.drain_target, n.state)
+    }
+
+    /// Polls the model until the drain of `pnn` has ended (what a client polling
+    /// NodeDrainStatus sees).
+    async fn settled(f: &super::super::group::fixture::Fx, pnn: u32) -> DrainStatus {
+        for _ in 0..200 {
+            let (d, _, _) = drain_of(f, pnn);
+            if d != DrainStatus::InProgress {
+                return d;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("the drain of node {pnn} did not end");
+    }
+
+    fn pause_ex(drain: bool, flags: u32, node: ContextHandle) -> ApiPauseNodeExRequest {
+        ApiPauseNodeExRequest { node, drain_node: Bool32(drain), pause_flags: flags }
+    }
+
+    #[tokio::test]
+    async fn pause_node_ex_with_drain_is_pending_then_converges() {
+        let f = fx();
+        let n1 = f.node("CTDB_NODE_1");
+        assert!(f.snap().ips_hosted_by(1).count() > 0);
+        let r = api_pause_node_ex(&f.svc, &f.ctx, pause_ex(true, 0, n1)).await;
+        assert_eq!(r.result.0, win::ERROR_IO_PENDING);
+        // the drain shows at once, and a second one is refused while it runs
+        assert_eq!(drain_of(&f, 1).0, DrainStatus::InProgress);
+        let again = api_pause_node_ex(&f.svc, &f.ctx, pause_ex(true, 0, n1)).await;
+        assert_eq!(again.result.0, ERROR_CLUSTER_NODE_EVACUATION_IN_PROGRESS);
+        assert_eq!(settled(&f, 1).await, DrainStatus::Completed);
+        let snap = f.snap();
+        assert_eq!(snap.node_by_pnn(1).unwrap().state, NodeState::Paused);
+        assert_eq!(snap.ips_hosted_by(1).count(), 0);
+        assert!(snap.groups_owned_by(1).next().is_none(), "groups left on the drained node");
+        // resuming clears the drain
+        let r = api_resume_node_ex(
+            &f.svc,
+            &f.ctx,
+            ApiResumeNodeExRequest { node: n1, resume_failback_type: 0, resume_flags_reserved: 0 },
+        )
+        .await;
+        assert_eq!(r.result.0, 0);
+        assert_eq!(drain_of(&f, 1), (DrainStatus::NotInitiated, None, NodeState::Up));
+    }
+
+    #[tokio::test]
+    async fn pause_node_ex_without_drain_is_pause_node() {
+        let f = fx();
+        let n2 = f.node("CTDB_NODE_2");
+        // dwPauseFlags is ignored without a drain
+        let r = api_pause_node_ex(&f.svc, &f.ctx, pause_ex(false, 0xffff, n2)).await;
+        assert_eq!(r.result.0, 0);
+        assert_eq!(drain_of(&f, 2).2, NodeState::Paused);
+        let r = api_pause_node_ex(&f.svc, &f.ctx, pause_ex(true, 2, f.node("CTDB_NODE_0"))).await;
+        assert_eq!(r.result.0, win::ERROR_INVALID_PARAMETER);
+        let ro = f.ro.group.insert(NodeHandle { pnn: 0, access: Granted::Read }).unwrap();
+        let r = api_pause_node_ex(&f.svc, &f.ro, pause_ex(true, 0, ro)).await;
+        assert_eq!(r.result.0, win::ERROR_ACCESS_DENIED);
+    }
+
+    #[tokio::test]
+    async fn drain_needs_another_node_up() {
+        let f = fx();
+        for n in ["CTDB_NODE_1", "CTDB_NODE_2"] {
+            let r = api_pause_node(&f.svc, &f.ctx, ApiPauseNodeRequest { node: f.node(n) }).await;
+            assert_eq!(r.result.0, 0);
+        }
+        let r = api_pause_node_ex(&f.svc, &f.ctx, pause_ex(true, 0, f.node("CTDB_NODE_0"))).await;
+        assert_eq!(r.result.0, ERROR_CLUSTER_NODE_DOWN);
+        assert_eq!(drain_of(&f, 0), (DrainStatus::NotInitiated, None, NodeState::Up));
+    }
+
+    #[tokio::test]
+    async fn drain_to_a_target() {
+        let f = fx();
+        let (n0, n1, n2) = (f.node("CTDB_NODE_0"), f.node("CTDB_NODE_1"), f.node("CTDB_NODE_2"));
+        let req = |node, target| ApiPauseNodeWithDrainTargetRequest { node, pause_flags: 0, node_drain_target: target };
+        let r = api_pause_node_with_drain_target(&f.svc, &f.ctx, req(n1, n1)).await;
+        assert_eq!(r.result.0, ERROR_INVALID_TARGET_HANDLE);
+        let r = api_pause_node_with_drain_target(&f.svc, &f.ctx, req(n1, ContextHandle::NULL)).await;
+        assert_eq!(r.result.0, win::ERROR_INVALID_HANDLE);
+        assert_eq!(api_pause_node(&f.svc, &f.ctx, ApiPauseNodeRequest { node: n2 }).await.result.0, 0);
+        let r = api_pause_node_with_drain_target(&f.svc, &f.ctx, req(n1, n2)).await;
+        assert_eq!(r.result.0, ERROR_HOST_NODE_NOT_AVAILABLE);
+        let hosted: Vec<_> = f.snap().ips_hosted_by(1).collect();
+        assert!(!hosted.is_empty());
+        let r = api_pause_node_with_drain_target(&f.svc, &f.ctx, req(n1, n0)).await;
+        assert_eq!(r.result.0, win::ERROR_IO_PENDING);
+        assert_eq!(settled(&f, 1).await, DrainStatus::Completed);
+        let snap = f.snap();
+        assert_eq!(snap.node_by_pnn(1).unwrap().drain_target, Some(0));
+        for ip in hosted {
+            assert_eq!(snap.ip_host(ip), Some(Some(0)), "{ip} not on the target");
+        }
+        // NodeDrainTarget is the target's node id
+        let ro = super::super::properties::node_ro_common(snap.node_by_pnn(1).unwrap(), &snap);
+        assert_eq!(ro.get("NodeDrainTarget"), Some(&registry_model::PropValue::Dword(1)));
+        assert_eq!(ro.get("NodeDrainStatus"), Some(&registry_model::PropValue::Dword(2)));
     }
 }

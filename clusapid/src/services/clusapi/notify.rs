@@ -81,7 +81,7 @@ use super::batch::Change;
 use super::cluster::cluster_handle;
 use super::properties::Obj;
 use super::registry::{self, ChangeSink};
-use super::{group, netinterface, network, resource, status, win, ClusapiService, NodeHandle};
+use super::{group, groupset, netinterface, network, resource, status, win, ClusapiService, NodeHandle};
 use crate::services::CallCtx;
 
 /// CLUSTER_CHANGE: the indications of version 1 ports ([MS-CMRP] 2.2.2.7).
@@ -137,7 +137,8 @@ pub mod object_type {
     pub const REGISTRY: u32 = 8;
     pub const QUORUM: u32 = 9;
     pub const SHARED_VOLUME: u32 = 10;
-    /// Windows Server 2016 and later: refused, clusapid presents 2012 R2.
+    /// Windows Server 2016 and later (refused when the presented version is older, see
+    /// [`super::profile::has_notify_object_type`]).
     pub const GROUPSET: u32 = 13;
 }
 
@@ -218,6 +219,16 @@ pub mod v2 {
     pub const SHARED_VOLUME_STATE: i64 = 0x1;
     pub const SHARED_VOLUME_ADDED: i64 = 0x2;
     pub const SHARED_VOLUME_REMOVED: i64 = 0x4;
+    // CLUSTER_CHANGE_GROUPSET_V2 ([MS-CMRP] 2.2.2.24)
+    pub const GROUPSET_DELETED: i64 = 0x1;
+    pub const GROUPSET_COMMON_PROPERTY: i64 = 0x2;
+    pub const GROUPSET_PRIVATE_PROPERTY: i64 = 0x4;
+    pub const GROUPSET_STATE: i64 = 0x8;
+    pub const GROUPSET_GROUP_ADDED: i64 = 0x10;
+    pub const GROUPSET_GROUP_REMOVED: i64 = 0x20;
+    pub const GROUPSET_DEPENDENCIES: i64 = 0x40;
+    pub const GROUPSET_DEPENDENTS: i64 = 0x80;
+    pub const GROUPSET_HANDLE_CLOSE: i64 = 0x100;
 }
 
 /// `dwVersion` of ApiAddNotifyV2 and ApiAddNotifyResourceTypeV2: CLUSTER_NOTIFICATIONS_V2.
@@ -243,6 +254,7 @@ pub fn v2_filter_rules(ty: u32) -> Option<(i64, i64)> {
         t::REGISTRY => (0x1F, v2::REGISTRY_HANDLE_CLOSE),
         t::QUORUM => (v2::QUORUM_STATE, 0),
         t::SHARED_VOLUME => (0x7, 0),
+        t::GROUPSET => (0x1FF, v2::GROUPSET_HANDLE_CLOSE),
         _ => return None,
     })
 }
@@ -1486,6 +1498,9 @@ fn v2_target(
             let id = ctx.group.get::<NodeHandle>(h).map(|n| node_id(&s.backend.snapshot(), n.pnn));
             object(id)
         }
+        // every group set of the cluster (it has none, so nothing ever fires), or one by handle
+        // (none can be opened)
+        t::GROUPSET => object(groupset::groupset_handle(ctx, h).map(|g| g.name.clone())),
         _ => Err(win::ERROR_INVALID_PARAMETER),
     }
 }
@@ -1503,6 +1518,9 @@ pub fn api_add_notify_v2(s: &ClusapiService, ctx: &CallCtx, req: ApiAddNotifyV2R
             return Err(win::ERROR_INVALID_PARAMETER);
         }
         let (object_type, flags) = (req.filter.dw_object_type, req.filter.filter_flags);
+        if !super::profile::has_notify_object_type(super::profile::version_of(s), object_type) {
+            return Err(win::ERROR_INVALID_PARAMETER);
+        }
         check_v2_filter(object_type, flags)?;
         let target = v2_target(s, ctx, object_type, flags, &req.object, req.is_targeted_at_object.0)?;
         let filter = if object_type == object_type::REGISTRY {

@@ -1,7 +1,9 @@
-//! Common and private properties of every object class, as a Windows Server 2012 R2 cluster
-//! reports them ([MS-CMRP] 3.1.1.9 common properties, 2.2.3.10 PROPERTY_LIST): one table per
-//! class (names, formats, read-only or not, in the order Windows lists them) and the functions
-//! that fill it from the live model ([`nodes::ClusterState`]).
+//! Common and private properties of every object class ([MS-CMRP] 3.1.1.9 common properties,
+//! 2.2.3.10 PROPERTY_LIST): one table per class (names, formats, read-only or not, in the order
+//! Windows lists them) as a Windows Server 2012 R2 cluster reports them, the properties Windows
+//! Server 2016 added for the presented versions from 2016 on ([`Obj::table`] picks by the
+//! snapshot's [`nodes::WindowsVersion`]), and the functions that fill them from the live model
+//! ([`nodes::ClusterState`]).
 //!
 //! Where the values come from:
 //!
@@ -32,7 +34,8 @@ use nodes::{
 };
 use registry_model::{Format, PropValue, PropertyDef, PropertyList, PropertyTable, ValueList};
 
-use super::version;
+use super::version::{CSD_VERSION, HARDWARE_UNKNOWN};
+use nodes::WindowsVersion;
 
 /// ERROR_INVALID_PARAMETER.
 const ERROR_INVALID_PARAMETER: u32 = 87;
@@ -121,7 +124,70 @@ pub static CLUSTER_PROPERTIES: PropertyTable = PropertyTable::from_static(&[
     PropertyDef::ro("AdminAccessPoint", Format::Dword),
 ]);
 
-/// Windows' defaults of the cluster's read/write DWORD properties (2012 R2).
+/// The cluster common properties from Windows Server 2016 on: 2012 R2's, then those 2016
+/// added (documented "Minimum supported server: Windows Server 2016") that a CTDB cluster can
+/// answer truthfully: the functional level and upgrade version of the presented release
+/// (read-only here: they follow the presented version, see README), the site thresholds,
+/// quarantine settings and Storage Spaces Direct (never enabled on a CTDB cluster).
+pub static CLUSTER_PROPERTIES_2016: PropertyTable = PropertyTable::from_static(&[
+    PropertyDef::rw("Description", Format::Sz),
+    PropertyDef::rw("AddEvictDelay", Format::Dword),
+    PropertyDef::rw("BackupInProgress", Format::Dword),
+    PropertyDef::rw("BlockCacheSize", Format::Dword),
+    PropertyDef::rw("ClusSvcHangTimeout", Format::Dword),
+    PropertyDef::rw("ClusSvcRegroupOpeningTimeout", Format::Dword),
+    PropertyDef::rw("ClusSvcRegroupPruningTimeout", Format::Dword),
+    PropertyDef::rw("ClusSvcRegroupStageTimeout", Format::Dword),
+    PropertyDef::rw("ClusSvcRegroupTickInMilliseconds", Format::Dword),
+    PropertyDef::rw("ClusterEnforcedAntiAffinity", Format::Dword),
+    PropertyDef::rw("ClusterGroupWaitDelay", Format::Dword),
+    PropertyDef::rw("ClusterLogLevel", Format::Dword),
+    PropertyDef::rw("ClusterLogSize", Format::Dword),
+    PropertyDef::rw("CrossSubnetDelay", Format::Dword),
+    PropertyDef::rw("CrossSubnetThreshold", Format::Dword),
+    PropertyDef::rw("DatabaseReadWriteMode", Format::Dword),
+    PropertyDef::rw("DefaultNetworkRole", Format::Dword),
+    PropertyDef::rw("DrainOnShutdown", Format::Dword),
+    PropertyDef::rw("DynamicQuorum", Format::Dword),
+    PropertyDef::rw("EnableSharedVolumes", Format::Dword),
+    PropertyDef::rw("HangRecoveryAction", Format::Dword),
+    PropertyDef::rw("LogResourceControls", Format::Dword),
+    PropertyDef::rw("LowerQuorumPriorityNodeId", Format::Dword),
+    PropertyDef::rw("MessageBufferLength", Format::Dword),
+    PropertyDef::rw("MinimumNeverPreemptPriority", Format::Dword),
+    PropertyDef::rw("MinimumPreemptorPriority", Format::Dword),
+    PropertyDef::rw("NetftIPSecEnabled", Format::Dword),
+    PropertyDef::rw("PlumbAllCrossSubnetRoutes", Format::Dword),
+    PropertyDef::rw("QuorumArbitrationTimeMax", Format::Dword),
+    PropertyDef::rw("RequestReplyTimeout", Format::Dword),
+    PropertyDef::rw("RootMemoryReserved", Format::Dword),
+    PropertyDef::rw("RouteHistoryLength", Format::Dword),
+    PropertyDef::rw("SameSubnetDelay", Format::Dword),
+    PropertyDef::rw("SameSubnetThreshold", Format::Dword),
+    PropertyDef::rw("SecurityLevel", Format::Dword),
+    PropertyDef::rw("SharedVolumeCompatibleFilters", Format::MultiSz),
+    PropertyDef::rw("SharedVolumeIncompatibleFilters", Format::MultiSz),
+    PropertyDef::rw("ShutdownTimeoutInMinutes", Format::Dword),
+    PropertyDef::rw("UseClientAccessNetworksForSharedVolumes", Format::Dword),
+    PropertyDef::rw("WitnessDatabaseWriteTimeout", Format::Dword),
+    PropertyDef::rw("WitnessRestartInterval", Format::Dword),
+    PropertyDef::rw("CrossSiteDelay", Format::Dword),
+    PropertyDef::rw("CrossSiteThreshold", Format::Dword),
+    PropertyDef::rw("QuarantineDuration", Format::Dword),
+    PropertyDef::rw("QuarantineThreshold", Format::Dword),
+    PropertyDef::rw("S2DEnabled", Format::Dword),
+    PropertyDef::ro("FixQuorum", Format::Dword),
+    PropertyDef::ro("PreventQuorum", Format::Dword),
+    PropertyDef::ro("IgnorePersistentStateOnStartup", Format::Dword),
+    PropertyDef::ro("SharedVolumesRoot", Format::Sz),
+    PropertyDef::ro("WitnessDynamicWeight", Format::Dword),
+    PropertyDef::ro("AdminAccessPoint", Format::Dword),
+    PropertyDef::ro("ClusterFunctionalLevel", Format::Dword),
+    PropertyDef::ro("ClusterUpgradeVersion", Format::Dword),
+]);
+
+/// Windows' defaults of the cluster's read/write DWORD properties (2012 R2; the site
+/// thresholds of 2016 default to the subnet ones, quarantine to 3 failures and 7200 s).
 const CLUSTER_DWORD_DEFAULTS: &[(&str, u32)] = &[
     ("AddEvictDelay", 60),
     ("BackupInProgress", 0),
@@ -161,6 +227,11 @@ const CLUSTER_DWORD_DEFAULTS: &[(&str, u32)] = &[
     ("UseClientAccessNetworksForSharedVolumes", 0),
     ("WitnessDatabaseWriteTimeout", 300),
     ("WitnessRestartInterval", 15),
+    ("CrossSiteDelay", 1000),
+    ("CrossSiteThreshold", 5),
+    ("QuarantineDuration", 7200),
+    ("QuarantineThreshold", 3),
+    ("S2DEnabled", 0),
 ];
 
 /// Node common properties: the read-only ones exactly as Windows Server 2012 R2 sends them
@@ -183,6 +254,29 @@ pub static NODE_PROPERTIES: PropertyTable = PropertyTable::from_static(&[
     PropertyDef::rw("NodeWeight", Format::Dword),
 ]);
 
+/// Node common properties from Windows Server 2016 on: 2012 R2's, then the hardware
+/// description 2016 added (read-only Manufacturer, Model, SerialNumber), which clusapid does
+/// not know for any node: empty.
+pub static NODE_PROPERTIES_2016: PropertyTable = PropertyTable::from_static(&[
+    PropertyDef::ro("NodeName", Format::Sz),
+    PropertyDef::ro("NodeHighestVersion", Format::Dword),
+    PropertyDef::ro("NodeLowestVersion", Format::Dword),
+    PropertyDef::ro("MajorVersion", Format::Dword),
+    PropertyDef::ro("MinorVersion", Format::Dword),
+    PropertyDef::ro("BuildNumber", Format::Dword),
+    PropertyDef::ro("CSDVersion", Format::Sz),
+    PropertyDef::ro("NodeInstanceID", Format::Sz),
+    PropertyDef::ro("NodeDrainStatus", Format::Dword),
+    PropertyDef::ro("NodeDrainTarget", Format::Dword),
+    PropertyDef::ro("DynamicWeight", Format::Dword),
+    PropertyDef::ro("NeedsPreventQuorum", Format::Dword),
+    PropertyDef::ro("Manufacturer", Format::Sz),
+    PropertyDef::ro("Model", Format::Sz),
+    PropertyDef::ro("SerialNumber", Format::Sz),
+    PropertyDef::rw("Description", Format::Sz),
+    PropertyDef::rw("NodeWeight", Format::Dword),
+]);
+
 /// Group common properties (SDK "Group Common Properties"; `GroupType` is read-only, as
 /// smbtorture's CreateGroupEnum expects).
 pub static GROUP_PROPERTIES: PropertyTable = PropertyTable::from_static(&[
@@ -200,6 +294,35 @@ pub static GROUP_PROPERTIES: PropertyTable = PropertyTable::from_static(&[
     PropertyDef::ro("GroupType", Format::Dword),
     PropertyDef::ro("StatusInformation", Format::ULargeInteger),
 ]);
+
+/// Group common properties from Windows Server 2016 on: 2012 R2's and `PreferredSite`
+/// (no preferred site: CTDB knows no sites).
+pub static GROUP_PROPERTIES_2016: PropertyTable = PropertyTable::from_static(&[
+    PropertyDef::rw("Name", Format::Sz),
+    PropertyDef::rw("Description", Format::Sz),
+    PropertyDef::rw("PersistentState", Format::Dword),
+    PropertyDef::rw("FailoverThreshold", Format::Dword),
+    PropertyDef::rw("FailoverPeriod", Format::Dword),
+    PropertyDef::rw("AutoFailbackType", Format::Dword),
+    PropertyDef::rw("FailbackWindowStart", Format::Dword),
+    PropertyDef::rw("FailbackWindowEnd", Format::Dword),
+    PropertyDef::rw("AntiAffinityClassNames", Format::MultiSz),
+    PropertyDef::rw("Priority", Format::Dword),
+    PropertyDef::rw("DefaultOwner", Format::Dword),
+    PropertyDef::rw("PreferredSite", Format::MultiSz),
+    PropertyDef::ro("GroupType", Format::Dword),
+    PropertyDef::ro("StatusInformation", Format::ULargeInteger),
+]);
+
+/// The class tables of the presented version `v`: (cluster, node, group). Resources,
+/// resource types, networks and network interfaces have one table for every version.
+pub fn versioned_tables(v: WindowsVersion) -> [&'static PropertyTable; 3] {
+    if v.at_least(WindowsVersion::Ws2016) {
+        [&CLUSTER_PROPERTIES_2016, &NODE_PROPERTIES_2016, &GROUP_PROPERTIES_2016]
+    } else {
+        [&CLUSTER_PROPERTIES, &NODE_PROPERTIES, &GROUP_PROPERTIES]
+    }
+}
 
 /// Resource common properties (SDK "Resource Common Properties", 2012 R2 set).
 pub static RESOURCE_PROPERTIES: PropertyTable = PropertyTable::from_static(&[
@@ -376,12 +499,13 @@ pub enum Obj<'a> {
 }
 
 impl<'a> Obj<'a> {
-    /// The class's common property table.
-    pub fn table(&self) -> &'static PropertyTable {
+    /// The class's common property table in the version `s` presents.
+    pub fn table(&self, s: &ClusterState) -> &'static PropertyTable {
+        let [cluster, node, group] = versioned_tables(s.cluster.windows_version);
         match self {
-            Obj::Cluster => &CLUSTER_PROPERTIES,
-            Obj::Node(_) => &NODE_PROPERTIES,
-            Obj::Group(_) => &GROUP_PROPERTIES,
+            Obj::Cluster => cluster,
+            Obj::Node(_) => node,
+            Obj::Group(_) => group,
             Obj::Resource(_) => &RESOURCE_PROPERTIES,
             Obj::ResourceType(_) => &RESOURCE_TYPE_PROPERTIES,
             Obj::Network(_) => &NETWORK_PROPERTIES,
@@ -445,12 +569,12 @@ impl<'a> Obj<'a> {
 
     /// The read/write common properties (CLUSCTL_*_GET_COMMON_PROPERTIES).
     pub fn common(&self, s: &ClusterState) -> PropertyList {
-        split(self.table(), self.values(s), false)
+        split(self.table(s), self.values(s), false)
     }
 
     /// The read-only common properties (CLUSCTL_*_GET_RO_COMMON_PROPERTIES).
     pub fn ro_common(&self, s: &ClusterState) -> PropertyList {
-        split(self.table(), self.values(s), true)
+        split(self.table(s), self.values(s), true)
     }
 
     /// The private properties (CLUSCTL_*_GET_PRIVATE_PROPERTIES): a resource's `Parameters`
@@ -504,9 +628,11 @@ fn split(table: &PropertyTable, values: Vec<(&'static str, PropValue)>, read_onl
 }
 
 fn cluster_values(st: &Stored<'_>) -> Vec<(&'static str, PropValue)> {
+    let version = st.s.cluster.windows_version;
+    let [table, _, _] = versioned_tables(version);
     // read/write: in table order, Windows' defaults unless stored
     let mut v: Vec<(&'static str, PropValue)> = Vec::new();
-    for d in CLUSTER_PROPERTIES.entries().iter().filter(|d| !d.read_only) {
+    for d in table.entries().iter().filter(|d| !d.read_only) {
         let default = match d.format {
             Format::Sz => PropValue::Sz(String::new()),
             Format::MultiSz => PropValue::MultiSz(Vec::new()),
@@ -524,37 +650,42 @@ fn cluster_values(st: &Stored<'_>) -> Vec<(&'static str, PropValue)> {
         ("WitnessDynamicWeight", PropValue::Dword(0)),
         ("AdminAccessPoint", PropValue::Dword(1)),
     ]);
+    // from 2016: the level and upgrade version of the presented release (never mixed mode)
+    if let Some(level) = version.functional_level() {
+        v.push(("ClusterFunctionalLevel", PropValue::Dword(level)));
+        v.push(("ClusterUpgradeVersion", PropValue::Dword(u32::from(version.upgrade_version()))));
+    }
     v
 }
 
-/// NodeDrainStatus: 2 (completed) for a node an administrator paused — `ctdb disable` moves
-/// its public IPs away, which is a completed drain — else 0 (not initiated).
-fn drain_status(n: &Node) -> u32 {
-    if n.flags.contains(nodes::CtdbNodeFlags::PERMANENTLY_DISABLED) {
-        2
-    } else {
-        0
-    }
-}
-
 fn node_values(n: &Node, st: &Stored<'_>) -> Vec<(&'static str, PropValue)> {
+    let version = st.s.cluster.windows_version;
+    let (major, minor, build) = version.os_version();
     let votes = matches!(n.state, NodeState::Up | NodeState::Paused);
-    vec![
+    // NodeDrainTarget: the target node's id, 0xFFFFFFFF when none was named
+    let target = n.drain_target.map_or(u32::MAX, |p| p.saturating_add(1));
+    let mut v = vec![
         ("NodeName", PropValue::Sz(n.name.clone())),
-        ("NodeHighestVersion", PropValue::Dword(version::CLUSTER_VERSION)),
-        ("NodeLowestVersion", PropValue::Dword(version::CLUSTER_VERSION)),
-        ("MajorVersion", PropValue::Dword(u32::from(version::OS_MAJOR))),
-        ("MinorVersion", PropValue::Dword(u32::from(version::OS_MINOR))),
-        ("BuildNumber", PropValue::Dword(u32::from(version::OS_BUILD))),
-        ("CSDVersion", PropValue::Sz(version::CSD_VERSION.into())),
+        ("NodeHighestVersion", PropValue::Dword(version.cluster_version())),
+        ("NodeLowestVersion", PropValue::Dword(version.cluster_version())),
+        ("MajorVersion", PropValue::Dword(u32::from(major))),
+        ("MinorVersion", PropValue::Dword(u32::from(minor))),
+        ("BuildNumber", PropValue::Dword(u32::from(build))),
+        ("CSDVersion", PropValue::Sz(CSD_VERSION.into())),
         ("NodeInstanceID", PropValue::Sz(n.instance_id.clone())),
-        ("NodeDrainStatus", PropValue::Dword(drain_status(n))),
-        ("NodeDrainTarget", PropValue::Dword(u32::MAX)),
+        ("NodeDrainStatus", PropValue::Dword(n.drain_status.as_u32())),
+        ("NodeDrainTarget", PropValue::Dword(target)),
         ("DynamicWeight", PropValue::Dword(u32::from(votes))),
         ("NeedsPreventQuorum", PropValue::Dword(0)),
-        ("Description", PropValue::Sz(n.description.clone())),
-        ("NodeWeight", st.dword("NodeWeight", 1)),
-    ]
+    ];
+    if version.at_least(WindowsVersion::Ws2016) {
+        for name in ["Manufacturer", "Model", "SerialNumber"] {
+            v.push((name, PropValue::Sz(HARDWARE_UNKNOWN.into())));
+        }
+    }
+    v.push(("Description", PropValue::Sz(n.description.clone())));
+    v.push(("NodeWeight", st.dword("NodeWeight", 1)));
+    v
 }
 
 /// Priority of a group nobody changed: 2000, Windows' "Medium".
@@ -562,7 +693,7 @@ pub const DEFAULT_GROUP_PRIORITY: u32 = 2000;
 
 fn group_values(g: &Group, st: &Stored<'_>) -> Vec<(&'static str, PropValue)> {
     let online = matches!(g.state, GroupState::Online | GroupState::PartialOnline);
-    vec![
+    let mut v = vec![
         ("Name", PropValue::Sz(g.name.clone())),
         ("Description", PropValue::Sz(g.description.clone())),
         ("PersistentState", st.dword("PersistentState", u32::from(online))),
@@ -574,9 +705,13 @@ fn group_values(g: &Group, st: &Stored<'_>) -> Vec<(&'static str, PropValue)> {
         ("AntiAffinityClassNames", st.get("AntiAffinityClassNames", PropValue::MultiSz(vec![]))),
         ("Priority", st.dword("Priority", DEFAULT_GROUP_PRIORITY)),
         ("DefaultOwner", st.dword("DefaultOwner", u32::MAX)),
-        ("GroupType", PropValue::Dword(g.group_type)),
-        ("StatusInformation", PropValue::ULargeInteger(0)),
-    ]
+    ];
+    if st.s.cluster.windows_version.at_least(WindowsVersion::Ws2016) {
+        v.push(("PreferredSite", st.get("PreferredSite", PropValue::MultiSz(vec![]))));
+    }
+    v.push(("GroupType", PropValue::Dword(g.group_type)));
+    v.push(("StatusInformation", PropValue::ULargeInteger(0)));
+    v
 }
 
 fn resource_online(r: &Resource) -> bool {
@@ -805,8 +940,14 @@ mod tests {
     use nodes::{SimConfig, SimulatedCluster};
 
     fn snap() -> std::sync::Arc<ClusterState> {
+        snap_of(WindowsVersion::default())
+    }
+
+    fn snap_of(v: WindowsVersion) -> std::sync::Arc<ClusterState> {
         use nodes::ClusterBackend;
-        SimulatedCluster::new(SimConfig::with_nodes(3)).unwrap().snapshot()
+        let mut config = SimConfig::with_nodes(3);
+        config.windows_version = v;
+        SimulatedCluster::new(config).unwrap().snapshot()
     }
 
     fn names(l: &PropertyList) -> Vec<&str> {
@@ -815,7 +956,13 @@ mod tests {
 
     #[test]
     fn every_value_matches_its_table() {
-        let s = snap();
+        for v in WindowsVersion::ALL {
+            every_value_matches_its_table_in(v);
+        }
+    }
+
+    fn every_value_matches_its_table_in(v: WindowsVersion) {
+        let s = snap_of(v);
         let mut objs = vec![Obj::Cluster];
         objs.extend(s.nodes.iter().map(Obj::Node));
         objs.extend(s.groups.iter().map(Obj::Group));
@@ -825,7 +972,7 @@ mod tests {
         objs.extend(s.net_interfaces.iter().map(Obj::NetInterface));
         for o in objs {
             let values = o.values(&s);
-            let table = o.table();
+            let table = o.table(&s);
             assert_eq!(values.len(), table.entries().len(), "{o:?}");
             for ((name, v), d) in values.iter().zip(table.entries()) {
                 assert_eq!(*name, d.name, "{o:?}: table order");
@@ -839,7 +986,7 @@ mod tests {
 
     #[test]
     fn node_read_only_set_is_windows_2012_r2() {
-        let s = snap();
+        let s = snap_of(WindowsVersion::Ws2012R2);
         let ro = node_ro_common(&s.nodes[1], &s);
         assert_eq!(
             names(&ro),
@@ -867,8 +1014,35 @@ mod tests {
     }
 
     #[test]
-    fn cluster_read_only_set_is_windows_2012_r2() {
+    fn versions_from_2016_add_their_properties() {
         let s = snap();
+        let ro = cluster_ro_common(&s);
+        assert_eq!(ro.get("ClusterFunctionalLevel"), Some(&PropValue::Dword(11)));
+        assert_eq!(ro.get("ClusterUpgradeVersion"), Some(&PropValue::Dword(3)));
+        let rw = cluster_common(&s);
+        assert_eq!(rw.get("QuarantineThreshold"), Some(&PropValue::Dword(3)));
+        assert_eq!(rw.get("S2DEnabled"), Some(&PropValue::Dword(0)));
+        let n = node_ro_common(&s.nodes[0], &s);
+        assert_eq!(n.get("NodeHighestVersion"), Some(&PropValue::Dword(0x000b_0003)));
+        assert_eq!(n.get("MajorVersion"), Some(&PropValue::Dword(10)));
+        assert_eq!(n.get("MinorVersion"), Some(&PropValue::Dword(0)));
+        assert_eq!(n.get("BuildNumber"), Some(&PropValue::Dword(20348)));
+        assert_eq!(n.get("Model"), Some(&PropValue::Sz(String::new())));
+        assert_eq!(group_common(&s.groups[0], &s).get("PreferredSite"), Some(&PropValue::MultiSz(vec![])));
+        let s25 = snap_of(WindowsVersion::Ws2025);
+        assert_eq!(cluster_ro_common(&s25).get("ClusterFunctionalLevel"), Some(&PropValue::Dword(12)));
+        assert_eq!(cluster_ro_common(&s25).get("ClusterUpgradeVersion"), Some(&PropValue::Dword(4)));
+        // 2012 R2 has none of them
+        let s12 = snap_of(WindowsVersion::Ws2012R2);
+        assert!(cluster_ro_common(&s12).get("ClusterFunctionalLevel").is_none());
+        assert!(cluster_common(&s12).get("QuarantineThreshold").is_none());
+        assert!(node_ro_common(&s12.nodes[0], &s12).get("Model").is_none());
+        assert!(group_common(&s12.groups[0], &s12).get("PreferredSite").is_none());
+    }
+
+    #[test]
+    fn cluster_read_only_set_is_windows_2012_r2() {
+        let s = snap_of(WindowsVersion::Ws2012R2);
         let ro = cluster_ro_common(&s);
         assert_eq!(
             names(&ro),

@@ -1334,7 +1334,17 @@ mod tests {
         assert_eq!(ro.get("Type"), Some(&PropValue::Sz("Network Name".into())));
         assert_eq!(e.cb_ro_properties as usize, ro.encode().len());
 
-        for (p, ro) in [(&["Nope"][..], &[][..]), (&["Type"], &[]), (&[], &["Name"])] {
+        let r = api_create_resource_enum(&f.svc, &f.ctx, req(&["*"], &["*"]));
+        assert_eq!(r.result.0, 0);
+        let snap = f.snap();
+        for (e, res) in r.result_list.unwrap().entries.into_iter().zip(&snap.resources) {
+            assert_eq!(e.name.as_ref().unwrap().0, res.name);
+            let p = PropertyList::decode(&e.properties.unwrap().0).unwrap();
+            assert_eq!(p, properties::resource_common(res, &snap));
+            let ro = PropertyList::decode(&e.ro_properties.unwrap().0).unwrap();
+            assert_eq!(ro, properties::resource_ro_common(res, &snap));
+        }
+        for (p, ro) in [(&["Nope"][..], &[][..]), (&["Type"], &[]), (&[], &["Name"]), (&[], &["*", "Type"])] {
             let r = api_create_resource_enum(&f.svc, &f.ctx, req(p, ro));
             assert_eq!((r.result.0, r.result_list), (win::ERROR_INVALID_PARAMETER, None));
         }

@@ -747,6 +747,58 @@ fn resource_network_and_netinterface_codes() {
     assert_eq!(ro.get("Name"), Some(&PropValue::Sz(i.name.clone())));
 }
 
+/// What `Get-ClusterResource | fl *` and Get-ClusterParameter read besides the common
+/// properties: characteristics, required dependencies and the read-only private properties.
+#[test]
+fn resource_characteristics_dependencies_and_ro_private() {
+    let (s, _) = service();
+    let c = ctx();
+    let snap = s.backend.snapshot();
+    let share = snap.resources.iter().find(|r| r.type_name == "File Share").expect("a share resource");
+    let h = H::Resource(c.group.insert(ResourceHandle { id: share.id.clone(), access: Granted::All }).unwrap());
+    let t = snap.find_resource_type("File Share").unwrap();
+    assert_eq!(probe_and_get(&s, &c, h, 0x0100_0005, None), t.characteristics.to_le_bytes());
+    let deps = probe_and_get(&s, &c, h, 0x0100_0011, None);
+    assert_eq!(deps, properties::required_dependencies("File Share").encode());
+    // a File Share must depend on a File Server: CLUSPROP_SYNTAX_NAME with the type name
+    assert_eq!(deps[..8], [0x03, 0, 0x04, 0, 24, 0, 0, 0]);
+    assert_eq!(utf16z(&deps[8..32]), "File Server");
+    // no read-only private properties: an empty property list
+    assert_eq!(probe_and_get(&s, &c, h, 0x0100_007d, None), PropertyList::new().encode());
+}
+
+/// The properties the presented version has, through the control codes: from 2016 on the
+/// cluster reports its functional level and upgrade version (read-only: a SET is refused) and
+/// takes the 2016 settings; 2012 R2 knows none of them.
+#[test]
+fn cluster_properties_follow_the_profile() {
+    let c = ctx();
+    let (s, _) = service();
+    let h = open(&c, &s.backend.snapshot(), "cluster", Granted::All);
+    let ro = PropertyList::decode(&probe_and_get(&s, &c, h, CLUSTER_GET_RO_COMMON, None)).unwrap();
+    assert_eq!(ro.get("ClusterFunctionalLevel"), Some(&PropValue::Dword(11)));
+    assert_eq!(ro.get("ClusterUpgradeVersion"), Some(&PropValue::Dword(3)));
+    let set = |s: &ClusapiService, h, props: &[(&str, PropValue)]| {
+        call_on(s, &c, h, CLUSTER_SET_COMMON, Some(plist(props)), 0).status
+    };
+    assert_eq!(set(&s, h, &[("ClusterFunctionalLevel", PropValue::Dword(12))]), 87);
+    assert_eq!(set(&s, h, &[("QuarantineThreshold", PropValue::Dword(5))]), 0);
+    let rw = PropertyList::decode(&probe_and_get(&s, &c, h, CLUSTER_GET_COMMON, None)).unwrap();
+    assert_eq!(rw.get("QuarantineThreshold"), Some(&PropValue::Dword(5)));
+    let names = multi_sz_decode(&probe_and_get(&s, &c, h, 0x0700_0051, None)).unwrap();
+    assert!(names.iter().any(|n| n == "CrossSiteDelay"));
+
+    let mut config = SimConfig::with_nodes(3);
+    config.windows_version = nodes::WindowsVersion::Ws2012R2;
+    let (old, _) = service_with(config);
+    let h = open(&c, &old.backend.snapshot(), "cluster", Granted::All);
+    let ro = PropertyList::decode(&probe_and_get(&old, &c, h, CLUSTER_GET_RO_COMMON, None)).unwrap();
+    assert!(ro.get("ClusterFunctionalLevel").is_none());
+    assert_eq!(set(&old, h, &[("QuarantineThreshold", PropValue::Dword(5))]), 87, "unknown in 2012 R2");
+    let names = multi_sz_decode(&probe_and_get(&old, &c, h, 0x0700_0051, None)).unwrap();
+    assert!(!names.iter().any(|n| n == "CrossSiteDelay"));
+}
+
 // ---------------------------------------------------------------------------------------------
 // SET / VALIDATE
 
@@ -1019,7 +1071,10 @@ fn node_ro_common_properties_byte_exact() {
     ];
     assert_eq!(&want[..head.len()], head);
 
-    let s = nodes::SimulatedCluster::new(SimConfig::with_nodes(3)).unwrap().snapshot();
+    // (the 2012 R2 profile: the capture is of a 2012 R2 node)
+    let mut config = SimConfig::with_nodes(3);
+    config.windows_version = nodes::WindowsVersion::Ws2012R2;
+    let s = nodes::SimulatedCluster::new(config.clone()).unwrap().snapshot();
     let node = nodes::Node {
         pnn: 1,
         id: "2".into(),
@@ -1029,11 +1084,14 @@ fn node_ro_common_properties_byte_exact() {
         flags: CtdbNodeFlags::OK,
         instance_id: "00000000-0000-0000-0000-000000000002".into(),
         description: String::new(),
+        fqdn: None,
+        drain_status: nodes::DrainStatus::NotInitiated,
+        drain_target: None,
     };
     assert_eq!(properties::node_ro_common(&node, &s).encode(), want);
 
     // and through ApiNodeControl, for the simulated CTDB_NODE_1 (id 2)
-    let (svc, _) = service();
+    let (svc, _) = service_with(config);
     let c = ctx();
     let h = open(&c, &svc.backend.snapshot(), "node", Granted::All);
     let got = probe_and_get(&svc, &c, h, NODE_GET_RO_COMMON, None);

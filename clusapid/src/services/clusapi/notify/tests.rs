@@ -232,7 +232,7 @@ async fn add_notify_v2_validates_filter_version_and_handles() {
     let g = open_group(&s, &c, "Cluster Group");
     let bad = win::ERROR_INVALID_PARAMETER;
     let inval = win::ERROR_INVALID_HANDLE;
-    let cases: [(u32, i64, ContextHandle, u32); 14] = [
+    let cases: [(u32, i64, ContextHandle, u32); 17] = [
         (object_type::NODE, 0, n1, bad),                                              // no flag
         (object_type::NODE, 0x100, n1, bad),                                          // undefined flag
         (object_type::NODE, v2::NODE_HANDLE_CLOSE, n1, bad),                          // client only
@@ -241,7 +241,10 @@ async fn add_notify_v2_validates_filter_version_and_handles() {
         (object_type::GROUP, v2::GROUP_HANDLE_CLOSE, g, bad),                         // client only
         (object_type::REGISTRY, v2::REGISTRY_HANDLE_CLOSE, cl, bad),                  // client only
         (99, 1, cl, bad),                                                             // unknown object type
-        (object_type::GROUPSET, 1, cl, bad),                                          // not served (2016+)
+        (object_type::GROUPSET, v2::GROUPSET_HANDLE_CLOSE, cl, bad),                  // client only
+        (object_type::GROUPSET, 0x200, cl, bad),                                      // undefined flag
+        (object_type::GROUPSET, v2::GROUPSET_GROUP_ADDED, g, inval),                  // not a group set handle
+        (object_type::GROUPSET, 0xFF, cl, 0),                                         // every group set (none)
         (object_type::NODE, v2::NODE_STATE, g, inval),                                // a group handle for nodes
         (object_type::CLUSTER, v2::CLUSTER_GROUP_ADDED, n1, inval),                   // cluster types need hCluster
         (object_type::NODE, v2::NODE_STATE | v2::NODE_GROUP_LOST, n1, 0),
@@ -268,6 +271,14 @@ async fn add_notify_v2_validates_filter_version_and_handles() {
     req.notify = ContextHandle::NULL;
     assert_eq!(api_add_notify_v2(&s, &c, req).result.0, inval);
 
+    // Windows Server 2012 R2 has no group sets: their object type is unknown there
+    let mut config = nodes::SimConfig::with_nodes(3);
+    config.windows_version = nodes::WindowsVersion::Ws2012R2;
+    let old = svc_over(&Arc::new(SimulatedCluster::new(config).unwrap()));
+    let (port12, cl12) = (v2_port(&old, &c), open_cluster(&old, &c));
+    assert_eq!(add_v2(&old, &c, port12, cl12, object_type::GROUPSET, v2::GROUPSET_GROUP_ADDED, 1, true), bad);
+    assert_eq!(add_v2(&old, &c, port12, cl12, object_type::NODE, v2::NODE_STATE, 1, false), 0);
+
     // resource types: by name
     let rt = |name: &str, filter: i64, version: u32| {
         let req = ApiAddNotifyResourceTypeV2Request {
@@ -283,7 +294,7 @@ async fn add_notify_v2_validates_filter_version_and_handles() {
     assert_eq!(rt("No Such Type", v2::RESOURCE_TYPE_COMMON_PROPERTY, 2), win::ERROR_CLUSTER_RESOURCE_TYPE_NOT_FOUND);
     assert_eq!(rt("IP Address", 0x20, 2), bad);
     assert_eq!(rt("IP Address", v2::RESOURCE_TYPE_DELETED, 1), bad);
-    assert_eq!(port_arc(&c, &port).registrations(), 4);
+    assert_eq!(port_arc(&c, &port).registrations(), 5);
 }
 
 #[tokio::test]
@@ -640,4 +651,63 @@ fn sequences_of_owned_objects_change_with_the_owner() {
     assert_eq!(owned_sequence(2, Some(0)), 0x1_0002);
     assert_ne!(owned_sequence(0, Some(1)), owned_sequence(0, Some(2)));
     assert_eq!(owned_sequence(u32::MAX, None), 0xFFFF);
+}
+
+/// ApiAddNotifyV2 takes a handle of every object type it names (node, group, resource,
+/// network, network interface, registry key; the cluster handle for cluster-wide types and
+/// "every object of the type"), and refuses a handle of another type.
+#[tokio::test]
+async fn add_notify_v2_on_handles_of_every_object_type() {
+    use crate::services::clusapi::{netinterface, network, resource};
+    let b = sim();
+    let (s, c) = (svc_over(&b), admin());
+    let port = v2_port(&s, &c);
+    let cl = open_cluster(&s, &c);
+    let snap = b.snapshot();
+    let res =
+        resource::api_open_resource(&s, &c, ApiOpenResourceRequest { resource_name: WString::new("Cluster Name") });
+    let net =
+        network::api_open_network(&s, &c, ApiOpenNetworkRequest { network_name: WString::new("Cluster Network 1") });
+    let nif = netinterface::api_open_net_interface(
+        &s,
+        &c,
+        ApiOpenNetInterfaceRequest { net_interface_name: WString::new(snap.net_interfaces[0].name.clone()) },
+    );
+    let key = root(&s, &c).await;
+    let node = open_node(&s, &c, "CTDB_NODE_2");
+    let group = open_group(&s, &c, "Cluster Group");
+    let ok: [(u32, i64, ContextHandle); 10] = [
+        (object_type::NODE, v2::NODE_STATE, node),
+        (object_type::GROUP, v2::GROUP_OWNER_NODE, group),
+        (object_type::RESOURCE, v2::RESOURCE_STATE, res.resource),
+        (object_type::NETWORK, v2::NETWORK_STATE, net.network),
+        (object_type::NETWORK_INTERFACE, v2::NETINTERFACE_STATE, nif.net_interface),
+        (object_type::REGISTRY, v2::REGISTRY_VALUE, key),
+        (object_type::CLUSTER, v2::CLUSTER_NODE_ADDED, cl),
+        (object_type::RESOURCE_TYPE, v2::RESOURCE_TYPE_COMMON_PROPERTY, cl),
+        (object_type::QUORUM, v2::QUORUM_STATE, cl),
+        (object_type::GROUPSET, v2::GROUPSET_STATE, cl),
+    ];
+    for (ty, flags, h) in ok {
+        assert_ne!(h, ContextHandle::NULL, "type {ty}");
+        assert_eq!(add_v2(&s, &c, port, h, ty, flags, 7, true), 0, "type {ty}");
+    }
+    // a handle of another object type
+    for (ty, flags, h) in [
+        (object_type::RESOURCE, v2::RESOURCE_STATE, net.network),
+        (object_type::NETWORK, v2::NETWORK_STATE, res.resource),
+        (object_type::NETWORK_INTERFACE, v2::NETINTERFACE_STATE, node),
+        (object_type::QUORUM, v2::QUORUM_STATE, group),
+    ] {
+        assert_eq!(add_v2(&s, &c, port, h, ty, flags, 7, true), win::ERROR_INVALID_HANDLE, "type {ty}");
+    }
+    // and the registrations report: pausing node 2 queues its state change
+    let r = node::api_pause_node(&s, &c, ApiPauseNodeRequest { node }).await;
+    assert_eq!(r.result.0, 0);
+    let got = items(get_v2(&s, &c, port).await);
+    assert!(
+        got.iter().any(|n| n.notification_data.filter_and_type.dw_object_type == object_type::NODE
+            && text(&n.notification_data.object_id) == "3"),
+        "{got:?}"
+    );
 }

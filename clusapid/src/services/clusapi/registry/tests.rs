@@ -14,7 +14,6 @@ use super::*;
 use crate::accounts::AccessLevel;
 use crate::services::clusapi::cluster::enum_entries;
 use crate::services::clusapi::properties::Obj;
-use crate::services::clusapi::version;
 
 // ---- helpers (shared with the batch tests) ----
 
@@ -173,8 +172,9 @@ fn derived_tree_mirrors_the_model() {
     }
     let n = &snap.nodes[1];
     let k = reg.open(&format!("Nodes\\{}", n.id)).unwrap();
-    assert_eq!(k.value("NodeHighestVersion").unwrap().as_dword(), Some(version::CLUSTER_VERSION));
-    assert_eq!(k.value("BuildNumber").unwrap().as_dword(), Some(9600));
+    let v = snap.cluster.windows_version;
+    assert_eq!(k.value("NodeHighestVersion").unwrap().as_dword(), Some(v.cluster_version()));
+    assert_eq!(k.value("BuildNumber").unwrap().as_dword(), Some(u32::from(v.os_version().2)));
     let g = snap.cluster_group().unwrap();
     let k = reg.open(&format!("Groups\\{}", g.id)).unwrap();
     assert_eq!(k.value("Contains").unwrap().as_multi_sz().unwrap(), g.resource_ids);
@@ -698,8 +698,8 @@ async fn failed_store_changes_nothing() {
     assert_eq!(set(&s, &c, &r, "Kept", &RegValue::dword(1)).await, 0);
     b.set_available(false);
     // The store is unreachable: the write fails with the backend's code ...
-    assert_eq!(set(&s, &c, &r, "Lost", &RegValue::dword(2)).await, 5051);
-    assert_eq!(create(&s, &c, &r, "LostKey").await.status.0, 5051);
+    assert_eq!(set(&s, &c, &r, "Lost", &RegValue::dword(2)).await, 5072);
+    assert_eq!(create(&s, &c, &r, "LostKey").await.status.0, 5072);
     // ... reads still work from the last copy ...
     assert_eq!(read(&s, &c, &r, "Kept").await.unwrap(), RegValue::dword(1));
     b.set_available(true);
