@@ -1,6 +1,8 @@
-//! Wiring: builds the backend, the accounts, the services and the two endpoints (the
-//! endpoint mapper and the clusapi port, which also serves witness), binds the listeners and
-//! serves until stopped.
+//! Wiring: builds the backend, the accounts (or the domain logons), the services and the two
+//! endpoints (the endpoint mapper and the clusapi port, which also serves witness), binds the
+//! listeners and serves until stopped. With domain logons it also runs the background task
+//! that resolves the access configuration's names through winbindd and picks up other nodes'
+//! account access edits.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, RwLock};
@@ -17,6 +19,8 @@ use nodes::ClusterBackend;
 use tokio::net::TcpListener;
 
 use crate::accounts::Accounts;
+use crate::cluster_access::ClusterAccess;
+use crate::domain::{Winbind, WinbindVerifier};
 use crate::services::clusapi::ClusapiService;
 use crate::services::epm::{EpmService, Registration};
 use crate::services::mgmt::MgmtService;
@@ -32,6 +36,81 @@ pub struct DaemonSettings {
     pub max_request: usize,
     pub accounts: Accounts,
     pub backend: Arc<dyn ClusterBackend>,
+    /// Domain logons instead of the accounts: `None` for local accounts.
+    pub domain: Option<DomainSettings>,
+}
+
+/// Domain logons (`logon = "winbind"`).
+#[derive(Clone, Debug, Default)]
+pub struct DomainSettings {
+    /// The member's NetBIOS name (smb.conf `netbios name`: the machine account's name).
+    pub netbios_name: String,
+    /// The domain's NetBIOS name (smb.conf `workgroup`).
+    pub workgroup: String,
+    /// The realm (smb.conf `realm`), the DNS domain in lower case.
+    pub realm: String,
+    /// The Kerberos acceptor's keytab (`None`: `KRB5_KTNAME` or MIT's default).
+    pub keytab: Option<std::path::PathBuf>,
+    pub full_access: Vec<String>,
+    pub read_access: Vec<String>,
+    pub deny_access: Vec<String>,
+}
+
+/// How often unresolved access names are retried and other nodes' account access edits are
+/// picked up.
+pub const ACCESS_REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The mechanisms and access list of domain logons; fails when libwbclient cannot be loaded.
+fn domain_logons(d: &DomainSettings) -> anyhow::Result<(auth::Mechanisms, Arc<ClusterAccess>, Winbind)> {
+    let wb = Winbind::new().context("logon = \"winbind\" needs libwbclient.so.0 (Debian package libwbclient0)")?;
+    if let Err(e) = wb.ping() {
+        tracing::warn!(error = %e, "winbindd does not answer yet: domain logons fail until it does");
+    }
+    let keytab = d.keytab.as_ref().map(|p| p.to_string_lossy().into_owned());
+    let kerberos: Option<Arc<dyn auth::GssAcceptorFactory>> =
+        match crate::domain::gss::KerberosAcceptor::new(keytab.as_deref(), Some(wb.clone())) {
+            Ok(k) => {
+                tracing::info!(keytab = k.keytab(), "Kerberos enabled");
+                Some(Arc::new(k))
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "Kerberos disabled: clients authenticate with NTLM only");
+                None
+            }
+        };
+    let mechanisms = auth::Mechanisms { ntlm: Arc::new(WinbindVerifier::new(wb.clone())), kerberos };
+    let access = Arc::new(ClusterAccess::new(&d.full_access, &d.read_access, &d.deny_access));
+    Ok((mechanisms, access, wb))
+}
+
+/// Resolves the access list's names through winbindd, retrying those that fail, and reads the
+/// cluster registry so that account access edits made on other nodes take effect.
+async fn access_refresh(services: Arc<Services>, wb: Winbind) {
+    let mut reported = std::collections::HashSet::new();
+    loop {
+        for name in services.clusapi.access.unresolved() {
+            let (domain, account) = match name.split_once('\\') {
+                Some((d, a)) => (d.to_owned(), a.to_owned()),
+                None => (String::new(), name.clone()),
+            };
+            let w = wb.clone();
+            let r = tokio::task::spawn_blocking(move || w.lookup_name(&domain, &account)).await;
+            match r {
+                Ok(Ok(sid)) => {
+                    tracing::info!(name, %sid, "Access list name resolved");
+                    services.clusapi.access.resolved(&name, sid);
+                }
+                Ok(Err(e)) => {
+                    if reported.insert(name.clone()) {
+                        tracing::warn!(name, error = %e, "Access list name not resolved yet (retried)");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "Name lookup task failed"),
+            }
+        }
+        let _ = crate::services::clusapi::registry::live(&services.clusapi).await;
+        tokio::time::sleep(ACCESS_REFRESH).await;
+    }
 }
 
 /// A running daemon: the bound addresses and the listener tasks.
@@ -58,6 +137,24 @@ impl Daemon {
     }
 }
 
+/// The names a domain member announces in its NTLM CHALLENGE: the DC checks that the NTLMv2
+/// response it is asked to verify names the member that passes it through (MsvAvNbComputerName
+/// and MsvAvNbDomainName of the client's blob), so they are the machine account's, not the
+/// cluster node's.
+fn member_acceptor_config(d: &DomainSettings) -> auth::AcceptorConfig {
+    let dns_domain = d.realm.to_lowercase();
+    auth::AcceptorConfig {
+        netbios_computer: d.netbios_name.to_uppercase(),
+        netbios_domain: d.workgroup.to_uppercase(),
+        dns_computer: if dns_domain.is_empty() {
+            d.netbios_name.to_lowercase()
+        } else {
+            format!("{}.{dns_domain}", d.netbios_name.to_lowercase())
+        },
+        dns_domain,
+    }
+}
+
 fn acceptor_config(snap: &nodes::ClusterState) -> auth::AcceptorConfig {
     let node = snap.node_name(snap.cluster.this_pnn).unwrap_or("CTDB_NODE").to_uppercase();
     auth::AcceptorConfig {
@@ -73,6 +170,13 @@ pub async fn start(s: DaemonSettings) -> anyhow::Result<Daemon> {
     let snap = s.backend.snapshot();
     let accounts = Arc::new(RwLock::new(s.accounts));
     let creds: Arc<dyn auth::CredentialStore> = Arc::new(SharedAccounts(accounts.clone()));
+    let (mechanisms, access, winbind) = match &s.domain {
+        Some(d) => {
+            let (m, a, w) = domain_logons(d)?;
+            (m, a, Some(w))
+        }
+        None => (auth::Mechanisms::local(creds), Arc::default(), None),
+    };
 
     // bind the clusapi port first: with port 0 the kernel picks it and the mapper must know it
     let mut clusapi_listeners = Vec::new();
@@ -119,7 +223,7 @@ pub async fn start(s: DaemonSettings) -> anyhow::Result<Daemon> {
                 },
             ],
         },
-        clusapi: ClusapiService::new(s.backend.clone()),
+        clusapi: ClusapiService::new(s.backend.clone()).with_access(access),
         witness: WitnessService::new(s.backend.clone()),
         mgmt: MgmtService { counters: Default::default(), principal: acceptor_config(&snap).netbios_computer },
         accounts,
@@ -129,8 +233,11 @@ pub async fn start(s: DaemonSettings) -> anyhow::Result<Daemon> {
         interfaces,
         sec_addr: sec_addr.to_string(),
         max_request: s.max_request,
-        acceptor: acceptor_config(&snap),
-        credentials: creds.clone(),
+        acceptor: match &s.domain {
+            Some(d) => member_acceptor_config(d),
+            None => acceptor_config(&snap),
+        },
+        mechanisms: mechanisms.clone(),
         entropy: Arc::new(SystemEntropy),
     };
     // mgmt is served on every endpoint, as the Windows RPC runtime does; inquiries need no
@@ -182,6 +289,9 @@ pub async fn start(s: DaemonSettings) -> anyhow::Result<Daemon> {
         interfaces: vec![Interface::Epmapper, Interface::Mgmt],
     });
     let mut tasks = Vec::new();
+    if let Some(wb) = winbind {
+        tasks.push(tokio::spawn(access_refresh(shared.services.clone(), wb)));
+    }
     let mut clusapi_addrs = Vec::new();
     let mut epm_addrs = Vec::new();
     for l in clusapi_listeners {

@@ -6,9 +6,13 @@
 //! - [`services`]: the RPC interfaces (endpoint mapper, clusapi) over the cluster model.
 //! - [`daemon`]: wiring of backend, accounts, endpoints; `demo` and `serve`.
 //! - [`accounts`], [`config`]: the accounts file and the TOML settings.
+//! - [`domain`], [`cluster_access`]: domain logons (winbindd, Kerberos) and the cluster
+//!   security descriptor that decides what domain accounts may do.
 
 pub mod accounts;
+pub mod cluster_access;
 pub mod config;
 pub mod daemon;
+pub mod domain;
 pub mod services;
 pub mod transport;
