@@ -167,15 +167,30 @@ fn acceptor_config(snap: &nodes::ClusterState) -> auth::AcceptorConfig {
 
 /// Binds both listeners and starts serving.
 pub async fn start(s: DaemonSettings) -> anyhow::Result<Daemon> {
+    start_with(s, None).await
+}
+
+/// How clients log on, when the caller provides it instead of the settings (tests: a fake
+/// domain verifier): the mechanisms, the cluster access list, and the names announced in the
+/// NTLM CHALLENGE. No name resolution or refresh task runs for them.
+pub struct Logons {
+    pub mechanisms: auth::Mechanisms,
+    pub access: Arc<ClusterAccess>,
+    pub acceptor: auth::AcceptorConfig,
+}
+
+/// [`start`] with the logons given (`None`: from the settings).
+pub async fn start_with(s: DaemonSettings, logons: Option<Logons>) -> anyhow::Result<Daemon> {
     let snap = s.backend.snapshot();
     let accounts = Arc::new(RwLock::new(s.accounts));
     let creds: Arc<dyn auth::CredentialStore> = Arc::new(SharedAccounts(accounts.clone()));
-    let (mechanisms, access, winbind) = match &s.domain {
-        Some(d) => {
+    let (mechanisms, access, winbind, acceptor) = match (logons, &s.domain) {
+        (Some(l), _) => (l.mechanisms, l.access, None, l.acceptor),
+        (None, Some(d)) => {
             let (m, a, w) = domain_logons(d)?;
-            (m, a, Some(w))
+            (m, a, Some(w), member_acceptor_config(d))
         }
-        None => (auth::Mechanisms::local(creds), Arc::default(), None),
+        (None, None) => (auth::Mechanisms::local(creds), Arc::default(), None, acceptor_config(&snap)),
     };
 
     // bind the clusapi port first: with port 0 the kernel picks it and the mapper must know it
@@ -228,15 +243,14 @@ pub async fn start(s: DaemonSettings) -> anyhow::Result<Daemon> {
         mgmt: MgmtService { counters: Default::default(), principal: acceptor_config(&snap).netbios_computer },
         accounts,
     });
+    // the account access edits kept in the cluster registry apply from the first call on
+    let _ = crate::services::clusapi::registry::live(&services.clusapi).await;
     let shared = Arc::new(Shared { services, associations: Associations::new() });
     let base = |interfaces, sec_addr: u16| ServerConfig {
         interfaces,
         sec_addr: sec_addr.to_string(),
         max_request: s.max_request,
-        acceptor: match &s.domain {
-            Some(d) => member_acceptor_config(d),
-            None => acceptor_config(&snap),
-        },
+        acceptor: acceptor.clone(),
         mechanisms: mechanisms.clone(),
         entropy: Arc::new(SystemEntropy),
     };
