@@ -239,6 +239,8 @@ pub struct Configured {
 pub struct ClusterAccess {
     configured: RwLock<Vec<Configured>>,
     edits: RwLock<Vec<Edit>>,
+    /// Which version of the stored cluster registry the edits were read from.
+    edits_stamp: AtomicU64,
     generation: AtomicU64,
 }
 
@@ -262,6 +264,7 @@ impl ClusterAccess {
         ClusterAccess {
             configured: RwLock::new(configured),
             edits: RwLock::new(Vec::new()),
+            edits_stamp: AtomicU64::new(0),
             generation: AtomicU64::new(1),
         }
     }
@@ -295,7 +298,18 @@ impl ClusterAccess {
         }
     }
 
-    /// Replaces the edits (as read from the cluster registry).
+    /// The stamp given with the edits last read from the cluster registry.
+    pub fn edits_stamp(&self) -> u64 {
+        self.edits_stamp.load(Ordering::Acquire)
+    }
+
+    /// Replaces the edits with those read from version `stamp` of the cluster registry.
+    pub fn set_edits_at(&self, edits: Vec<Edit>, stamp: u64) {
+        self.set_edits(edits);
+        self.edits_stamp.store(stamp, Ordering::Release);
+    }
+
+    /// Replaces the edits (as just written to the cluster registry).
     pub fn set_edits(&self, edits: Vec<Edit>) {
         let mut e = self.edits.write().unwrap_or_else(PoisonError::into_inner);
         if *e != edits {

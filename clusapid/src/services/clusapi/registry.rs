@@ -273,6 +273,8 @@ struct Cache {
     snap: Option<Arc<ClusterState>>,
     /// The generation of the cluster access list whose descriptor `derived` carries.
     access_generation: u64,
+    /// Changes whenever `stored` is replaced (the account access edits are re-read then).
+    stored_version: u64,
     derived: Registry,
     /// The blob `stored` was parsed from (`None` = not loaded yet; `Some(None)` = nothing
     /// stored). A blob that did not verify is remembered too, so it is reported once.
@@ -290,7 +292,9 @@ impl Cache {
     /// `access` as the root value `Security Descriptor`) under the stored layer. The account
     /// access edits kept in the stored layer are handed to `access` first.
     fn refresh(&mut self, snap: &Arc<ClusterState>, access: &ClusterAccess) -> Arc<Registry> {
-        access.set_edits(stored_edits(&self.stored));
+        if access.edits_stamp() != self.stored_version {
+            access.set_edits_at(stored_edits(&self.stored), self.stored_version);
+        }
         let generation = access.generation();
         if !self.snap.as_ref().is_some_and(|s| Arc::ptr_eq(s, snap)) || self.access_generation != generation {
             self.derived = derived_tree(snap);
@@ -309,6 +313,7 @@ impl Cache {
         match parse_blob(blob.as_deref()) {
             Ok(t) => {
                 self.stored = t;
+                self.stored_version += 1;
                 self.live = None;
             }
             Err(error) => {
@@ -505,6 +510,7 @@ pub async fn write<T: Send>(
         c.writes += 1;
         c.blob = Some(Some(blob));
         c.stored = stored;
+        c.stored_version += 1;
         c.live = None;
     }
     st.publish(&changes);
