@@ -196,6 +196,8 @@ pub enum WbcError {
     NotAvailable,
     #[error("logon refused: NT status {status:#010x} ({text})")]
     Logon { status: u32, text: String },
+    #[error("the credentials are those of the guest account")]
+    Guest,
     #[error("no such name")]
     NotFound,
     #[error("winbindd answered {0} (wbcErr)")]
@@ -344,7 +346,7 @@ impl Winbind {
                 // SAFETY: non-null info from libwbclient; the arrays have the stated lengths.
                 let i = unsafe { &*info };
                 if i.user_flags & USER_INFO_GUEST != 0 {
-                    Err(WbcError::Logon { status: NT_STATUS_LOGON_FAILURE, text: "guest logon".into() })
+                    Err(WbcError::Guest)
                 } else {
                     let n = i.num_sids as usize;
                     let list: &[WbcSidWithAttr] =
@@ -503,7 +505,10 @@ impl NtlmVerifier for WinbindVerifier {
                     sids,
                 })
             }
-            Err(WbcError::Logon { text, .. }) if text == "guest logon" => Err(AuthError::Guest),
+            Err(WbcError::Guest) => {
+                tracing::info!(user = l.user, domain = l.domain, "Guest logon refused");
+                Err(AuthError::Guest)
+            }
             Err(WbcError::Logon { status, text }) => {
                 if !matches!(status, NT_STATUS_LOGON_FAILURE | NT_STATUS_WRONG_PASSWORD | NT_STATUS_NO_SUCH_USER) {
                     tracing::info!(
