@@ -310,16 +310,24 @@ fn capture_shows_the_kerberos_ap_req_in_the_bind() {
     cmd.args(["tcpdump", "-i", "eth0", "-U", "-s", "0", "-Z", "root", "-w"]).arg(&pcap).arg("tcp port 4135");
     cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped());
     let mut dump = cmd.spawn().expect("tcpdump");
-    // tcpdump says "listening on" once it captures
+    // tcpdump says "listening on" once it captures (its stderr, read on a thread)
     let mut err = dump.stderr.take().unwrap();
-    let mut seen = Vec::new();
-    let t0 = Instant::now();
-    while !String::from_utf8_lossy(&seen).contains("listening on") && t0.elapsed() < Duration::from_secs(10) {
+    let said = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let s2 = said.clone();
+    std::thread::spawn(move || {
         let mut b = [0u8; 256];
-        match std::io::Read::read(&mut err, &mut b) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => seen.extend_from_slice(&b[..n]),
+        while let Ok(n) = std::io::Read::read(&mut err, &mut b) {
+            if n == 0 {
+                break;
+            }
+            s2.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(&b[..n]);
         }
+    });
+    let said_text = || String::from_utf8_lossy(&said.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
+    let t0 = Instant::now();
+    while !said_text().contains("listening on") {
+        assert!(t0.elapsed() < Duration::from_secs(30), "tcpdump did not start: {}", said_text());
+        std::thread::sleep(Duration::from_millis(100));
     }
     let (ok, text) = lab.rpcclient(
         "required",
@@ -328,18 +336,30 @@ fn capture_shows_the_kerberos_ap_req_in_the_bind() {
         "ncacn_ip_tcp:labcluster.lab.example[seal,spnego]",
         "clusapi_get_cluster_name",
     );
-    std::thread::sleep(Duration::from_millis(500));
+    assert!(ok, "{text}");
+    // the packets reach the file (-U writes each one at once); read it until the bind is there
+    let read = || {
+        Command::new("tshark")
+            .arg("-r")
+            .arg(&pcap)
+            .args(["-d", "tcp.port==4135,dcerpc", "-Y", "dcerpc.pkt_type == 11 && kerberos.msg_type == 14"])
+            .args(["-T", "fields", "-e", "dcerpc.auth_type", "-e", "spnego.MechType", "-e", "kerberos.SNameString"])
+            .output()
+            .expect("tshark")
+    };
+    let t0 = Instant::now();
+    let mut out = read();
+    while out.stdout.is_empty() && t0.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(500));
+        out = read();
+    }
     // SAFETY: the pid of the tcpdump we started (not yet reaped, so it cannot be reused).
     unsafe { libc::kill(dump.id() as libc::pid_t, libc::SIGTERM) };
     assert!(wait_timeout(&mut dump, Duration::from_secs(10)).is_some(), "tcpdump did not stop");
-    assert!(ok, "{text}");
-    let out = Command::new("tshark")
-        .arg("-r")
-        .arg(&pcap)
-        .args(["-d", "tcp.port==4135,dcerpc", "-Y", "dcerpc.pkt_type == 11 && kerberos.msg_type == 14"])
-        .args(["-T", "fields", "-e", "dcerpc.auth_type", "-e", "spnego.MechType", "-e", "kerberos.SNameString"])
-        .output()
-        .expect("tshark");
+    if out.stdout.is_empty() {
+        out = read();
+        eprintln!("tcpdump said: {}", said_text());
+    }
     let fields = String::from_utf8_lossy(&out.stdout);
     eprintln!("tshark: bind with a Kerberos AP-REQ: {fields}");
     let first =
