@@ -1,20 +1,27 @@
 //! Sans-I/O authentication for the clusapid DCE/RPC server: NTLMSSP with
-//! NTLMv2 (MS-NLMP) and SPNEGO (RFC 4178, MS-SPNG) carrying NTLMSSP, for the
-//! DCE/RPC authentication types of MS-RPCE 2.2.1.1.7
-//! (`RPC_C_AUTHN_GSS_NEGOTIATE` = 9, `RPC_C_AUTHN_WINNT` = 10).
+//! NTLMv2 (MS-NLMP), Kerberos through an injected GSS-API context (MS-KILE),
+//! and SPNEGO (RFC 4178, MS-SPNG) negotiating between them, for the DCE/RPC
+//! authentication types of MS-RPCE 2.2.1.1.7 (`RPC_C_AUTHN_GSS_NEGOTIATE` = 9,
+//! `RPC_C_AUTHN_WINNT` = 10, `RPC_C_AUTHN_GSS_KERBEROS` = 16).
 //!
 //! This crate owns the security context: token exchange ([`Acceptor`] for the
 //! server, [`Initiator`] for clients), the authenticated identity, and the
-//! per-message integrity/confidentiality of [`NtlmSession`]. It performs no
+//! per-message integrity/confidentiality ([`Protection`]). It performs no
 //! I/O, spawns nothing and reads no clock or random source on the server
 //! path: the caller injects the server challenge and the current FILETIME
-//! (and, on the client side, the client challenge and random session key).
+//! (and, on the client side, the client challenge and random session key),
+//! and the two things that need the outside world arrive as traits: the NTLM
+//! credential check ([`NtlmVerifier`]) and the Kerberos mechanism
+//! ([`GssAcceptorFactory`]), bundled in [`Mechanisms`].
 //!
 //! Module map:
 //! - [`crypto`]: NTOWFv1/v2, HMAC-MD5, RC4, SIGNKEY/SEALKEY;
 //! - [`ntlm`]: NTLMSSP codecs, acceptor, initiator, session;
+//! - [`verifier`]: the NTLM credential check and its local implementation;
+//! - [`gss`]: the Kerberos GSS-API context interface and raw Kerberos;
 //! - [`der`]: minimal DER reader/writer;
-//! - [`spnego`]: SPNEGO acceptor and initiator around NTLMSSP.
+//! - [`spnego`]: SPNEGO acceptor (Kerberos or NTLMSSP) and initiator (NTLMSSP);
+//! - [`protect`]: per-PDU signing and sealing for either mechanism.
 //!
 //! Invariants: nothing in this crate panics on peer-supplied bytes; every
 //! decoding problem is an [`AuthError`]. Errors display as lowercase
@@ -22,15 +29,21 @@
 
 pub mod crypto;
 pub mod der;
+pub mod gss;
 pub mod ntlm;
+pub mod protect;
 pub mod spnego;
+pub mod verifier;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use crypto::nt_hash;
+pub use gss::{GssAcceptorFactory, GssContext, KerberosAcceptor};
 pub use ntlm::{AcceptorConfig, ClientSecret, NtlmAcceptor, NtlmInitiator, NtlmSession, NtlmStep, Role};
+pub use protect::Protection;
 pub use spnego::{SpnegoAcceptor, SpnegoInitiator};
+pub use verifier::{LocalVerifier, NtlmLogon, NtlmVerifier, VerifiedLogon};
 
 /// Authentication failures. Messages are lowercase without trailing period.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -68,6 +81,15 @@ pub enum AuthError {
     /// A feature the peer requires is not supported.
     #[error("unsupported: {0}")]
     Unsupported(&'static str),
+    /// The credentials are right but name the guest account.
+    #[error("guest logons are not allowed")]
+    Guest,
+    /// The authority that checks credentials could not be asked (winbindd down, no keytab).
+    #[error("credential check unavailable: {0}")]
+    Backend(String),
+    /// The Kerberos mechanism refused a token (bad ticket, no key for it, replay, ...).
+    #[error("kerberos: {0}")]
+    Kerberos(String),
 }
 
 /// DCE/RPC authentication types (MS-RPCE 2.2.1.1.7) this crate handles.
@@ -77,6 +99,8 @@ pub enum AuthType {
     Spnego,
     /// `RPC_C_AUTHN_WINNT` (10): raw NTLMSSP.
     Ntlmssp,
+    /// `RPC_C_AUTHN_GSS_KERBEROS` (16): raw Kerberos.
+    Kerberos,
 }
 
 impl AuthType {
@@ -85,6 +109,7 @@ impl AuthType {
         match v {
             9 => Some(AuthType::Spnego),
             10 => Some(AuthType::Ntlmssp),
+            16 => Some(AuthType::Kerberos),
             _ => None,
         }
     }
@@ -94,19 +119,73 @@ impl AuthType {
         match self {
             AuthType::Spnego => 9,
             AuthType::Ntlmssp => 10,
+            AuthType::Kerberos => 16,
         }
     }
 }
 
-/// The authenticated client identity, as the client spelled it.
+/// The mechanism that authenticated a client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mechanism {
+    /// NTLMSSP (NTLMv2).
+    Ntlm,
+    /// Kerberos.
+    Kerberos,
+}
+
+impl Mechanism {
+    /// Name for logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mechanism::Ntlm => "NTLM",
+            Mechanism::Kerberos => "Kerberos",
+        }
+    }
+}
+
+/// The authenticated client identity: as the client spelled it (local accounts) or as the
+/// authority names it (domain logons).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuthenticatedUser {
-    /// UserName.
+    /// UserName (NTLM) or the principal's name without the realm (Kerberos).
     pub user: String,
-    /// DomainName.
+    /// DomainName (NTLM) or the realm / domain (Kerberos).
     pub domain: String,
-    /// Workstation.
+    /// Workstation (NTLM; empty for Kerberos).
     pub workstation: String,
+    /// The caller's security identifiers (`S-1-...`), user first; empty for local accounts
+    /// and for Kerberos tickets without a verified PAC.
+    pub sids: Vec<String>,
+    /// How the client authenticated.
+    pub mechanism: Mechanism,
+}
+
+/// The mechanisms an acceptor may use: NTLM with its credential check, and Kerberos when a
+/// GSS-API mechanism is available.
+#[derive(Clone)]
+pub struct Mechanisms {
+    /// Checks NTLMv2 responses.
+    pub ntlm: Arc<dyn NtlmVerifier>,
+    /// Makes Kerberos acceptor contexts; `None`: NTLM only.
+    pub kerberos: Option<Arc<dyn GssAcceptorFactory>>,
+}
+
+impl std::fmt::Debug for Mechanisms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mechanisms").field("kerberos", &self.kerberos.is_some()).finish_non_exhaustive()
+    }
+}
+
+impl Mechanisms {
+    /// NTLM only, checked against the NT hashes of `creds`.
+    pub fn local(creds: Arc<dyn CredentialStore>) -> Self {
+        Mechanisms { ntlm: Arc::new(LocalVerifier::new(creds)), kerberos: None }
+    }
+
+    /// Whether authenticating may block (the caller then runs it off its event loop).
+    pub fn blocking(&self) -> bool {
+        self.ntlm.blocking() || self.kerberos.as_ref().is_some_and(|k| k.blocking())
+    }
 }
 
 /// Source of NT hashes (NTOWFv1) for the acceptor.
@@ -172,23 +251,34 @@ pub enum Acceptor {
     Spnego(SpnegoAcceptor),
     /// `RPC_C_AUTHN_WINNT`.
     Ntlm(NtlmAcceptor),
+    /// `RPC_C_AUTHN_GSS_KERBEROS`.
+    Kerberos(KerberosAcceptor),
 }
 
 impl Acceptor {
     /// Creates an acceptor; `challenge` must be fresh random bytes and
-    /// `now_filetime` the current FILETIME.
+    /// `now_filetime` the current FILETIME. Raw Kerberos without a Kerberos mechanism is
+    /// [`AuthError::NoCommonMech`]; SPNEGO then offers NTLM only, and falls back to it when
+    /// the Kerberos context cannot be created.
     pub fn new(
         auth_type: AuthType,
         config: AcceptorConfig,
-        creds: Arc<dyn CredentialStore>,
+        mechs: &Mechanisms,
         challenge: [u8; 8],
         now_filetime: u64,
-    ) -> Self {
-        let ntlm = NtlmAcceptor::new(config, creds, challenge, now_filetime);
-        match auth_type {
-            AuthType::Spnego => Acceptor::Spnego(SpnegoAcceptor::new(ntlm)),
-            AuthType::Ntlmssp => Acceptor::Ntlm(ntlm),
-        }
+    ) -> Result<Self, AuthError> {
+        let ntlm = || NtlmAcceptor::with_verifier(config.clone(), mechs.ntlm.clone(), challenge, now_filetime);
+        Ok(match auth_type {
+            AuthType::Spnego => {
+                let krb = mechs.kerberos.as_ref().and_then(|k| k.new_context().ok());
+                Acceptor::Spnego(SpnegoAcceptor::with_kerberos(ntlm(), krb))
+            }
+            AuthType::Ntlmssp => Acceptor::Ntlm(ntlm()),
+            AuthType::Kerberos => {
+                let k = mechs.kerberos.as_ref().ok_or(AuthError::NoCommonMech)?;
+                Acceptor::Kerberos(KerberosAcceptor::new(k.new_context()?))
+            }
+        })
     }
 
     /// The DCE/RPC auth type of this context.
@@ -196,6 +286,7 @@ impl Acceptor {
         match self {
             Acceptor::Spnego(_) => AuthType::Spnego,
             Acceptor::Ntlm(_) => AuthType::Ntlmssp,
+            Acceptor::Kerberos(_) => AuthType::Kerberos,
         }
     }
 
@@ -208,6 +299,7 @@ impl Acceptor {
                 NtlmStep::Continue(t) => Step::Continue(t),
                 NtlmStep::Done => Step::Done(None),
             }),
+            Acceptor::Kerberos(k) => k.step(token),
         }
     }
 
@@ -216,22 +308,34 @@ impl Acceptor {
         match self {
             Acceptor::Spnego(s) => s.is_done(),
             Acceptor::Ntlm(n) => n.is_done(),
+            Acceptor::Kerberos(k) => k.is_done(),
         }
     }
 
     /// The authenticated identity, once done.
-    pub fn user(&self) -> Option<&AuthenticatedUser> {
+    pub fn user(&self) -> Option<AuthenticatedUser> {
         match self {
             Acceptor::Spnego(s) => s.authenticated_user(),
-            Acceptor::Ntlm(n) => n.authenticated_user(),
+            Acceptor::Ntlm(n) => n.authenticated_user().cloned(),
+            Acceptor::Kerberos(k) => k.identity(),
         }
     }
 
-    /// The message protection context, once done.
+    /// The NTLM session, once done with NTLM.
     pub fn session_mut(&mut self) -> Option<&mut NtlmSession> {
         match self {
             Acceptor::Spnego(s) => s.session_mut(),
             Acceptor::Ntlm(n) => n.session_mut(),
+            Acceptor::Kerberos(_) => None,
+        }
+    }
+
+    /// The message protection, once done (NTLM session or Kerberos context).
+    pub fn protection(&mut self) -> Option<Protection<'_>> {
+        match self {
+            Acceptor::Spnego(s) => s.protection(),
+            Acceptor::Ntlm(n) => n.session_mut().map(Protection::Ntlm),
+            Acceptor::Kerberos(k) => k.context_mut().map(Protection::Gss),
         }
     }
 
@@ -239,7 +343,7 @@ impl Acceptor {
     pub fn take_error_token(&mut self) -> Option<Vec<u8>> {
         match self {
             Acceptor::Spnego(s) => s.take_error_token(),
-            Acceptor::Ntlm(_) => None,
+            Acceptor::Ntlm(_) | Acceptor::Kerberos(_) => None,
         }
     }
 }
@@ -255,10 +359,11 @@ pub enum Initiator {
 
 impl Initiator {
     /// Wraps an NTLM initiator for the given DCE/RPC auth type.
+    /// Raw Kerberos (type 16) has no client side here: it is treated as raw NTLMSSP.
     pub fn new(auth_type: AuthType, ntlm: NtlmInitiator) -> Self {
         match auth_type {
             AuthType::Spnego => Initiator::Spnego(SpnegoInitiator::new(ntlm)),
-            AuthType::Ntlmssp => Initiator::Ntlm(ntlm),
+            AuthType::Ntlmssp | AuthType::Kerberos => Initiator::Ntlm(ntlm),
         }
     }
 

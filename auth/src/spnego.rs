@@ -1,19 +1,35 @@
-//! SPNEGO (RFC 4178 with the Microsoft extensions of MS-SPNG) around NTLMSSP:
-//! [`SpnegoAcceptor`] for the server, [`SpnegoInitiator`] for the client.
-//! NTLMSSP (OID 1.3.6.1.4.1.311.2.2.10) is the only mechanism.
+//! SPNEGO (RFC 4178 with the Microsoft extensions of MS-SPNG):
+//! [`SpnegoAcceptor`] for the server, choosing between Kerberos (OIDs
+//! 1.2.840.113554.1.2.2 and Microsoft's 1.2.840.48018.1.2.2, through an
+//! injected [`GssContext`]) and NTLMSSP (OID 1.3.6.1.4.1.311.2.2.10), and
+//! [`SpnegoInitiator`] for the client, which offers NTLMSSP only.
 //!
 //! Acceptor rules:
 //! - The first token is a NegTokenInit, normally inside the GSS-API
 //!   `[APPLICATION 0]` wrapper with OID 1.3.6.1.5.5.2 (a bare `[0]`
 //!   NegTokenInit is accepted too).
-//! - NTLMSSP first in mechTypes with a mechToken: that token is the NTLM
-//!   NEGOTIATE; answer accept-incomplete + supportedMech + CHALLENGE.
-//! - NTLMSSP listed but not first (or no mechToken): any optimistic token is
+//! - The selected mechanism is the first one of the client's mechTypes we
+//!   support (Kerberos only when a Kerberos context was given). The answer's
+//!   supportedMech is that OID as the client spelled it.
+//! - Selected and first in mechTypes with a mechToken: that token is the
+//!   mechanism's first (NTLM NEGOTIATE, Kerberos AP-REQ); answer
+//!   accept-incomplete + supportedMech + the mechanism's reply (CHALLENGE,
+//!   DCE-style AP-REP).
+//! - Selected but not first (or no mechToken): any optimistic token is
 //!   ignored; answer accept-incomplete + supportedMech, and the next
-//!   NegTokenResp carries the NEGOTIATE.
-//! - NTLMSSP absent: [`AuthError::NoCommonMech`], with a reject token
+//!   NegTokenResp carries the mechanism's first token.
+//! - Kerberos first with an AP-REQ that cannot be accepted (no key in the
+//!   keytab, bad ticket, skew): when the client also listed NTLMSSP, NTLMSSP is
+//!   selected instead (accept-incomplete + supportedMech NTLMSSP, no token; the
+//!   mechListMIC becomes mandatory) and the reason is kept for the logs
+//!   ([`SpnegoAcceptor::kerberos_fallback`]); otherwise the error is final.
+//! - No supported mechanism: [`AuthError::NoCommonMech`], with a reject token
 //!   available from [`SpnegoAcceptor::take_error_token`].
-//! - mechListMIC: computed with NTLM over the DER mechTypes SEQUENCE exactly
+//! - Kerberos mechListMIC: GSS_GetMIC/GSS_VerifyMIC of the Kerberos context over
+//!   the mechTypes as the client sent them, checked when the context completes;
+//!   mandatory when Kerberos was not the client's first choice, otherwise
+//!   verified and answered when the client sends one.
+//! - NTLM mechListMIC: computed with NTLM over the DER mechTypes SEQUENCE exactly
 //!   as the client sent it. RFC 4178 section 5 makes the exchange mandatory
 //!   when the selected mechanism was not the initiator's first choice; as
 //!   Windows and Samba do, it is also mandatory when the NTLM AUTHENTICATE
@@ -28,8 +44,9 @@
 //! state machine refuses further tokens with [`AuthError::UnexpectedMessage`].
 
 use crate::der::{tag, tlv, write_tlv, Reader, Tlv};
+use crate::gss::{is_krb5_oid, GssContext};
 use crate::ntlm::{NtlmAcceptor, NtlmInitiator, NtlmSession, NtlmStep};
-use crate::{AuthError, AuthenticatedUser, Step};
+use crate::{AuthError, AuthenticatedUser, Protection, Step};
 
 /// Contents octets of the SPNEGO OID 1.3.6.1.5.5.2.
 pub const SPNEGO_OID: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x02];
@@ -205,30 +222,69 @@ fn reject_token() -> Vec<u8> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum AccState {
     Initial,
+    /// NTLM selected, its NEGOTIATE still to come.
     AwaitNegotiate,
     AwaitAuthenticate,
+    /// Kerberos selected, the AP-REQ still to come (it was not the client's first choice).
+    AwaitApReq,
+    /// Kerberos in progress: the AP-REP went out, the client's DCE-style AP-REP is next.
+    AwaitKrb,
     Done,
     Failed,
 }
 
-/// SPNEGO acceptor (server) wrapping an [`NtlmAcceptor`].
-#[derive(Debug)]
+/// Which mechanism the acceptor selected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mech {
+    Ntlm,
+    Krb,
+}
+
+/// SPNEGO acceptor (server): Kerberos (when a GSS context is given) or NTLMSSP.
 pub struct SpnegoAcceptor {
     ntlm: NtlmAcceptor,
+    krb: Option<Box<dyn GssContext>>,
     state: AccState,
+    mech: Mech,
+    /// The supportedMech we answered with (the client's spelling of the OID).
+    mech_oid: Vec<u8>,
     mech_types: Vec<u8>,
-    ntlm_preferred: bool,
+    /// Whether the selected mechanism was the client's first choice.
+    preferred: bool,
+    /// Why Kerberos was not used although it was offered, for logs.
+    krb_fallback: Option<AuthError>,
     error_token: Option<Vec<u8>>,
 }
 
+impl std::fmt::Debug for SpnegoAcceptor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpnegoAcceptor")
+            .field("state", &self.state)
+            .field("mech", &self.mech)
+            .field("ntlm", &self.ntlm)
+            .field("kerberos", &self.krb.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl SpnegoAcceptor {
-    /// Wraps a fresh NTLM acceptor.
+    /// Wraps a fresh NTLM acceptor; NTLMSSP is the only mechanism.
     pub fn new(ntlm: NtlmAcceptor) -> Self {
+        Self::with_kerberos(ntlm, None)
+    }
+
+    /// Wraps a fresh NTLM acceptor and, when given, a fresh Kerberos context: Kerberos is
+    /// then selected whenever the client lists it before NTLMSSP.
+    pub fn with_kerberos(ntlm: NtlmAcceptor, krb: Option<Box<dyn GssContext>>) -> Self {
         SpnegoAcceptor {
             ntlm,
+            krb,
             state: AccState::Initial,
+            mech: Mech::Ntlm,
+            mech_oid: Vec::new(),
             mech_types: Vec::new(),
-            ntlm_preferred: false,
+            preferred: false,
+            krb_fallback: None,
             error_token: None,
         }
     }
@@ -240,6 +296,7 @@ impl SpnegoAcceptor {
             AccState::Initial => self.on_init(token),
             AccState::AwaitNegotiate => self.on_negotiate(token),
             AccState::AwaitAuthenticate => self.on_authenticate(token),
+            AccState::AwaitApReq | AccState::AwaitKrb => self.on_krb(token),
             AccState::Done | AccState::Failed => return Err(AuthError::UnexpectedMessage),
         };
         if result.is_err() {
@@ -254,30 +311,54 @@ impl SpnegoAcceptor {
         self.state == AccState::Done
     }
 
+    /// True when Kerberos authenticated the client.
+    pub fn is_kerberos(&self) -> bool {
+        self.mech == Mech::Krb
+    }
+
+    /// When the client offered Kerberos first and it failed, so that NTLM was selected
+    /// instead: why (no key for the ticket, clock skew, ...).
+    pub fn kerberos_fallback(&self) -> Option<&AuthError> {
+        self.krb_fallback.as_ref()
+    }
+
     /// The authenticated identity, once done.
-    pub fn authenticated_user(&self) -> Option<&AuthenticatedUser> {
-        if self.is_done() {
-            self.ntlm.authenticated_user()
-        } else {
-            None
+    pub fn authenticated_user(&self) -> Option<AuthenticatedUser> {
+        if !self.is_done() {
+            return None;
+        }
+        match self.mech {
+            Mech::Ntlm => self.ntlm.authenticated_user().cloned(),
+            Mech::Krb => self.krb.as_ref().and_then(|k| k.identity()),
         }
     }
 
-    /// The NTLM session, once done.
+    /// The NTLM session, once done with NTLM.
     pub fn session_mut(&mut self) -> Option<&mut NtlmSession> {
-        if self.is_done() {
+        if self.is_done() && self.mech == Mech::Ntlm {
             self.ntlm.session_mut()
         } else {
             None
         }
     }
 
-    /// Takes the NTLM session, once done.
+    /// Takes the NTLM session, once done with NTLM.
     pub fn take_session(&mut self) -> Option<NtlmSession> {
-        if self.is_done() {
+        if self.is_done() && self.mech == Mech::Ntlm {
             self.ntlm.take_session()
         } else {
             None
+        }
+    }
+
+    /// The message protection of the selected mechanism, once done.
+    pub fn protection(&mut self) -> Option<Protection<'_>> {
+        if !self.is_done() {
+            return None;
+        }
+        match self.mech {
+            Mech::Ntlm => self.ntlm.session_mut().map(Protection::Ntlm),
+            Mech::Krb => self.krb.as_mut().map(|k| Protection::Gss(k.as_mut())),
         }
     }
 
@@ -300,22 +381,106 @@ impl SpnegoAcceptor {
 
     fn on_init(&mut self, token: &[u8]) -> Result<Step, AuthError> {
         let init = parse_init_token(token)?;
-        if !init.mech_types.contains(&NTLMSSP_OID) {
-            return Err(AuthError::NoCommonMech);
-        }
         self.mech_types = init.mech_types_raw.to_vec();
-        self.ntlm_preferred = init.mech_types.first() == Some(&NTLMSSP_OID);
-        let challenge = match init.mech_token {
-            Some(neg) if self.ntlm_preferred => Some(self.ntlm_challenge(neg)?),
-            _ => None,
+        let krb_ok = self.krb.is_some();
+        // the first mechanism of the client's list that we support
+        let chosen = init.mech_types.iter().position(|m| *m == NTLMSSP_OID || (krb_ok && is_krb5_oid(m)));
+        let Some(pos) = chosen else {
+            return Err(AuthError::NoCommonMech);
         };
-        self.state = if challenge.is_some() { AccState::AwaitAuthenticate } else { AccState::AwaitNegotiate };
+        let oid = init.mech_types[pos];
+        self.preferred = pos == 0;
+        if is_krb5_oid(oid) {
+            self.mech = Mech::Krb;
+            self.mech_oid = oid.to_vec();
+            match init.mech_token {
+                Some(ap_req) if self.preferred => match self.krb_leg(ap_req, None, true) {
+                    Ok(step) => Ok(step),
+                    Err(e) => self.fall_back_to_ntlm(&init.mech_types, e),
+                },
+                _ => {
+                    self.state = AccState::AwaitApReq;
+                    Ok(Step::Continue(encode_resp(&NegTokenResp {
+                        neg_state: Some(ACCEPT_INCOMPLETE),
+                        supported_mech: Some(oid),
+                        ..Default::default()
+                    })))
+                }
+            }
+        } else {
+            self.mech = Mech::Ntlm;
+            self.mech_oid = NTLMSSP_OID.to_vec();
+            let challenge = match init.mech_token {
+                Some(neg) if self.preferred => Some(self.ntlm_challenge(neg)?),
+                _ => None,
+            };
+            self.state = if challenge.is_some() { AccState::AwaitAuthenticate } else { AccState::AwaitNegotiate };
+            Ok(Step::Continue(encode_resp(&NegTokenResp {
+                neg_state: Some(ACCEPT_INCOMPLETE),
+                supported_mech: Some(NTLMSSP_OID),
+                response_token: challenge.as_deref(),
+                mech_list_mic: None,
+            })))
+        }
+    }
+
+    /// The client's optimistic Kerberos token failed: select NTLMSSP when the client listed
+    /// it (the mechListMIC then becomes mandatory), else fail with the Kerberos error.
+    fn fall_back_to_ntlm(&mut self, mech_types: &[&[u8]], e: AuthError) -> Result<Step, AuthError> {
+        if !mech_types.contains(&NTLMSSP_OID) {
+            return Err(e);
+        }
+        self.krb_fallback = Some(e);
+        self.krb = None;
+        self.mech = Mech::Ntlm;
+        self.mech_oid = NTLMSSP_OID.to_vec();
+        self.preferred = false;
+        self.state = AccState::AwaitNegotiate;
         Ok(Step::Continue(encode_resp(&NegTokenResp {
             neg_state: Some(ACCEPT_INCOMPLETE),
             supported_mech: Some(NTLMSSP_OID),
-            response_token: challenge.as_deref(),
-            mech_list_mic: None,
+            ..Default::default()
         })))
+    }
+
+    /// One Kerberos leg: in the first answer (`first`) the answer names the mechanism; the
+    /// client's mechListMIC, if any, is checked once the context is complete.
+    fn krb_leg(&mut self, token: &[u8], client_mic: Option<&[u8]>, first: bool) -> Result<Step, AuthError> {
+        let krb = self.krb.as_mut().ok_or(AuthError::UnexpectedMessage)?;
+        let supported = if first { Some(self.mech_oid.as_slice()) } else { None };
+        match krb.step(token)? {
+            Step::Continue(reply) => {
+                self.state = AccState::AwaitKrb;
+                Ok(Step::Continue(encode_resp(&NegTokenResp {
+                    neg_state: Some(ACCEPT_INCOMPLETE),
+                    supported_mech: supported,
+                    response_token: Some(&reply),
+                    mech_list_mic: None,
+                })))
+            }
+            Step::Done(reply) => {
+                let our_mic = match client_mic {
+                    Some(mic) => {
+                        krb.verify_mic(&self.mech_types, mic).map_err(|_| AuthError::BadMic)?;
+                        Some(krb.get_mic(&self.mech_types)?)
+                    }
+                    None if !self.preferred => return Err(AuthError::MissingMechListMic),
+                    None => None,
+                };
+                self.state = AccState::Done;
+                Ok(Step::Done(Some(encode_resp(&NegTokenResp {
+                    neg_state: Some(ACCEPT_COMPLETED),
+                    supported_mech: supported,
+                    response_token: reply.as_deref(),
+                    mech_list_mic: our_mic.as_deref(),
+                }))))
+            }
+        }
+    }
+
+    fn on_krb(&mut self, token: &[u8]) -> Result<Step, AuthError> {
+        let (resp, inner) = Self::client_resp(token)?;
+        self.krb_leg(inner, resp.mech_list_mic, false)
     }
 
     fn client_resp<'a>(token: &'a [u8]) -> Result<(NegTokenResp<'a>, &'a [u8]), AuthError> {
@@ -344,7 +509,7 @@ impl SpnegoAcceptor {
             NtlmStep::Done => {}
             NtlmStep::Continue(_) => return Err(AuthError::UnexpectedMessage),
         }
-        let required = !self.ntlm_preferred || self.ntlm.mic_present();
+        let required = !self.preferred || self.ntlm.mic_present();
         let our_mic = match (resp.mech_list_mic, self.ntlm.session_mut()) {
             (Some(mic), Some(session)) => {
                 session.verify_mech_list_mic(&self.mech_types, mic).map_err(|_| AuthError::BadMic)?;

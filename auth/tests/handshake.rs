@@ -147,7 +147,8 @@ fn creds() -> Arc<dyn CredentialStore> {
 }
 
 fn acceptor(auth_type: AuthType, seed: u8) -> auth::Acceptor {
-    auth::Acceptor::new(auth_type, config(), creds(), [seed; 8], 133_000_000_000_000_000)
+    auth::Acceptor::new(auth_type, config(), &auth::Mechanisms::local(creds()), [seed; 8], 133_000_000_000_000_000)
+        .unwrap()
 }
 
 fn initiator(auth_type: AuthType, user: &str, domain: &str, password: &str, seed: u8) -> auth::Initiator {
@@ -247,7 +248,9 @@ fn nt_hash_secret_and_auth_type_codes() {
     handshake(&mut s, &mut c).unwrap();
     assert_eq!(AuthType::from_u8(9), Some(AuthType::Spnego));
     assert_eq!(AuthType::from_u8(10), Some(AuthType::Ntlmssp));
-    assert_eq!(AuthType::from_u8(16), None);
+    assert_eq!(AuthType::from_u8(16), Some(AuthType::Kerberos));
+    assert_eq!(AuthType::from_u8(68), None);
+    assert_eq!(AuthType::Kerberos.as_u8(), 16);
     assert_eq!(AuthType::Spnego.as_u8(), 9);
     assert_eq!(AuthType::Ntlmssp.as_u8(), 10);
     assert_eq!(AuthError::LogonFailure.to_string(), "logon failure: unknown user name or bad password");

@@ -18,6 +18,11 @@
 //! version = "2022"                   # Windows version presented: 2012r2, 2016, 2019, 2022, 2025
 //! node_names = "ctdb"                # CTDB_NODE_<pnn>, or "hostname" (ctdb backend only)
 //! host_name = "fs1.example.com"      # what this node publishes with node_names = "hostname"
+//! logon = "accounts"                 # or "winbind": domain logons (README "Joining a domain")
+//! keytab = "/etc/samba/clusapid.keytab"  # Kerberos acceptor keys (default: KRB5_KTNAME)
+//! full_access = ['BUILTIN\Administrators', 'LAB\Cluster Admins']   # names or SIDs
+//! read_access = ['LAB\Domain Users']
+//! deny_access = ['LAB\Cluster Deny']
 //! ```
 
 use std::net::IpAddr;
@@ -35,6 +40,18 @@ pub enum BackendKind {
     Simulated,
     /// A real ctdbd over its Unix socket.
     Ctdb,
+}
+
+/// Who may log on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogonKind {
+    /// The accounts file (NT hashes); access levels from the file.
+    #[default]
+    Accounts,
+    /// Domain accounts through winbindd (NTLM pass-through, Kerberos PACs); access from the
+    /// cluster security descriptor (`full_access`, `read_access`, `deny_access`).
+    Winbind,
 }
 
 /// Settings, after defaults.
@@ -65,6 +82,17 @@ pub struct Config {
     /// With `node_names = "hostname"`: the name this node publishes, a host name or a fully
     /// qualified one (the first label is the host name). Default: the machine's.
     pub host_name: Option<String>,
+    /// Who may log on.
+    pub logon: LogonKind,
+    /// The keytab of the Kerberos acceptor; without it (and without `KRB5_KTNAME` in the
+    /// environment) Kerberos is offered only with `logon = "winbind"`, from MIT's default keytab.
+    pub keytab: Option<PathBuf>,
+    /// Accounts and groups (names or SIDs) with full access (domain logons).
+    pub full_access: Vec<String>,
+    /// Accounts and groups with read access (domain logons).
+    pub read_access: Vec<String>,
+    /// Accounts and groups refused (domain logons); wins over the other two.
+    pub deny_access: Vec<String>,
 }
 
 impl Default for Config {
@@ -86,6 +114,11 @@ impl Default for Config {
             version: WindowsVersion::default(),
             node_names: NodeNaming::default(),
             host_name: None,
+            logon: LogonKind::Accounts,
+            keytab: None,
+            full_access: vec!["BUILTIN\\Administrators".to_string()],
+            read_access: Vec::new(),
+            deny_access: Vec::new(),
         }
     }
 }
@@ -136,6 +169,18 @@ impl Config {
                 return Err(ConfigError::Invalid(format!("host_name: {h:?} is not a DNS name")));
             }
         }
+        for (key, list) in
+            [("full_access", &self.full_access), ("read_access", &self.read_access), ("deny_access", &self.deny_access)]
+        {
+            for n in list {
+                if n.trim().is_empty() || n.len() > 512 {
+                    return Err(ConfigError::Invalid(format!("{key}: empty or overlong entry {n:?}")));
+                }
+                if n.starts_with("S-") && n.parse::<crate::domain::Sid>().is_err() {
+                    return Err(ConfigError::Invalid(format!("{key}: {n:?} is not a valid SID")));
+                }
+            }
+        }
         Ok(())
     }
 
@@ -165,6 +210,12 @@ impl Config {
 
 /// `netbios name` from an smb.conf's [global] section, if present.
 pub fn netbios_name_from_smb_conf(path: &Path) -> Option<String> {
+    global_from_smb_conf(path, "netbios name").map(|v| v.to_uppercase())
+}
+
+/// The value of `key` (e.g. `workgroup`, `realm`) in an smb.conf's [global] section, if
+/// present and not empty.
+pub fn global_from_smb_conf(path: &Path, key: &str) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
     let mut in_global = false;
     for line in text.lines() {
@@ -178,10 +229,10 @@ pub fn netbios_name_from_smb_conf(path: &Path) -> Option<String> {
         }
         if let Some((k, v)) = l.split_once('=') {
             let k: String = k.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
-            if k == "netbios name" {
+            if k == key {
                 let v = v.trim();
                 if !v.is_empty() {
-                    return Some(v.to_uppercase());
+                    return Some(v.to_owned());
                 }
             }
         }

@@ -1,6 +1,8 @@
-//! Wiring: builds the backend, the accounts, the services and the two endpoints (the
-//! endpoint mapper and the clusapi port, which also serves witness), binds the listeners and
-//! serves until stopped.
+//! Wiring: builds the backend, the accounts (or the domain logons), the services and the two
+//! endpoints (the endpoint mapper and the clusapi port, which also serves witness), binds the
+//! listeners and serves until stopped. With domain logons it also runs the background task
+//! that resolves the access configuration's names through winbindd and picks up other nodes'
+//! account access edits.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, RwLock};
@@ -17,6 +19,8 @@ use nodes::ClusterBackend;
 use tokio::net::TcpListener;
 
 use crate::accounts::Accounts;
+use crate::cluster_access::ClusterAccess;
+use crate::domain::{Winbind, WinbindVerifier};
 use crate::services::clusapi::ClusapiService;
 use crate::services::epm::{EpmService, Registration};
 use crate::services::mgmt::MgmtService;
@@ -35,6 +39,81 @@ pub struct DaemonSettings {
     /// The administration socket (`None`: none).
     pub admin_socket: Option<std::path::PathBuf>,
     pub admin_access: crate::admin::AdminAccess,
+    /// Domain logons instead of the accounts: `None` for local accounts.
+    pub domain: Option<DomainSettings>,
+}
+
+/// Domain logons (`logon = "winbind"`).
+#[derive(Clone, Debug, Default)]
+pub struct DomainSettings {
+    /// The member's NetBIOS name (smb.conf `netbios name`: the machine account's name).
+    pub netbios_name: String,
+    /// The domain's NetBIOS name (smb.conf `workgroup`).
+    pub workgroup: String,
+    /// The realm (smb.conf `realm`), the DNS domain in lower case.
+    pub realm: String,
+    /// The Kerberos acceptor's keytab (`None`: `KRB5_KTNAME` or MIT's default).
+    pub keytab: Option<std::path::PathBuf>,
+    pub full_access: Vec<String>,
+    pub read_access: Vec<String>,
+    pub deny_access: Vec<String>,
+}
+
+/// How often unresolved access names are retried and other nodes' account access edits are
+/// picked up.
+pub const ACCESS_REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The mechanisms and access list of domain logons; fails when libwbclient cannot be loaded.
+fn domain_logons(d: &DomainSettings) -> anyhow::Result<(auth::Mechanisms, Arc<ClusterAccess>, Winbind)> {
+    let wb = Winbind::new().context("logon = \"winbind\" needs libwbclient.so.0 (Debian package libwbclient0)")?;
+    if let Err(e) = wb.ping() {
+        tracing::warn!(error = %e, "winbindd does not answer yet: domain logons fail until it does");
+    }
+    let keytab = d.keytab.as_ref().map(|p| p.to_string_lossy().into_owned());
+    let kerberos: Option<Arc<dyn auth::GssAcceptorFactory>> =
+        match crate::domain::gss::KerberosAcceptor::new(keytab.as_deref(), Some(wb.clone())) {
+            Ok(k) => {
+                tracing::info!(keytab = k.keytab(), "Kerberos enabled");
+                Some(Arc::new(k))
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "Kerberos disabled: clients authenticate with NTLM only");
+                None
+            }
+        };
+    let mechanisms = auth::Mechanisms { ntlm: Arc::new(WinbindVerifier::new(wb.clone())), kerberos };
+    let access = Arc::new(ClusterAccess::new(&d.full_access, &d.read_access, &d.deny_access));
+    Ok((mechanisms, access, wb))
+}
+
+/// Resolves the access list's names through winbindd, retrying those that fail, and reads the
+/// cluster registry so that account access edits made on other nodes take effect.
+async fn access_refresh(services: Arc<Services>, wb: Winbind) {
+    let mut reported = std::collections::HashSet::new();
+    loop {
+        for name in services.clusapi.access.unresolved() {
+            let (domain, account) = match name.split_once('\\') {
+                Some((d, a)) => (d.to_owned(), a.to_owned()),
+                None => (String::new(), name.clone()),
+            };
+            let w = wb.clone();
+            let r = tokio::task::spawn_blocking(move || w.lookup_name(&domain, &account)).await;
+            match r {
+                Ok(Ok(sid)) => {
+                    tracing::info!(name, %sid, "Access list name resolved");
+                    services.clusapi.access.resolved(&name, sid);
+                }
+                Ok(Err(e)) => {
+                    if reported.insert(name.clone()) {
+                        tracing::warn!(name, error = %e, "Access list name not resolved yet (retried)");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "Name lookup task failed"),
+            }
+        }
+        let _ = crate::services::clusapi::registry::live(&services.clusapi).await;
+        tokio::time::sleep(ACCESS_REFRESH).await;
+    }
 }
 
 /// A running daemon: the bound addresses and the listener tasks.
@@ -61,6 +140,24 @@ impl Daemon {
     }
 }
 
+/// The names a domain member announces in its NTLM CHALLENGE: the DC checks that the NTLMv2
+/// response it is asked to verify names the member that passes it through (MsvAvNbComputerName
+/// and MsvAvNbDomainName of the client's blob), so they are the machine account's, not the
+/// cluster node's.
+fn member_acceptor_config(d: &DomainSettings) -> auth::AcceptorConfig {
+    let dns_domain = d.realm.to_lowercase();
+    auth::AcceptorConfig {
+        netbios_computer: d.netbios_name.to_uppercase(),
+        netbios_domain: d.workgroup.to_uppercase(),
+        dns_computer: if dns_domain.is_empty() {
+            d.netbios_name.to_lowercase()
+        } else {
+            format!("{}.{dns_domain}", d.netbios_name.to_lowercase())
+        },
+        dns_domain,
+    }
+}
+
 fn acceptor_config(snap: &nodes::ClusterState) -> auth::AcceptorConfig {
     let node = snap.node_name(snap.cluster.this_pnn).unwrap_or("CTDB_NODE").to_uppercase();
     auth::AcceptorConfig {
@@ -73,9 +170,31 @@ fn acceptor_config(snap: &nodes::ClusterState) -> auth::AcceptorConfig {
 
 /// Binds both listeners and starts serving.
 pub async fn start(s: DaemonSettings) -> anyhow::Result<Daemon> {
+    start_with(s, None).await
+}
+
+/// How clients log on, when the caller provides it instead of the settings (tests: a fake
+/// domain verifier): the mechanisms, the cluster access list, and the names announced in the
+/// NTLM CHALLENGE. No name resolution or refresh task runs for them.
+pub struct Logons {
+    pub mechanisms: auth::Mechanisms,
+    pub access: Arc<ClusterAccess>,
+    pub acceptor: auth::AcceptorConfig,
+}
+
+/// [`start`] with the logons given (`None`: from the settings).
+pub async fn start_with(s: DaemonSettings, logons: Option<Logons>) -> anyhow::Result<Daemon> {
     let snap = s.backend.snapshot();
     let accounts = Arc::new(RwLock::new(s.accounts));
     let creds: Arc<dyn auth::CredentialStore> = Arc::new(SharedAccounts(accounts.clone()));
+    let (mechanisms, access, winbind, acceptor) = match (logons, &s.domain) {
+        (Some(l), _) => (l.mechanisms, l.access, None, l.acceptor),
+        (None, Some(d)) => {
+            let (m, a, w) = domain_logons(d)?;
+            (m, a, Some(w), member_acceptor_config(d))
+        }
+        (None, None) => (auth::Mechanisms::local(creds), Arc::default(), None, acceptor_config(&snap)),
+    };
 
     // bind the clusapi port first: with port 0 the kernel picks it and the mapper must know it
     let mut clusapi_listeners = Vec::new();
@@ -122,7 +241,7 @@ pub async fn start(s: DaemonSettings) -> anyhow::Result<Daemon> {
                 },
             ],
         },
-        clusapi: ClusapiService::new(s.backend.clone()),
+        clusapi: ClusapiService::new(s.backend.clone()).with_access(access),
         witness: WitnessService::new(s.backend.clone()),
         mgmt: MgmtService { counters: Default::default(), principal: acceptor_config(&snap).netbios_computer },
         accounts,
@@ -139,13 +258,15 @@ pub async fn start(s: DaemonSettings) -> anyhow::Result<Daemon> {
             }
         }
     }
+    // the account access edits kept in the cluster registry apply from the first call on
+    let _ = crate::services::clusapi::registry::live(&services.clusapi).await;
     let shared = Arc::new(Shared { services, associations: Associations::new() });
     let base = |interfaces, sec_addr: u16| ServerConfig {
         interfaces,
         sec_addr: sec_addr.to_string(),
         max_request: s.max_request,
-        acceptor: acceptor_config(&snap),
-        credentials: creds.clone(),
+        acceptor: acceptor.clone(),
+        mechanisms: mechanisms.clone(),
         entropy: Arc::new(SystemEntropy),
     };
     // mgmt is served on every endpoint, as the Windows RPC runtime does; inquiries need no
@@ -196,6 +317,9 @@ pub async fn start(s: DaemonSettings) -> anyhow::Result<Daemon> {
         config: Arc::new(base(vec![epm_spec.clone(), mgmt], epm_port)),
         interfaces: vec![Interface::Epmapper, Interface::Mgmt],
     });
+    if let Some(wb) = winbind {
+        tasks.push(tokio::spawn(access_refresh(shared.services.clone(), wb)));
+    }
     let mut clusapi_addrs = Vec::new();
     let mut epm_addrs = Vec::new();
     for l in clusapi_listeners {

@@ -10,11 +10,15 @@
 //! - [`shares`]: the File Server role's shares, from Samba's configuration, kept current.
 //! - [`witness_cli`], [`rpc_client`]: `clusapid witness ...` (administration and a witness
 //!   client) and the client connection it uses.
+//! - [`domain`], [`cluster_access`]: domain logons (winbindd, Kerberos) and the cluster
+//!   security descriptor that decides what domain accounts may do.
 
 pub mod accounts;
 pub mod admin;
+pub mod cluster_access;
 pub mod config;
 pub mod daemon;
+pub mod domain;
 pub mod rpc_client;
 pub mod services;
 pub mod shares;

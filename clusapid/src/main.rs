@@ -287,6 +287,7 @@ async fn demo(a: DemoArgs) -> anyhow::Result<()> {
             .clone()
             .or_else(|| (unsafe { libc::geteuid() } == 0).then(|| PathBuf::from(clusapid::admin::DEFAULT_SOCKET))),
         admin_access: clusapid::admin::AdminAccess::default(),
+        domain: None,
     })
     .await?;
     let node = snap.node_name(snap.cluster.this_pnn).unwrap_or("?").to_string();
@@ -375,8 +376,27 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         cfg.version = v;
     }
     cfg.validate()?;
-    let accounts = Accounts::load(&cfg.accounts)?;
-    if accounts.is_empty() {
+    let domain = match cfg.logon {
+        clusapid::config::LogonKind::Winbind => Some(daemon::DomainSettings {
+            netbios_name: clusapid::config::netbios_name_from_smb_conf(&cfg.smb_conf)
+                .unwrap_or_else(|| clusapid::config::hostname().to_uppercase()),
+            workgroup: clusapid::config::global_from_smb_conf(&cfg.smb_conf, "workgroup")
+                .unwrap_or_else(|| "WORKGROUP".into()),
+            realm: clusapid::config::global_from_smb_conf(&cfg.smb_conf, "realm").unwrap_or_default(),
+            keytab: cfg.keytab.clone(),
+            full_access: cfg.full_access.clone(),
+            read_access: cfg.read_access.clone(),
+            deny_access: cfg.deny_access.clone(),
+        }),
+        clusapid::config::LogonKind::Accounts => {
+            if cfg.keytab.is_some() {
+                tracing::warn!("keytab is set but logon = \"accounts\": Kerberos needs domain logons; ignored");
+            }
+            None
+        }
+    };
+    let accounts = if domain.is_some() { Accounts::default() } else { Accounts::load(&cfg.accounts)? };
+    if accounts.is_empty() && domain.is_none() {
         tracing::warn!(accounts = %cfg.accounts.display(), "No accounts: every authentication will fail; add one with `clusapid user add`");
     }
     let name = cfg.resolved_cluster_name();
@@ -420,6 +440,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         backend,
         admin_socket: (!cfg.admin_socket.as_os_str().is_empty()).then(|| cfg.admin_socket.clone()),
         admin_access: clusapid::admin::AdminAccess::new(cfg.admin_group.as_deref())?,
+        domain,
     })
     .await?;
     tracing::info!(clusapi = ?d.clusapi_addrs, epmapper = ?d.epm_addrs, version = %cfg.version.product(), "Serving");

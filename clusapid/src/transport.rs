@@ -6,6 +6,15 @@
 //! notification wait, does not stop the connection). Accepted sockets get TCP_NODELAY, and an
 //! immediate ACK follows AUTH3 (TCP_QUICKACK) so clients that leave Nagle on do not stall
 //! waiting for our delayed ACK.
+//!
+//! When the endpoint's authentication may block (domain logons: winbindd, the Kerberos
+//! keytab), the fragments that carry authentication legs (bind, alter_context, auth3) are
+//! handled with `tokio::task::block_in_place`, so the blocking call never stalls the other
+//! connections of the same worker thread. Requests are always handled inline.
+//!
+//! A clusapi call from a caller who authenticated but whom the cluster security descriptor
+//! gives no access is faulted with access denied without executing (as Windows refuses such
+//! callers); the witness and mgmt interfaces need only an authenticated caller.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -79,6 +88,18 @@ fn set_quickack(stream: &TcpStream) {
     }
     #[cfg(not(target_os = "linux"))]
     let _ = stream;
+}
+
+/// Handles an authentication fragment whose mechanism may block (winbindd, the keytab): off the
+/// async runtime's scheduling when the runtime allows it (multi-threaded), inline otherwise.
+fn handle_blocking(conn: &mut ServerConnection, frag: &mut [u8], out: &mut Vec<u8>) -> Next {
+    let multi = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi {
+        tokio::task::block_in_place(|| conn.handle_fragment(frag, out))
+    } else {
+        conn.handle_fragment(frag, out)
+    }
 }
 
 /// Number of PDUs in a buffer of whole PDUs.
@@ -177,6 +198,7 @@ pub async fn connection(mut stream: TcpStream, peer: SocketAddr, ep: Arc<Endpoin
     let mut ctx: Option<Arc<CallCtx>> = None;
     let mut ncalls: u64 = 0;
     let mut orphaned: Vec<u32> = Vec::new();
+    let blocking_auth = ep.config.blocking_auth();
     let outcome: String = 'conn: loop {
         // handle every complete fragment already buffered
         let mut consumed = 0;
@@ -192,7 +214,11 @@ pub async fn connection(mut stream: TcpStream, peer: SocketAddr, ep: Arc<Endpoin
             let ptype = inbuf[consumed + 2];
             counters.pkts_in.fetch_add(1, Ordering::Relaxed);
             let frag = &mut inbuf[consumed..consumed + len];
-            let next = conn.handle_fragment(frag, &mut out);
+            let next = if blocking_auth && ptype != pdu::PacketType::Request as u8 {
+                handle_blocking(&mut conn, frag, &mut out)
+            } else {
+                conn.handle_fragment(frag, &mut out)
+            };
             consumed += len;
             if ptype != pdu::PacketType::Request as u8 {
                 ctx = None; // bind/alter/auth3 may change who the caller is
@@ -210,10 +236,19 @@ pub async fn connection(mut stream: TcpStream, peer: SocketAddr, ep: Arc<Endpoin
                 Next::Call(call) => {
                     ncalls += 1;
                     counters.calls_in.fetch_add(1, Ordering::Relaxed);
+                    if ctx.as_ref().is_some_and(|c| c.access_generation != svc.clusapi.access.generation()) {
+                        ctx = None; // the cluster access list changed: evaluate the caller again
+                    }
                     let c = ctx
                         .get_or_insert_with(|| Arc::new(CallCtx::new(&conn, peer, local, ep.served.clone(), svc)))
                         .clone();
                     let iface = ep.interfaces[call.interface];
+                    if iface == Interface::Clusapi && c.access.is_none() && c.principal.is_some() {
+                        // [MS-CMRP] 3.1.1.3: the descriptor gives this caller nothing
+                        conn.encode_fault(call.call_id, call.context_id, fault::ACCESS_DENIED, &mut out);
+                        conn.recycle(call.stub);
+                        continue;
+                    }
                     let mut stub = spare.pop().unwrap_or_default();
                     let started = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
                     let mut fut: CallFuture<'_> = Box::pin(async move {
@@ -271,7 +306,10 @@ pub async fn connection(mut stream: TcpStream, peer: SocketAddr, ep: Arc<Endpoin
         }
     };
     let (user, auth) = match (conn.principal(), conn.auth_info()) {
-        (Some(p), _) => (format!("{}\\{}", p.domain, p.user), format!("type={} level={}", p.auth_type, p.auth_level)),
+        (Some(p), _) => (
+            format!("{}\\{}", p.domain, p.user),
+            format!("type={} level={} mech={}", p.auth_type, p.auth_level, p.mechanism.name()),
+        ),
         (None, Some((t, l))) => ("-".to_string(), format!("type={t} level={l} (not authenticated)")),
         (None, None) => ("-".to_string(), "none".to_string()),
     };

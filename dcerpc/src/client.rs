@@ -5,7 +5,7 @@
 //! Used by the integration tests and the load generator; it follows the same rules the server
 //! enforces, so the two are tested against each other in memory.
 
-use auth::{AuthType, Initiator, Step};
+use auth::{Initiator, Step};
 use idl::ByteOrder;
 
 use crate::pdu::{self, auth_level, pfc, PacketType, SecTrailer, SyntaxId};
@@ -75,10 +75,7 @@ impl ClientConnection {
 
     /// A connection that authenticates with `initiator` at `level`.
     pub fn authenticated(initiator: Initiator, level: u8) -> Self {
-        let auth_type = match initiator.auth_type() {
-            AuthType::Spnego => 9,
-            AuthType::Ntlmssp => 10,
-        };
+        let auth_type = initiator.auth_type().as_u8();
         let mut c = Self::anonymous();
         c.auth = Some(ClientAuth { initiator, auth_type, level, context_id: 1 });
         c

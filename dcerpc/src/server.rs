@@ -18,13 +18,14 @@
 
 use std::sync::Arc;
 
-use auth::{Acceptor, AcceptorConfig, AuthType, CredentialStore, Step};
+use auth::{Acceptor, AcceptorConfig, AuthType, Mechanisms, Step};
 use idl::{ByteOrder, Guid};
 
 use crate::assoc::{AssociationGroup, Associations};
 use crate::pdu::{self, auth_level, fault, nak, pfc, reason, result, PacketType, SecTrailer, SyntaxId};
 
-/// Signature length of NTLMSSP ([MS-NLMP] 2.2.2.9.1).
+/// Signature length of NTLMSSP ([MS-NLMP] 2.2.2.9.1). Kerberos verifiers are longer; their
+/// length comes from the security context.
 pub const SIG_LEN: usize = 16;
 
 /// One interface served on an endpoint.
@@ -67,8 +68,18 @@ pub struct ServerConfig {
     /// Largest reassembled request stub accepted.
     pub max_request: usize,
     pub acceptor: AcceptorConfig,
-    pub credentials: Arc<dyn CredentialStore>,
+    /// How clients authenticate: the NTLM credential check and, optionally, Kerberos.
+    pub mechanisms: Mechanisms,
     pub entropy: Arc<dyn Entropy>,
+}
+
+impl ServerConfig {
+    /// Whether the authentication legs (bind, alter_context, auth3 with an auth trailer) may
+    /// block: the driver then runs [`ServerConnection::handle_fragment`] for them off its
+    /// event loop.
+    pub fn blocking_auth(&self) -> bool {
+        self.mechanisms.blocking()
+    }
 }
 
 /// A complete request ready to be executed.
@@ -122,6 +133,11 @@ pub struct Principal {
     pub workstation: String,
     pub auth_type: u8,
     pub auth_level: u8,
+    /// The caller's security identifiers (`S-1-...`, user first) from a domain logon; empty
+    /// for local accounts.
+    pub sids: Vec<String>,
+    /// The mechanism that authenticated the caller.
+    pub mechanism: auth::Mechanism,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -324,13 +340,19 @@ impl ServerConnection {
 
     fn new_acceptor(&self, auth_type: u8) -> Option<Acceptor> {
         let t = AuthType::from_u8(auth_type)?;
-        Some(Acceptor::new(
+        match Acceptor::new(
             t,
             self.cfg.acceptor.clone(),
-            self.cfg.credentials.clone(),
+            &self.cfg.mechanisms,
             self.cfg.entropy.challenge(),
             self.cfg.entropy.now_filetime(),
-        ))
+        ) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                tracing::debug!(auth_type, error = %e, "No acceptor for this authentication type");
+                None
+            }
+        }
     }
 
     fn on_bind(&mut self, frag: &[u8], h: &pdu::Header, out: &mut Vec<u8>) -> Next {
@@ -445,13 +467,24 @@ impl ServerConnection {
 
     fn finish_auth(&mut self) {
         if let Some(a) = &self.auth {
+            if let auth::Acceptor::Spnego(s) = &a.acceptor {
+                if let Some(e) = s.kerberos_fallback() {
+                    tracing::warn!(
+                        error = %e,
+                        "Kerberos offered first but not accepted; the client fell back to NTLM \
+                         (README \"Joining a domain\": SPNs and keytab)"
+                    );
+                }
+            }
             if let Some(u) = a.acceptor.user() {
                 self.principal = Some(Principal {
-                    user: u.user.clone(),
-                    domain: u.domain.clone(),
-                    workstation: u.workstation.clone(),
+                    user: u.user,
+                    domain: u.domain,
+                    workstation: u.workstation,
                     auth_type: a.auth_type,
                     auth_level: a.level,
+                    sids: u.sids,
+                    mechanism: u.mechanism,
                 });
             }
         }
@@ -583,10 +616,14 @@ impl ServerConnection {
         let Some(a) = parts else {
             return Err(CloseReason::BadVerifier("request without verifier".into()));
         };
+        let header_sign = self.header_sign;
+        let Some(mut protection) = st.acceptor.protection() else {
+            return Err(CloseReason::BadVerifier("no session keys".into()));
+        };
         if a.trailer.auth_type != st.auth_type
             || a.trailer.auth_level != st.level
             || a.trailer.auth_context_id != st.context_id
-            || frag.len() - a.value_offset != SIG_LEN
+            || !protection.plausible_sig_len(frag.len() - a.value_offset)
         {
             return Err(CloseReason::BadVerifier("verifier does not match the security context".into()));
         }
@@ -597,15 +634,12 @@ impl ServerConnection {
         if pad > a.trailer_offset - stub_offset {
             return Err(CloseReason::Protocol("auth pad longer than the stub".into()));
         }
-        let mut sig = [0u8; SIG_LEN];
-        sig.copy_from_slice(&frag[a.value_offset..]);
-        let Some(session) = st.acceptor.session_mut() else {
-            return Err(CloseReason::BadVerifier("no session keys".into()));
-        };
+        let sig = frag[a.value_offset..].to_vec();
+        let data = stub_offset..a.trailer_offset;
         let res = if st.level == auth_level::PKT_PRIVACY {
-            session.unseal(frag, stub_offset..a.trailer_offset, a.value_offset, &sig)
+            protection.unseal(frag, data, a.value_offset, header_sign, &sig)
         } else {
-            session.verify(&frag[..a.value_offset], &sig)
+            protection.verify(frag, data, a.value_offset, header_sign, &sig)
         };
         res.map_err(|e| CloseReason::BadVerifier(e.to_string()))?;
         Ok((stub_offset, a.trailer_offset - pad))
@@ -707,20 +741,45 @@ impl ServerConnection {
     }
 
     /// Appends the response PDUs of a call: fragmented to the negotiated size, each fragment
-    /// signed and (at PKT_PRIVACY) sealed in place.
+    /// signed and (at PKT_PRIVACY) sealed in place. If the security context cannot protect a
+    /// fragment, what was appended is removed and a fault (`SEC_PKG_ERROR`) goes out instead.
     pub fn encode_response(&mut self, call_id: u32, context_id: u16, stub: &[u8], out: &mut Vec<u8>) {
-        let protect = match &self.auth {
+        let begin = out.len();
+        if let Err(e) = self.try_encode_response(call_id, context_id, stub, out) {
+            tracing::warn!(error = %e, "Cannot protect a response");
+            out.truncate(begin);
+            pdu::encode_fault(out, call_id, context_id, fault::SEC_PKG_ERROR, false);
+        }
+    }
+
+    fn try_encode_response(
+        &mut self,
+        call_id: u32,
+        context_id: u16,
+        stub: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), auth::AuthError> {
+        let header_sign = self.header_sign;
+        let mut protect = match self.auth.as_mut() {
             Some(a) if a.status == AuthStatus::Done && a.level >= auth_level::PKT_INTEGRITY => {
-                Some((a.auth_type, a.level, a.context_id))
+                let (auth_type, level, ctx) = (a.auth_type, a.level, a.context_id);
+                a.acceptor.protection().map(|p| (auth_type, level, ctx, p))
             }
             _ => None,
         };
         let head = pdu::HEADER_LEN + pdu::RESPONSE_HDR_LEN;
         let max = usize::from(self.max_xmit);
-        let chunk_max = match protect {
-            Some(_) => (max - head - pdu::SEC_TRAILER_LEN - SIG_LEN) / pdu::AUTH_PAD_ALIGN * pdu::AUTH_PAD_ALIGN,
+        let chunk_max = match protect.as_mut() {
+            Some((_, level, _, p)) => {
+                let room = max - head - pdu::SEC_TRAILER_LEN;
+                let sig_max = p.sig_len(*level == auth_level::PKT_PRIVACY, room)?;
+                room.saturating_sub(sig_max) / pdu::AUTH_PAD_ALIGN * pdu::AUTH_PAD_ALIGN
+            }
             None => (max - head) / 8 * 8,
         };
+        if chunk_max == 0 {
+            return Err(auth::AuthError::Unsupported("verifier larger than the fragment size"));
+        }
         let mut off = 0usize;
         loop {
             let chunk = (stub.len() - off).min(chunk_max);
@@ -737,29 +796,31 @@ impl ServerConnection {
             out.extend_from_slice(&context_id.to_le_bytes());
             out.extend_from_slice(&[0, 0]);
             out.extend_from_slice(&stub[off..off + chunk]);
-            if let Some((auth_type, level, ctx)) = protect {
+            if let Some((auth_type, level, ctx, p)) = protect.as_mut() {
+                let sealed = *level == auth_level::PKT_PRIVACY;
                 let pad = (pdu::AUTH_PAD_ALIGN - chunk % pdu::AUTH_PAD_ALIGN) % pdu::AUTH_PAD_ALIGN;
                 out.extend(std::iter::repeat_n(0u8, pad));
                 let t = SecTrailer {
-                    auth_type,
-                    auth_level: level,
+                    auth_type: *auth_type,
+                    auth_level: *level,
                     auth_pad_length: u8::try_from(pad).unwrap_or(0),
-                    auth_context_id: ctx,
+                    auth_context_id: *ctx,
                 };
                 pdu::write_sec_trailer(out, &t);
                 let sign_len = out.len() - start;
-                out.extend_from_slice(&[0u8; SIG_LEN]);
-                pdu::finish_pdu(out, start, SIG_LEN as u16);
+                let sig_len = p.sig_len(sealed, chunk + pad)?;
+                let auth_len = u16::try_from(sig_len).map_err(|_| auth::AuthError::Unsupported("verifier length"))?;
+                out.extend(std::iter::repeat_n(0u8, sig_len));
+                pdu::finish_pdu(out, start, auth_len);
                 let frag = &mut out[start..];
                 let data = head..head + chunk + pad;
-                if let Some(session) = self.auth.as_mut().and_then(|a| a.acceptor.session_mut()) {
-                    let sig = if level == auth_level::PKT_PRIVACY {
-                        session.seal(frag, data, sign_len)
-                    } else {
-                        session.sign(&frag[..sign_len])
-                    };
-                    frag[sign_len..sign_len + SIG_LEN].copy_from_slice(&sig);
+                let mut sig = vec![0u8; sig_len];
+                if sealed {
+                    p.seal(&mut frag[..sign_len], data, sign_len, header_sign, &mut sig)?;
+                } else {
+                    p.sign(&frag[..sign_len], data, sign_len, header_sign, &mut sig)?;
                 }
+                frag[sign_len..sign_len + sig_len].copy_from_slice(&sig);
             } else {
                 pdu::finish_pdu(out, start, 0);
             }
@@ -768,6 +829,7 @@ impl ServerConnection {
                 break;
             }
         }
+        Ok(())
     }
 
     /// Appends a fault PDU for a call.

@@ -36,7 +36,7 @@ fn config() -> Arc<ServerConfig> {
             dns_computer: "node0".into(),
             dns_domain: "".into(),
         },
-        credentials: Arc::new(StaticCredentials::new().with_password("alice", "Passw0rd-1")),
+        mechanisms: auth::Mechanisms::local(Arc::new(StaticCredentials::new().with_password("alice", "Passw0rd-1"))),
         entropy: Arc::new(Fixed),
     })
 }

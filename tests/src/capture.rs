@@ -750,7 +750,9 @@ pub fn acceptor_cross_check(hs: &Handshake, creds: &Credentials, exported: &[u8;
     let now = ntlm_msg::av_timestamp(&pairs).ok_or("the CHALLENGE has no timestamp")?;
     let at = AuthType::from_u8(hs.auth_type).ok_or("unknown auth type")?;
     let store = StaticCredentials::new().with_password(&creds.user, &creds.password);
-    let mut acc = auth::Acceptor::new(at, config, Arc::new(store), chal.server_challenge, now);
+    let mut acc =
+        auth::Acceptor::new(at, config, &auth::Mechanisms::local(Arc::new(store)), chal.server_challenge, now)
+            .map_err(|e| format!("auth::Acceptor: {e}"))?;
     for (i, token) in hs.client_tokens.iter().enumerate() {
         if acc.is_done() {
             break; // a later alter_context's token: not part of the handshake

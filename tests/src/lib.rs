@@ -10,6 +10,7 @@
 
 pub mod capture;
 pub mod ctdb;
+pub mod domain;
 pub mod lab;
 
 use std::collections::BTreeMap;
@@ -1032,6 +1033,30 @@ pub fn read_until_close(stream: &mut TcpStream) -> Result<Vec<Vec<u8>>, RpcError
 }
 
 impl RpcClient {
+    /// Connects to `addr` (any address, e.g. in a lab namespace the calling thread entered)
+    /// with `auth`; bind with [`RpcClient::bind`]. A user `DOMAIN\\name` names its domain.
+    pub fn connect_addr(addr: std::net::SocketAddr, auth: Auth<'_>) -> RpcClient {
+        let s = TcpStream::connect_timeout(&addr, Duration::from_secs(10))
+            .unwrap_or_else(|e| panic!("connecting to {addr}: {e}"));
+        s.set_read_timeout(Some(Duration::from_secs(30))).expect("read timeout");
+        s.set_write_timeout(Some(Duration::from_secs(30))).expect("write timeout");
+        let _ = s.set_nodelay(true);
+        Self::connect_stream(s, auth)
+    }
+
+    fn connect_stream(stream: TcpStream, auth: Auth<'_>) -> RpcClient {
+        let conn = match auth {
+            Auth::None => ClientConnection::anonymous(),
+            Auth::Ntlm { user, password, level } => {
+                ClientConnection::authenticated(initiator(AuthType::Ntlmssp, user, password), level)
+            }
+            Auth::Spnego { user, password, level } => {
+                ClientConnection::authenticated(initiator(AuthType::Spnego, user, password), level)
+            }
+        };
+        RpcClient { stream, conn, inbuf: Vec::new(), assoc_group_id: 0 }
+    }
+
     /// Connects to 127.0.0.1:`port` with `auth`; bind with [`RpcClient::bind`].
     pub fn connect(port: u16, auth: Auth<'_>) -> RpcClient {
         Self::over(tcp_connect(port), auth)
@@ -1143,12 +1168,14 @@ impl RpcClient {
     }
 }
 
+/// An NTLM initiator for `user` (`DOMAIN\\name` names the domain, else WORKGROUP).
 fn initiator(kind: AuthType, user: &str, password: &str) -> Initiator {
+    let (domain, user) = user.split_once('\\').unwrap_or(("WORKGROUP", user));
     Initiator::new(
         kind,
         NtlmInitiator::new(
             user,
-            "WORKGROUP",
+            domain,
             ClientSecret::Password(password.into()),
             "TESTS",
             rand::random(),

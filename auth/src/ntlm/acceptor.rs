@@ -1,19 +1,16 @@
 //! Server side of NTLMSSP (MS-NLMP 3.2.5.1): NEGOTIATE -> CHALLENGE, then
-//! AUTHENTICATE -> verification of the NTLMv2 response (3.3.2), key exchange
-//! (3.4.5.1, KXKEY for NTLMv2 is the SessionBaseKey), MIC check (3.2.5.2.2)
-//! and creation of the server [`NtlmSession`].
+//! AUTHENTICATE -> verification of the NTLMv2 response (3.3.2) by an injected
+//! [`NtlmVerifier`] (local NT hashes, or the domain through winbindd), key
+//! exchange (3.4.5.1, KXKEY for NTLMv2 is the SessionBaseKey the verifier
+//! returns), MIC check (3.2.5.2.2) and creation of the server [`NtlmSession`].
 //!
 //! Policy (stricter than the specification allows, on purpose):
-//! - anonymous logons, NTLMv1 and LM-only responses are refused;
-//! - unknown user and wrong password give the same error, and an unknown user
-//!   still goes through the HMAC work with a dummy key;
+//! - anonymous logons, guest logons, NTLMv1 and LM-only responses are refused;
+//! - unknown user and wrong password give the same error;
 //! - signing or sealing without extended session security is refused.
 //!
-//! Leniency (as Windows and Samba): the NTLMv2 response is tried with the
-//! domain the client sent, then with the empty domain, then with that domain
-//! upper-cased, because clients differ in which domain string they feed to
-//! NTOWFv2. The NTLMv2 timestamp is not checked against the clock: the server
-//! challenge is fresh per context, which is what defeats replay.
+//! The NTLMv2 timestamp is not checked against the clock: the server challenge
+//! is fresh per context, which is what defeats replay.
 //!
 //! Invariants: one acceptor authenticates at most once; any error moves it to
 //! a failed state where every further message gives
@@ -27,8 +24,9 @@ use super::messages::{
     Version, AV_FLAG_MIC_PRESENT, MIC_OFFSET,
 };
 use super::session::{NtlmSession, Role};
-use crate::crypto::{ct_eq, hmac_md5, ntowf_v2, rc4k, upper, utf16le};
-use crate::{AuthError, AuthenticatedUser, CredentialStore};
+use crate::crypto::{ct_eq, hmac_md5, rc4k, utf16le};
+use crate::verifier::{LocalVerifier, NtlmLogon, NtlmVerifier};
+use crate::{AuthError, AuthenticatedUser, CredentialStore, Mechanism};
 
 /// Names the server announces in its CHALLENGE_MESSAGE.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -74,7 +72,7 @@ enum State {
 /// NTLMSSP acceptor (server) state machine.
 pub struct NtlmAcceptor {
     config: AcceptorConfig,
-    creds: Arc<dyn CredentialStore>,
+    verifier: Arc<dyn NtlmVerifier>,
     server_challenge: [u8; 8],
     now_filetime: u64,
     state: State,
@@ -97,11 +95,22 @@ impl std::fmt::Debug for NtlmAcceptor {
 impl NtlmAcceptor {
     /// Creates an acceptor. `challenge` must be 8 fresh random bytes and
     /// `now_filetime` the current time as a FILETIME (100 ns since 1601);
-    /// both are injected so that tests are deterministic.
+    /// both are injected so that tests are deterministic. Responses are checked against the
+    /// NT hashes of `creds` ([`LocalVerifier`]).
     pub fn new(config: AcceptorConfig, creds: Arc<dyn CredentialStore>, challenge: [u8; 8], now_filetime: u64) -> Self {
+        Self::with_verifier(config, Arc::new(LocalVerifier::new(creds)), challenge, now_filetime)
+    }
+
+    /// Creates an acceptor whose responses are checked by `verifier`.
+    pub fn with_verifier(
+        config: AcceptorConfig,
+        verifier: Arc<dyn NtlmVerifier>,
+        challenge: [u8; 8],
+        now_filetime: u64,
+    ) -> Self {
         NtlmAcceptor {
             config,
-            creds,
+            verifier,
             server_challenge: challenge,
             now_filetime,
             state: State::AwaitNegotiate,
@@ -226,36 +235,17 @@ impl NtlmAcceptor {
         let workstation = super::messages::decode_string(&msg.workstation, unicode)?;
         let resp = NtlmV2Response::parse(&msg.nt_response)?;
 
-        // Look the account up; a UPN-style "user@realm" falls back to "user".
-        let hash = self.creds.nt_hash(&user).or_else(|| {
-            user.split_once('@').and_then(|(name, _)| (!name.is_empty()).then(|| self.creds.nt_hash(name)).flatten())
-        });
-        let known = hash.is_some();
-        let hash = hash.unwrap_or([0u8; 16]);
+        let verified = self.verifier.verify(&NtlmLogon {
+            user: &user,
+            domain: &domain,
+            workstation: &workstation,
+            server_challenge: self.server_challenge,
+            lm_response: &msg.lm_response,
+            nt_response: &msg.nt_response,
+        })?;
 
-        let upper_domain = upper(&domain);
-        let mut candidates: Vec<&str> = vec![domain.as_str()];
-        for d in ["", upper_domain.as_str()] {
-            if !candidates.contains(&d) {
-                candidates.push(d);
-            }
-        }
-        let mut response_key = None;
-        for d in candidates {
-            let key = ntowf_v2(&hash, &user, d);
-            let proof = hmac_md5(&key, &[&self.server_challenge, resp.temp]);
-            if ct_eq(&proof, &resp.nt_proof_str) {
-                response_key = Some(key);
-                break;
-            }
-        }
-        let response_key = match response_key {
-            Some(k) if known => k,
-            _ => return Err(AuthError::LogonFailure),
-        };
-
-        // MS-NLMP 3.3.2 / 3.4.5.1: SessionBaseKey, KeyExchangeKey.
-        let key_exchange_key = hmac_md5(&response_key, &[&resp.nt_proof_str]);
+        // MS-NLMP 3.3.2 / 3.4.5.1: for NTLMv2 the KeyExchangeKey is the SessionBaseKey.
+        let key_exchange_key = verified.session_base_key;
         let exported = if flags & NTLMSSP_NEGOTIATE_KEY_EXCH != 0 {
             let esk: [u8; 16] = msg
                 .encrypted_random_session_key
@@ -286,7 +276,13 @@ impl NtlmAcceptor {
             return Err(AuthError::Unsupported("signing or sealing without extended session security"));
         }
         self.flags = flags;
-        self.user = Some(AuthenticatedUser { user, domain, workstation });
+        self.user = Some(AuthenticatedUser {
+            user: verified.account.unwrap_or(user),
+            domain: verified.domain.unwrap_or(domain),
+            workstation,
+            sids: verified.sids,
+            mechanism: Mechanism::Ntlm,
+        });
         Ok(())
     }
 }

@@ -55,8 +55,13 @@ pub struct CallCtx {
     /// The association group (owner of context handles).
     pub group: Arc<AssociationGroup>,
     pub principal: Option<Principal>,
-    /// The caller's account access level; `None` for unauthenticated callers.
+    /// The caller's access level: from the accounts file for local accounts, from the cluster
+    /// security descriptor for domain logons; `None` for unauthenticated callers and for
+    /// domain accounts the descriptor gives nothing.
     pub access: Option<AccessLevel>,
+    /// The generation of the cluster access list `access` was evaluated against (a newer one
+    /// means the context is rebuilt before the next call).
+    pub access_generation: u64,
     pub peer: SocketAddr,
     pub local: Option<SocketAddr>,
     /// The interfaces (uuid, major, minor) of the endpoint the call came in on, for mgmt.
@@ -73,16 +78,22 @@ impl CallCtx {
         services: &Services,
     ) -> Self {
         let principal = conn.principal().cloned();
+        let access_generation = services.clusapi.access.generation();
         let access = principal.as_ref().and_then(|p| {
-            let acc = services.accounts.read().unwrap_or_else(|e| e.into_inner());
-            acc.get(&p.user).map(|a| a.access)
+            if !p.sids.is_empty() || p.mechanism == auth::Mechanism::Kerberos {
+                // a domain logon: [MS-CMRP] 3.1.1.3, the cluster security descriptor
+                services.clusapi.access.entitlement(&p.sids)
+            } else {
+                let acc = services.accounts.read().unwrap_or_else(|e| e.into_inner());
+                acc.get(&p.user).map(|a| a.access)
+            }
         });
         let group = match conn.group() {
             Some(g) => g.clone(),
             // a call is only produced on a bound connection, which always has a group
             None => dcerpc::Associations::new().create(),
         };
-        CallCtx { group, principal, access, peer, local, served }
+        CallCtx { group, principal, access, access_generation, peer, local, served }
     }
 }
 
@@ -94,6 +105,7 @@ impl CallCtx {
             group: dcerpc::Associations::new().create(),
             principal: None,
             access,
+            access_generation: 0,
             peer: SocketAddr::from(([127, 0, 0, 1], 0)),
             local: None,
             served: Arc::from(Vec::new()),

@@ -167,6 +167,7 @@ pub enum Function {
     GetPrivateResourcePropertyFmts,
     GetNetworkName,
     GetDnsName,
+    SetAccountAccess,
 }
 
 /// One control code of the SDK's tables: its value, its name and, when clusapid supports it,
@@ -458,7 +459,7 @@ const CLUSTER_CODES: &[KnownCode] = codes!(0x07, "CLUSTER":
     0x400086 SET_PRIVATE_PROPERTIES => SetPrivateProperties,
     0x000089 VALIDATE_PRIVATE_PROPERTIES => ValidatePrivateProperties,
     0x00008d GET_PRIVATE_PROPERTY_FMTS,
-    0x4000f2 SET_ACCOUNT_ACCESS,
+    0x4000f2 SET_ACCOUNT_ACCESS => SetAccountAccess,
     0x00023e BATCH_BLOCK_KEY,
     0x000241 BATCH_UNBLOCK_KEY,
     0x000291 GET_SHARED_VOLUME_ID,
@@ -763,6 +764,69 @@ async fn control(
     run(s, &snap, obj, f, input).await
 }
 
+/// ERROR_NONE_MAPPED: "No mapping between account names and security IDs was done."
+const ERROR_NONE_MAPPED: u32 = 1332;
+
+/// The SID an `AccountSID` names: a SID string, a well-known name, or an account name winbindd
+/// resolves (`DOMAIN\name` or `name`).
+async fn account_sid(name: &str) -> Result<crate::domain::Sid, u32> {
+    if let Ok(sid) = name.parse() {
+        return Ok(sid);
+    }
+    if let Some(sid) = crate::domain::sid::well_known(name) {
+        return Ok(sid);
+    }
+    let (domain, account) = match name.split_once('\\') {
+        Some((d, a)) => (d.to_owned(), a.to_owned()),
+        None => (String::new(), name.to_owned()),
+    };
+    let lookup = tokio::task::spawn_blocking(move || {
+        crate::domain::Winbind::new().and_then(|wb| wb.lookup_name(&domain, &account))
+    })
+    .await;
+    match lookup {
+        Ok(Ok(sid)) => Ok(sid),
+        Ok(Err(e)) => {
+            tracing::info!(name, error = %e, "SET_ACCOUNT_ACCESS: account not resolved");
+            Err(ERROR_NONE_MAPPED)
+        }
+        Err(_) => Err(ERROR_NONE_MAPPED),
+    }
+}
+
+/// [MS-CMRP 3.1.4.3.7.21] CLUSCTL_CLUSTER_SET_ACCOUNT_ACCESS: a property list with
+/// `AccountSID` (SZ: a SID, or an account name), `AccountAccessMask` (DWORD, CLUSAPI_*_ACCESS)
+/// and `AccountAccessType` (DWORD: 0 allowed, 1 denied, 2 delete the SID's entries). The edit
+/// is kept in the cluster registry (the same on every node, persistent) and changes the cluster
+/// security descriptor at once; a missing or malformed property is ERROR_INVALID_PARAMETER, an
+/// account name that does not resolve ERROR_NONE_MAPPED.
+async fn set_account_access(s: &ClusapiService, input: &[u8]) -> Outcome {
+    use crate::cluster_access::{push_edit, Edit, EDITS_VALUE};
+    let props = PropertyList::decode(input).map_err(|e| e.win32_code())?;
+    let (Some(PropValue::Sz(account)), Some(PropValue::Dword(mask)), Some(PropValue::Dword(kind))) =
+        (props.get("AccountSID"), props.get("AccountAccessMask"), props.get("AccountAccessType"))
+    else {
+        return Err(ERROR_INVALID_PARAMETER);
+    };
+    let sid = account_sid(account).await?;
+    let edit = Edit::new(sid, *mask, *kind).map_err(|_| ERROR_INVALID_PARAMETER)?;
+    let edits = super::registry::write(s, |cr, changes| {
+        let old = cr.live().open("").and_then(|k| k.value(EDITS_VALUE)).cloned();
+        let lines = old.as_ref().and_then(|v| registry_model::multi_sz_decode(&v.data).ok()).unwrap_or_default();
+        let mut edits = crate::cluster_access::parse_edits(&lines).0;
+        push_edit(&mut edits, edit.clone());
+        let lines: Vec<String> = edits.iter().map(Edit::to_line).collect();
+        let new = registry_model::RegValue::multi_sz(&lines);
+        cr.set_value("", EDITS_VALUE, new.clone()).map_err(|e| e.win32_code())?;
+        changes.push(super::batch::Change::SetValue { key: String::new(), name: EDITS_VALUE.into(), old, new });
+        Ok(edits)
+    })
+    .await?;
+    tracing::info!(edit = edit.to_line(), "Cluster account access changed");
+    s.access.set_edits(edits);
+    Ok(Output::default())
+}
+
 fn dword(v: u32) -> Output {
     Output::new(v.to_le_bytes().to_vec())
 }
@@ -840,6 +904,7 @@ async fn run(s: &ClusapiService, snap: &ClusterState, obj: Obj<'_>, f: Function,
         F::GetRoPrivateProperties => list(PropertyList::new()),
         F::GetPrivateProperties => list(obj.private(snap)),
         F::SetPrivateProperties => set_private(s, obj, input, false).await?,
+        F::SetAccountAccess => set_account_access(s, input).await?,
         F::ValidatePrivateProperties => set_private(s, obj, input, true).await?,
         F::GetPrivatePropertyFmts => {
             let p = obj.private(snap);

@@ -187,12 +187,21 @@ pub struct GroupSetHandle {
 /// clusapi over one cluster backend.
 pub struct ClusapiService {
     pub backend: Arc<dyn ClusterBackend>,
+    /// The cluster security descriptor: who may do what with a domain logon.
+    pub access: Arc<crate::cluster_access::ClusterAccess>,
 }
 
 impl ClusapiService {
-    /// The service over a backend.
+    /// The service over a backend, with the default access list (full access for
+    /// BUILTIN\Administrators).
     pub fn new(backend: Arc<dyn ClusterBackend>) -> Self {
-        Self { backend }
+        Self { backend, access: Arc::default() }
+    }
+
+    /// The same with the given access list.
+    pub fn with_access(mut self, access: Arc<crate::cluster_access::ClusterAccess>) -> Self {
+        self.access = access;
+        self
     }
 }
 

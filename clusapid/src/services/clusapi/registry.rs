@@ -45,6 +45,7 @@ use super::access::Granted;
 use super::batch::{BatchPort, Change};
 use super::properties::Obj;
 use super::{win, ClusapiService};
+use crate::cluster_access::{parse_edits, ClusterAccess, Edit, EDITS_VALUE};
 use crate::services::CallCtx;
 
 /// Win32 codes of the registry methods not in [`super::win`] ([MS-ERREF] 2.2).
@@ -183,6 +184,7 @@ pub fn derived_tree(snap: &ClusterState) -> Registry {
     let root = &mut reg.root;
     root.set_derived_value("ClusterName", RegValue::sz(&snap.cluster.name));
     root.set_derived_value("ClusterInstanceID", RegValue::sz(&snap.cluster.instance_id));
+    // the cluster security descriptor; Cache::refresh replaces it with the access list's
     root.set_derived_value("Security Descriptor", RegValue::binary(security::default_key_sd()));
     common_values(root, Obj::Cluster, snap);
 
@@ -269,6 +271,10 @@ pub fn derived_tree(snap: &ClusterState) -> Registry {
 struct Cache {
     /// The snapshot `derived` was built from (kept, so the pointer comparison is sound).
     snap: Option<Arc<ClusterState>>,
+    /// The generation of the cluster access list whose descriptor `derived` carries.
+    access_generation: u64,
+    /// Changes whenever `stored` is replaced (the account access edits are re-read then).
+    stored_version: u64,
     derived: Registry,
     /// The blob `stored` was parsed from (`None` = not loaded yet; `Some(None)` = nothing
     /// stored). A blob that did not verify is remembered too, so it is reported once.
@@ -282,10 +288,19 @@ struct Cache {
 }
 
 impl Cache {
-    fn refresh(&mut self, snap: &Arc<ClusterState>) -> Arc<Registry> {
-        if !self.snap.as_ref().is_some_and(|s| Arc::ptr_eq(s, snap)) {
+    /// The live tree for `snap`: the derived layer (with the cluster security descriptor of
+    /// `access` as the root value `Security Descriptor`) under the stored layer. The account
+    /// access edits kept in the stored layer are handed to `access` first.
+    fn refresh(&mut self, snap: &Arc<ClusterState>, access: &ClusterAccess) -> Arc<Registry> {
+        if access.edits_stamp() != self.stored_version {
+            access.set_edits_at(stored_edits(&self.stored), self.stored_version);
+        }
+        let generation = access.generation();
+        if !self.snap.as_ref().is_some_and(|s| Arc::ptr_eq(s, snap)) || self.access_generation != generation {
             self.derived = derived_tree(snap);
+            self.derived.root.set_derived_value("Security Descriptor", RegValue::binary(access.descriptor()));
             self.snap = Some(snap.clone());
+            self.access_generation = generation;
             self.live = None;
         }
         self.live.get_or_insert_with(|| Arc::new(Registry::overlay(self.derived.clone(), &self.stored))).clone()
@@ -298,6 +313,7 @@ impl Cache {
         match parse_blob(blob.as_deref()) {
             Ok(t) => {
                 self.stored = t;
+                self.stored_version += 1;
                 self.live = None;
             }
             Err(error) => {
@@ -386,6 +402,23 @@ pub fn state(s: &ClusapiService) -> Arc<RegistryState> {
     st
 }
 
+/// The account access edits (CLUSCTL_CLUSTER_SET_ACCOUNT_ACCESS) kept in the stored layer
+/// as the root value [`EDITS_VALUE`]; malformed entries are logged and skipped.
+pub fn stored_edits(stored: &StoredTree) -> Vec<Edit> {
+    let Some(root) = stored.keys.iter().find(|k| k.path.is_empty()) else {
+        return Vec::new();
+    };
+    let Some(v) = root.values.iter().find(|v| v.name.eq_ignore_ascii_case(EDITS_VALUE)) else {
+        return Vec::new();
+    };
+    let lines = registry_model::multi_sz_decode(&v.data).unwrap_or_default();
+    let (edits, errors) = parse_edits(&lines);
+    for e in errors {
+        tracing::warn!(error = %e, value = EDITS_VALUE, "Ignoring a cluster account access entry");
+    }
+    edits
+}
+
 /// Parses a stored blob (`None` = nothing stored: an empty admin layer).
 fn parse_blob(blob: Option<&[u8]>) -> Result<StoredTree, registry_model::StoreError> {
     match blob {
@@ -408,7 +441,7 @@ pub async fn live(s: &ClusapiService) -> Arc<Registry> {
         Err(BackendError::Unsupported(_)) => {}
         Err(error) => tracing::debug!(%error, "Cluster registry store unreadable; serving the cached copy"),
     }
-    c.refresh(&snap)
+    c.refresh(&snap, &s.access)
 }
 
 /// Runs one registry write: under the local write lock, asks the backend for a
@@ -427,7 +460,7 @@ pub async fn write<T: Send>(
     let snap = s.backend.snapshot();
     let derived = {
         let mut c = st.cache();
-        c.refresh(&snap);
+        c.refresh(&snap, &s.access);
         c.derived.clone()
     };
     let mut op_error: Option<u32> = None;
@@ -477,6 +510,7 @@ pub async fn write<T: Send>(
         c.writes += 1;
         c.blob = Some(Some(blob));
         c.stored = stored;
+        c.stored_version += 1;
         c.live = None;
     }
     st.publish(&changes);

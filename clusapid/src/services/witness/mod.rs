@@ -418,7 +418,7 @@ impl WitnessService {
     /// interfaces becomes available" (the wait ends with the connection, which drops the call).
     pub async fn get_interface_list(&self, ctx: &CallCtx) -> WitnessrGetInterfaceListResponse {
         let fail = |code| WitnessrGetInterfaceListResponse { interface_list: None, result: WError(code) };
-        if ctx.access.is_none() {
+        if ctx.principal.is_none() && ctx.access.is_none() {
             return fail(ERROR_ACCESS_DENIED);
         }
         let mut events = self.backend.subscribe();
@@ -452,7 +452,7 @@ impl WitnessService {
         ip_address: &Option<WString>,
         client: &Option<WString>,
     ) -> Result<(Arc<ClusterState>, IpAddr), u32> {
-        if ctx.access.is_none() {
+        if ctx.principal.is_none() && ctx.access.is_none() {
             return Err(ERROR_ACCESS_DENIED);
         }
         if version != want_version {
@@ -495,7 +495,7 @@ impl WitnessService {
     }
 
     fn remove(&self, ctx: &CallCtx, h: &ContextHandle) -> u32 {
-        if ctx.access.is_none() {
+        if ctx.principal.is_none() && ctx.access.is_none() {
             return ERROR_ACCESS_DENIED;
         }
         let Some(reg) = ctx.group.get::<RegHandle>(h) else {
@@ -516,7 +516,7 @@ impl WitnessService {
     /// request with ERROR_TIMEOUT" and the registration stays.
     pub async fn async_notify(&self, ctx: &CallCtx, req: WitnessrAsyncNotifyRequest) -> WitnessrAsyncNotifyResponse {
         let fail = |code| WitnessrAsyncNotifyResponse { resp: None, result: WError(code) };
-        if ctx.access.is_none() {
+        if ctx.principal.is_none() && ctx.access.is_none() {
             return fail(ERROR_ACCESS_DENIED);
         }
         let Some(reg) = ctx.group.get::<RegHandle>(&req.context).map(|h| h.0.clone()) else {

@@ -1107,3 +1107,73 @@ fn node_ro_common_properties_byte_exact() {
     want_sim.extend(&want[value_at + name_item("node1").len()..]);
     assert_eq!(got, want_sim);
 }
+
+// ---------------------------------------------------------------------------------------------
+// CLUSCTL_CLUSTER_SET_ACCOUNT_ACCESS
+
+fn account_access(sid: &str, mask: u32, kind: u32) -> Vec<u8> {
+    let mut l = PropertyList::new();
+    l.push("AccountSID", PropValue::Sz(sid.into()));
+    l.push("AccountAccessMask", PropValue::Dword(mask));
+    l.push("AccountAccessType", PropValue::Dword(kind));
+    l.encode()
+}
+
+/// [MS-CMRP 3.1.4.3.7.21]: the edit needs "All", is validated, changes the cluster security
+/// descriptor (the root value clients read) and what a domain caller is entitled to, and is
+/// kept in the stored cluster registry, so a second service over the same backend (another
+/// node's clusapid, or a restart) sees it.
+#[test]
+fn set_account_access_edits_the_cluster_descriptor() {
+    const SET: u32 = 0x0740_00f2;
+    let user = "S-1-5-21-7-7-7-1103";
+    let token = vec![user.to_string(), "S-1-5-11".to_string()];
+    let (s, b) = service();
+    let c = ctx();
+    let snap = s.backend.snapshot();
+    assert_eq!(s.access.entitlement(&token), None);
+    let before = s.access.descriptor();
+
+    // a read-only handle cannot change access
+    let ro = open(&c, &snap, "cluster", Granted::Read);
+    assert_eq!(call_on(&s, &c, ro, SET, Some(account_access(user, 3, 0)), 0).status, ERROR_ACCESS_DENIED);
+    // malformed input
+    let h = open(&c, &snap, "cluster", Granted::All);
+    for bad in [
+        account_access(user, 3, 7),
+        account_access(user, 0x10, 0),
+        account_access("S-1-5-x", 3, 0),
+        PropertyList::new().encode(),
+        vec![1, 2, 3],
+    ] {
+        // ERROR_INVALID_PARAMETER, the property-list codec's error for a truncated list, or
+        // ERROR_NONE_MAPPED for a name that is no SID and that no winbindd here resolves
+        let st = call_on(&s, &c, h, SET, Some(bad), 0).status;
+        assert!(st == ERROR_INVALID_PARAMETER || st == 122 || st == 13 || st == 1332, "{st}");
+    }
+    assert_eq!(s.access.entitlement(&token), None);
+
+    // Grant-ClusterAccess -Full
+    assert_eq!(call_on(&s, &c, h, SET, Some(account_access(user, 3, 0)), 0).status, 0);
+    assert_eq!(s.access.entitlement(&token), Some(AccessLevel::Full));
+    let after = s.access.descriptor();
+    assert_ne!(before, after);
+    let live = block_on(super::super::registry::live(&s));
+    assert_eq!(live.root.value("Security Descriptor").unwrap().data, after, "clients read the new descriptor");
+
+    // persistent and cluster-wide: a fresh service over the same backend
+    let other = ClusapiService::new(b.clone());
+    assert_eq!(other.access.entitlement(&token), None);
+    block_on(super::super::registry::live(&other));
+    assert_eq!(other.access.entitlement(&token), Some(AccessLevel::Full));
+
+    // Block-ClusterAccess, then Remove-ClusterAccess
+    assert_eq!(call_on(&s, &c, h, SET, Some(account_access(user, 4, 1)), 0).status, 0);
+    assert_eq!(s.access.entitlement(&token), None);
+    assert_eq!(call_on(&s, &c, h, SET, Some(account_access(user, 0, 2)), 0).status, 0);
+    assert_eq!(s.access.entitlement(&token), None);
+    assert_eq!(s.access.descriptor(), before);
+    // the well-known names need no winbindd
+    assert_eq!(call_on(&s, &c, h, SET, Some(account_access("NT AUTHORITY\\Authenticated Users", 1, 0)), 0).status, 0);
+    assert_eq!(s.access.entitlement(&token), Some(AccessLevel::ReadOnly));
+}

@@ -411,15 +411,21 @@ async fn query_info_key() {
     let r = root(&s, &c).await;
     let i = api_query_info_key(&s, &c, ApiQueryInfoKeyRequest { key: r }).await;
     assert_eq!((i.result.0, i.rpc_status), (0, 0));
-    let reg = derived_tree(&s.backend.snapshot());
+    // the served tree: the derived layer with the cluster security descriptor of the access list
+    let reg = live(&s).await;
     let values: Vec<_> = reg.root.values.iter().collect();
+    assert_eq!(
+        reg.root.value("Security Descriptor").map(|v| v.data.clone()),
+        Some(s.access.descriptor()),
+        "the root value is the cluster security descriptor"
+    );
     assert_eq!(i.sub_keys, 7);
     assert_eq!(i.max_sub_key_len, "NetworkInterfaces".len() as u32);
     assert_eq!(i.values, values.len() as u32);
     assert_eq!(i.max_value_name_len, values.iter().map(|(n, _)| n.len() as u32).max().unwrap());
     assert_eq!(i.max_value_len, values.iter().map(|(_, e)| e.value.data.len() as u32).max().unwrap());
-    assert!(i.max_value_len >= 120, "the descriptor");
-    assert_eq!(i.cb_security_descriptor, 120);
+    assert!(i.max_value_len as usize >= s.access.descriptor().len(), "the descriptor");
+    assert_eq!(i.cb_security_descriptor, 120, "the key's own descriptor");
     assert!(i.last_write_time.to_u64() > 0);
     let q = open(&s, &c, &r, "Quorum").await.key;
     let i = api_query_info_key(&s, &c, ApiQueryInfoKeyRequest { key: q }).await;
