@@ -82,7 +82,12 @@ impl Config {
     /// Reads a TOML file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io { path: path.into(), source: e })?;
-        let c: Config = toml::from_str(&text).map_err(|e| ConfigError::Toml { path: path.into(), source: e })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses and validates the text of a TOML file (`path` only names it in errors).
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let c: Config = toml::from_str(text).map_err(|e| ConfigError::Toml { path: path.into(), source: e })?;
         c.validate()?;
         Ok(c)
     }
@@ -120,7 +125,11 @@ impl Config {
 
 /// `netbios name` from an smb.conf's [global] section, if present.
 pub fn netbios_name_from_smb_conf(path: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(path).ok()?;
+    netbios_name_from_smb_conf_text(&std::fs::read_to_string(path).ok()?)
+}
+
+/// `netbios name` from the text of an smb.conf.
+pub fn netbios_name_from_smb_conf_text(text: &str) -> Option<String> {
     let mut in_global = false;
     for line in text.lines() {
         let l = line.trim();
@@ -150,6 +159,11 @@ pub fn shares_from_smb_conf(path: &Path) -> Vec<String> {
     let Ok(text) = std::fs::read_to_string(path) else {
         return Vec::new();
     };
+    shares_from_smb_conf_text(&text)
+}
+
+/// The share sections of the text of an smb.conf (see [`shares_from_smb_conf`]).
+pub fn shares_from_smb_conf_text(text: &str) -> Vec<String> {
     let mut v = Vec::new();
     for line in text.lines() {
         let l = line.trim();
