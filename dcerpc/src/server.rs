@@ -24,6 +24,8 @@ use idl::{ByteOrder, Guid};
 use crate::assoc::{AssociationGroup, Associations};
 use crate::pdu::{self, auth_level, fault, nak, pfc, reason, result, PacketType, SecTrailer, SyntaxId};
 
+mod strict;
+
 /// Signature length of NTLMSSP ([MS-NLMP] 2.2.2.9.1).
 pub const SIG_LEN: usize = 16;
 
@@ -164,6 +166,8 @@ pub struct ServerConnection {
     principal: Option<Principal>,
     /// A finished call's stub buffer, reused by the next request ([`ServerConnection::recycle`]).
     spare: Vec<u8>,
+    /// Call ids handed to the driver and not answered yet (see `strict`).
+    in_flight: Vec<u32>,
 }
 
 /// Largest buffer kept for reuse between calls; bigger ones are freed so an idle connection
@@ -186,6 +190,7 @@ impl ServerConnection {
             features: 0,
             principal: None,
             spare: Vec::new(),
+            in_flight: Vec::new(),
         }
     }
 
@@ -247,6 +252,7 @@ impl ServerConnection {
                 if self.reassembly.as_ref().is_some_and(|r| r.call_id == h.call_id) {
                     self.reassembly = None;
                 }
+                self.call_finished(h.call_id);
                 Next::Orphaned(h.call_id)
             }
             other => Next::Close(CloseReason::Protocol(format!("unexpected {other:?} from client"))),
@@ -353,6 +359,10 @@ impl ServerConnection {
                 return Next::Close(CloseReason::BindRefused("malformed bind"));
             }
         };
+        if let Err(r) = self.check_bind_pdu(auth.as_ref(), &bind) {
+            pdu::encode_bind_nak(out, h.call_id, u16::try_from(r.status).unwrap_or(nak::REASON_NOT_SPECIFIED));
+            return Next::Close(r.reason);
+        }
         if bind.max_xmit_frag < pdu::MIN_FRAG || bind.max_recv_frag < pdu::MIN_FRAG {
             pdu::encode_bind_nak(out, h.call_id, nak::LOCAL_LIMIT_EXCEEDED);
             return Next::Close(CloseReason::BindRefused("fragment size below 1432"));
@@ -461,6 +471,9 @@ impl ServerConnection {
         let Ok(Some(a)) = pdu::auth_parts(frag, h) else {
             return Next::Close(CloseReason::Protocol("auth3 without auth trailer".into()));
         };
+        if let Err(r) = self.check_auth3_pdu(&a) {
+            return Next::Close(r);
+        }
         let Some(st) = self.auth.as_mut() else {
             return Next::Close(CloseReason::Protocol("auth3 without authentication in progress".into()));
         };
@@ -503,6 +516,10 @@ impl ServerConnection {
             pdu::encode_fault(out, h.call_id, 0, fault::NCA_S_PROTO_ERROR, true);
             return Next::Close(CloseReason::Protocol("malformed alter_context".into()));
         };
+        if let Err(r) = self.check_fragment_size(h).and_then(|()| self.check_bind_pdu(auth.as_ref(), &bind)) {
+            pdu::encode_fault(out, h.call_id, 0, fault::NCA_S_PROTO_ERROR, true);
+            return Next::Close(r.reason);
+        }
         let mut token = None;
         let mut trailer = None;
         if let Some(a) = auth {
@@ -629,6 +646,11 @@ impl ServerConnection {
                 return Next::Close(CloseReason::AuthFailed("request before authentication completed".into()));
             }
         }
+        if let Err(r) = self.check_request(frag, h, &req) {
+            self.reassembly = None;
+            pdu::encode_fault(out, h.call_id, req.context_id, r.status, true);
+            return Next::Close(r.reason);
+        }
         let (start, end) = match self.check_verifier(frag, h, req.stub_offset) {
             Ok(r) => r,
             Err(e) => {
@@ -695,6 +717,7 @@ impl ServerConnection {
             }
             return Next::Continue;
         }
+        self.call_started(r.call_id);
         Next::Call(Call {
             call_id: r.call_id,
             context_id: r.context_id,
@@ -709,6 +732,7 @@ impl ServerConnection {
     /// Appends the response PDUs of a call: fragmented to the negotiated size, each fragment
     /// signed and (at PKT_PRIVACY) sealed in place.
     pub fn encode_response(&mut self, call_id: u32, context_id: u16, stub: &[u8], out: &mut Vec<u8>) {
+        self.call_finished(call_id);
         let protect = match &self.auth {
             Some(a) if a.status == AuthStatus::Done && a.level >= auth_level::PKT_INTEGRITY => {
                 Some((a.auth_type, a.level, a.context_id))
@@ -772,6 +796,7 @@ impl ServerConnection {
 
     /// Appends a fault PDU for a call.
     pub fn encode_fault(&mut self, call_id: u32, context_id: u16, status: u32, out: &mut Vec<u8>) {
+        self.call_finished(call_id);
         pdu::encode_fault(out, call_id, context_id, status, false);
     }
 }
