@@ -102,6 +102,7 @@ pub async fn start(s: DaemonSettings) -> anyhow::Result<Daemon> {
                     major: Clusapi::VERSION_MAJOR,
                     minor: Clusapi::VERSION_MINOR,
                     port,
+                    annotation: "Failover Cluster Management API (clusapid)",
                 },
                 // the witness shares the clusapi port
                 Registration {
@@ -109,6 +110,15 @@ pub async fn start(s: DaemonSettings) -> anyhow::Result<Daemon> {
                     major: Witness::VERSION_MAJOR,
                     minor: Witness::VERSION_MINOR,
                     port,
+                    annotation: "Service Witness Protocol (clusapid)",
+                },
+                // mgmt answers on every endpoint; listed with the clusapi port
+                Registration {
+                    uuid: Mgmt::UUID,
+                    major: Mgmt::VERSION_MAJOR,
+                    minor: Mgmt::VERSION_MINOR,
+                    port,
+                    annotation: "Remote management (clusapid)",
                 },
                 // the mapper registers itself, as Windows and Samba do (ept_map for its own tower)
                 Registration {
@@ -116,6 +126,7 @@ pub async fn start(s: DaemonSettings) -> anyhow::Result<Daemon> {
                     major: Epmapper::VERSION_MAJOR,
                     minor: Epmapper::VERSION_MINOR,
                     port: epm_port,
+                    annotation: "Endpoint mapper (clusapid)",
                 },
             ],
         },
