@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 use anyhow::Context;
 use dcerpc::pdu::auth_level;
 use dcerpc::server::SystemEntropy;
-use dcerpc::{Associations, InterfaceSpec, ServerConfig};
+use dcerpc::{InterfaceSpec, ServerConfig};
 use idl::clusapi::Clusapi;
 use idl::epm::Epmapper;
 use idl::mgmt::Mgmt;
@@ -30,6 +30,8 @@ pub struct DaemonSettings {
     pub port: u16,
     pub epm_port: u16,
     pub max_request: usize,
+    /// Per-client and per-association limits.
+    pub limits: crate::config::Limits,
     pub accounts: Accounts,
     pub backend: Arc<dyn ClusterBackend>,
 }
@@ -131,11 +133,12 @@ pub async fn start(s: DaemonSettings) -> anyhow::Result<Daemon> {
             ],
         },
         clusapi: ClusapiService::new(s.backend.clone()),
-        witness: WitnessService::new(s.backend.clone()),
+        witness: WitnessService::new(s.backend.clone())
+            .with_registrations_per_client(s.limits.witness_registrations_per_client),
         mgmt: MgmtService { counters: Default::default(), principal: acceptor_config(&snap).netbios_computer },
         accounts,
     });
-    let shared = Arc::new(Shared { services, associations: Associations::new() });
+    let shared = Arc::new(Shared::new(services, s.limits));
     let base = |interfaces, sec_addr: u16| ServerConfig {
         interfaces,
         sec_addr: sec_addr.to_string(),

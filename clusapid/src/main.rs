@@ -64,6 +64,9 @@ struct DemoArgs {
     /// Keep admin changes in this file across restarts.
     #[arg(long)]
     state_file: Option<PathBuf>,
+    /// Set one of the `[limits]` of the config file, KEY=VALUE (repeatable).
+    #[arg(long, value_name = "KEY=VALUE")]
+    limit: Vec<String>,
 }
 
 #[derive(Args)]
@@ -249,6 +252,12 @@ async fn demo(a: DemoArgs) -> anyhow::Result<()> {
         accounts.add("admin", &pw, AccessLevel::Full)?;
         shown.push(("admin".into(), pw, "full"));
     }
+    let mut limits = clusapid::config::Limits::default();
+    for l in &a.limit {
+        let Some((k, v)) = l.split_once('=') else { bail!("--limit {l}: expected KEY=VALUE") };
+        limits.set(k, v)?;
+    }
+    limits.validate()?;
     let mut sim = SimConfig::with_nodes(a.nodes);
     sim.cluster_name = a.cluster_name.clone();
     sim.state_file = a.state_file.clone();
@@ -259,6 +268,7 @@ async fn demo(a: DemoArgs) -> anyhow::Result<()> {
         port: a.port,
         epm_port: a.epm_port,
         max_request: Config::default().max_request,
+        limits,
         accounts,
         backend: backend.clone(),
     })
@@ -378,6 +388,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         port: cfg.port,
         epm_port: cfg.epm_port,
         max_request: cfg.max_request,
+        limits: cfg.limits,
         accounts,
         backend,
     })

@@ -368,7 +368,13 @@ impl ServerConnection {
             return Next::Close(CloseReason::BindRefused("fragment size below 1432"));
         }
         let group = if bind.assoc_group_id == 0 {
-            self.assocs.create()
+            match self.assocs.try_create() {
+                Some(g) => g,
+                None => {
+                    pdu::encode_bind_nak(out, h.call_id, nak::LOCAL_LIMIT_EXCEEDED);
+                    return Next::Close(CloseReason::BindRefused("association limit reached"));
+                }
+            }
         } else {
             match self.assocs.join(bind.assoc_group_id) {
                 Some(g) => g,

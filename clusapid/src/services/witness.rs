@@ -71,6 +71,9 @@ pub struct WitnessService {
     backend: Arc<dyn ClusterBackend>,
     /// See [`DEFAULT_KEEP_ALIVE`].
     pub default_keep_alive: Duration,
+    /// Registrations per client address (`limits.witness_registrations_per_client`).
+    per_client_limit: usize,
+    per_client: crate::transport::ClientCounts,
 }
 
 /// One WitnessRegistration ([MS-SWN] 3.1.1), the value behind a witness context handle.
@@ -88,6 +91,8 @@ pub struct Registration {
     closed: AtomicBool,
     wake: Notify,
     tracked: Mutex<Tracked>,
+    /// The client's place under its registration limit, given back when this is dropped.
+    _slot: Option<crate::transport::ClientSlot>,
 }
 
 /// What a registration last reported, and the messages not yet delivered.
@@ -141,6 +146,7 @@ impl Registration {
                 ips: all_ips(snap),
                 queue: VecDeque::new(),
             }),
+            _slot: None,
         }
     }
 
@@ -233,7 +239,27 @@ fn check_names(
 
 impl WitnessService {
     pub fn new(backend: Arc<dyn ClusterBackend>) -> Self {
-        WitnessService { backend, default_keep_alive: DEFAULT_KEEP_ALIVE }
+        WitnessService {
+            backend,
+            default_keep_alive: DEFAULT_KEEP_ALIVE,
+            per_client_limit: usize::MAX,
+            per_client: Default::default(),
+        }
+    }
+
+    /// Limits the registrations one client address may hold; beyond it WitnessrRegister(Ex)
+    /// answers ERROR_NO_SYSTEM_RESOURCES.
+    pub fn with_registrations_per_client(mut self, limit: usize) -> Self {
+        self.per_client_limit = limit;
+        self
+    }
+
+    /// A place for one more registration of the caller's address.
+    fn client_slot(&self, ctx: &CallCtx) -> Result<crate::transport::ClientSlot, u32> {
+        self.per_client.acquire(ctx.peer.ip(), self.per_client_limit).ok_or_else(|| {
+            tracing::warn!(peer = %ctx.peer, limit = self.per_client_limit, "Witness registration refused: client limit");
+            ERROR_NO_SYSTEM_RESOURCES
+        })
     }
 
     /// The interface list of `snap`.
@@ -331,7 +357,12 @@ impl WitnessService {
                 Ok(v) => v,
                 Err(code) => return fail(code),
             };
+        let slot = match self.client_slot(ctx) {
+            Ok(s) => s,
+            Err(code) => return fail(code),
+        };
         let mut reg = Registration::new(&snap, WITNESS_V1, ip);
+        reg._slot = Some(slot);
         reg.net_name = req.net_name.map(|s| s.0).unwrap_or_default();
         reg.client_computer_name = req.client_computer_name.map(|s| s.0).unwrap_or_default();
         match ctx.group.insert(reg) {
@@ -429,7 +460,12 @@ impl WitnessService {
                 return fail(ERROR_INVALID_STATE);
             }
         }
+        let slot = match self.client_slot(ctx) {
+            Ok(s) => s,
+            Err(code) => return fail(code),
+        };
         let mut reg = Registration::new(&snap, WITNESS_V2, ip);
+        reg._slot = Some(slot);
         reg.net_name = req.net_name.map(|s| s.0).unwrap_or_default();
         reg.share_name = req.share_name.map(|s| s.0);
         reg.client_computer_name = req.client_computer_name.map(|s| s.0).unwrap_or_default();
