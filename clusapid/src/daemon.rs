@@ -206,6 +206,7 @@ pub async fn start(s: DaemonSettings) -> anyhow::Result<Daemon> {
         epm_addrs.push(l.local_addr()?);
         tasks.push(tokio::spawn(transport::serve(l, epm_ep.clone(), shared.clone())));
     }
+    tasks.push(tokio::spawn(crate::memory::trim_periodically()));
     Ok(Daemon { clusapi_addrs, epm_addrs, shared, tasks })
 }
 

@@ -10,5 +10,6 @@
 pub mod accounts;
 pub mod config;
 pub mod daemon;
+pub mod memory;
 pub mod services;
 pub mod transport;
