@@ -6,8 +6,8 @@
 //! opened, its state and read-only common properties read and closed, the Cluster Group
 //! likewise with its common properties, the cluster's read-only common properties, a registry
 //! read (ApiGetRootKey, ApiQueryValue ClusterName, ApiCloseKey) and ApiCloseCluster, with a
-//! random think time around `--think-ms` between calls; every `--reconnect-every` calls it
-//! drops its connection and binds again (the association and its handles go with it). One
+//! random think time around `--think-ms` between calls; after about `--reconnect-every` calls
+//! (0.5x to 1.5x) it drops its connection and binds again (the association and its handles go with it). One
 //! client in ten is a notification client instead: a version 2 notification port registered
 //! for every node's state, with ApiGetNotifyV2 always pending. An admin connection pauses and
 //! resumes CTDB_NODE_2 every `--events-every` seconds, which the notification clients see.
@@ -276,7 +276,11 @@ async fn worker(i: usize, cfg: Arc<SoakCfg>, deadline: Instant) -> Stats {
         };
         let mut c = Client { conn, stats: std::mem::take(&mut stats) };
         let mut calls = 0u64;
-        while Instant::now() < deadline && calls < cfg.reconnect_every {
+        // each connection lives for 0.5x to 1.5x --reconnect-every calls, so reconnections
+        // spread over time instead of coming in waves
+        let n = cfg.reconnect_every;
+        let life = n / 2 + rand::random::<u64>() % (n + 1);
+        while Instant::now() < deadline && calls < life {
             match refresh(&mut c, &cfg, &node).await {
                 Ok(n) => calls += n,
                 Err(()) => break,
@@ -487,7 +491,11 @@ pub fn run(cfg: SoakCfg) -> anyhow::Result<Json> {
     let samples = samples.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let rss_at = |secs: u64| samples.iter().find(|(t, _)| *t >= secs).map(|s| s.1);
     let rss_1min = rss_at(60);
-    let rss_end = samples.last().map(|s| s.1);
+    // the last sample taken while the load ran (the sampler's final one is after the close)
+    let load_end = cfg.duration.as_secs();
+    let rss_end = samples.iter().rev().find(|(t, _)| *t <= load_end).map(|s| s.1);
+    let rss_closed = samples.last().map(|s| s.1);
+    let rss_max = samples.iter().filter(|(t, _)| *t >= 60 && *t <= load_end).map(|s| s.1).max();
 
     let mut o = Json::obj();
     let mut all: Vec<u32> = Vec::new();
@@ -529,7 +537,12 @@ pub fn run(cfg: SoakCfg) -> anyhow::Result<Json> {
         .set("server_cpu_s", Json::round(cpu, 1))
         .set("rss_kib_after_1min", rss_1min)
         .set("rss_kib_end", rss_end)
-        .set("rss_end_vs_1min", Json::round(rss_1min.zip(rss_end).map(|(a, b)| b as f64 / a as f64), 3))
+        .set("rss_kib_max_after_1min", rss_max)
+        .set("rss_kib_after_close", rss_closed)
+        .set(
+            "rss_end_vs_1min_pct",
+            Json::round(rss_1min.zip(rss_end).map(|(a, b)| (b as f64 / a as f64 - 1.0) * 100.0), 1),
+        )
         .set("rss_kib_samples", samples.iter().map(|s| vec![s.0, s.1]).collect::<Vec<Vec<u64>>>());
     Ok(o)
 }
@@ -538,10 +551,10 @@ pub fn run(cfg: SoakCfg) -> anyhow::Result<Json> {
 pub fn markdown(o: &Json, title: &str) -> String {
     use crate::{cell, get};
     let mut s = format!("## {title}\n\n");
-    s += "| clients (notification) | duration s | calls | calls/s | notifications | connects | errors | p50 µs | p99 µs | p99.9 µs | server CPU s | RSS after 1 min KiB | RSS at end KiB | end / 1 min |\n";
-    s += "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+    s += "| clients (notification) | duration s | calls | calls/s | notifications | connects | errors | p50 µs | p99 µs | p99.9 µs | server CPU s | RSS after 1 min KiB | RSS at end KiB | end vs 1 min % | RSS max after 1 min KiB | RSS after the clients closed KiB |\n";
+    s += "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
     s += &format!(
-        "| {} ({}) | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n\n",
+        "| {} ({}) | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n\n",
         cell(o, &["clients"]),
         cell(o, &["notification_clients"]),
         cell(o, &["duration_s"]),
@@ -556,7 +569,9 @@ pub fn markdown(o: &Json, title: &str) -> String {
         cell(o, &["server_cpu_s"]),
         cell(o, &["rss_kib_after_1min"]),
         cell(o, &["rss_kib_end"]),
-        cell(o, &["rss_end_vs_1min"]),
+        cell(o, &["rss_end_vs_1min_pct"]),
+        cell(o, &["rss_kib_max_after_1min"]),
+        cell(o, &["rss_kib_after_close"]),
     );
     if let Some(Json::Obj(m)) = get(o, &["error_kinds"]) {
         if !m.is_empty() {
