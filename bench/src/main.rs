@@ -10,6 +10,9 @@
 //!   (the ageing run).
 //! - `mem`: the server's PSS after one sealed connection (idle), with `--conns` sealed
 //!   connections held open, and after they closed.
+//! - `soak`: `--conns` concurrent sealed clusapi clients doing a Failover-Cluster-Manager-like
+//!   mix (opens, enumerations, controls, registry reads, notification ports) for `--duration`
+//!   seconds, with the server's RSS sampled throughout (see `soak.rs`).
 //! - `floor`: no RPC server at all: an in-process TCP ping-pong of `--req-bytes` /
 //!   `--resp-bytes` (blocking or tokio server thread), the CPU floor of one round trip.
 //!
@@ -23,6 +26,7 @@ mod floor;
 mod json;
 mod procfs;
 mod profiles;
+mod soak;
 
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
@@ -46,6 +50,7 @@ enum Mode {
     Bind,
     Mem,
     Floor,
+    Soak,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -68,7 +73,7 @@ enum Level {
     about = "DCE/RPC load generator: sealed calls and authenticated binds, with the server's CPU and memory per operation"
 )]
 struct Args {
-    /// Server address (loopback only).
+    /// Server address (loopback, or the lab's own 192.0.2.0/24 inside its namespaces).
     #[arg(long, default_value = "127.0.0.1")]
     host: IpAddr,
     /// Port of the profile's interface (default: the endpoint mapper port for epm_map and
@@ -152,6 +157,18 @@ struct Args {
     /// Floor mode: pin the echo server thread to these CPUs.
     #[arg(long)]
     server_cpus: Option<String>,
+    /// Soak mode: mean think time between a client's calls, milliseconds (uniform 0..2x).
+    #[arg(long, default_value_t = 200)]
+    think_ms: u64,
+    /// Soak mode: a client reconnects after this many calls.
+    #[arg(long, default_value_t = 150)]
+    reconnect_every: u64,
+    /// Soak mode: pause / resume CTDB_NODE_2 every this many seconds (0 = never).
+    #[arg(long, default_value_t = 30)]
+    events_every: u64,
+    /// Soak mode: clients start evenly over this many seconds.
+    #[arg(long, default_value_t = 10)]
+    ramp: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -903,8 +920,9 @@ fn append(path: &PathBuf, text: &str, header: Option<&str>) -> anyhow::Result<()
 
 fn main() -> anyhow::Result<()> {
     let a = Args::parse();
-    if !a.host.is_loopback() {
-        bail!("--host: loopback addresses only");
+    let lab = matches!(a.host, IpAddr::V4(v) if v.octets()[..3] == [192, 0, 2]);
+    if !a.host.is_loopback() && !lab {
+        bail!("--host: loopback addresses, or the lab's 192.0.2.0/24, only");
     }
     if a.conns == 0 {
         bail!("--conns: at least 1");
@@ -948,7 +966,7 @@ fn main() -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let port = resolve_port(&a, profile)?;
+    let port = if a.mode == Mode::Soak { a.port.unwrap_or(4135) } else { resolve_port(&a, profile)? };
     let (kind, level) = match a.auth {
         AuthKind::None => (None, auth_level::NONE),
         k => (
@@ -974,6 +992,32 @@ fn main() -> anyhow::Result<()> {
         profile,
     };
     let usable = procfs::affinity(0).map_or(1, |v| v.len().max(1));
+    if a.mode == Mode::Soak {
+        let o = soak::run(soak::SoakCfg {
+            addr: t.addr,
+            auth: t.auth.clone(),
+            clients: a.conns,
+            duration: Duration::from_secs_f64(a.duration),
+            think: Duration::from_millis(a.think_ms),
+            reconnect_every: a.reconnect_every.max(15),
+            events_every: Duration::from_secs(a.events_every),
+            server_pid: server,
+            threads: a.threads.unwrap_or(usable).max(1),
+            ramp: Duration::from_secs(a.ramp),
+        })?;
+        let line = o.to_string();
+        println!("{line}");
+        if let Some(p) = &a.json {
+            append(p, &format!("{line}\n"), None)?;
+        }
+        let title = if a.tag.is_empty() { "soak".to_string() } else { a.tag.clone() };
+        let md = soak::markdown(&o, &title);
+        if let Some(p) = &a.md {
+            append(p, &md, None)?;
+        }
+        eprint!("{md}");
+        return Ok(());
+    }
     let threads = a.threads.unwrap_or(usable).clamp(1, a.conns);
     let mut o = match a.mode {
         Mode::Mem => run_mem(&a, &t, server)?,

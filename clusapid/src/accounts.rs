@@ -72,7 +72,8 @@ impl Accounts {
         Self::parse(&text, path)
     }
 
-    fn parse(text: &str, path: &Path) -> Result<Self, AccountsError> {
+    /// Parses the text of an accounts file (`path` only names it in errors).
+    pub fn parse(text: &str, path: &Path) -> Result<Self, AccountsError> {
         let mut map = BTreeMap::new();
         for (i, line) in text.lines().enumerate() {
             let line = line.trim();

@@ -23,6 +23,14 @@
 //! full_access = ['BUILTIN\Administrators', 'LAB\Cluster Admins']   # names or SIDs
 //! read_access = ['LAB\Domain Users']
 //! deny_access = ['LAB\Cluster Deny']
+//!
+//! [limits]                           # what one client may make the daemon hold (see Limits)
+//! connections_per_client = 64
+//! associations = 4096
+//! handles_per_association = 16384
+//! pending_calls_per_association = 64
+//! witness_registrations_per_client = 64
+//! unauthenticated_idle_secs = 30
 //! ```
 
 use std::net::IpAddr;
@@ -93,6 +101,81 @@ pub struct Config {
     pub read_access: Vec<String>,
     /// Accounts and groups refused (domain logons); wins over the other two.
     pub deny_access: Vec<String>,
+    /// What one client may make the daemon hold.
+    pub limits: Limits,
+}
+
+/// Resource limits per client, per association and for the whole daemon (`[limits]`). Each
+/// refusal is the protocol's answer and a warning in the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Open TCP connections from one client address, both endpoints together. Beyond it the
+    /// connection's bind is answered with bind_nak `local_limit_exceeded` and it is closed.
+    pub connections_per_client: usize,
+    /// Association groups alive at once. Beyond it a bind creating a new one gets bind_nak
+    /// `local_limit_exceeded`.
+    pub associations: usize,
+    /// Context handles one association group holds. Beyond it an open answers
+    /// ERROR_NOT_ENOUGH_MEMORY (8) and ept_lookup EPT_S_CANT_PERFORM_OP.
+    pub handles_per_association: usize,
+    /// Calls of one association group waiting at once (ApiGetNotify, ApiGetNotifyV2,
+    /// ApiGetBatchNotification, WitnessrAsyncNotify ...). Beyond it the call is answered with a
+    /// fault RPC_S_SERVER_TOO_BUSY (0x6bb) without waiting.
+    pub pending_calls_per_association: usize,
+    /// Witness registrations of one client address. Beyond it WitnessrRegister(Ex) answers
+    /// ERROR_NO_SYSTEM_RESOURCES (1450).
+    pub witness_registrations_per_client: usize,
+    /// A connection that has not authenticated and sends nothing for this many seconds is
+    /// closed (0 = never).
+    pub unauthenticated_idle_secs: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            connections_per_client: 64,
+            associations: 4096,
+            handles_per_association: 16_384,
+            pending_calls_per_association: 64,
+            witness_registrations_per_client: 64,
+            unauthenticated_idle_secs: 30,
+        }
+    }
+}
+
+impl Limits {
+    /// Sets one limit by its config key (`clusapid demo --limit KEY=VALUE`).
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
+        let n: u64 = value.parse().map_err(|_| ConfigError::Invalid(format!("limit {key}: not a number: {value}")))?;
+        let size = usize::try_from(n).unwrap_or(usize::MAX);
+        match key {
+            "connections_per_client" => self.connections_per_client = size,
+            "associations" => self.associations = size,
+            "handles_per_association" => self.handles_per_association = size,
+            "pending_calls_per_association" => self.pending_calls_per_association = size,
+            "witness_registrations_per_client" => self.witness_registrations_per_client = size,
+            "unauthenticated_idle_secs" => self.unauthenticated_idle_secs = n,
+            _ => return Err(ConfigError::Invalid(format!("unknown limit {key}"))),
+        }
+        Ok(())
+    }
+
+    /// Checks the values: every count at least 1.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for (k, v) in [
+            ("connections_per_client", self.connections_per_client),
+            ("associations", self.associations),
+            ("handles_per_association", self.handles_per_association),
+            ("pending_calls_per_association", self.pending_calls_per_association),
+            ("witness_registrations_per_client", self.witness_registrations_per_client),
+        ] {
+            if v == 0 {
+                return Err(ConfigError::Invalid(format!("limits.{k}: at least 1")));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for Config {
@@ -119,6 +202,7 @@ impl Default for Config {
             full_access: vec!["BUILTIN\\Administrators".to_string()],
             read_access: Vec::new(),
             deny_access: Vec::new(),
+            limits: Limits::default(),
         }
     }
 }
@@ -138,7 +222,12 @@ impl Config {
     /// Reads a TOML file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io { path: path.into(), source: e })?;
-        let c: Config = toml::from_str(&text).map_err(|e| ConfigError::Toml { path: path.into(), source: e })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses and validates the text of a TOML file (`path` only names it in errors).
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let c: Config = toml::from_str(text).map_err(|e| ConfigError::Toml { path: path.into(), source: e })?;
         c.validate()?;
         Ok(c)
     }
@@ -181,7 +270,7 @@ impl Config {
                 }
             }
         }
-        Ok(())
+        self.limits.validate()
     }
 
     /// What this node publishes with `node_names = "hostname"`: (host name, fully qualified
@@ -213,10 +302,19 @@ pub fn netbios_name_from_smb_conf(path: &Path) -> Option<String> {
     global_from_smb_conf(path, "netbios name").map(|v| v.to_uppercase())
 }
 
+/// `netbios name` from the text of an smb.conf.
+pub fn netbios_name_from_smb_conf_text(text: &str) -> Option<String> {
+    global_from_smb_conf_text(text, "netbios name").map(|v| v.to_uppercase())
+}
+
 /// The value of `key` (e.g. `workgroup`, `realm`) in an smb.conf's [global] section, if
 /// present and not empty.
 pub fn global_from_smb_conf(path: &Path, key: &str) -> Option<String> {
-    let text = std::fs::read_to_string(path).ok()?;
+    global_from_smb_conf_text(&std::fs::read_to_string(path).ok()?, key)
+}
+
+/// [`global_from_smb_conf`] of the text of an smb.conf.
+pub fn global_from_smb_conf_text(text: &str, key: &str) -> Option<String> {
     let mut in_global = false;
     for line in text.lines() {
         let l = line.trim();
@@ -315,6 +413,22 @@ pub fn hostname() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limits_section_defaults_and_checks() {
+        let p = Path::new("t.toml");
+        let c = Config::parse("[limits]\nconnections_per_client = 5\nunauthenticated_idle_secs = 0\n", p).unwrap();
+        assert_eq!(c.limits.connections_per_client, 5);
+        assert_eq!(c.limits.unauthenticated_idle_secs, 0);
+        assert_eq!(c.limits.associations, Limits::default().associations);
+        assert_eq!(Config::parse("", p).unwrap().limits, Limits::default());
+        assert!(Config::parse("[limits]\nsessions = 5\n", p).is_err(), "unknown keys are refused");
+        assert!(Config::parse("[limits]\nassociations = 0\n", p).is_err(), "a count of 0 is refused");
+        let mut l = Limits::default();
+        l.set("pending_calls_per_association", "3").unwrap();
+        assert_eq!(l.pending_calls_per_association, 3);
+        assert!(l.set("nope", "1").is_err() && l.set("associations", "x").is_err());
+    }
 
     #[test]
     fn parse_full_file() {

@@ -10,7 +10,7 @@ use std::sync::{Arc, RwLock};
 use anyhow::Context;
 use dcerpc::pdu::auth_level;
 use dcerpc::server::SystemEntropy;
-use dcerpc::{Associations, InterfaceSpec, ServerConfig};
+use dcerpc::{InterfaceSpec, ServerConfig};
 use idl::clusapi::Clusapi;
 use idl::epm::Epmapper;
 use idl::mgmt::Mgmt;
@@ -34,6 +34,8 @@ pub struct DaemonSettings {
     pub port: u16,
     pub epm_port: u16,
     pub max_request: usize,
+    /// Per-client and per-association limits.
+    pub limits: crate::config::Limits,
     pub accounts: Accounts,
     pub backend: Arc<dyn ClusterBackend>,
     /// The administration socket (`None`: none).
@@ -224,6 +226,7 @@ pub async fn start_with(s: DaemonSettings, logons: Option<Logons>) -> anyhow::Re
                     major: Clusapi::VERSION_MAJOR,
                     minor: Clusapi::VERSION_MINOR,
                     port,
+                    annotation: "Failover Cluster Management API (clusapid)",
                 },
                 // the witness shares the clusapi port
                 Registration {
@@ -231,6 +234,15 @@ pub async fn start_with(s: DaemonSettings, logons: Option<Logons>) -> anyhow::Re
                     major: Witness::VERSION_MAJOR,
                     minor: Witness::VERSION_MINOR,
                     port,
+                    annotation: "Service Witness Protocol (clusapid)",
+                },
+                // mgmt answers on every endpoint; listed with the clusapi port
+                Registration {
+                    uuid: Mgmt::UUID,
+                    major: Mgmt::VERSION_MAJOR,
+                    minor: Mgmt::VERSION_MINOR,
+                    port,
+                    annotation: "Remote management (clusapid)",
                 },
                 // the mapper registers itself, as Windows and Samba do (ept_map for its own tower)
                 Registration {
@@ -238,11 +250,13 @@ pub async fn start_with(s: DaemonSettings, logons: Option<Logons>) -> anyhow::Re
                     major: Epmapper::VERSION_MAJOR,
                     minor: Epmapper::VERSION_MINOR,
                     port: epm_port,
+                    annotation: "Endpoint mapper (clusapid)",
                 },
             ],
         },
         clusapi: ClusapiService::new(s.backend.clone()).with_access(access),
-        witness: WitnessService::new(s.backend.clone()),
+        witness: WitnessService::new(s.backend.clone())
+            .with_registrations_per_client(s.limits.witness_registrations_per_client),
         mgmt: MgmtService { counters: Default::default(), principal: acceptor_config(&snap).netbios_computer },
         accounts,
     });
@@ -260,7 +274,7 @@ pub async fn start_with(s: DaemonSettings, logons: Option<Logons>) -> anyhow::Re
     }
     // the account access edits kept in the cluster registry apply from the first call on
     let _ = crate::services::clusapi::registry::live(&services.clusapi).await;
-    let shared = Arc::new(Shared { services, associations: Associations::new() });
+    let shared = Arc::new(Shared::new(services, s.limits));
     let base = |interfaces, sec_addr: u16| ServerConfig {
         interfaces,
         sec_addr: sec_addr.to_string(),
@@ -330,6 +344,7 @@ pub async fn start_with(s: DaemonSettings, logons: Option<Logons>) -> anyhow::Re
         epm_addrs.push(l.local_addr()?);
         tasks.push(tokio::spawn(transport::serve(l, epm_ep.clone(), shared.clone())));
     }
+    tasks.push(tokio::spawn(crate::memory::trim_periodically()));
     Ok(Daemon { clusapi_addrs, epm_addrs, shared, tasks })
 }
 

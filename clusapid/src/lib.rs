@@ -10,6 +10,7 @@
 //! - [`shares`]: the File Server role's shares, from Samba's configuration, kept current.
 //! - [`witness_cli`], [`rpc_client`]: `clusapid witness ...` (administration and a witness
 //!   client) and the client connection it uses.
+//! - [`memory`]: giving freed heap back to the system.
 //! - [`domain`], [`cluster_access`]: domain logons (winbindd, Kerberos) and the cluster
 //!   security descriptor that decides what domain accounts may do.
 
@@ -19,6 +20,7 @@ pub mod cluster_access;
 pub mod config;
 pub mod daemon;
 pub mod domain;
+pub mod memory;
 pub mod rpc_client;
 pub mod services;
 pub mod shares;

@@ -74,6 +74,9 @@ struct DemoArgs {
     /// Windows Server version to present: 2012r2, 2016, 2019, 2022 or 2025.
     #[arg(long, value_parser = parse_windows_version, default_value = "2022")]
     windows_version: WindowsVersion,
+    /// Set one of the `[limits]` of the config file, KEY=VALUE (repeatable).
+    #[arg(long, value_name = "KEY=VALUE")]
+    limit: Vec<String>,
 }
 
 fn parse_windows_version(s: &str) -> Result<WindowsVersion, String> {
@@ -268,6 +271,12 @@ async fn demo(a: DemoArgs) -> anyhow::Result<()> {
         accounts.add("admin", &pw, AccessLevel::Full)?;
         shown.push(("admin".into(), pw, "full"));
     }
+    let mut limits = clusapid::config::Limits::default();
+    for l in &a.limit {
+        let Some((k, v)) = l.split_once('=') else { bail!("--limit {l}: expected KEY=VALUE") };
+        limits.set(k, v)?;
+    }
+    limits.validate()?;
     let mut sim = SimConfig::with_nodes(a.nodes);
     sim.cluster_name = a.cluster_name.clone();
     sim.state_file = a.state_file.clone();
@@ -279,6 +288,7 @@ async fn demo(a: DemoArgs) -> anyhow::Result<()> {
         port: a.port,
         epm_port: a.epm_port,
         max_request: Config::default().max_request,
+        limits,
         accounts,
         backend: backend.clone(),
         // SAFETY: geteuid has no preconditions.
@@ -436,6 +446,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         port: cfg.port,
         epm_port: cfg.epm_port,
         max_request: cfg.max_request,
+        limits: cfg.limits,
         accounts,
         backend,
         admin_socket: (!cfg.admin_socket.as_os_str().is_empty()).then(|| cfg.admin_socket.clone()),

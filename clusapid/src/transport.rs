@@ -15,9 +15,13 @@
 //! A clusapi call from a caller who authenticated but whom the cluster security descriptor
 //! gives no access is faulted with access denied without executing (as Windows refuses such
 //! callers); the witness and mgmt interfaces need only an authenticated caller.
+//! The per-client limits of [`Limits`] are enforced here: connections per client address
+//! (refused with bind_nak `local_limit_exceeded`), calls waiting per association group
+//! (fault RPC_S_SERVER_TOO_BUSY) and the idle time-out of unauthenticated connections.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -31,7 +35,11 @@ use idl::DispatchError;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+use crate::config::Limits;
 use crate::services::{CallCtx, Interface, Services};
+
+/// RPC_S_SERVER_TOO_BUSY: the fault of a call refused by the waiting-calls limit.
+pub const RPC_S_SERVER_TOO_BUSY: u32 = 0x0000_06bb;
 
 /// Largest fragment accepted from a peer (the frag_length field is 16 bits anyway).
 const MAX_FRAGMENT_IN: usize = u16::MAX as usize;
@@ -49,6 +57,60 @@ pub struct Endpoint {
 pub struct Shared {
     pub services: Arc<Services>,
     pub associations: Arc<Associations>,
+    pub limits: Limits,
+    /// Open connections per client address.
+    pub per_client: ClientCounts,
+}
+
+impl Shared {
+    /// Shared state with an association directory built from `limits`.
+    pub fn new(services: Arc<Services>, limits: Limits) -> Self {
+        let associations = Associations::with_limits(dcerpc::AssocLimits {
+            groups: limits.associations,
+            handles_per_group: limits.handles_per_association,
+        });
+        Shared { services, associations, limits, per_client: ClientCounts::default() }
+    }
+}
+
+/// Counts per client address, each count held by a [`ClientSlot`].
+#[derive(Clone, Default)]
+pub struct ClientCounts(Arc<std::sync::Mutex<HashMap<IpAddr, usize>>>);
+
+/// One counted item of a client; dropping it gives the place back.
+pub struct ClientSlot {
+    counts: ClientCounts,
+    ip: IpAddr,
+}
+
+impl ClientCounts {
+    /// Takes one place for `ip`, unless it holds `limit` already.
+    pub fn acquire(&self, ip: IpAddr, limit: usize) -> Option<ClientSlot> {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let n = m.entry(ip).or_insert(0);
+        if *n >= limit {
+            return None;
+        }
+        *n += 1;
+        Some(ClientSlot { counts: self.clone(), ip })
+    }
+
+    /// Places `ip` holds now.
+    pub fn count(&self, ip: IpAddr) -> usize {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).get(&ip).copied().unwrap_or(0)
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut m = self.counts.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = m.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.ip);
+            }
+        }
+    }
 }
 
 /// Accepts connections forever.
@@ -58,8 +120,15 @@ pub async fn serve(listener: TcpListener, endpoint: Arc<Endpoint>, shared: Arc<S
             Ok((stream, peer)) => {
                 let ep = endpoint.clone();
                 let sh = shared.clone();
+                let slot = shared.per_client.acquire(peer.ip(), shared.limits.connections_per_client);
                 tokio::spawn(async move {
-                    connection(stream, peer, ep, sh).await;
+                    match slot {
+                        Some(slot) => {
+                            connection(stream, peer, ep, sh).await;
+                            drop(slot);
+                        }
+                        None => refuse_connection(stream, peer, ep, sh).await,
+                    }
                 });
             }
             Err(e) => {
@@ -113,6 +182,37 @@ fn count_pdus(mut b: &[u8]) -> u64 {
         n += 1;
     }
     n
+}
+
+/// A connection over the per-client limit: its first PDU, if a bind, is answered with bind_nak
+/// `local_limit_exceeded` ([C706] p_reject_reason_t), then it is closed.
+async fn refuse_connection(mut stream: TcpStream, peer: SocketAddr, ep: Arc<Endpoint>, shared: Arc<Shared>) {
+    tracing::warn!(
+        endpoint = ep.name,
+        %peer,
+        limit = shared.limits.connections_per_client,
+        "Connection refused: too many connections from this client"
+    );
+    let mut buf = Vec::with_capacity(1024);
+    let wait = Duration::from_secs(shared.limits.unauthenticated_idle_secs.clamp(1, 10));
+    let read = async {
+        loop {
+            if buf.len() >= pdu::HEADER_LEN {
+                return true;
+            }
+            match stream.read_buf(&mut buf).await {
+                Ok(0) | Err(_) => return false,
+                Ok(_) => {}
+            }
+        }
+    };
+    if matches!(tokio::time::timeout(wait, read).await, Ok(true)) && buf[2] == pdu::PacketType::Bind as u8 {
+        let call_id = u32::from_le_bytes([buf[12], buf[13], buf[14], buf[15]]);
+        let mut out = Vec::new();
+        pdu::encode_bind_nak(&mut out, call_id, pdu::nak::LOCAL_LIMIT_EXCEEDED);
+        let _ = stream.write_all(&out).await;
+    }
+    let _ = stream.shutdown().await;
 }
 
 type CallFuture<'a> = Pin<Box<dyn Future<Output = CallDone> + Send + 'a>>;
@@ -199,6 +299,8 @@ pub async fn connection(mut stream: TcpStream, peer: SocketAddr, ep: Arc<Endpoin
     let mut ncalls: u64 = 0;
     let mut orphaned: Vec<u32> = Vec::new();
     let blocking_auth = ep.config.blocking_auth();
+    let idle = Duration::from_secs(shared.limits.unauthenticated_idle_secs);
+    let mut last_input = tokio::time::Instant::now();
     let outcome: String = 'conn: loop {
         // handle every complete fragment already buffered
         let mut consumed = 0;
@@ -251,6 +353,7 @@ pub async fn connection(mut stream: TcpStream, peer: SocketAddr, ep: Arc<Endpoin
                     }
                     let mut stub = spare.pop().unwrap_or_default();
                     let started = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
+                    let (call_id, context_id, opnum) = (call.call_id, call.context_id, call.opnum);
                     let mut fut: CallFuture<'_> = Box::pin(async move {
                         let result = svc.dispatch(iface, &c, call.opnum, &call.stub, call.order, &mut stub).await;
                         CallDone {
@@ -265,10 +368,32 @@ pub async fn connection(mut stream: TcpStream, peer: SocketAddr, ep: Arc<Endpoin
                         }
                     });
                     // most calls complete without waiting: answer them right here, and leave
-                    // only the ones that block (notification waits) to run concurrently
+                    // only the ones that block (notification waits) to run concurrently, as
+                    // many per association group as the limit allows
                     match (&mut fut).now_or_never() {
                         Some(done) => finish_call(&mut conn, counters, &mut spare, &mut out, done),
-                        None => calls.push(fut),
+                        None => {
+                            let limit = shared.limits.pending_calls_per_association;
+                            match conn.group().and_then(|g| g.try_wait(limit)) {
+                                Some(waiting) => calls.push(Box::pin(async move {
+                                    let done = fut.await;
+                                    drop(waiting);
+                                    done
+                                })),
+                                None => {
+                                    drop(fut);
+                                    tracing::warn!(
+                                        endpoint = ep.name,
+                                        %peer,
+                                        interface = iface.name(),
+                                        opnum = iface.op_name(opnum),
+                                        limit,
+                                        "Call refused: too many waiting calls in this association"
+                                    );
+                                    conn.encode_fault(call_id, context_id, RPC_S_SERVER_TOO_BUSY, &mut out);
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -287,6 +412,8 @@ pub async fn connection(mut stream: TcpStream, peer: SocketAddr, ep: Arc<Endpoin
         if inbuf.len() > MAX_FRAGMENT_IN {
             break 'conn "input buffer overflow".into();
         }
+        // a connection that has not authenticated (and waits for nothing) may idle only so long
+        let idle_applies = !idle.is_zero() && conn.principal().is_none() && calls.is_empty();
         tokio::select! {
             biased;
             Some(done) = calls.next(), if !calls.is_empty() => {
@@ -300,9 +427,13 @@ pub async fn connection(mut stream: TcpStream, peer: SocketAddr, ep: Arc<Endpoin
             }
             r = stream.read_buf(&mut inbuf) => match r {
                 Ok(0) => break 'conn "closed by peer".into(),
-                Ok(_) => {}
+                Ok(_) => last_input = tokio::time::Instant::now(),
                 Err(e) => break 'conn format!("read failed: {e}"),
             },
+            _ = tokio::time::sleep_until(last_input + idle), if idle_applies => {
+                tracing::warn!(endpoint = ep.name, %peer, secs = idle.as_secs(), "Unauthenticated connection idle: closed");
+                break 'conn "idle time-out (not authenticated)".into();
+            }
         }
     };
     let (user, auth) = match (conn.principal(), conn.auth_info()) {

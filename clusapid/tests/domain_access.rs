@@ -96,6 +96,7 @@ fn start(backend: Arc<SimulatedCluster>) -> Server {
                 domain: None,
                 admin_socket: None,
                 admin_access: Default::default(),
+                limits: Default::default(),
             },
             Some(logons),
         ))

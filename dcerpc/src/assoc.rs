@@ -10,6 +10,7 @@
 
 use std::any::Any;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use idl::{ContextHandle, Guid};
@@ -17,10 +18,26 @@ use idl::{ContextHandle, Guid};
 /// Most handles one association group may hold (bounds what a peer can make us keep).
 pub const MAX_HANDLES_PER_GROUP: usize = 65_536;
 
+/// How much the association groups of a server may hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AssocLimits {
+    /// Groups alive at once.
+    pub groups: usize,
+    /// Context handles per group.
+    pub handles_per_group: usize,
+}
+
+impl Default for AssocLimits {
+    fn default() -> Self {
+        AssocLimits { groups: usize::MAX, handles_per_group: MAX_HANDLES_PER_GROUP }
+    }
+}
+
 /// Every live association group of a server.
 #[derive(Default)]
 pub struct Associations {
     groups: Mutex<HashMap<u32, Weak<AssociationGroup>>>,
+    limits: AssocLimits,
 }
 
 impl Associations {
@@ -29,7 +46,32 @@ impl Associations {
         Arc::new(Self::default())
     }
 
-    /// Creates a group with a fresh non-zero id.
+    /// A new directory with limits.
+    pub fn with_limits(limits: AssocLimits) -> Arc<Self> {
+        Arc::new(Associations { groups: Mutex::default(), limits })
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> AssocLimits {
+        self.limits
+    }
+
+    /// Creates a group with a fresh non-zero id, or `None` when [`AssocLimits::groups`] are
+    /// alive already.
+    pub fn try_create(self: &Arc<Self>) -> Option<Arc<AssociationGroup>> {
+        let groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
+        if groups.len() >= self.limits.groups {
+            // entries of dropped groups are removed on drop; count only live ones
+            if groups.values().filter(|w| w.strong_count() > 0).count() >= self.limits.groups {
+                tracing::warn!(limit = self.limits.groups, "Association limit reached: bind refused");
+                return None;
+            }
+        }
+        drop(groups);
+        Some(self.create())
+    }
+
+    /// Creates a group with a fresh non-zero id (no limit on the number of groups).
     pub fn create(self: &Arc<Self>) -> Arc<AssociationGroup> {
         let mut groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
         let id = loop {
@@ -38,7 +80,13 @@ impl Associations {
                 break id;
             }
         };
-        let g = Arc::new(AssociationGroup { id, handles: Mutex::new(HashMap::new()), parent: Arc::downgrade(self) });
+        let g = Arc::new(AssociationGroup {
+            id,
+            handles: Mutex::new(HashMap::new()),
+            parent: Arc::downgrade(self),
+            max_handles: self.limits.handles_per_group,
+            pending: Arc::new(AtomicUsize::new(0)),
+        });
         groups.insert(id, Arc::downgrade(&g));
         g
     }
@@ -68,6 +116,20 @@ pub struct AssociationGroup {
     id: u32,
     handles: Mutex<HashMap<Guid, HandleValue>>,
     parent: Weak<Associations>,
+    max_handles: usize,
+    /// Calls of this group waiting for an event (see [`AssociationGroup::try_wait`]).
+    pending: Arc<AtomicUsize>,
+}
+
+/// One waiting call of an association group; dropping it ends the wait.
+pub struct PendingCall {
+    counter: Arc<AtomicUsize>,
+}
+
+impl Drop for PendingCall {
+    fn drop(&mut self) {
+        self.counter.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl AssociationGroup {
@@ -80,10 +142,12 @@ impl AssociationGroup {
         self.handles.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Registers a value and returns the new handle, or `None` when the group is full.
+    /// Registers a value and returns the new handle, or `None` when the group holds
+    /// [`AssocLimits::handles_per_group`] handles already.
     pub fn insert<T: Any + Send + Sync>(&self, value: T) -> Option<ContextHandle> {
         let mut t = self.table();
-        if t.len() >= MAX_HANDLES_PER_GROUP {
+        if t.len() >= self.max_handles {
+            tracing::warn!(group = self.id, limit = self.max_handles, "Handle limit of an association reached");
             return None;
         }
         let uuid = loop {
@@ -121,6 +185,25 @@ impl AssociationGroup {
     pub fn handle_count(&self) -> usize {
         self.table().len()
     }
+
+    /// Counts one more waiting call, unless `limit` of them wait already.
+    pub fn try_wait(&self, limit: usize) -> Option<PendingCall> {
+        let mut n = self.pending.load(Ordering::Acquire);
+        loop {
+            if n >= limit {
+                return None;
+            }
+            match self.pending.compare_exchange_weak(n, n + 1, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return Some(PendingCall { counter: self.pending.clone() }),
+                Err(now) => n = now,
+            }
+        }
+    }
+
+    /// Calls of this group waiting now.
+    pub fn waiting(&self) -> usize {
+        self.pending.load(Ordering::Acquire)
+    }
 }
 
 impl Drop for AssociationGroup {
@@ -137,6 +220,27 @@ impl Drop for AssociationGroup {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limits_on_groups_handles_and_waiting_calls() {
+        let a = Associations::with_limits(AssocLimits { groups: 2, handles_per_group: 3 });
+        let g1 = a.try_create().unwrap();
+        let g2 = a.try_create().unwrap();
+        assert!(a.try_create().is_none());
+        drop(g2);
+        let g3 = a.try_create().expect("a dropped group frees its place");
+        for i in 0..3u32 {
+            assert!(g1.insert(i).is_some());
+        }
+        assert!(g1.insert(9u32).is_none());
+        assert_eq!(g3.handle_count(), 0);
+        let w1 = g1.try_wait(2).unwrap();
+        let _w2 = g1.try_wait(2).unwrap();
+        assert!(g1.try_wait(2).is_none());
+        assert_eq!(g1.waiting(), 2);
+        drop(w1);
+        assert!(g1.try_wait(2).is_some());
+    }
 
     #[test]
     fn handles_are_typed_and_die_with_the_group() {

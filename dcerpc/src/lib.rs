@@ -11,5 +11,5 @@ pub mod client;
 pub mod pdu;
 pub mod server;
 
-pub use assoc::{AssociationGroup, Associations};
+pub use assoc::{AssocLimits, AssociationGroup, Associations, PendingCall};
 pub use server::{Call, CloseReason, InterfaceSpec, Next, Principal, ServerConfig, ServerConnection};

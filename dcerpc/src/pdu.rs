@@ -404,6 +404,36 @@ pub fn parse_bind(buf: &[u8], h: &Header, body_end: usize) -> Result<Bind, PduEr
     Ok(Bind { max_xmit_frag, max_recv_frag, assoc_group_id, contexts })
 }
 
+impl Bind {
+    /// Bytes the body takes after the common header: max_xmit_frag, max_recv_frag,
+    /// assoc_group_id, the context count with its padding, and every context element.
+    pub fn wire_len(&self) -> usize {
+        12 + self.contexts.iter().map(|c| 4 + 20 + 20 * c.transfer_syntaxes.len()).sum::<usize>()
+    }
+}
+
+// ------------------------------------------------------------------------- validation ---
+//
+// Checks of what a header field claims against what the fragment holds, beyond what parsing
+// needs ([C706] 12.6, [MS-RPCE] 2.2.2.11). The server calls them before acting on a PDU.
+
+/// Checks the auth trailer's placement: the sec_trailer starts on a 4-byte boundary
+/// ([MS-RPCE] 2.2.2.11 pads to it), and the auth_pad_length octets before it lie after
+/// `content_end`, the end of what the PDU type's body holds (the bind's context list, the
+/// request header, auth3's 4 octets), so the padding never reaches back into the body or the
+/// header.
+pub fn check_auth_placement(a: &AuthParts, content_end: usize) -> Result<(), PduError> {
+    if !a.trailer_offset.is_multiple_of(4) {
+        return Err(PduError::Malformed("sec_trailer not 4-byte aligned"));
+    }
+    let room =
+        a.trailer_offset.checked_sub(content_end).ok_or(PduError::Malformed("auth trailer overlaps the body"))?;
+    if usize::from(a.trailer.auth_pad_length) > room {
+        return Err(PduError::AuthPad(a.trailer.auth_pad_length));
+    }
+    Ok(())
+}
+
 /// One `p_result_t` of a bind_ack / alter_context_resp.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ContextResult {

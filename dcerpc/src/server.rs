@@ -24,6 +24,8 @@ use idl::{ByteOrder, Guid};
 use crate::assoc::{AssociationGroup, Associations};
 use crate::pdu::{self, auth_level, fault, nak, pfc, reason, result, PacketType, SecTrailer, SyntaxId};
 
+mod strict;
+
 /// Signature length of NTLMSSP ([MS-NLMP] 2.2.2.9.1). Kerberos verifiers are longer; their
 /// length comes from the security context.
 pub const SIG_LEN: usize = 16;
@@ -180,6 +182,8 @@ pub struct ServerConnection {
     principal: Option<Principal>,
     /// A finished call's stub buffer, reused by the next request ([`ServerConnection::recycle`]).
     spare: Vec<u8>,
+    /// Call ids handed to the driver and not answered yet (see `strict`).
+    in_flight: Vec<u32>,
 }
 
 /// Largest buffer kept for reuse between calls; bigger ones are freed so an idle connection
@@ -202,6 +206,7 @@ impl ServerConnection {
             features: 0,
             principal: None,
             spare: Vec::new(),
+            in_flight: Vec::new(),
         }
     }
 
@@ -263,6 +268,7 @@ impl ServerConnection {
                 if self.reassembly.as_ref().is_some_and(|r| r.call_id == h.call_id) {
                     self.reassembly = None;
                 }
+                self.call_finished(h.call_id);
                 Next::Orphaned(h.call_id)
             }
             other => Next::Close(CloseReason::Protocol(format!("unexpected {other:?} from client"))),
@@ -375,12 +381,22 @@ impl ServerConnection {
                 return Next::Close(CloseReason::BindRefused("malformed bind"));
             }
         };
+        if let Err(r) = self.check_bind_pdu(auth.as_ref(), &bind) {
+            pdu::encode_bind_nak(out, h.call_id, u16::try_from(r.status).unwrap_or(nak::REASON_NOT_SPECIFIED));
+            return Next::Close(r.reason);
+        }
         if bind.max_xmit_frag < pdu::MIN_FRAG || bind.max_recv_frag < pdu::MIN_FRAG {
             pdu::encode_bind_nak(out, h.call_id, nak::LOCAL_LIMIT_EXCEEDED);
             return Next::Close(CloseReason::BindRefused("fragment size below 1432"));
         }
         let group = if bind.assoc_group_id == 0 {
-            self.assocs.create()
+            match self.assocs.try_create() {
+                Some(g) => g,
+                None => {
+                    pdu::encode_bind_nak(out, h.call_id, nak::LOCAL_LIMIT_EXCEEDED);
+                    return Next::Close(CloseReason::BindRefused("association limit reached"));
+                }
+            }
         } else {
             match self.assocs.join(bind.assoc_group_id) {
                 Some(g) => g,
@@ -494,6 +510,9 @@ impl ServerConnection {
         let Ok(Some(a)) = pdu::auth_parts(frag, h) else {
             return Next::Close(CloseReason::Protocol("auth3 without auth trailer".into()));
         };
+        if let Err(r) = self.check_auth3_pdu(&a) {
+            return Next::Close(r);
+        }
         let Some(st) = self.auth.as_mut() else {
             return Next::Close(CloseReason::Protocol("auth3 without authentication in progress".into()));
         };
@@ -536,6 +555,10 @@ impl ServerConnection {
             pdu::encode_fault(out, h.call_id, 0, fault::NCA_S_PROTO_ERROR, true);
             return Next::Close(CloseReason::Protocol("malformed alter_context".into()));
         };
+        if let Err(r) = self.check_fragment_size(h).and_then(|()| self.check_bind_pdu(auth.as_ref(), &bind)) {
+            pdu::encode_fault(out, h.call_id, 0, fault::NCA_S_PROTO_ERROR, true);
+            return Next::Close(r.reason);
+        }
         let mut token = None;
         let mut trailer = None;
         if let Some(a) = auth {
@@ -663,6 +686,11 @@ impl ServerConnection {
                 return Next::Close(CloseReason::AuthFailed("request before authentication completed".into()));
             }
         }
+        if let Err(r) = self.check_request(frag, h, &req) {
+            self.reassembly = None;
+            pdu::encode_fault(out, h.call_id, req.context_id, r.status, true);
+            return Next::Close(r.reason);
+        }
         let (start, end) = match self.check_verifier(frag, h, req.stub_offset) {
             Ok(r) => r,
             Err(e) => {
@@ -729,6 +757,7 @@ impl ServerConnection {
             }
             return Next::Continue;
         }
+        self.call_started(r.call_id);
         Next::Call(Call {
             call_id: r.call_id,
             context_id: r.context_id,
@@ -744,6 +773,7 @@ impl ServerConnection {
     /// signed and (at PKT_PRIVACY) sealed in place. If the security context cannot protect a
     /// fragment, what was appended is removed and a fault (`SEC_PKG_ERROR`) goes out instead.
     pub fn encode_response(&mut self, call_id: u32, context_id: u16, stub: &[u8], out: &mut Vec<u8>) {
+        self.call_finished(call_id);
         let begin = out.len();
         if let Err(e) = self.try_encode_response(call_id, context_id, stub, out) {
             tracing::warn!(error = %e, "Cannot protect a response");
@@ -834,6 +864,7 @@ impl ServerConnection {
 
     /// Appends a fault PDU for a call.
     pub fn encode_fault(&mut self, call_id: u32, context_id: u16, status: u32, out: &mut Vec<u8>) {
+        self.call_finished(call_id);
         pdu::encode_fault(out, call_id, context_id, status, false);
     }
 }

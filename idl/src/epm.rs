@@ -77,6 +77,118 @@ impl NdrType for TowerArray {
     }
 }
 
+crate::ndr_struct! {
+    /// `rpc_if_id_t`: an interface UUID and version ([C706] appendix O).
+    pub struct RpcIfId { pub uuid: Guid, pub vers_major: u16, pub vers_minor: u16 }
+}
+
+/// Longest annotation, NUL included (`ept_max_annotation_size`, [C706] appendix O).
+pub const MAX_ANNOTATION: usize = 64;
+
+/// `[string] char annotation[ept_max_annotation_size]`: an embedded varying string of 8-bit
+/// characters (offset, actual_count, characters with their NUL), at most 64 octets.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Annotation(pub String);
+
+impl NdrType for Annotation {
+    const ALIGN: usize = 4;
+    const MIN_WIRE: usize = 8;
+    fn encode(&self, w: &mut NdrWriter) {
+        let b = self.0.as_bytes();
+        let b = &b[..b.len().min(MAX_ANNOTATION - 1)];
+        w.align(4);
+        w.u32(0);
+        w.u32(u32::try_from(b.len() + 1).unwrap_or(0));
+        w.bytes(b);
+        w.u8(0);
+    }
+    fn decode(r: &mut NdrReader<'_>) -> NdrResult<Self> {
+        r.align(4)?;
+        let offset = r.u32()?;
+        let len = r.u32()?;
+        if offset != 0 || len as usize > MAX_ANNOTATION {
+            return Err(NdrError::BadVarying { offset, length: len, max: MAX_ANNOTATION as u32 });
+        }
+        let n = r.check_count(len, 1)?;
+        let b = r.take(n)?;
+        let text = b.split(|&c| c == 0).next().unwrap_or(&[]);
+        Ok(Annotation(String::from_utf8_lossy(text).into_owned()))
+    }
+}
+
+crate::ndr_struct! {
+    /// `ept_entry_t`: one endpoint-map element: object UUID, tower and annotation.
+    pub struct EptEntry { pub object: Guid, pub tower: Option<Twr>, pub annotation: Annotation }
+}
+
+/// `[out, length_is(*num_ents), size_is(max_ents)] ept_entry_t entries[]`: a conformant varying
+/// array of entries, their towers deferred after the array.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EptEntryArray {
+    /// max_count (the caller's max_ents).
+    pub max: u32,
+    pub entries: Vec<EptEntry>,
+}
+
+impl NdrType for EptEntryArray {
+    const ALIGN: usize = 4;
+    const MIN_WIRE: usize = 12;
+    fn encode(&self, w: &mut NdrWriter) {
+        let n = u32::try_from(self.entries.len()).unwrap_or(u32::MAX);
+        w.u32(self.max.max(n));
+        w.u32(0);
+        w.u32(n);
+        for e in &self.entries {
+            e.encode(w);
+        }
+    }
+    fn encode_deferred(&self, w: &mut NdrWriter) {
+        for e in &self.entries {
+            e.encode_deferred(w);
+        }
+    }
+    fn decode(r: &mut NdrReader<'_>) -> NdrResult<Self> {
+        let max = r.u32()?;
+        let offset = r.u32()?;
+        let len = r.u32()?;
+        if offset != 0 || len > max {
+            return Err(NdrError::BadVarying { offset, length: len, max });
+        }
+        let n = r.check_count(len, <EptEntry as NdrType>::MIN_WIRE)?;
+        let mut entries = Vec::with_capacity(n);
+        for _ in 0..n {
+            entries.push(EptEntry::decode(r)?);
+        }
+        Ok(EptEntryArray { max, entries })
+    }
+    fn decode_deferred(&mut self, r: &mut NdrReader<'_>) -> NdrResult<()> {
+        for e in &mut self.entries {
+            e.decode_deferred(r)?;
+        }
+        Ok(())
+    }
+}
+
+/// ept_lookup inquiry types ([C706] appendix O, `RPC_C_EP_*`).
+pub mod inquiry {
+    pub const ALL_ELTS: u32 = 0;
+    pub const MATCH_BY_IF: u32 = 1;
+    pub const MATCH_BY_OBJ: u32 = 2;
+    pub const MATCH_BY_BOTH: u32 = 3;
+}
+
+/// ept_lookup version options ([C706] appendix O, `RPC_C_VERS_*`).
+pub mod vers {
+    pub const ALL: u32 = 1;
+    pub const COMPATIBLE: u32 = 2;
+    pub const EXACT: u32 = 3;
+    pub const MAJOR_ONLY: u32 = 4;
+    pub const UPTO: u32 = 5;
+}
+
+/// EPT_S_INVALID_ENTRY: the lookup handle names no lookup in progress.
+pub const EPT_S_INVALID_ENTRY: u32 = 0x16c9_a0d7;
+
 /// EPT_S_NOT_REGISTERED ([C706] appendix O / [MS-RPCE] 2.2.1.2.5?): no endpoint for the
 /// requested interface.
 pub const EPT_S_NOT_REGISTERED: u32 = 0x16c9_a0d6;
@@ -217,6 +329,19 @@ crate::rpc_interface! {
         server: EpmapperServer,
     }
 
+    /// ept_lookup (opnum 2): the endpoint-map elements matching an inquiry, `max_ents` at a
+    /// time, continued through `entry_handle`.
+    2 EptLookup
+        in (
+            inquiry_type: u32,
+            object: Option<Guid>,
+            interface_id: Option<RpcIfId>,
+            vers_option: u32,
+            entry_handle: ContextHandle,
+            max_ents: u32,
+        )
+        out (entry_handle: ContextHandle, num_ents: u32, entries: EptEntryArray, status: WError);
+
     /// ept_map (opnum 3): the endpoints registered for the interface named by `map_tower`.
     3 EptMap
         in (object: Option<Guid>, map_tower: Option<Twr>, entry_handle: ContextHandle, max_towers: u32)
@@ -274,6 +399,54 @@ mod tests {
         for n in 0..stub.len() {
             let _ = EptMapResponse::decode_stub(&stub[..n], ByteOrder::Little);
         }
+    }
+
+    #[test]
+    fn ept_lookup_roundtrip_and_layout() {
+        let req = EptLookupRequest {
+            inquiry_type: inquiry::MATCH_BY_IF,
+            object: None,
+            interface_id: Some(RpcIfId { uuid: Epmapper::UUID, vers_major: 3, vers_minor: 0 }),
+            vers_option: vers::COMPATIBLE,
+            entry_handle: ContextHandle::NULL,
+            max_ents: 10,
+        };
+        let stub = req.to_stub();
+        // inquiry 4, object ptr 4, if ptr 4 + rpc_if_id 20, vers 4, handle 20, max 4
+        assert_eq!(stub.len(), 60);
+        assert_eq!(EptLookupRequest::decode_stub(&stub, ByteOrder::Little).unwrap(), req);
+        let resp = EptLookupResponse {
+            entry_handle: ContextHandle::NULL,
+            num_ents: 2,
+            entries: EptEntryArray {
+                max: 10,
+                entries: vec![
+                    EptEntry {
+                        object: Guid::NIL,
+                        tower: Some(Twr(vec![1, 2, 3])),
+                        annotation: Annotation("abc".into()),
+                    },
+                    EptEntry { object: Guid::NIL, tower: None, annotation: Annotation(String::new()) },
+                ],
+            },
+            status: WError(0),
+        };
+        let stub = resp.to_stub();
+        let back = EptLookupResponse::decode_stub(&stub, ByteOrder::Little).unwrap();
+        assert_eq!(back, resp);
+        // the first entry: object, tower referent, offset 0, actual_count 4, "abc\0"
+        assert_eq!(&stub[56..64], &[0, 0, 0, 0, 4, 0, 0, 0]);
+        assert_eq!(&stub[64..68], b"abc\0");
+        for n in 0..stub.len() {
+            let _ = EptLookupResponse::decode_stub(&stub[..n], ByteOrder::Little);
+        }
+        // an annotation longer than 64 octets is refused
+        let mut w = crate::ndr::NdrWriter::new();
+        w.u32(0);
+        w.u32(65);
+        w.bytes(&[b'a'; 65]);
+        let b = w.into_bytes();
+        assert!(Annotation::decode(&mut NdrReader::new(&b, ByteOrder::Little)).is_err());
     }
 
     #[test]

@@ -25,6 +25,17 @@ pub enum DispatchError {
     BadStub(#[from] NdrError),
 }
 
+/// What re-encoding a decoded request gave ([`rpc_interface!`]'s `request_roundtrip`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoundTrip {
+    /// The re-encoded stub decodes to the same value.
+    Same,
+    /// The re-encoded stub decodes to another value: the codec is not symmetric.
+    Differs,
+    /// The re-encoded stub does not decode at all: the encoder wrote what the decoder refuses.
+    Undecodable(NdrError),
+}
+
 /// ERROR_CALL_NOT_IMPLEMENTED ([MS-ERREF] 2.2): what a declared but unimplemented method
 /// answers.
 pub const ERROR_CALL_NOT_IMPLEMENTED: u32 = 120;
@@ -74,6 +85,29 @@ macro_rules! rpc_interface {
                     match opnum {
                         $( $opnum => Some([<$op Request>]::default().to_stub()), )*
                         _ => None,
+                    }
+                }
+
+                /// Decodes a request stub of `opnum`, encodes the value again (little-endian) and
+                /// decodes that: the codec check the fuzz targets and the corpus replay run.
+                /// `Err` when the stub itself does not decode (or the opnum is not declared).
+                pub fn request_roundtrip(
+                    opnum: u16,
+                    stub: &[u8],
+                    order: $crate::ndr::ByteOrder,
+                ) -> Result<$crate::iface::RoundTrip, $crate::iface::DispatchError> {
+                    match opnum {
+                        $(
+                            $opnum => {
+                                let a = [<$op Request>]::decode_stub(stub, order)?;
+                                Ok(match [<$op Request>]::decode_stub(&a.to_stub(), $crate::ndr::ByteOrder::Little) {
+                                    Ok(b) if b == a => $crate::iface::RoundTrip::Same,
+                                    Ok(_) => $crate::iface::RoundTrip::Differs,
+                                    Err(e) => $crate::iface::RoundTrip::Undecodable(e),
+                                })
+                            }
+                        )*
+                        _ => Err($crate::iface::DispatchError::OpRange(opnum)),
                     }
                 }
 

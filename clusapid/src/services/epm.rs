@@ -1,9 +1,12 @@
 //! The endpoint mapper ([C706] appendix O): `ept_map` answers with the TCP tower of the
-//! interfaces clusapid registered; everything else is not registered here.
+//! interfaces clusapid registered; `ept_lookup` lists the registrations (tower and
+//! annotation), `max_ents` at a time, continued through a lookup handle kept in the caller's
+//! association group until the list is done or `ept_lookup_handle_free` releases it.
 
 use idl::epm::{
-    EpmapperServer, EptLookupHandleFreeRequest, EptLookupHandleFreeResponse, EptMapRequest, EptMapResponse, TcpTower,
-    Tower, TowerArray, Twr, EPT_S_NOT_REGISTERED,
+    inquiry, vers, Annotation, EpmapperServer, EptEntry, EptEntryArray, EptLookupHandleFreeRequest,
+    EptLookupHandleFreeResponse, EptLookupRequest, EptLookupResponse, EptMapRequest, EptMapResponse, RpcIfId, TcpTower,
+    Tower, TowerArray, Twr, EPT_S_CANT_PERFORM_OP, EPT_S_INVALID_ENTRY, EPT_S_NOT_REGISTERED,
 };
 use idl::{ContextHandle, Guid, WError};
 
@@ -16,6 +19,43 @@ pub struct Registration {
     pub major: u16,
     pub minor: u16,
     pub port: u16,
+    /// What ept_lookup shows next to it (at most 63 characters).
+    pub annotation: &'static str,
+}
+
+/// A lookup in progress: the entries still to hand out.
+struct LookupHandle {
+    rest: std::sync::Mutex<Vec<EptEntry>>,
+}
+
+/// Whether a registration matches an ept_lookup inquiry ([C706] O.2.4).
+fn lookup_matches(reg: &Registration, req: &EptLookupRequest) -> bool {
+    let by_if = matches!(req.inquiry_type, inquiry::MATCH_BY_IF | inquiry::MATCH_BY_BOTH);
+    let by_obj = matches!(req.inquiry_type, inquiry::MATCH_BY_OBJ | inquiry::MATCH_BY_BOTH);
+    if by_obj {
+        // every registration here has the nil object
+        if req.object.is_some_and(|o| !o.is_nil()) {
+            return false;
+        }
+    }
+    if by_if {
+        let Some(RpcIfId { uuid, vers_major, vers_minor }) = req.interface_id else { return false };
+        if uuid != reg.uuid {
+            return false;
+        }
+        let ok = match req.vers_option {
+            vers::ALL => true,
+            vers::COMPATIBLE => vers_major == reg.major && reg.minor >= vers_minor,
+            vers::EXACT => vers_major == reg.major && vers_minor == reg.minor,
+            vers::MAJOR_ONLY => vers_major == reg.major,
+            vers::UPTO => (reg.major, reg.minor) <= (vers_major, vers_minor),
+            _ => false,
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
 }
 
 /// The endpoint mapper's registrations.
@@ -67,6 +107,82 @@ impl EpmService {
     }
 }
 
+impl EpmService {
+    /// The address a tower names: the one the client reached us on.
+    fn local_ip(ctx: &CallCtx) -> [u8; 4] {
+        match ctx.local {
+            Some(std::net::SocketAddr::V4(a)) => a.ip().octets(),
+            _ => [127, 0, 0, 1],
+        }
+    }
+
+    /// [C706] O.2.4 ept_lookup: the matching registrations, `max_ents` per call. The first call
+    /// (null handle) takes a snapshot, kept behind a lookup handle in the caller's association
+    /// group; each call continues from it; the call that finds nothing left answers
+    /// EPT_S_NOT_REGISTERED with a null handle and frees it.
+    pub fn ept_lookup(&self, ctx: &CallCtx, req: &EptLookupRequest) -> EptLookupResponse {
+        let answer = |entry_handle, entries: Vec<EptEntry>, status| EptLookupResponse {
+            entry_handle,
+            num_ents: u32::try_from(entries.len()).unwrap_or(0),
+            entries: EptEntryArray { max: req.max_ents, entries },
+            status: WError(status),
+        };
+        if req.inquiry_type > inquiry::MATCH_BY_BOTH {
+            return answer(ContextHandle::NULL, vec![], EPT_S_CANT_PERFORM_OP);
+        }
+        let (handle, mut rest) = if req.entry_handle.is_null() {
+            let ip = Self::local_ip(ctx);
+            let all: Vec<EptEntry> = self
+                .registrations
+                .iter()
+                .filter(|r| lookup_matches(r, req))
+                .map(|r| EptEntry {
+                    object: Guid::NIL,
+                    tower: Some(Twr(Tower::ncacn_ip_tcp(&TcpTower {
+                        interface: (r.uuid, r.major, r.minor),
+                        transfer: (idl::NDR20_UUID, 2),
+                        port: r.port,
+                        ip,
+                    })
+                    .to_bytes())),
+                    annotation: Annotation(r.annotation.to_string()),
+                })
+                .collect();
+            (None, all)
+        } else {
+            let Some(h) = ctx.group.get::<LookupHandle>(&req.entry_handle) else {
+                return answer(ContextHandle::NULL, vec![], EPT_S_INVALID_ENTRY);
+            };
+            let rest = std::mem::take(&mut *h.rest.lock().unwrap_or_else(|e| e.into_inner()));
+            (Some(req.entry_handle), rest)
+        };
+        if rest.is_empty() {
+            if let Some(h) = handle {
+                ctx.group.remove::<LookupHandle>(&h);
+            }
+            return answer(ContextHandle::NULL, vec![], EPT_S_NOT_REGISTERED);
+        }
+        let n = usize::try_from(req.max_ents).unwrap_or(usize::MAX).min(rest.len());
+        let later = rest.split_off(n);
+        // the handle stays until a call finds nothing left: clients loop until a status other
+        // than success (Samba's rpcclient, Windows' RpcMgmtEpEltInqNext callers)
+        let next = match handle {
+            Some(h) => {
+                if let Some(lh) = ctx.group.get::<LookupHandle>(&h) {
+                    *lh.rest.lock().unwrap_or_else(|e| e.into_inner()) = later;
+                }
+                h
+            }
+            None => match ctx.group.insert(LookupHandle { rest: std::sync::Mutex::new(later) }) {
+                Some(h) => h,
+                // the association's handle limit: no lookup can be kept
+                None => return answer(ContextHandle::NULL, vec![], EPT_S_CANT_PERFORM_OP),
+            },
+        };
+        answer(next, rest, 0)
+    }
+}
+
 impl EpmapperServer for EpmService {
     type Ctx = CallCtx;
 
@@ -74,12 +190,21 @@ impl EpmapperServer for EpmService {
         EpmService::ept_map(self, ctx, &req)
     }
 
+    async fn ept_lookup(&self, ctx: &CallCtx, req: EptLookupRequest) -> EptLookupResponse {
+        EpmService::ept_lookup(self, ctx, &req)
+    }
+
     async fn ept_lookup_handle_free(
         &self,
-        _ctx: &CallCtx,
-        _req: EptLookupHandleFreeRequest,
+        ctx: &CallCtx,
+        req: EptLookupHandleFreeRequest,
     ) -> EptLookupHandleFreeResponse {
-        // ept_map never hands out lookup handles, so there is nothing to free
-        EptLookupHandleFreeResponse { entry_handle: ContextHandle::NULL, status: WError(0) }
+        // ept_map never hands out handles; ept_lookup's are freed here or when the list is done
+        let status = if req.entry_handle.is_null() || ctx.group.remove::<LookupHandle>(&req.entry_handle) {
+            0
+        } else {
+            EPT_S_INVALID_ENTRY
+        };
+        EptLookupHandleFreeResponse { entry_handle: ContextHandle::NULL, status: WError(status) }
     }
 }

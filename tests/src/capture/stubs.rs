@@ -193,6 +193,7 @@ pub fn check_tables() -> Result<usize, String> {
 }
 
 op_table! { epmapper, check_epmapper, idl::epm::Epmapper, epm;
+    2 EptLookupRequest EptLookupResponse,
     3 EptMapRequest EptMapResponse,
     4 EptLookupHandleFreeRequest EptLookupHandleFreeResponse,
 }

@@ -89,6 +89,9 @@ pub struct WitnessService {
     pub registry: Arc<registry::Registry>,
     /// The other nodes' (list and steer).
     pub peers: Arc<peers::Peers>,
+    /// Registrations per client address (`limits.witness_registrations_per_client`).
+    per_client_limit: usize,
+    per_client: crate::transport::ClientCounts,
 }
 
 /// The value of a witness context handle in its association group.
@@ -122,6 +125,8 @@ pub struct Registration {
     last_use: Mutex<Instant>,
     /// Notifications delivered.
     sent: AtomicU64,
+    /// The client's place under its registration limit, given back when this is dropped.
+    _slot: Option<crate::transport::ClientSlot>,
 }
 
 /// What a registration last reported, and the messages not yet delivered.
@@ -200,6 +205,7 @@ impl Registration {
                 queue: VecDeque::new(),
             }),
             net_name,
+            _slot: None,
             pending: AtomicUsize::new(0),
             last_use: Mutex::new(Instant::now()),
             sent: AtomicU64::new(0),
@@ -351,6 +357,8 @@ impl WitnessService {
             unused_timeout: DEFAULT_UNUSED_TIMEOUT,
             registry,
             peers,
+            per_client_limit: usize::MAX,
+            per_client: Default::default(),
         }
     }
 
@@ -379,6 +387,21 @@ impl WitnessService {
             Err(e) => tracing::info!(error = %e, "Witness registrations are listed and steered on this node only"),
         }
         tasks
+    }
+
+    /// Limits the registrations one client address may hold; beyond it WitnessrRegister(Ex)
+    /// answers ERROR_NO_SYSTEM_RESOURCES.
+    pub fn with_registrations_per_client(mut self, limit: usize) -> Self {
+        self.per_client_limit = limit;
+        self
+    }
+
+    /// A place for one more registration of the caller's address.
+    fn client_slot(&self, ctx: &CallCtx) -> Result<crate::transport::ClientSlot, u32> {
+        self.per_client.acquire(ctx.peer.ip(), self.per_client_limit).ok_or_else(|| {
+            tracing::warn!(peer = %ctx.peer, limit = self.per_client_limit, "Witness registration refused: client limit");
+            ERROR_NO_SYSTEM_RESOURCES
+        })
     }
 
     /// The interface list of `snap`.
@@ -476,8 +499,13 @@ impl WitnessService {
                 Ok(v) => v,
                 Err(code) => return fail(code),
             };
+        let slot = match self.client_slot(ctx) {
+            Ok(s) => s,
+            Err(code) => return fail(code),
+        };
         let net_name = req.net_name.map(|s| s.0).unwrap_or_default();
         let mut reg = Registration::new(self.registry.next_id(), ctx, &snap, WITNESS_V1, net_name, ip);
+        reg._slot = Some(slot);
         reg.client_computer_name = req.client_computer_name.map(|s| s.0).unwrap_or_default();
         match self.registry.add(reg, &ctx.group) {
             Some(context) => WitnessrRegisterResponse { context, result: WError(ERROR_SUCCESS) },
@@ -578,8 +606,13 @@ impl WitnessService {
                 return fail(ERROR_INVALID_STATE);
             }
         }
+        let slot = match self.client_slot(ctx) {
+            Ok(s) => s,
+            Err(code) => return fail(code),
+        };
         let net_name = req.net_name.map(|s| s.0).unwrap_or_default();
         let mut reg = Registration::new(self.registry.next_id(), ctx, &snap, WITNESS_V2, net_name, ip);
+        reg._slot = Some(slot);
         reg.share_name = req.share_name.map(|s| s.0);
         reg.client_computer_name = req.client_computer_name.map(|s| s.0).unwrap_or_default();
         reg.flags = req.flags;
