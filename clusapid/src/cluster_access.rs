@@ -331,8 +331,19 @@ impl ClusterAccess {
         effective(&entries, &edits)
     }
 
+    /// Configured deny names still without a SID.
+    pub fn unresolved_denials(&self) -> Vec<String> {
+        let c = self.configured.read().unwrap_or_else(PoisonError::into_inner);
+        c.iter().filter(|e| e.sid.is_none() && e.kind == Kind::Deny).map(|e| e.name.clone()).collect()
+    }
+
     /// What a caller with these SIDs (string form) is entitled to; unparsable SIDs are ignored.
+    /// Nothing while a configured deny name is unresolved: a denial that cannot be applied yet
+    /// must not let its members in, so domain logons wait for it (fail closed).
     pub fn entitlement(&self, sids: &[String]) -> Option<AccessLevel> {
+        if !self.unresolved_denials().is_empty() {
+            return None;
+        }
         let token: Vec<Sid> = sids.iter().filter_map(|s| s.parse().ok()).collect();
         evaluate(&self.list(), &token)
     }
@@ -387,8 +398,12 @@ mod tests {
         let g = a.generation();
         a.resolved("LAB\\Cluster Admins", s(ADMINS));
         assert!(a.generation() > g);
-        assert_eq!(a.entitlement(&token(&[ADMINS])), Some(AccessLevel::Full));
         assert_eq!(a.unresolved(), vec!["LAB\\Cluster Deny".to_string()]);
+        assert_eq!(a.entitlement(&token(&[ADMINS])), None, "fail closed while a denial is unresolved");
+        a.resolved("LAB\\Cluster Deny", s(DENY));
+        assert!(a.unresolved().is_empty());
+        assert_eq!(a.entitlement(&token(&[ADMINS])), Some(AccessLevel::Full));
+        assert_eq!(a.entitlement(&token(&[ADMINS, DENY])), None);
     }
 
     #[test]

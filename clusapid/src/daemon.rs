@@ -61,9 +61,15 @@ pub struct DomainSettings {
     pub deny_access: Vec<String>,
 }
 
-/// How often unresolved access names are retried and other nodes' account access edits are
-/// picked up.
+/// How often other nodes' account access edits are picked up.
 pub const ACCESS_REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How often access list names winbindd could not resolve yet are retried (right after a start
+/// winbindd may not reach a DC for a while; logons are refused until every deny name resolves).
+pub const ACCESS_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Logged once every configured access list name has a SID (the lab waits for it).
+pub const ACCESS_COMPLETE_LOG: &str = "Access list complete: every configured name resolved";
 
 /// The mechanisms and access list of domain logons; fails when libwbclient cannot be loaded.
 fn domain_logons(d: &DomainSettings) -> anyhow::Result<(auth::Mechanisms, Arc<ClusterAccess>, Winbind)> {
@@ -92,8 +98,15 @@ fn domain_logons(d: &DomainSettings) -> anyhow::Result<(auth::Mechanisms, Arc<Cl
 /// cluster registry so that account access edits made on other nodes take effect.
 async fn access_refresh(services: Arc<Services>, wb: Winbind) {
     let mut reported = std::collections::HashSet::new();
+    let mut complete = false;
+    let mut last_read = tokio::time::Instant::now() - ACCESS_REFRESH;
     loop {
-        for name in services.clusapi.access.unresolved() {
+        let unresolved = services.clusapi.access.unresolved();
+        if unresolved.is_empty() && !complete {
+            complete = true;
+            tracing::info!("{ACCESS_COMPLETE_LOG}");
+        }
+        for name in unresolved {
             let (domain, account) = match name.split_once('\\') {
                 Some((d, a)) => (d.to_owned(), a.to_owned()),
                 None => (String::new(), name.clone()),
@@ -107,14 +120,23 @@ async fn access_refresh(services: Arc<Services>, wb: Winbind) {
                 }
                 Ok(Err(e)) => {
                     if reported.insert(name.clone()) {
-                        tracing::warn!(name, error = %e, "Access list name not resolved yet (retried)");
+                        tracing::warn!(
+                            name,
+                            error = %e,
+                            "Access list name not resolved yet (retried every second; while a deny name is \
+                             unresolved, domain logons are refused)"
+                        );
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "Name lookup task failed"),
             }
         }
-        let _ = crate::services::clusapi::registry::live(&services.clusapi).await;
-        tokio::time::sleep(ACCESS_REFRESH).await;
+        if last_read.elapsed() >= ACCESS_REFRESH {
+            let _ = crate::services::clusapi::registry::live(&services.clusapi).await;
+            last_read = tokio::time::Instant::now();
+        }
+        let pending = !services.clusapi.access.unresolved().is_empty();
+        tokio::time::sleep(if pending || !complete { ACCESS_RETRY } else { ACCESS_REFRESH }).await;
     }
 }
 
