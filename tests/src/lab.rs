@@ -101,10 +101,15 @@ impl Lab {
 
     /// Runs `args` on `host` (`client`, `node0`, ...) with `scripts/lab exec`, 120 s at most.
     pub fn exec(&self, host: &str, args: &[&str]) -> Output {
+        self.exec_for(host, args, Duration::from_secs(120))
+    }
+
+    /// [`Lab::exec`] with another time limit (suites that wait out protocol time-outs).
+    pub fn exec_for(&self, host: &str, args: &[&str], limit: Duration) -> Output {
         let (o, timed_out) = run_with_timeout(
             Command::new(script()).arg("exec").arg(&self.dir).arg(host).arg("--").args(args),
             None,
-            Duration::from_secs(120),
+            limit,
         );
         assert!(!timed_out, "{host}: {args:?} timed out:\n{}", text(&o));
         o

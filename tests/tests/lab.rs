@@ -314,7 +314,8 @@ fn witness_async_notify_timeouts_on_the_lab() {
         "--option=torture:net_name=LABCLUSTER",
         "rpc.witness.witness.AsyncNotify_timeouts",
     ];
-    let o = lab.exec(CLIENT, &args);
+    // it waits out time-outs of 0, 1, 10 and 100 s on each interface: about 17 minutes
+    let o = lab.exec_for(CLIENT, &args, std::time::Duration::from_secs(40 * 60));
     tests::TortureRun::from_output(args.join(" "), &o, false).assert_success("witness.AsyncNotify_timeouts");
 }
 
