@@ -160,7 +160,7 @@ impl AssociationGroup {
             return None;
         }
         let uuid = loop {
-            let g = Guid::from_random(rand::random());
+            let g = Guid::new_v4(rand::random());
             if !g.is_nil() && !t.contains_key(&g) {
                 break g;
             }
