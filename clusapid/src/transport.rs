@@ -375,7 +375,9 @@ pub async fn connection(mut stream: TcpStream, peer: SocketAddr, ep: Arc<Endpoin
     let _ = stream.set_nodelay(true);
     let local = stream.local_addr().ok();
     let mut conn = ServerConnection::new(ep.config.clone(), shared.associations.clone());
-    let mut inbuf: Vec<u8> = Vec::with_capacity(8192);
+    // complete fragments are handled in place (unsealed where they lie) and then split off the
+    // front with `advance`, which moves no bytes of a partial fragment that follows
+    let mut inbuf = bytes::BytesMut::with_capacity(8192);
     let mut out: Vec<u8> = Vec::with_capacity(8192);
     // calls borrow the services for the connection's lifetime: no shared reference count is
     // touched per call (it would bounce between cores)
@@ -513,7 +515,7 @@ pub async fn connection(mut stream: TcpStream, peer: SocketAddr, ep: Arc<Endpoin
                 }
             }
         }
-        inbuf.drain(..consumed);
+        bytes::Buf::advance(&mut inbuf, consumed);
         if !out.is_empty() {
             counters.pkts_out.fetch_add(count_pdus(&out), Ordering::Relaxed);
             if let Err(e) = stream.write_all(&out).await {
