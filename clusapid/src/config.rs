@@ -491,6 +491,18 @@ mod tests {
     }
 
     #[test]
+    fn the_packaged_example_parses() {
+        let p = Path::new("packaging/clusapid.toml");
+        let c = Config::parse(include_str!("../../packaging/clusapid.toml"), p).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.backend, BackendKind::Ctdb);
+        assert_eq!((c.epm_port, c.port), (135, 4135));
+        assert_eq!(c.listen, vec![IpAddr::from([0, 0, 0, 0])]);
+        assert_eq!(c.accounts, Path::new("/var/lib/clusapid/accounts"));
+        assert_eq!(c.metrics_listen, None, "off unless asked for");
+    }
+
+    #[test]
     fn metrics_listen() {
         let p = Path::new("t.toml");
         assert_eq!(Config::parse("", p).unwrap().metrics_listen, None, "off by default");

@@ -140,6 +140,8 @@ impl ProcInfo {
 
     fn describe(&self) -> String {
         let cmd = if self.args.is_empty() { self.comm.clone() } else { self.args.join(" ") };
+        // one line, whatever the command line holds
+        let cmd = cmd.split_whitespace().collect::<Vec<_>>().join(" ");
         format!("{} (pid {}: {})", self.program(), self.pid, shorten(&cmd, 160))
     }
 }
