@@ -38,7 +38,11 @@ pub struct Account {
 /// Errors reading or writing the accounts file.
 #[derive(Debug, thiserror::Error)]
 pub enum AccountsError {
-    #[error("{path}: {source}")]
+    #[error("{path}: {source}{hint}", hint = if source.kind() == std::io::ErrorKind::PermissionDenied {
+        "\n  the accounts file is mode 0600 (it holds NT hashes): run clusapid and `clusapid user` as root"
+    } else {
+        ""
+    })]
     Io { path: PathBuf, source: std::io::Error },
     #[error("{path}:{line}: {what}")]
     Parse { path: PathBuf, line: usize, what: &'static str },

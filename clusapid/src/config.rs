@@ -23,6 +23,7 @@
 //! full_access = ['BUILTIN\Administrators', 'LAB\Cluster Admins']   # names or SIDs
 //! read_access = ['LAB\Domain Users']
 //! deny_access = ['LAB\Cluster Deny']
+//! metrics_listen = "127.0.0.1:9135" # status and metrics over HTTP (default: off)
 //!
 //! [limits]                           # what one client may make the daemon hold (see Limits)
 //! connections_per_client = 64
@@ -103,6 +104,8 @@ pub struct Config {
     pub deny_access: Vec<String>,
     /// What one client may make the daemon hold.
     pub limits: Limits,
+    /// The status and metrics endpoint (HTTP, `GET /metrics`, `/status`, `/`); `None`: off.
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// Resource limits per client, per association and for the whole daemon (`[limits]`). Each
@@ -203,6 +206,7 @@ impl Default for Config {
             read_access: Vec::new(),
             deny_access: Vec::new(),
             limits: Limits::default(),
+            metrics_listen: None,
         }
     }
 }
@@ -210,12 +214,24 @@ impl Default for Config {
 /// Errors loading the configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{path}: {source}")]
+    #[error("{path}: {source}{hint}", hint = config_io_hint(source))]
     Io { path: PathBuf, source: std::io::Error },
     #[error("{path}: {source}")]
     Toml { path: PathBuf, source: toml::de::Error },
     #[error("{0}")]
     Invalid(String),
+}
+
+/// What to do when the configuration file cannot be read.
+fn config_io_hint(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            "\n  write one: the Debian package installs /etc/clusapid/clusapid.toml, the example is \
+             packaging/clusapid.toml in the source (README \"Deploying on a CTDB node\")"
+        }
+        std::io::ErrorKind::PermissionDenied => "\n  run clusapid as root (the unit does), or make the file readable",
+        _ => "",
+    }
 }
 
 impl Config {
@@ -472,6 +488,27 @@ mod tests {
         assert_eq!(split_host_name("fs1..x"), None);
         let (h, f) = local_host_names();
         assert!(!h.contains('.') && f.starts_with(&h), "{h} {f}");
+    }
+
+    #[test]
+    fn the_packaged_example_parses() {
+        let p = Path::new("packaging/clusapid.toml");
+        let c = Config::parse(include_str!("../../packaging/clusapid.toml"), p).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.backend, BackendKind::Ctdb);
+        assert_eq!((c.epm_port, c.port), (135, 4135));
+        assert_eq!(c.listen, vec![IpAddr::from([0, 0, 0, 0])]);
+        assert_eq!(c.accounts, Path::new("/var/lib/clusapid/accounts"));
+        assert_eq!(c.metrics_listen, None, "off unless asked for");
+    }
+
+    #[test]
+    fn metrics_listen() {
+        let p = Path::new("t.toml");
+        assert_eq!(Config::parse("", p).unwrap().metrics_listen, None, "off by default");
+        let c = Config::parse("metrics_listen = \"127.0.0.1:9135\"", p).unwrap();
+        assert_eq!(c.metrics_listen, Some("127.0.0.1:9135".parse().unwrap()));
+        assert!(Config::parse("metrics_listen = \"127.0.0.1\"", p).is_err(), "a port is needed");
     }
 
     #[test]

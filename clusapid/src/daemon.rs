@@ -1,6 +1,8 @@
 //! Wiring: builds the backend, the accounts (or the domain logons), the services and the two
 //! endpoints (the endpoint mapper and the clusapi port, which also serves witness), binds the
-//! listeners and serves until stopped. With domain logons it also runs the background task
+//! listeners (or takes them bound: `serve` binds before it waits for ctdbd, so the ports are
+//! held from the start) and serves until stopped; with `metrics_listen` also the status and
+//! metrics endpoint ([`crate::http`]). Bind failures name the fix ([`bind_error`]). With domain logons it also runs the background task
 //! that resolves the access configuration's names through winbindd and picks up other nodes'
 //! account access edits.
 
@@ -43,6 +45,88 @@ pub struct DaemonSettings {
     pub admin_access: crate::admin::AdminAccess,
     /// Domain logons instead of the accounts: `None` for local accounts.
     pub domain: Option<DomainSettings>,
+    /// The status and metrics endpoint (`None`: off, nothing is counted).
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+/// What a failed bind of `what` (a listener) on `addr` means, and what to do about it.
+#[derive(Debug, thiserror::Error)]
+#[error("binding {what} {addr}: {source}{hint}")]
+pub struct BindError {
+    pub what: &'static str,
+    pub addr: SocketAddr,
+    pub source: std::io::Error,
+    /// The fix, as text starting with "\n  " (empty when there is nothing to add).
+    pub hint: String,
+}
+
+/// The fix for a bind error on `port`: privileged ports, a port taken by another process,
+/// an address that is not on this machine.
+pub fn bind_hint(kind: std::io::ErrorKind, port: u16) -> Option<String> {
+    use std::io::ErrorKind;
+    match kind {
+        ErrorKind::PermissionDenied if port < 1024 => Some(format!(
+            "port {port} is privileged: run as root, or grant the binary the capability \
+             (`sudo setcap cap_net_bind_service=+ep {}`), or choose a port from 1024 up \
+             (0 picks a free one)",
+            std::env::current_exe().map_or_else(|_| "clusapid".into(), |p| p.display().to_string())
+        )),
+        ErrorKind::AddrInUse => Some(format!(
+            "another process holds port {port}: `clusapid check` names it and says what to change \
+             (README \"Checking a node\"; on a Samba node usually samba-dcerpcd in standalone mode)"
+        )),
+        ErrorKind::AddrNotAvailable => Some("the address is not on this machine: check `listen`".into()),
+        _ => None,
+    }
+}
+
+/// A [`BindError`] as an `anyhow` error.
+pub fn bind_error(source: std::io::Error, what: &'static str, addr: SocketAddr) -> anyhow::Error {
+    let hint = bind_hint(source.kind(), addr.port()).map(|h| format!("\n  {h}")).unwrap_or_default();
+    BindError { what, addr, source, hint }.into()
+}
+
+/// The two listening endpoints, bound.
+pub struct Listeners {
+    clusapi: Vec<TcpListener>,
+    epm: Vec<TcpListener>,
+    port: u16,
+    epm_port: u16,
+}
+
+impl Listeners {
+    /// Binds the clusapi port, then the endpoint mapper, on every address of `listen` (port 0:
+    /// the kernel picks one, the same on every address).
+    pub async fn bind(listen: &[std::net::IpAddr], port: u16, epm_port: u16) -> anyhow::Result<Listeners> {
+        // the clusapi port first: with port 0 the kernel picks it and the mapper must know it
+        let mut clusapi = Vec::new();
+        let mut port = port;
+        for ip in listen {
+            let addr = SocketAddr::new(*ip, port);
+            let l = TcpListener::bind(addr).await.map_err(|e| bind_error(e, "clusapi port", addr))?;
+            port = l.local_addr()?.port();
+            clusapi.push(l);
+        }
+        let mut epm = Vec::new();
+        let mut epm_port = epm_port;
+        for ip in listen {
+            let addr = SocketAddr::new(*ip, epm_port);
+            let l = TcpListener::bind(addr).await.map_err(|e| bind_error(e, "endpoint mapper port", addr))?;
+            epm_port = l.local_addr()?.port();
+            epm.push(l);
+        }
+        Ok(Listeners { clusapi, epm, port, epm_port })
+    }
+
+    /// The clusapi port bound.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The endpoint mapper port bound.
+    pub fn epm_port(&self) -> u16 {
+        self.epm_port
+    }
 }
 
 /// Domain logons (`logon = "winbind"`).
@@ -144,6 +228,8 @@ async fn access_refresh(services: Arc<Services>, wb: Winbind) {
 pub struct Daemon {
     pub clusapi_addrs: Vec<SocketAddr>,
     pub epm_addrs: Vec<SocketAddr>,
+    /// The status and metrics endpoint's address, when on.
+    pub metrics_addr: Option<SocketAddr>,
     pub shared: Arc<Shared>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -208,6 +294,13 @@ pub struct Logons {
 
 /// [`start`] with the logons given (`None`: from the settings).
 pub async fn start_with(s: DaemonSettings, logons: Option<Logons>) -> anyhow::Result<Daemon> {
+    let listeners = Listeners::bind(&s.listen, s.port, s.epm_port).await?;
+    start_bound(s, listeners, logons).await
+}
+
+/// [`start_with`] on listeners bound already (`s.listen`, `s.port` and `s.epm_port` are not
+/// used).
+pub async fn start_bound(s: DaemonSettings, listeners: Listeners, logons: Option<Logons>) -> anyhow::Result<Daemon> {
     let snap = s.backend.snapshot();
     let accounts = Arc::new(RwLock::new(s.accounts));
     let creds: Arc<dyn auth::CredentialStore> = Arc::new(SharedAccounts(accounts.clone()));
@@ -220,25 +313,12 @@ pub async fn start_with(s: DaemonSettings, logons: Option<Logons>) -> anyhow::Re
         (None, None) => (auth::Mechanisms::local(creds), Arc::default(), None, acceptor_config(&snap)),
     };
 
-    // bind the clusapi port first: with port 0 the kernel picks it and the mapper must know it
-    let mut clusapi_listeners = Vec::new();
-    let mut port = s.port;
-    for ip in &s.listen {
-        let l = TcpListener::bind(SocketAddr::new(*ip, port))
-            .await
-            .with_context(|| format!("binding clusapi port {ip}:{port}"))?;
-        port = l.local_addr()?.port();
-        clusapi_listeners.push(l);
-    }
-    let mut epm_listeners = Vec::new();
-    let mut epm_port = s.epm_port;
-    for ip in &s.listen {
-        let l = TcpListener::bind(SocketAddr::new(*ip, epm_port))
-            .await
-            .with_context(|| format!("binding endpoint mapper port {ip}:{epm_port}"))?;
-        epm_port = l.local_addr()?.port();
-        epm_listeners.push(l);
-    }
+    let Listeners { clusapi: clusapi_listeners, epm: epm_listeners, port, epm_port } = listeners;
+    let metrics_listener = match s.metrics_listen {
+        Some(addr) => Some(crate::http::bind(addr).await?),
+        None => None,
+    };
+    let metrics = metrics_listener.as_ref().map(|_| Arc::new(crate::metrics::Metrics::default()));
 
     let services = Arc::new(Services {
         epm: EpmService {
@@ -296,7 +376,7 @@ pub async fn start_with(s: DaemonSettings, logons: Option<Logons>) -> anyhow::Re
     }
     // the account access edits kept in the cluster registry apply from the first call on
     let _ = crate::services::clusapi::registry::live(&services.clusapi).await;
-    let shared = Arc::new(Shared::new(services, s.limits));
+    let shared = Arc::new(Shared::new(services, s.limits).with_metrics(metrics.clone()));
     let base = |interfaces, sec_addr: u16| ServerConfig {
         interfaces,
         sec_addr: sec_addr.to_string(),
@@ -366,8 +446,15 @@ pub async fn start_with(s: DaemonSettings, logons: Option<Logons>) -> anyhow::Re
         epm_addrs.push(l.local_addr()?);
         tasks.push(tokio::spawn(transport::serve(l, epm_ep.clone(), shared.clone())));
     }
+    let mut metrics_addr = None;
+    if let (Some(l), Some(m)) = (metrics_listener, metrics) {
+        metrics_addr = Some(l.local_addr()?);
+        tracing::info!(addr = ?metrics_addr, "Status and metrics endpoint ready (GET /metrics, /status, /)");
+        let src = crate::http::StatusSource { shared: shared.clone(), metrics: m, backend: s.backend.clone() };
+        tasks.push(tokio::spawn(crate::http::serve(l, Arc::new(src))));
+    }
     tasks.push(tokio::spawn(crate::memory::trim_periodically()));
-    Ok(Daemon { clusapi_addrs, epm_addrs, shared, tasks })
+    Ok(Daemon { clusapi_addrs, epm_addrs, metrics_addr, shared, tasks })
 }
 
 /// The accounts as the NTLM acceptor sees them (reloadable behind a lock).

@@ -1,8 +1,9 @@
-//! The `clusapid` command: `demo` (embedded simulated cluster), `serve` (from a config file)
-//! and `user add|del|list` (the accounts file).
+//! The `clusapid` command: `demo` (embedded simulated cluster), `serve` (from a config file),
+//! `check` (is this node ready for `serve`?), `user add|del|list` (the accounts file) and
+//! `witness ...` (the administration socket).
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -23,6 +24,9 @@ struct Cli {
     /// Log filter (tracing env-filter syntax), e.g. `debug` or `clusapid=debug`. Overrides RUST_LOG.
     #[arg(long, global = true)]
     log: Option<String>,
+    /// Log line format: `text` (colour codes only on a terminal) or `json` (one object per line).
+    #[arg(long, global = true, value_enum, default_value_t = clusapid::logging::LogFormat::Text)]
+    log_format: clusapid::logging::LogFormat,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -33,6 +37,9 @@ enum Cmd {
     Demo(DemoArgs),
     /// Serve the cluster described by a configuration file.
     Serve(ServeArgs),
+    /// Check that this node is ready for `serve`: ctdbd, the ports, Samba's settings, the
+    /// accounts or keytab, the cluster name. Exit status 1 when something FAILs.
+    Check(CheckArgs),
     /// Manage the accounts file.
     #[command(subcommand)]
     User(UserCmd),
@@ -49,9 +56,10 @@ struct DemoArgs {
     /// clusapi port (0 = any free port).
     #[arg(long, default_value_t = 4135)]
     port: u16,
-    /// Endpoint mapper port (0 = any free port).
-    #[arg(long, default_value_t = 135)]
-    epm_port: u16,
+    /// Endpoint mapper port (0 = any free port). Default 135; a user who may not bind it
+    /// gets a free port and a note.
+    #[arg(long)]
+    epm_port: Option<u16>,
     /// An account with full access, NAME%PASSWORD (repeatable). Without one, `admin` gets a random password.
     #[arg(long)]
     user: Vec<String>,
@@ -77,6 +85,19 @@ struct DemoArgs {
     /// Set one of the `[limits]` of the config file, KEY=VALUE (repeatable).
     #[arg(long, value_name = "KEY=VALUE")]
     limit: Vec<String>,
+    /// Serve status and metrics over HTTP on ADDR:PORT (GET /metrics, /status, /).
+    #[arg(long, value_name = "ADDR:PORT")]
+    metrics_listen: Option<SocketAddr>,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// The configuration `serve` will use.
+    #[arg(long, default_value = "/etc/clusapid/clusapid.toml")]
+    config: PathBuf,
+    /// Also check that a daemon holds the ports (run against a node where clusapid runs).
+    #[arg(long)]
+    running: bool,
 }
 
 fn parse_windows_version(s: &str) -> Result<WindowsVersion, String> {
@@ -105,6 +126,9 @@ struct ServeArgs {
     /// 2019, 2022 or 2025.
     #[arg(long, value_parser = parse_windows_version)]
     windows_version: Option<WindowsVersion>,
+    /// Serve status and metrics over HTTP on ADDR:PORT (overrides `metrics_listen`).
+    #[arg(long, value_name = "ADDR:PORT")]
+    metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Subcommand)]
@@ -131,22 +155,19 @@ enum UserCmd {
     },
 }
 
-fn init_logs(filter: Option<&str>) {
-    let f = match filter {
-        Some(f) => tracing_subscriber::EnvFilter::new(f),
-        None => tracing_subscriber::EnvFilter::try_from_default_env()
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-    };
-    tracing_subscriber::fmt().with_env_filter(f).with_writer(std::io::stderr).init();
-}
-
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_logs(cli.log.as_deref());
+    clusapid::logging::init(cli.log.as_deref(), cli.log_format);
     match cli.cmd {
         Cmd::User(u) => user_cmd(u),
         Cmd::Demo(a) => runtime()?.block_on(demo(a)),
         Cmd::Serve(a) => runtime()?.block_on(serve(a)),
+        Cmd::Check(a) => {
+            let report = clusapid::check::run(&a.config, a.running);
+            print!("{}", report.render());
+            std::io::stdout().flush()?;
+            std::process::exit(report.exit_code());
+        }
         Cmd::Witness(w) => runtime()?.block_on(clusapid::witness_cli::run(w)),
     }
 }
@@ -233,6 +254,14 @@ fn user_cmd(u: UserCmd) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Whether this process may bind `port` on every address of `listen` (false only when the
+/// kernel refuses for lack of privilege; a port in use is reported by the real bind).
+fn may_bind(listen: &[IpAddr], port: u16) -> bool {
+    listen.iter().all(|ip| {
+        !matches!(std::net::TcpListener::bind((*ip, port)), Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied)
+    })
+}
+
 async fn wait_for_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = match signal(SignalKind::terminate()) {
@@ -277,6 +306,12 @@ async fn demo(a: DemoArgs) -> anyhow::Result<()> {
         limits.set(k, v)?;
     }
     limits.validate()?;
+    // port 135 is privileged: a user who may not bind it gets a free port and a note
+    let (epm_port, epm_note) = match a.epm_port {
+        Some(p) => (p, false),
+        None if may_bind(&a.listen, 135) => (135, false),
+        None => (0, true),
+    };
     let mut sim = SimConfig::with_nodes(a.nodes);
     sim.cluster_name = a.cluster_name.clone();
     sim.state_file = a.state_file.clone();
@@ -286,7 +321,7 @@ async fn demo(a: DemoArgs) -> anyhow::Result<()> {
     let d = daemon::start(DaemonSettings {
         listen: a.listen.clone(),
         port: a.port,
-        epm_port: a.epm_port,
+        epm_port,
         max_request: Config::default().max_request,
         limits,
         accounts,
@@ -298,6 +333,7 @@ async fn demo(a: DemoArgs) -> anyhow::Result<()> {
             .or_else(|| (unsafe { libc::geteuid() } == 0).then(|| PathBuf::from(clusapid::admin::DEFAULT_SOCKET))),
         admin_access: clusapid::admin::AdminAccess::default(),
         domain: None,
+        metrics_listen: a.metrics_listen,
     })
     .await?;
     let node = snap.node_name(snap.cluster.this_pnn).unwrap_or("?").to_string();
@@ -316,6 +352,17 @@ async fn demo(a: DemoArgs) -> anyhow::Result<()> {
     }
     for addr in &d.epm_addrs {
         println!("  endpoint mapper   ncacn_ip_tcp:{}[{}]", addr.ip(), addr.port());
+    }
+    if epm_note {
+        println!(
+            "  note              port 135 needs root or CAP_NET_BIND_SERVICE, so the mapper is on the free port above. \
+             smbtorture takes the clusapi port ([PORT,seal]); rpcclient always asks the mapper on 135. \
+             For 135: sudo setcap cap_net_bind_service=+ep {}",
+            std::env::current_exe().map_or_else(|_| "clusapid".into(), |p| p.display().to_string())
+        );
+    }
+    if let Some(m) = d.metrics_addr {
+        println!("  status, metrics   http://{m}/  http://{m}/metrics");
     }
     for (n, _, level) in &shown {
         println!("  account           {n} ({level})");
@@ -385,6 +432,9 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     if let Some(v) = a.windows_version {
         cfg.version = v;
     }
+    if a.metrics_listen.is_some() {
+        cfg.metrics_listen = a.metrics_listen;
+    }
     cfg.validate()?;
     let domain = match cfg.logon {
         clusapid::config::LogonKind::Winbind => Some(daemon::DomainSettings {
@@ -410,6 +460,15 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         tracing::warn!(accounts = %cfg.accounts.display(), "No accounts: every authentication will fail; add one with `clusapid user add`");
     }
     let name = cfg.resolved_cluster_name();
+    let shown_name = name.clone();
+    // hold the ports from the start, before waiting for ctdbd: nothing else (samba-dcerpcd in
+    // standalone mode) can take 135 meanwhile, and systemd may start what comes after us
+    let listeners = daemon::Listeners::bind(&cfg.listen, cfg.port, cfg.epm_port).await?;
+    clusapid::sdnotify::notify(&format!(
+        "READY=1\nSTATUS=Ports {} and {} bound; reading the cluster",
+        listeners.epm_port(),
+        listeners.port()
+    ));
     let backend: Arc<dyn ClusterBackend> = match cfg.backend {
         BackendKind::Simulated => {
             let mut sim = SimConfig::with_nodes(cfg.nodes);
@@ -441,7 +500,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
             backend
         }
     };
-    let d = daemon::start(DaemonSettings {
+    let settings = DaemonSettings {
         listen: cfg.listen.clone(),
         port: cfg.port,
         epm_port: cfg.epm_port,
@@ -452,9 +511,11 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         admin_socket: (!cfg.admin_socket.as_os_str().is_empty()).then(|| cfg.admin_socket.clone()),
         admin_access: clusapid::admin::AdminAccess::new(cfg.admin_group.as_deref())?,
         domain,
-    })
-    .await?;
+        metrics_listen: cfg.metrics_listen,
+    };
+    let d = daemon::start_bound(settings, listeners, None).await?;
     tracing::info!(clusapi = ?d.clusapi_addrs, epmapper = ?d.epm_addrs, version = %cfg.version.product(), "Serving");
+    clusapid::sdnotify::notify(&format!("STATUS=Serving cluster {shown_name}, presenting {}", cfg.version.product()));
     tokio::select! {
         _ = wait_for_signal() => {}
         _ = d.wait() => {}

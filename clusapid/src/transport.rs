@@ -18,6 +18,10 @@
 //! The per-client limits of [`Limits`] are enforced here: connections per client address
 //! (refused with bind_nak `local_limit_exceeded`), calls waiting per association group
 //! (fault RPC_S_SERVER_TOO_BUSY) and the idle time-out of unauthenticated connections.
+//!
+//! With the metrics endpoint on ([`Shared::metrics`]), each call is counted here by interface,
+//! opnum, status and duration, each authentication by kind and result, and every connection
+//! is listed while it is open ([`crate::metrics`]).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -28,7 +32,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dcerpc::pdu::{self, fault};
-use dcerpc::{Associations, CloseReason, Next, ServerConfig, ServerConnection};
+use dcerpc::{Associations, AuthProgress, CloseReason, Next, ServerConfig, ServerConnection};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
 use idl::DispatchError;
@@ -36,6 +40,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::config::Limits;
+use crate::metrics::{AuthResult, CallStatus, ConnEntry, Metrics};
 use crate::services::{CallCtx, Interface, Services};
 
 /// RPC_S_SERVER_TOO_BUSY: the fault of a call refused by the waiting-calls limit.
@@ -60,6 +65,8 @@ pub struct Shared {
     pub limits: Limits,
     /// Open connections per client address.
     pub per_client: ClientCounts,
+    /// What the status and metrics endpoint shows (`None`: it is off, nothing is counted).
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 impl Shared {
@@ -69,7 +76,13 @@ impl Shared {
             groups: limits.associations,
             handles_per_group: limits.handles_per_association,
         });
-        Shared { services, associations, limits, per_client: ClientCounts::default() }
+        Shared { services, associations, limits, per_client: ClientCounts::default(), metrics: None }
+    }
+
+    /// Counts calls, authentications and connections into `metrics`.
+    pub fn with_metrics(mut self, metrics: Option<Arc<Metrics>>) -> Self {
+        self.metrics = metrics;
+        self
     }
 }
 
@@ -227,8 +240,75 @@ struct CallDone {
     stub: Vec<u8>,
     /// The request stub's buffer, handed back to the connection for reuse.
     request: Vec<u8>,
-    /// Only when debug logs are on (they report each call's duration).
+    /// Only when debug logs or metrics are on (they report each call's duration).
     started: Option<Instant>,
+}
+
+/// The auth type octet of a PDU's sec_trailer, if it carries one (read before the PDU is
+/// handled, to name the kind of an authentication that fails at bind).
+fn trailer_auth_type(frag: &[u8]) -> Option<u8> {
+    if frag.len() < pdu::HEADER_LEN {
+        return None;
+    }
+    let little = frag[4] & 0x10 != 0;
+    let len = if little { u16::from_le_bytes([frag[10], frag[11]]) } else { u16::from_be_bytes([frag[10], frag[11]]) };
+    if len == 0 {
+        return None;
+    }
+    let at = frag.len().checked_sub(usize::from(len) + 8)?;
+    (at >= pdu::HEADER_LEN).then(|| frag[at])
+}
+
+/// Authentication outcomes of one connection, each counted once.
+#[derive(Default)]
+struct AuthTrack {
+    seen: Option<AuthProgress>,
+    failure_counted: bool,
+}
+
+impl AuthTrack {
+    /// Counts what the last fragment changed: a finished authentication (success, and the
+    /// connection's caller for the status page) or a failed one.
+    fn after(
+        &mut self,
+        m: &Metrics,
+        conn: &ServerConnection,
+        next: &Next,
+        trailer_type: Option<u8>,
+        entry: Option<&ConnEntry>,
+    ) {
+        let now = conn.auth_progress();
+        let auth_type = conn.auth_info().map(|(t, _)| t).or(trailer_type);
+        if now != self.seen {
+            match now {
+                Some(AuthProgress::Done) => {
+                    let p = conn.principal();
+                    m.record_auth(auth_type, p.map(|p| p.mechanism), AuthResult::Success);
+                    if let (Some(e), Some(p)) = (entry, p) {
+                        let user =
+                            if p.domain.is_empty() { p.user.clone() } else { format!("{}\\{}", p.domain, p.user) };
+                        let how = format!(
+                            "{} {} level {}",
+                            crate::metrics::auth_type_label(Some(p.auth_type)),
+                            p.mechanism.name(),
+                            p.auth_level
+                        );
+                        *e.who.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((user, how));
+                    }
+                }
+                Some(AuthProgress::Failed) if !self.failure_counted => {
+                    self.failure_counted = true;
+                    m.record_auth(auth_type, None, AuthResult::Failure);
+                }
+                _ => {}
+            }
+            self.seen = now;
+        }
+        if matches!(next, Next::Close(CloseReason::AuthFailed(_))) && !self.failure_counted {
+            self.failure_counted = true;
+            m.record_auth(auth_type, None, AuthResult::Failure);
+        }
+    }
 }
 
 /// Response stub buffers kept per connection (each at most [`dcerpc::server::RECYCLE_MAX`]).
@@ -245,11 +325,20 @@ fn recycle_stub(spare: &mut Vec<Vec<u8>>, mut buf: Vec<u8>) {
 fn finish_call(
     conn: &mut ServerConnection,
     counters: &crate::services::mgmt::Counters,
+    metrics: Option<&Metrics>,
     spare: &mut Vec<Vec<u8>>,
     out: &mut Vec<u8>,
     done: CallDone,
 ) {
     let us = || done.started.map_or(0, |t| t.elapsed().as_micros() as u64);
+    if let (Some(m), Some(t)) = (metrics, done.started) {
+        let status = match &done.result {
+            Ok(s) => CallStatus::Response(*s),
+            Err(DispatchError::OpRange(_)) => CallStatus::Fault(fault::NCA_S_OP_RNG_ERROR),
+            Err(DispatchError::BadStub(_)) => CallStatus::Fault(fault::NCA_S_FAULT_NDR),
+        };
+        m.record_call(done.interface, done.opnum, status, t.elapsed());
+    }
     match &done.result {
         Ok(status) => {
             conn.encode_response(done.call_id, done.context_id, &done.stub, out);
@@ -286,7 +375,9 @@ pub async fn connection(mut stream: TcpStream, peer: SocketAddr, ep: Arc<Endpoin
     let _ = stream.set_nodelay(true);
     let local = stream.local_addr().ok();
     let mut conn = ServerConnection::new(ep.config.clone(), shared.associations.clone());
-    let mut inbuf: Vec<u8> = Vec::with_capacity(8192);
+    // complete fragments are handled in place (unsealed where they lie) and then split off the
+    // front with `advance`, which moves no bytes of a partial fragment that follows
+    let mut inbuf = bytes::BytesMut::with_capacity(8192);
     let mut out: Vec<u8> = Vec::with_capacity(8192);
     // calls borrow the services for the connection's lifetime: no shared reference count is
     // touched per call (it would bounce between cores)
@@ -299,6 +390,9 @@ pub async fn connection(mut stream: TcpStream, peer: SocketAddr, ep: Arc<Endpoin
     let mut ncalls: u64 = 0;
     let mut orphaned: Vec<u32> = Vec::new();
     let blocking_auth = ep.config.blocking_auth();
+    let metrics: Option<&Metrics> = shared.metrics.as_deref();
+    let listed = shared.metrics.as_ref().map(|m| m.open_connection(ep.name, peer, local));
+    let mut auth_track = AuthTrack::default();
     let idle = Duration::from_secs(shared.limits.unauthenticated_idle_secs);
     let mut last_input = tokio::time::Instant::now();
     let outcome: String = 'conn: loop {
@@ -316,12 +410,20 @@ pub async fn connection(mut stream: TcpStream, peer: SocketAddr, ep: Arc<Endpoin
             let ptype = inbuf[consumed + 2];
             counters.pkts_in.fetch_add(1, Ordering::Relaxed);
             let frag = &mut inbuf[consumed..consumed + len];
+            let trailer_type = (metrics.is_some() && ptype != pdu::PacketType::Request as u8)
+                .then(|| trailer_auth_type(frag))
+                .flatten();
             let next = if blocking_auth && ptype != pdu::PacketType::Request as u8 {
                 handle_blocking(&mut conn, frag, &mut out)
             } else {
                 conn.handle_fragment(frag, &mut out)
             };
             consumed += len;
+            if let Some(m) = metrics {
+                if ptype != pdu::PacketType::Request as u8 || matches!(next, Next::Close(_)) {
+                    auth_track.after(m, &conn, &next, trailer_type, listed.as_ref().map(|l| &*l.entry));
+                }
+            }
             if ptype != pdu::PacketType::Request as u8 {
                 ctx = None; // bind/alter/auth3 may change who the caller is
             }
@@ -338,6 +440,9 @@ pub async fn connection(mut stream: TcpStream, peer: SocketAddr, ep: Arc<Endpoin
                 Next::Call(call) => {
                     ncalls += 1;
                     counters.calls_in.fetch_add(1, Ordering::Relaxed);
+                    if let Some(l) = &listed {
+                        l.entry.calls.fetch_add(1, Ordering::Relaxed);
+                    }
                     if ctx.as_ref().is_some_and(|c| c.access_generation != svc.clusapi.access.generation()) {
                         ctx = None; // the cluster access list changed: evaluate the caller again
                     }
@@ -347,12 +452,15 @@ pub async fn connection(mut stream: TcpStream, peer: SocketAddr, ep: Arc<Endpoin
                     let iface = ep.interfaces[call.interface];
                     if iface == Interface::Clusapi && c.access.is_none() && c.principal.is_some() {
                         // [MS-CMRP] 3.1.1.3: the descriptor gives this caller nothing
+                        if let Some(m) = metrics {
+                            m.record_call(iface, call.opnum, CallStatus::Fault(fault::ACCESS_DENIED), Duration::ZERO);
+                        }
                         conn.encode_fault(call.call_id, call.context_id, fault::ACCESS_DENIED, &mut out);
                         conn.recycle(call.stub);
                         continue;
                     }
                     let mut stub = spare.pop().unwrap_or_default();
-                    let started = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
+                    let started = (metrics.is_some() || tracing::enabled!(tracing::Level::DEBUG)).then(Instant::now);
                     let (call_id, context_id, opnum) = (call.call_id, call.context_id, call.opnum);
                     let mut fut: CallFuture<'_> = Box::pin(async move {
                         let result = svc.dispatch(iface, &c, call.opnum, &call.stub, call.order, &mut stub).await;
@@ -371,7 +479,7 @@ pub async fn connection(mut stream: TcpStream, peer: SocketAddr, ep: Arc<Endpoin
                     // only the ones that block (notification waits) to run concurrently, as
                     // many per association group as the limit allows
                     match (&mut fut).now_or_never() {
-                        Some(done) => finish_call(&mut conn, counters, &mut spare, &mut out, done),
+                        Some(done) => finish_call(&mut conn, counters, metrics, &mut spare, &mut out, done),
                         None => {
                             let limit = shared.limits.pending_calls_per_association;
                             match conn.group().and_then(|g| g.try_wait(limit)) {
@@ -390,6 +498,15 @@ pub async fn connection(mut stream: TcpStream, peer: SocketAddr, ep: Arc<Endpoin
                                         limit,
                                         "Call refused: too many waiting calls in this association"
                                     );
+                                    if let Some(m) = metrics {
+                                        let status = CallStatus::Fault(RPC_S_SERVER_TOO_BUSY);
+                                        m.record_call(
+                                            iface,
+                                            opnum,
+                                            status,
+                                            started.map_or(Duration::ZERO, |t| t.elapsed()),
+                                        );
+                                    }
                                     conn.encode_fault(call_id, context_id, RPC_S_SERVER_TOO_BUSY, &mut out);
                                 }
                             }
@@ -398,7 +515,7 @@ pub async fn connection(mut stream: TcpStream, peer: SocketAddr, ep: Arc<Endpoin
                 }
             }
         }
-        inbuf.drain(..consumed);
+        bytes::Buf::advance(&mut inbuf, consumed);
         if !out.is_empty() {
             counters.pkts_out.fetch_add(count_pdus(&out), Ordering::Relaxed);
             if let Err(e) = stream.write_all(&out).await {
@@ -423,7 +540,7 @@ pub async fn connection(mut stream: TcpStream, peer: SocketAddr, ep: Arc<Endpoin
                     recycle_stub(&mut spare, done.stub);
                     continue;
                 }
-                finish_call(&mut conn, counters, &mut spare, &mut out, done);
+                finish_call(&mut conn, counters, metrics, &mut spare, &mut out, done);
             }
             r = stream.read_buf(&mut inbuf) => match r {
                 Ok(0) => break 'conn "closed by peer".into(),

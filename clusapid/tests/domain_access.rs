@@ -95,6 +95,7 @@ fn start(backend: Arc<SimulatedCluster>) -> Server {
                 backend: b,
                 domain: None,
                 admin_socket: None,
+                metrics_listen: None,
                 admin_access: Default::default(),
                 limits: Default::default(),
             },

@@ -103,6 +103,15 @@ impl Associations {
         groups.values().filter(|w| w.strong_count() > 0).count()
     }
 
+    /// Context handles held by all live groups (for metrics).
+    pub fn handle_total(&self) -> usize {
+        let live: Vec<Arc<AssociationGroup>> = {
+            let groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
+            groups.values().filter_map(Weak::upgrade).collect()
+        };
+        live.iter().map(|g| g.handle_count()).sum()
+    }
+
     /// Whether there is no live group.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -151,7 +160,7 @@ impl AssociationGroup {
             return None;
         }
         let uuid = loop {
-            let g = Guid::from_random(rand::random());
+            let g = Guid::new_v4(rand::random());
             if !g.is_nil() && !t.contains_key(&g) {
                 break g;
             }
@@ -253,6 +262,12 @@ mod tests {
         assert!(!g.remove::<String>(&h));
         let g2 = a.join(id).unwrap();
         assert_eq!(g2.handle_count(), 1);
+        let other = a.create();
+        other.insert(1u8).unwrap();
+        other.insert(2u8).unwrap();
+        assert_eq!(a.handle_total(), 3, "the handles of every live group");
+        drop(other);
+        assert_eq!(a.handle_total(), 1, "a dropped group's handles are gone");
         drop(g);
         assert!(a.join(id).is_some());
         drop(g2);

@@ -12,4 +12,4 @@ pub mod pdu;
 pub mod server;
 
 pub use assoc::{AssocLimits, AssociationGroup, Associations, PendingCall};
-pub use server::{Call, CloseReason, InterfaceSpec, Next, Principal, ServerConfig, ServerConnection};
+pub use server::{AuthProgress, Call, CloseReason, InterfaceSpec, Next, Principal, ServerConfig, ServerConnection};

@@ -142,6 +142,17 @@ pub struct Principal {
     pub mechanism: auth::Mechanism,
 }
 
+/// Where a connection's authentication stands ([`ServerConnection::auth_progress`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthProgress {
+    /// More legs expected.
+    InProgress,
+    /// The caller is authenticated.
+    Done,
+    /// The exchange failed; calls are refused.
+    Failed,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum AuthStatus {
     InProgress,
@@ -232,6 +243,15 @@ impl ServerConnection {
     /// Auth type and level asked for at bind (even if authentication did not finish).
     pub fn auth_info(&self) -> Option<(u8, u8)> {
         self.auth.as_ref().map(|a| (a.auth_type, a.level))
+    }
+
+    /// Where authentication stands: `None` when the bind carried no auth trailer.
+    pub fn auth_progress(&self) -> Option<AuthProgress> {
+        self.auth.as_ref().map(|a| match a.status {
+            AuthStatus::InProgress => AuthProgress::InProgress,
+            AuthStatus::Done => AuthProgress::Done,
+            AuthStatus::Failed => AuthProgress::Failed,
+        })
     }
 
     /// Whether header signing was negotiated ([MS-RPCE] 2.2.2.3 PFC_SUPPORT_HEADER_SIGN).

@@ -384,29 +384,35 @@ impl Guid {
     /// The nil UUID.
     pub const NIL: Guid = Guid { data1: 0, data2: 0, data3: 0, data4: [0; 8] };
 
-    /// Parses `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (const, for interface declarations).
-    /// Panics at compile time on a malformed literal.
+    /// Parses `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (const, for interface declarations;
+    /// the `uuid` crate's parser). Panics at compile time on a malformed literal.
     pub const fn parse(s: &str) -> Guid {
-        let b = s.as_bytes();
-        assert!(b.len() == 36, "uuid literal must have 36 characters");
-        const fn hex(c: u8) -> u8 {
-            match c {
-                b'0'..=b'9' => c - b'0',
-                b'a'..=b'f' => c - b'a' + 10,
-                b'A'..=b'F' => c - b'A' + 10,
-                _ => panic!("bad hex digit in uuid literal"),
-            }
+        match uuid::Uuid::try_parse(s) {
+            Ok(u) => Guid::from_uuid(u),
+            Err(_) => panic!("malformed uuid literal"),
         }
-        const fn byte(b: &[u8], i: usize) -> u8 {
-            (hex(b[i]) << 4) | hex(b[i + 1])
+    }
+
+    /// From a [`uuid::Uuid`] (whose bytes are the fields in big-endian order).
+    pub const fn from_uuid(u: uuid::Uuid) -> Guid {
+        let b = u.as_bytes();
+        Guid {
+            data1: u32::from_be_bytes([b[0], b[1], b[2], b[3]]),
+            data2: u16::from_be_bytes([b[4], b[5]]),
+            data3: u16::from_be_bytes([b[6], b[7]]),
+            data4: [b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]],
         }
-        let data1 =
-            ((byte(b, 0) as u32) << 24) | ((byte(b, 2) as u32) << 16) | ((byte(b, 4) as u32) << 8) | byte(b, 6) as u32;
-        let data2 = ((byte(b, 9) as u16) << 8) | byte(b, 11) as u16;
-        let data3 = ((byte(b, 14) as u16) << 8) | byte(b, 16) as u16;
-        let data4 =
-            [byte(b, 19), byte(b, 21), byte(b, 24), byte(b, 26), byte(b, 28), byte(b, 30), byte(b, 32), byte(b, 34)];
-        Guid { data1, data2, data3, data4 }
+    }
+
+    /// As a [`uuid::Uuid`].
+    pub const fn to_uuid(self) -> uuid::Uuid {
+        uuid::Uuid::from_fields(self.data1, self.data2, self.data3, &self.data4)
+    }
+
+    /// A random (version 4, RFC 9562) GUID from 16 random bytes, as Windows makes context
+    /// handles and other GUIDs.
+    pub const fn new_v4(random: [u8; 16]) -> Guid {
+        Guid::from_uuid(uuid::Builder::from_random_bytes(random).into_uuid())
     }
 
     /// The 16-byte little-endian wire form used in PDUs and towers.
@@ -451,12 +457,19 @@ impl Guid {
 
 impl fmt::Display for Guid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let d = &self.data4;
-        write!(
-            f,
-            "{:08x}-{:04x}-{:04x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
-            self.data1, self.data2, self.data3, d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]
-        )
+        fmt::Display::fmt(&self.to_uuid().hyphenated(), f)
+    }
+}
+
+impl From<uuid::Uuid> for Guid {
+    fn from(u: uuid::Uuid) -> Guid {
+        Guid::from_uuid(u)
+    }
+}
+
+impl From<Guid> for uuid::Uuid {
+    fn from(g: Guid) -> uuid::Uuid {
+        g.to_uuid()
     }
 }
 
@@ -824,6 +837,14 @@ mod tests {
         be[6..8].reverse();
         assert_eq!(Guid::from_bytes(&be, ByteOrder::Big), g);
         assert_eq!(g.to_string(), "b97db8b2-4c63-11cf-bff6-08002be23f2f");
+        assert_eq!(Guid::parse("B97DB8B2-4C63-11CF-BFF6-08002BE23F2F"), g, "either case");
+        assert_eq!(uuid::Uuid::from(g).to_string(), g.to_string());
+        assert_eq!(Guid::from(uuid::Uuid::from(g)), g);
+        let r = Guid::new_v4([0xff; 16]);
+        assert_eq!(uuid::Uuid::from(r).get_version_num(), 4);
+        assert_eq!(r.data3 >> 12, 4, "the version nibble is in Data3");
+        assert_eq!(r.data4[0] & 0xc0, 0x80, "RFC 9562 variant");
+        assert_ne!(Guid::new_v4([1; 16]), Guid::new_v4([2; 16]));
     }
 
     #[test]

@@ -136,6 +136,24 @@ pub enum Destination {
     AllConnected,
 }
 
+/// How current a backend's view of its cluster is (for the status and metrics endpoint).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BackendStats {
+    /// Connections made to the cluster daemon (the first one and every reconnect).
+    pub connects: u64,
+    /// Complete reads of the cluster state.
+    pub refreshes: u64,
+    /// Time since the last complete read (`None`: none yet).
+    pub since_refresh: Option<std::time::Duration>,
+    /// Notifications from the cluster daemon that led to a read.
+    pub events: u64,
+    /// Sum over those of the time from the notification's arrival to the snapshot that
+    /// reflects it, in microseconds.
+    pub event_lag_sum_us: u64,
+    /// That time for the latest one.
+    pub last_event_lag: Option<std::time::Duration>,
+}
+
 /// The answer of a trait method a backend does not implement.
 fn unsupported<'a, T: Send + 'a>(what: &'static str) -> BoxFuture<'a, BackendResult<T>> {
     Box::pin(std::future::ready(Err(BackendError::Unsupported(what))))
@@ -159,6 +177,12 @@ pub trait ClusterBackend: Send + Sync + 'static {
     /// False while the backing ctdbd is unreachable (the snapshot is then the
     /// last one known).
     fn available(&self) -> bool;
+
+    /// How current the snapshot is; `None` for a backend that has nothing to lag behind
+    /// (the simulation).
+    fn stats(&self) -> Option<BackendStats> {
+        None
+    }
 
     /// `ctdb disable`: the node stays in the cluster (Paused) and its public
     /// IPs move to other nodes. Pausing a paused node succeeds. A Down node →

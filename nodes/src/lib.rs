@@ -26,7 +26,9 @@ pub mod simulated;
 #[cfg(any(test, feature = "test-util"))]
 pub mod conformance;
 
-pub use backend::{BackendError, BackendResult, BlobUpdate, BoxFuture, ClusterBackend, Destination, PeerMessage};
+pub use backend::{
+    BackendError, BackendResult, BackendStats, BlobUpdate, BoxFuture, ClusterBackend, Destination, PeerMessage,
+};
 pub use ctdb::{CtdbBackend, CtdbConfig};
 pub use events::ClusterEvent;
 pub use model::{

@@ -11,6 +11,7 @@
 pub mod capture;
 pub mod ctdb;
 pub mod domain;
+pub mod http;
 pub mod lab;
 
 use std::collections::BTreeMap;

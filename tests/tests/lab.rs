@@ -8,7 +8,10 @@
 //! - failover is real: `ctdb disable` of a node, and SIGKILL of a node's ctdbd, move its public
 //!   IPs to other nodes' interfaces (`ip addr`), smbclient works on them before and after, and
 //!   clusapi, reached through the endpoint mapper on a moved IP, reports the node Paused/Down and
-//!   the IP's group owned by its new node.
+//!   the IP's group owned by its new node;
+//! - `clusapid check --running` is OK on every node (ctdbd healthy, 135 and the clusapi port
+//!   held by clusapid, Samba's samba-dcerpcd on demand, the share capabilities, the accounts,
+//!   the cluster name resolving to the public addresses).
 //!
 //! Needs root (skipped with a loud message otherwise; CI runs as root). One lab for the whole
 //! binary (tests::lab::shared), its tests taking turns; it goes down when the binary exits.
@@ -183,6 +186,37 @@ fn rpcclient_and_smbtorture_from_the_client() {
     assert!(!run.outcomes.is_empty(), "smbtorture reported no test at all:\n{}", run.output);
     eprintln!("smbtorture rpc.clusapi on the lab: {} results", run.outcomes.len());
     tests::check_against_knownfail(&run, "rpc.clusapi");
+}
+
+#[test]
+fn clusapid_check_is_ok_on_every_node() {
+    let Some(lab) = lab::shared("lab", NODES) else { return };
+    let bin = tests::clusapid_bin();
+    for i in 0..NODES {
+        let cfg = lab.dir().join(format!("node{i}/clusapid.toml"));
+        let args = [bin.to_str().unwrap(), "check", "--running", "--config", cfg.to_str().unwrap()];
+        // another test may have just paused a node or restarted a ctdbd: give the cluster time
+        let t0 = std::time::Instant::now();
+        let text = loop {
+            let o = lab.exec(&format!("node{i}"), &args);
+            let text = tests::output_text(&o);
+            if o.status.success() && text.contains("Result: OK") {
+                break text;
+            }
+            assert!(t0.elapsed() < Duration::from_secs(60), "clusapid check on node{i} ({:?}):\n{text}", o.status);
+            std::thread::sleep(Duration::from_millis(500));
+        };
+        for want in [
+            "OK    ctdbd: /run/ctdb/ctdbd.socket answers",
+            "OK    port 135 (endpoint mapper): held by clusapid",
+            "OK    port 4135 (clusapi): held by clusapid",
+            "OK    samba-dcerpcd: runs on demand",
+            "OK    witness share capabilities",
+            "OK    cluster name: LABCLUSTER → 192.0.2.101",
+        ] {
+            assert!(text.contains(want), "node{i}: no {want:?} in\n{text}");
+        }
+    }
 }
 
 #[test]

@@ -489,6 +489,19 @@ struct Shared {
     drains: Mutex<Vec<Drain>>,
     /// The host names nodes published, as last read from the persistent database.
     host_names: Mutex<Vec<NodeHostName>>,
+    /// What [`ClusterBackend::stats`] reports.
+    stats: Mutex<Freshness>,
+}
+
+/// Connects, reads and notification lag (see [`crate::BackendStats`]).
+#[derive(Debug, Default)]
+struct Freshness {
+    connects: u64,
+    refreshes: u64,
+    last_refresh: Option<Instant>,
+    events: u64,
+    event_lag_sum_us: u64,
+    last_event_lag: Option<Duration>,
 }
 
 /// Counters of the persistent-database transactions of one backend.
@@ -1174,7 +1187,33 @@ impl Shared {
         }
         let raw = self.build_raw(&view);
         self.apply_raw(raw);
+        {
+            let mut f = self.stats.lock().unwrap_or_else(PoisonError::into_inner);
+            f.refreshes += 1;
+            f.last_refresh = Some(Instant::now());
+        }
         self.poll_db(conn, &view).await
+    }
+
+    /// Records the lag of a notification that arrived at `at` and is now reflected.
+    fn note_event(&self, at: Instant) {
+        let lag = at.elapsed();
+        let mut f = self.stats.lock().unwrap_or_else(PoisonError::into_inner);
+        f.events += 1;
+        f.event_lag_sum_us = f.event_lag_sum_us.saturating_add(u64::try_from(lag.as_micros()).unwrap_or(u64::MAX));
+        f.last_event_lag = Some(lag);
+    }
+
+    fn stats(&self) -> crate::BackendStats {
+        let f = self.stats.lock().unwrap_or_else(PoisonError::into_inner);
+        crate::BackendStats {
+            connects: f.connects,
+            refreshes: f.refreshes,
+            since_refresh: f.last_refresh.map(|t| t.elapsed()),
+            events: f.events,
+            event_lag_sum_us: f.event_lag_sum_us,
+            last_event_lag: f.last_event_lag,
+        }
     }
 
     /// After an action: bring the snapshot up to date (best effort).
@@ -1215,6 +1254,7 @@ impl Shared {
         let mut srvids = NOTIFY_SRVIDS.to_vec();
         srvids.extend(self.listeners.lock().unwrap_or_else(PoisonError::into_inner).keys());
         let (conn, mut rx) = Connection::connect(&self.config.socket, &srvids).await.map_err(open_err)?;
+        self.stats.lock().unwrap_or_else(PoisonError::into_inner).connects += 1;
         // The leader announces itself about once a second; wait for it
         // (bounded) unless one is known from an earlier connection.
         let known = self.leader.lock().unwrap_or_else(PoisonError::into_inner).is_some();
@@ -1284,19 +1324,24 @@ async fn monitor(shared: Arc<Shared>, mut first: Option<(Arc<Connection>, mpsc::
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut polls: u32 = 0;
         let why = loop {
-            let urgent = tokio::select! {
+            // (refresh needed, when the notification that asks for it arrived)
+            let (urgent, notified) = tokio::select! {
                 m = msgs.recv() => match m {
-                    Some(m) => shared.handle_message(&m),
+                    Some(m) => (shared.handle_message(&m), Some(Instant::now())),
                     None => break conn.close_reason().unwrap_or_else(|| "connection closed".into()),
                 },
-                _ = tick.tick() => true,
+                _ = tick.tick() => (true, None),
             };
             if !urgent {
                 continue;
             }
             polls = polls.wrapping_add(1);
             match shared.refresh(&conn, polls % FULL_REFRESH_EVERY == 0).await {
-                Ok(()) => {}
+                Ok(()) => {
+                    if let Some(at) = notified {
+                        shared.note_event(at);
+                    }
+                }
                 Err(e) if e.is_connection_error() => break e.to_string(),
                 Err(e) => tracing::debug!(error = %e, "ctdb poll failed"),
             }
@@ -1343,6 +1388,7 @@ impl CtdbBackend {
             listeners: Mutex::new(HashMap::new()),
             drains: Mutex::new(Vec::new()),
             host_names: Mutex::new(Vec::new()),
+            stats: Mutex::new(Freshness::default()),
         });
         let (conn, rx) = shared.open().await?;
         // Silent start: the first snapshot is not a change.
@@ -1779,6 +1825,10 @@ impl ClusterBackend for CtdbBackend {
 
     fn available(&self) -> bool {
         self.shared.available()
+    }
+
+    fn stats(&self) -> Option<crate::BackendStats> {
+        Some(self.shared.stats())
     }
 
     fn pause_node(&self, pnn: u32) -> BoxFuture<'_, BackendResult<()>> {
