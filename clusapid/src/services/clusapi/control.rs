@@ -29,11 +29,9 @@ use nodes::{ClusterState, NodeState, PropValue as ModelValue};
 use registry_model::{multi_sz_encode, utf16z_decode, utf16z_encode, PropValue, PropertyList};
 
 use super::access::Granted;
+use super::objclass::{handle, Cluster, GroupSets, Groups, NetInterfaces, Networks, Nodes, Resources};
 use super::properties::{self, Obj};
-use super::{
-    ClusapiService, ClusterHandle, GroupHandle, GroupSetHandle, NetInterfaceHandle, NetworkHandle, NodeHandle,
-    ResourceHandle,
-};
+use super::ClusapiService;
 use crate::services::CallCtx;
 
 /// Win32 status codes of the control methods ([MS-ERREF] 2.2).
@@ -638,41 +636,6 @@ pub fn reply(out_buffer_size: u32, outcome: Result<Output, u32>) -> ControlReply
     }
 }
 
-macro_rules! from_reply {
-    ($($resp:ident),* $(,)?) => {$(
-        impl From<ControlReply> for $resp {
-            fn from(r: ControlReply) -> Self {
-                $resp {
-                    out_buffer: r.out_buffer,
-                    bytes_returned: r.bytes_returned,
-                    cb_required: r.cb_required,
-                    rpc_status: 0,
-                    result: WError(r.result),
-                }
-            }
-        }
-    )*};
-}
-
-from_reply!(
-    ApiNodeResourceControlResponse,
-    ApiResourceControlResponse,
-    ApiNodeResourceTypeControlResponse,
-    ApiResourceTypeControlResponse,
-    ApiNodeGroupControlResponse,
-    ApiGroupControlResponse,
-    ApiNodeNodeControlResponse,
-    ApiNodeControlResponse,
-    ApiNodeNetworkControlResponse,
-    ApiNetworkControlResponse,
-    ApiNodeNetInterfaceControlResponse,
-    ApiNetInterfaceControlResponse,
-    ApiNodeClusterControlResponse,
-    ApiClusterControlResponse,
-    ApiNodeGroupSetControlResponse,
-    ApiGroupSetControlResponse,
-);
-
 /// The input bytes of a call: `nInBufferSize` bytes of `lpInBuffer` (a NULL buffer is empty).
 /// A size larger than the buffer, or than [`MAX_INPUT`], is ERROR_INVALID_PARAMETER.
 pub fn input(buf: &Option<ConfBytes>, size: u32) -> Result<&[u8], u32> {
@@ -693,7 +656,7 @@ pub fn input(buf: &Option<ConfBytes>, size: u32) -> Result<&[u8], u32> {
 
 /// Which object a control call is for, as its handle designates it.
 #[derive(Clone, Debug)]
-enum Target {
+pub enum Target {
     Cluster,
     Node(u32),
     Group(String),
@@ -701,6 +664,7 @@ enum Target {
     ResourceType(String),
     Network(String),
     NetInterface(String),
+    GroupSet(String),
 }
 
 impl Target {
@@ -713,6 +677,7 @@ impl Target {
             Target::ResourceType(_) => ObjectType::ResourceType,
             Target::Network(_) => ObjectType::Network,
             Target::NetInterface(_) => ObjectType::NetInterface,
+            Target::GroupSet(_) => ObjectType::GroupSet,
         }
     }
 
@@ -730,13 +695,15 @@ impl Target {
             Target::NetInterface(id) => {
                 Obj::NetInterface(s.netinterface_by_id(id).ok_or(ERROR_CLUSTER_NETINTERFACE_NOT_FOUND)?)
             }
+            // not in the model: [`api_group_set_control`] answers group sets
+            Target::GroupSet(_) => return Err(ERROR_INVALID_FUNCTION),
         })
     }
 }
 
 /// The host node handle of an `ApiNode*Control` call: open, and "All" when the code modifies.
 fn check_host_node(s: &ClusapiService, ctx: &CallCtx, h: &ContextHandle, code: ControlCode) -> Result<(), u32> {
-    let node = ctx.group.get::<NodeHandle>(h).ok_or(ERROR_INVALID_HANDLE)?;
+    let node = handle::<Nodes>(ctx, h)?;
     if code.modify && node.access != Granted::All {
         return Err(ERROR_ACCESS_DENIED);
     }
@@ -818,7 +785,7 @@ async fn set_account_access(s: &ClusapiService, input: &[u8]) -> Outcome {
         let lines: Vec<String> = edits.iter().map(Edit::to_line).collect();
         let new = registry_model::RegValue::multi_sz(&lines);
         cr.set_value("", EDITS_VALUE, new.clone()).map_err(|e| e.win32_code())?;
-        changes.push(super::batch::Change::SetValue { key: String::new(), name: EDITS_VALUE.into(), old, new });
+        changes.push(super::registry::Change::SetValue { key: String::new(), name: EDITS_VALUE.into(), old, new });
         Ok(edits)
     })
     .await?;
@@ -1091,422 +1058,150 @@ fn log(method: &str, code: ControlCode, r: &ControlReply) {
 // ---------------------------------------------------------------------------------------------
 // the methods
 
-fn resource(ctx: &CallCtx, h: &ContextHandle) -> Result<(Target, Granted), u32> {
-    let h = ctx.group.get::<ResourceHandle>(h).ok_or(ERROR_INVALID_HANDLE)?;
-    Ok((Target::Resource(h.id.clone()), h.access))
+/// A request of one of the `Api*Control` methods ([`control_requests!`]): the object's handle
+/// (for resource types the cluster handle and `lpszResourceTypeName`), the host node handle of
+/// the `ApiNode*Control` form, the code and the buffers.
+pub trait ControlRequest {
+    /// The method's name, for the log.
+    const METHOD: &'static str;
+    type Reply: From<ControlReply>;
+    /// The target and the access its handle grants: ERROR_INVALID_HANDLE when the handle is
+    /// not an open one of the method's class.
+    fn object(&self, ctx: &CallCtx) -> Result<(Target, Granted), u32>;
+    /// `hHostNode` / `hNode` of the `ApiNode*Control` form.
+    fn host(&self) -> Option<&ContextHandle>;
+    fn code(&self) -> u32;
+    fn in_buffer(&self) -> (&Option<ConfBytes>, u32);
+    fn out_buffer_size(&self) -> u32;
 }
 
-fn resource_type(ctx: &CallCtx, h: &ContextHandle, name: &str) -> Result<(Target, Granted), u32> {
-    let h = ctx.group.get::<ClusterHandle>(h).ok_or(ERROR_INVALID_HANDLE)?;
-    Ok((Target::ResourceType(name.to_owned()), h.access))
-}
-
-fn group(ctx: &CallCtx, h: &ContextHandle) -> Result<(Target, Granted), u32> {
-    let h = ctx.group.get::<GroupHandle>(h).ok_or(ERROR_INVALID_HANDLE)?;
-    Ok((Target::Group(h.id.clone()), h.access))
-}
-
-fn node(ctx: &CallCtx, h: &ContextHandle) -> Result<(Target, Granted), u32> {
-    let h = ctx.group.get::<NodeHandle>(h).ok_or(ERROR_INVALID_HANDLE)?;
-    Ok((Target::Node(h.pnn), h.access))
-}
-
-fn network(ctx: &CallCtx, h: &ContextHandle) -> Result<(Target, Granted), u32> {
-    let h = ctx.group.get::<NetworkHandle>(h).ok_or(ERROR_INVALID_HANDLE)?;
-    Ok((Target::Network(h.id.clone()), h.access))
-}
-
-fn netinterface(ctx: &CallCtx, h: &ContextHandle) -> Result<(Target, Granted), u32> {
-    let h = ctx.group.get::<NetInterfaceHandle>(h).ok_or(ERROR_INVALID_HANDLE)?;
-    Ok((Target::NetInterface(h.id.clone()), h.access))
-}
-
-fn cluster(ctx: &CallCtx, h: &ContextHandle) -> Result<(Target, Granted), u32> {
-    let h = ctx.group.get::<ClusterHandle>(h).ok_or(ERROR_INVALID_HANDLE)?;
-    Ok((Target::Cluster, h.access))
-}
-
-/// One control call: the object handle (already looked up), the optional host node handle,
-/// the code and the buffers; returns the reply after the output-buffer protocol.
-#[allow(clippy::too_many_arguments)]
-async fn call(
+/// The target of a control request, once its handles are checked: the object handle, then the
+/// host node handle of the `ApiNode*Control` form.
+fn target<R: ControlRequest>(
     s: &ClusapiService,
     ctx: &CallCtx,
-    method: &str,
-    object: Result<(Target, Granted), u32>,
-    host: Option<&ContextHandle>,
-    raw_code: u32,
-    in_buffer: &Option<ConfBytes>,
-    in_buffer_size: u32,
-    out_buffer_size: u32,
-) -> ControlReply {
-    let code = ControlCode::decode(raw_code);
+    req: &R,
+    code: ControlCode,
+) -> Result<(Target, Granted), u32> {
+    let object = req.object(ctx)?;
+    if let Some(h) = req.host() {
+        check_host_node(s, ctx, h, code)?;
+    }
+    Ok(object)
+}
+
+/// The reply after the output-buffer protocol, logged.
+fn finish<R: ControlRequest>(req: &R, code: ControlCode, outcome: Outcome) -> R::Reply {
+    let r = reply(req.out_buffer_size(), outcome);
+    log(R::METHOD, code, &r);
+    r.into()
+}
+
+/// [MS-CMRP 3.1.4.2.74] ApiResourceControl, [3.1.4.2.76] ApiResourceTypeControl (on the type
+/// named by `lpszResourceTypeName`: ERROR_CLUSTER_RESOURCE_TYPE_NOT_FOUND if there is none),
+/// [3.1.4.2.78] ApiGroupControl, [3.1.4.2.80] ApiNodeControl, [3.1.4.2.89] ApiNetworkControl,
+/// [3.1.4.2.98] ApiNetInterfaceControl and [3.1.4.2.106] ApiClusterControl: the
+/// CLUSCTL_<object>_* code on the object of the handle, with the rules of the module
+/// documentation. Their `ApiNode*Control` forms ([3.1.4.2.73, .75, .77, .79, .88, .97, .105])
+/// do the same on a given (host) node.
+pub async fn api_control<R: ControlRequest>(s: &ClusapiService, ctx: &CallCtx, req: R) -> R::Reply {
+    let code = ControlCode::decode(req.code());
     let outcome = async {
-        let (target, granted) = object?;
-        if let Some(h) = host {
-            check_host_node(s, ctx, h, code)?;
-        }
-        control(s, target, granted, code, input(in_buffer, in_buffer_size)).await
+        let (target, granted) = target(s, ctx, &req, code)?;
+        let (buf, size) = req.in_buffer();
+        control(s, target, granted, code, input(buf, size)).await
     }
     .await;
-    let r = reply(out_buffer_size, outcome);
-    log(method, code, &r);
-    r
+    finish(&req, code, outcome)
 }
 
-/// [MS-CMRP 3.1.4.2.73] ApiNodeResourceControl: ApiResourceControl on a given node.
-pub async fn api_node_resource_control(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiNodeResourceControlRequest,
-) -> ApiNodeResourceControlResponse {
-    let obj = resource(ctx, &req.resource);
-    call(
-        s,
-        ctx,
-        "ApiNodeResourceControl",
-        obj,
-        Some(&req.node),
-        req.control_code,
-        &req.in_buffer,
-        req.in_buffer_size,
-        req.out_buffer_size,
-    )
-    .await
-    .into()
-}
-
-/// [MS-CMRP 3.1.4.2.74] ApiResourceControl: CLUSCTL_RESOURCE_* on a resource.
-pub async fn api_resource_control(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiResourceControlRequest,
-) -> ApiResourceControlResponse {
-    let obj = resource(ctx, &req.resource);
-    call(
-        s,
-        ctx,
-        "ApiResourceControl",
-        obj,
-        None,
-        req.control_code,
-        &req.in_buffer,
-        req.in_buffer_size,
-        req.out_buffer_size,
-    )
-    .await
-    .into()
-}
-
-/// [MS-CMRP 3.1.4.2.75] ApiNodeResourceTypeControl: ApiResourceTypeControl on a given node.
-pub async fn api_node_resource_type_control(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiNodeResourceTypeControlRequest,
-) -> ApiNodeResourceTypeControlResponse {
-    let obj = resource_type(ctx, &req.cluster, req.resource_type_name.as_str());
-    call(
-        s,
-        ctx,
-        "ApiNodeResourceTypeControl",
-        obj,
-        Some(&req.node),
-        req.control_code,
-        &req.in_buffer,
-        req.in_buffer_size,
-        req.out_buffer_size,
-    )
-    .await
-    .into()
-}
-
-/// [MS-CMRP 3.1.4.2.76] ApiResourceTypeControl: CLUSCTL_RESOURCE_TYPE_* on the resource type
-/// named by `lpszResourceTypeName` (ERROR_CLUSTER_RESOURCE_TYPE_NOT_FOUND if there is none).
-pub async fn api_resource_type_control(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiResourceTypeControlRequest,
-) -> ApiResourceTypeControlResponse {
-    let obj = resource_type(ctx, &req.cluster, req.resource_type_name.as_str());
-    call(
-        s,
-        ctx,
-        "ApiResourceTypeControl",
-        obj,
-        None,
-        req.control_code,
-        &req.in_buffer,
-        req.in_buffer_size,
-        req.out_buffer_size,
-    )
-    .await
-    .into()
-}
-
-/// [MS-CMRP 3.1.4.2.77] ApiNodeGroupControl: ApiGroupControl on a given node.
-pub async fn api_node_group_control(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiNodeGroupControlRequest,
-) -> ApiNodeGroupControlResponse {
-    let obj = group(ctx, &req.group);
-    call(
-        s,
-        ctx,
-        "ApiNodeGroupControl",
-        obj,
-        Some(&req.node),
-        req.control_code,
-        &req.in_buffer,
-        req.in_buffer_size,
-        req.out_buffer_size,
-    )
-    .await
-    .into()
-}
-
-/// [MS-CMRP 3.1.4.2.78] ApiGroupControl: CLUSCTL_GROUP_* on a group.
-pub async fn api_group_control(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiGroupControlRequest,
-) -> ApiGroupControlResponse {
-    let obj = group(ctx, &req.group);
-    call(
-        s,
-        ctx,
-        "ApiGroupControl",
-        obj,
-        None,
-        req.control_code,
-        &req.in_buffer,
-        req.in_buffer_size,
-        req.out_buffer_size,
-    )
-    .await
-    .into()
-}
-
-/// [MS-CMRP 3.1.4.2.79] ApiNodeNodeControl: ApiNodeControl on a given (host) node.
-pub async fn api_node_node_control(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiNodeNodeControlRequest,
-) -> ApiNodeNodeControlResponse {
-    let obj = node(ctx, &req.node);
-    call(
-        s,
-        ctx,
-        "ApiNodeNodeControl",
-        obj,
-        Some(&req.host_node),
-        req.control_code,
-        &req.in_buffer,
-        req.in_buffer_size,
-        req.out_buffer_size,
-    )
-    .await
-    .into()
-}
-
-/// [MS-CMRP 3.1.4.2.80] ApiNodeControl: CLUSCTL_NODE_* on a node.
-pub async fn api_node_control(s: &ClusapiService, ctx: &CallCtx, req: ApiNodeControlRequest) -> ApiNodeControlResponse {
-    let obj = node(ctx, &req.node);
-    call(s, ctx, "ApiNodeControl", obj, None, req.control_code, &req.in_buffer, req.in_buffer_size, req.out_buffer_size)
-        .await
-        .into()
-}
-
-/// [MS-CMRP 3.1.4.2.88] ApiNodeNetworkControl: ApiNetworkControl on a given node.
-pub async fn api_node_network_control(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiNodeNetworkControlRequest,
-) -> ApiNodeNetworkControlResponse {
-    let obj = network(ctx, &req.network);
-    call(
-        s,
-        ctx,
-        "ApiNodeNetworkControl",
-        obj,
-        Some(&req.node),
-        req.control_code,
-        &req.in_buffer,
-        req.in_buffer_size,
-        req.out_buffer_size,
-    )
-    .await
-    .into()
-}
-
-/// [MS-CMRP 3.1.4.2.89] ApiNetworkControl: CLUSCTL_NETWORK_* on a network.
-pub async fn api_network_control(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiNetworkControlRequest,
-) -> ApiNetworkControlResponse {
-    let obj = network(ctx, &req.network);
-    call(
-        s,
-        ctx,
-        "ApiNetworkControl",
-        obj,
-        None,
-        req.control_code,
-        &req.in_buffer,
-        req.in_buffer_size,
-        req.out_buffer_size,
-    )
-    .await
-    .into()
-}
-
-/// [MS-CMRP 3.1.4.2.97] ApiNodeNetInterfaceControl: ApiNetInterfaceControl on a given node.
-pub async fn api_node_net_interface_control(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiNodeNetInterfaceControlRequest,
-) -> ApiNodeNetInterfaceControlResponse {
-    let obj = netinterface(ctx, &req.net_interface);
-    call(
-        s,
-        ctx,
-        "ApiNodeNetInterfaceControl",
-        obj,
-        Some(&req.node),
-        req.control_code,
-        &req.in_buffer,
-        req.in_buffer_size,
-        req.out_buffer_size,
-    )
-    .await
-    .into()
-}
-
-/// [MS-CMRP 3.1.4.2.98] ApiNetInterfaceControl: CLUSCTL_NETINTERFACE_* on a network interface.
-pub async fn api_net_interface_control(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiNetInterfaceControlRequest,
-) -> ApiNetInterfaceControlResponse {
-    let obj = netinterface(ctx, &req.net_interface);
-    call(
-        s,
-        ctx,
-        "ApiNetInterfaceControl",
-        obj,
-        None,
-        req.control_code,
-        &req.in_buffer,
-        req.in_buffer_size,
-        req.out_buffer_size,
-    )
-    .await
-    .into()
-}
-
-/// [MS-CMRP 3.1.4.2.105] ApiNodeClusterControl: ApiClusterControl on a given node.
-pub async fn api_node_cluster_control(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiNodeClusterControlRequest,
-) -> ApiNodeClusterControlResponse {
-    let obj = cluster(ctx, &req.cluster);
-    call(
-        s,
-        ctx,
-        "ApiNodeClusterControl",
-        obj,
-        Some(&req.host_node),
-        req.control_code,
-        &req.in_buffer,
-        req.in_buffer_size,
-        req.out_buffer_size,
-    )
-    .await
-    .into()
-}
-
-/// [MS-CMRP 3.1.4.2.106] ApiClusterControl: CLUSCTL_CLUSTER_* on the cluster.
-pub async fn api_cluster_control(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiClusterControlRequest,
-) -> ApiClusterControlResponse {
-    let obj = cluster(ctx, &req.cluster);
-    call(
-        s,
-        ctx,
-        "ApiClusterControl",
-        obj,
-        None,
-        req.control_code,
-        &req.in_buffer,
-        req.in_buffer_size,
-        req.out_buffer_size,
-    )
-    .await
-    .into()
-}
-
-/// A group set control call (Windows Server 2016 and later; the 2012 R2 profile has no such
-/// method). A CTDB cluster has no group set, so no handle can reach here; of the
-/// CLUSCTL_GROUPSET_* codes only GET_ID (the group set's name, which would be its id) is
-/// answered, every other code is ERROR_INVALID_FUNCTION.
-fn group_set_call(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    method: &str,
-    h: &ContextHandle,
-    host: Option<&ContextHandle>,
-    raw_code: u32,
-    out_buffer_size: u32,
-) -> ControlReply {
-    let code = ControlCode::decode(raw_code);
-    let outcome = (|| {
-        let gs = ctx.group.get::<GroupSetHandle>(h).ok_or(ERROR_INVALID_HANDLE)?;
-        if let Some(h) = host {
-            check_host_node(s, ctx, h, code)?;
-        }
-        if code.modify && gs.access != Granted::All {
+/// [MS-CMRP 3.1.4.2.156] ApiGroupSetControl and [3.1.4.2.155] ApiNodeGroupSetControl (Windows
+/// Server 2016 and later; the 2012 R2 profile has no such method). A CTDB cluster has no group
+/// set, so no handle can reach here; of the CLUSCTL_GROUPSET_* codes only GET_ID (the group
+/// set's name, which would be its id) is answered, every other code is ERROR_INVALID_FUNCTION.
+pub fn api_group_set_control<R: ControlRequest>(s: &ClusapiService, ctx: &CallCtx, req: R) -> R::Reply {
+    let code = ControlCode::decode(req.code());
+    let outcome = target(s, ctx, &req, code).and_then(|(target, granted)| {
+        if code.modify && granted != Granted::All {
             return Err(ERROR_ACCESS_DENIED);
         }
-        match code.function_for(ObjectType::GroupSet) {
-            Some(Function::GetId) => Ok(sz(&gs.name)),
+        match (target, code.function_for(ObjectType::GroupSet)) {
+            (Target::GroupSet(name), Some(Function::GetId)) => Ok(sz(&name)),
             _ => Err(ERROR_INVALID_FUNCTION),
         }
-    })();
-    let r = reply(out_buffer_size, outcome);
-    log(method, code, &r);
-    r
+    });
+    finish(&req, code, outcome)
 }
 
-/// [MS-CMRP 3.1.4.2.155] ApiNodeGroupSetControl: ApiGroupSetControl on a given node.
-pub fn api_node_group_set_control(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiNodeGroupSetControlRequest,
-) -> ApiNodeGroupSetControlResponse {
-    group_set_call(
-        s,
-        ctx,
-        "ApiNodeGroupSetControl",
-        &req.group_set,
-        Some(&req.node),
-        req.control_code,
-        req.out_buffer_size,
-    )
-    .into()
+/// `ApiXControl(handle field[, host field]) => Class, |handle, request| target;`
+macro_rules! control_requests {
+    ($($method:ident ($h:ident $(, $host:ident)?) => $class:ty, |$hv:ident, $req:ident| $target:expr;)*) => {
+        idl::__paste! { $(
+            impl ControlRequest for [<$method Request>] {
+                const METHOD: &'static str = stringify!($method);
+                type Reply = [<$method Response>];
+                fn object(&self, ctx: &CallCtx) -> Result<(Target, Granted), u32> {
+                    let ($hv, $req) = (handle::<$class>(ctx, &self.$h)?, self);
+                    let _ = $req;
+                    Ok(($target, $hv.access))
+                }
+                fn host(&self) -> Option<&ContextHandle> {
+                    None $(.or(Some(&self.$host)))?
+                }
+                fn code(&self) -> u32 {
+                    self.control_code
+                }
+                fn in_buffer(&self) -> (&Option<ConfBytes>, u32) {
+                    (&self.in_buffer, self.in_buffer_size)
+                }
+                fn out_buffer_size(&self) -> u32 {
+                    self.out_buffer_size
+                }
+            }
+            impl From<ControlReply> for [<$method Response>] {
+                fn from(r: ControlReply) -> Self {
+                    Self {
+                        out_buffer: r.out_buffer,
+                        bytes_returned: r.bytes_returned,
+                        cb_required: r.cb_required,
+                        rpc_status: 0,
+                        result: WError(r.result),
+                    }
+                }
+            }
+        )* }
+    };
 }
 
-/// [MS-CMRP 3.1.4.2.156] ApiGroupSetControl: CLUSCTL_GROUPSET_* on a group set.
-pub fn api_group_set_control(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiGroupSetControlRequest,
-) -> ApiGroupSetControlResponse {
-    group_set_call(s, ctx, "ApiGroupSetControl", &req.group_set, None, req.control_code, req.out_buffer_size).into()
+control_requests! {
+    ApiNodeResourceControl(resource, node) => Resources, |h, _r| Target::Resource(h.id.clone());
+    ApiResourceControl(resource) => Resources, |h, _r| Target::Resource(h.id.clone());
+    ApiNodeResourceTypeControl(cluster, node) => Cluster,
+        |_h, r| Target::ResourceType(r.resource_type_name.as_str().to_owned());
+    ApiResourceTypeControl(cluster) => Cluster, |_h, r| Target::ResourceType(r.resource_type_name.as_str().to_owned());
+    ApiNodeGroupControl(group, node) => Groups, |h, _r| Target::Group(h.id.clone());
+    ApiGroupControl(group) => Groups, |h, _r| Target::Group(h.id.clone());
+    ApiNodeNodeControl(node, host_node) => Nodes, |h, _r| Target::Node(h.pnn);
+    ApiNodeControl(node) => Nodes, |h, _r| Target::Node(h.pnn);
+    ApiNodeNetworkControl(network, node) => Networks, |h, _r| Target::Network(h.id.clone());
+    ApiNetworkControl(network) => Networks, |h, _r| Target::Network(h.id.clone());
+    ApiNodeNetInterfaceControl(net_interface, node) => NetInterfaces, |h, _r| Target::NetInterface(h.id.clone());
+    ApiNetInterfaceControl(net_interface) => NetInterfaces, |h, _r| Target::NetInterface(h.id.clone());
+    ApiNodeClusterControl(cluster, host_node) => Cluster, |_h, _r| Target::Cluster;
+    ApiClusterControl(cluster) => Cluster, |_h, _r| Target::Cluster;
+    ApiNodeGroupSetControl(group_set, node) => GroupSets, |h, _r| Target::GroupSet(h.name.clone());
+    ApiGroupSetControl(group_set) => GroupSets, |h, _r| Target::GroupSet(h.name.clone());
 }
+
+pub use {
+    api_control as api_cluster_control, api_control as api_group_control, api_control as api_net_interface_control,
+    api_control as api_network_control, api_control as api_node_cluster_control, api_control as api_node_control,
+    api_control as api_node_group_control, api_control as api_node_net_interface_control,
+    api_control as api_node_network_control, api_control as api_node_node_control,
+    api_control as api_node_resource_control, api_control as api_node_resource_type_control,
+    api_control as api_resource_control, api_control as api_resource_type_control,
+    api_group_set_control as api_node_group_set_control,
+};
 
 #[cfg(test)]
 mod tests;

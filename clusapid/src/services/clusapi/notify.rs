@@ -72,16 +72,16 @@ use idl::clusapi::*;
 use idl::{ConfBytes, ContextHandle, WError, WString};
 use nodes::{ClusterBackend, ClusterEvent, ClusterState, Group, NetInterface, Node, Resource};
 use registry_model::proplist::{utf16z_encode, PropertyList};
-use registry_model::tree::{name_eq, split_path};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, oneshot, Notify};
 
 use super::access::Granted;
-use super::batch::Change;
-use super::cluster::cluster_handle;
+use super::objclass::{
+    self, handle, Cluster, GroupSets, Groups, NetInterfaces, Networks, Nodes, ObjectClass, Resources, StatusReply,
+};
 use super::properties::Obj;
-use super::registry::{self, ChangeSink};
-use super::{group, groupset, netinterface, network, resource, status, win, ClusapiService, NodeHandle};
+use super::registry::{self, relative, Change, ChangeSink};
+use super::{status, win, ClusapiService};
 use crate::services::CallCtx;
 
 /// CLUSTER_CHANGE: the indications of version 1 ports ([MS-CMRP] 2.2.2.7).
@@ -624,16 +624,6 @@ impl RegChange {
     }
 }
 
-/// `path` relative to `base` when it is `base` or below it (component-wise, case-insensitive).
-fn relative(base: &str, path: &str) -> Option<String> {
-    let b = split_path(base).ok()?;
-    let p = split_path(path).ok()?;
-    if p.len() < b.len() || !b.iter().zip(&p).all(|(x, y)| name_eq(x, y)) {
-        return None;
-    }
-    Some(p[b.len()..].join("\\"))
-}
-
 /// The name a watch of `watched` reports for a change of `kind` at `key`, or `None` when the
 /// watch does not see it. Without `subtree` a watch sees its own key and the creation or
 /// deletion of its direct subkeys; a deleted ancestor deletes the watched key itself (""). A
@@ -1118,7 +1108,7 @@ pub fn api_add_notify_cluster(
 ) -> ApiAddNotifyClusterResponse {
     let r = (|| -> Result<(), u32> {
         let port = port_of(ctx, &req.notify, PortVersion::V1)?;
-        cluster_handle(ctx, &req.cluster).ok_or(win::ERROR_INVALID_HANDLE)?;
+        handle::<Cluster>(ctx, &req.cluster)?;
         let objects = req.filter & !change::REGISTRY;
         port.register(
             Registration { object_type: 0, filter: objects.into(), key: req.notify_key, target: Target::All },
@@ -1142,102 +1132,162 @@ pub fn api_add_notify_cluster(
     ApiAddNotifyClusterResponse { rpc_status: 0, result: status(r) }
 }
 
-/// The object of a version 1 registration, by its handle.
-#[derive(Clone, Copy, Debug)]
-enum V1Object<'a> {
-    Node(&'a ContextHandle),
-    Group(&'a ContextHandle),
-    Resource(&'a ContextHandle),
-    Network(&'a ContextHandle),
-    NetInterface(&'a ContextHandle),
+/// A class whose objects take version 1 registrations: its CLUSTER_OBJECT_TYPE and its
+/// *_STATE indication (what ApiReAddNotify* queues when the client's sequence is stale).
+pub trait V1Notify: ObjectClass {
+    const OBJECT_TYPE: u32;
+    fn state_notice(snap: &ClusterState, o: &Self::Object) -> Notice;
 }
 
-/// The object behind handle `h`: its type, id, current state sequence and state indication.
-/// ERROR_INVALID_HANDLE for a bad handle, the object's not-found code when it is gone.
-fn v1_object(s: &ClusapiService, ctx: &CallCtx, object: V1Object<'_>) -> Result<(u32, String, Notice), u32> {
+macro_rules! v1_classes {
+    ($($class:ident: $type:ident, $notice:ident;)*) => {$(
+        impl V1Notify for $class {
+            const OBJECT_TYPE: u32 = object_type::$type;
+            fn state_notice(snap: &ClusterState, o: &Self::Object) -> Notice {
+                $notice(snap, o)
+            }
+        }
+    )*};
+}
+
+v1_classes! {
+    Nodes: NODE, node_state_v1;
+    Groups: GROUP, group_state_v1;
+    Resources: RESOURCE, resource_state_v1;
+    Networks: NETWORK, network_state_v1;
+    NetInterfaces: NETWORK_INTERFACE, netinterface_state_v1;
+}
+
+/// A request of ApiAddNotify* / ApiReAddNotify* on one object ([`v1_registrations!`]).
+pub trait AddNotifyRequest {
+    type Class: V1Notify;
+    type Reply;
+    fn port(&self) -> &ContextHandle;
+    fn object(&self) -> &ContextHandle;
+    fn filter(&self) -> u32;
+    fn key(&self) -> u32;
+    /// `dwStateSequence` of the ReAdd form: the sequence the client last saw.
+    fn reported(&self) -> Option<u32>;
+}
+
+/// The reply of ApiAddNotify*: the object's current state sequence.
+pub trait SequenceReply {
+    fn sequence(state_sequence: u32) -> Self;
+    fn failed(e: u32) -> Self;
+}
+
+/// Registers `dwFilter` for the object of the request's handle (ERROR_INVALID_HANDLE for a bad
+/// port or object handle, the class's not-found error when the object is gone); with
+/// `reported` (ReAdd) different from the current state sequence, the object's *_STATE
+/// indication is queued at once. Returns the current state sequence.
+fn add_v1<R: AddNotifyRequest>(s: &ClusapiService, ctx: &CallCtx, req: &R) -> Result<u32, u32> {
+    let port = port_of(ctx, req.port(), PortVersion::V1)?;
     let snap = s.backend.snapshot();
-    let bad = win::ERROR_INVALID_HANDLE;
-    Ok(match object {
-        V1Object::Node(h) => {
-            let h = ctx.group.get::<NodeHandle>(h).ok_or(bad)?;
-            let n = snap.node_by_pnn(h.pnn).ok_or(win::ERROR_CLUSTER_NODE_NOT_FOUND)?;
-            (object_type::NODE, n.id.clone(), node_state_v1(&snap, n))
-        }
-        V1Object::Group(h) => {
-            let g = group::group_of(&snap, &*group::group_handle(ctx, h).ok_or(bad)?)?;
-            (object_type::GROUP, g.id.clone(), group_state_v1(&snap, g))
-        }
-        V1Object::Resource(h) => {
-            let r = resource::resource_of(&snap, &*resource::resource_handle(ctx, h).ok_or(bad)?)?;
-            (object_type::RESOURCE, r.id.clone(), resource_state_v1(&snap, r))
-        }
-        V1Object::Network(h) => {
-            let n = network::network_of(&snap, &*network::network_handle(ctx, h).ok_or(bad)?)?;
-            (object_type::NETWORK, n.id.clone(), network_state_v1(&snap, n))
-        }
-        V1Object::NetInterface(h) => {
-            let i = netinterface::netinterface_of(&snap, &*netinterface::netinterface_handle(ctx, h).ok_or(bad)?)?;
-            (object_type::NETWORK_INTERFACE, i.id.clone(), netinterface_state_v1(&snap, i))
-        }
-    })
-}
-
-/// ApiAddNotify{Node,Group,Resource,Network,NetInterface} (`reported` = None) and their
-/// ApiReAddNotify* forms (`reported` = the client's state sequence; a different current one
-/// queues the object's *_STATE indication at once). Returns the current state sequence.
-fn add_v1(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    notify: &ContextHandle,
-    object: V1Object<'_>,
-    filter: u32,
-    key: u32,
-    reported: Option<u32>,
-) -> Result<u32, u32> {
-    let port = port_of(ctx, notify, PortVersion::V1)?;
-    let (object_type, id, state) = v1_object(s, ctx, object)?;
+    let o = objclass::object::<R::Class>(&snap, &*handle::<R::Class>(ctx, req.object())?)?;
+    let state = <R::Class>::state_notice(&snap, o);
     let sequence = state.state_sequence;
-    let immediate = reported.filter(|&r| r != sequence).map(|_| state);
-    port.register(Registration { object_type, filter: filter.into(), key, target: Target::Object(id) }, immediate)?;
+    let immediate = req.reported().filter(|&r| r != sequence).map(|_| state);
+    let target = Target::Object(<R::Class>::id(o).to_owned());
+    let registration =
+        Registration { object_type: <R::Class>::OBJECT_TYPE, filter: req.filter().into(), key: req.key(), target };
+    port.register(registration, immediate)?;
     Ok(sequence)
 }
 
-/// [MS-CMRP 3.1.4.2.59] ApiAddNotifyNode: `dwFilter` for one node; `dwStateSequence` is its
-/// current state sequence (its CLUSTER_NODE_STATE).
-pub fn api_add_notify_node(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiAddNotifyNodeRequest,
-) -> ApiAddNotifyNodeResponse {
-    match add_v1(s, ctx, &req.notify, V1Object::Node(&req.node), req.filter, req.notify_key, None) {
-        Ok(state_sequence) => ApiAddNotifyNodeResponse { state_sequence, rpc_status: 0, result: WError(0) },
-        Err(e) => ApiAddNotifyNodeResponse::error(e),
-    }
+/// [MS-CMRP 3.1.4.2.59, .60, .61, .90, .99] ApiAddNotifyNode, ApiAddNotifyGroup,
+/// ApiAddNotifyResource, ApiAddNotifyNetwork, ApiAddNotifyNetInterface: `dwFilter` for one
+/// object; `dwStateSequence` is its current state sequence (for a node its CLUSTER_NODE_STATE).
+pub fn add_notify<R: AddNotifyRequest>(s: &ClusapiService, ctx: &CallCtx, req: R) -> R::Reply
+where
+    R::Reply: SequenceReply,
+{
+    add_v1(s, ctx, &req).map_or_else(R::Reply::failed, R::Reply::sequence)
 }
 
-/// [MS-CMRP 3.1.4.2.60] ApiAddNotifyGroup: `dwFilter` for one group.
-pub fn api_add_notify_group(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiAddNotifyGroupRequest,
-) -> ApiAddNotifyGroupResponse {
-    match add_v1(s, ctx, &req.notify, V1Object::Group(&req.group), req.filter, req.notify_key, None) {
-        Ok(state_sequence) => ApiAddNotifyGroupResponse { state_sequence, rpc_status: 0, result: WError(0) },
-        Err(e) => ApiAddNotifyGroupResponse::error(e),
-    }
+/// [MS-CMRP 3.1.4.2.63, .64, .65, .91, .100] ApiReAddNotifyNode, ApiReAddNotifyGroup,
+/// ApiReAddNotifyResource, ApiReAddNotifyNetwork, ApiReAddNotifyNetInterface: as ApiAddNotify*;
+/// "The server MUST queue a CLUSTER_CHANGE_NODE_STATE event indication to the port if the
+/// dwStateSequence parameter is not equal to the internal state sequence of the node" (and
+/// likewise for the other classes).
+pub fn re_add_notify<R: AddNotifyRequest>(s: &ClusapiService, ctx: &CallCtx, req: R) -> R::Reply
+where
+    R::Reply: StatusReply,
+{
+    R::Reply::status(add_v1(s, ctx, &req).map(drop))
 }
 
-/// [MS-CMRP 3.1.4.2.61] ApiAddNotifyResource: `dwFilter` for one resource.
-pub fn api_add_notify_resource(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiAddNotifyResourceRequest,
-) -> ApiAddNotifyResourceResponse {
-    match add_v1(s, ctx, &req.notify, V1Object::Resource(&req.resource), req.filter, req.notify_key, None) {
-        Ok(state_sequence) => ApiAddNotifyResourceResponse { state_sequence, rpc_status: 0, result: WError(0) },
-        Err(e) => ApiAddNotifyResourceResponse::error(e),
-    }
+/// `ApiAddNotifyX, ApiReAddNotifyX (object handle field): Class;`
+macro_rules! v1_registrations {
+    ($($add:ident, $readd:ident ($h:ident): $class:ty;)*) => { idl::__paste! { $(
+        impl AddNotifyRequest for [<$add Request>] {
+            type Class = $class;
+            type Reply = [<$add Response>];
+            fn port(&self) -> &ContextHandle {
+                &self.notify
+            }
+            fn object(&self) -> &ContextHandle {
+                &self.$h
+            }
+            fn filter(&self) -> u32 {
+                self.filter
+            }
+            fn key(&self) -> u32 {
+                self.notify_key
+            }
+            fn reported(&self) -> Option<u32> {
+                None
+            }
+        }
+        impl SequenceReply for [<$add Response>] {
+            fn sequence(state_sequence: u32) -> Self {
+                Self { state_sequence, ..Self::error(win::ERROR_SUCCESS) }
+            }
+            fn failed(e: u32) -> Self {
+                Self::error(e)
+            }
+        }
+        impl AddNotifyRequest for [<$readd Request>] {
+            type Class = $class;
+            type Reply = [<$readd Response>];
+            fn port(&self) -> &ContextHandle {
+                &self.notify
+            }
+            fn object(&self) -> &ContextHandle {
+                &self.$h
+            }
+            fn filter(&self) -> u32 {
+                self.filter
+            }
+            fn key(&self) -> u32 {
+                self.notify_key
+            }
+            fn reported(&self) -> Option<u32> {
+                Some(self.state_sequence)
+            }
+        }
+        impl StatusReply for [<$readd Response>] {
+            fn status(r: Result<(), u32>) -> Self {
+                Self::error(status(r).0)
+            }
+        }
+    )* } };
 }
+
+v1_registrations! {
+    ApiAddNotifyNode, ApiReAddNotifyNode (node): Nodes;
+    ApiAddNotifyGroup, ApiReAddNotifyGroup (group): Groups;
+    ApiAddNotifyResource, ApiReAddNotifyResource (resource): Resources;
+    ApiAddNotifyNetwork, ApiReAddNotifyNetwork (network): Networks;
+    ApiAddNotifyNetInterface, ApiReAddNotifyNetInterface (net_interface): NetInterfaces;
+}
+
+pub use {
+    add_notify as api_add_notify_group, add_notify as api_add_notify_net_interface,
+    add_notify as api_add_notify_network, add_notify as api_add_notify_node, add_notify as api_add_notify_resource,
+    re_add_notify as api_re_add_notify_group, re_add_notify as api_re_add_notify_net_interface,
+    re_add_notify as api_re_add_notify_network, re_add_notify as api_re_add_notify_node,
+    re_add_notify as api_re_add_notify_resource,
+};
 
 /// [MS-CMRP 3.1.4.2.62] ApiAddNotifyKey: registry indications for the handle's key, its
 /// whole subtree with `WatchSubTree` (or CLUSTER_CHANGE_REGISTRY_SUBTREE). Names are reported
@@ -1259,113 +1309,6 @@ pub fn api_add_notify_key(s: &ClusapiService, ctx: &CallCtx, req: ApiAddNotifyKe
         )
     })();
     ApiAddNotifyKeyResponse { rpc_status: 0, result: status(r) }
-}
-
-/// [MS-CMRP 3.1.4.2.63] ApiReAddNotifyNode: as ApiAddNotifyNode; "The server MUST queue a
-/// CLUSTER_CHANGE_NODE_STATE event indication to the port if the dwStateSequence parameter is
-/// not equal to the internal state sequence of the node".
-pub fn api_re_add_notify_node(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiReAddNotifyNodeRequest,
-) -> ApiReAddNotifyNodeResponse {
-    let r =
-        add_v1(s, ctx, &req.notify, V1Object::Node(&req.node), req.filter, req.notify_key, Some(req.state_sequence));
-    ApiReAddNotifyNodeResponse { rpc_status: 0, result: status(r.map(drop)) }
-}
-
-/// [MS-CMRP 3.1.4.2.64] ApiReAddNotifyGroup: "The server MUST queue a
-/// CLUSTER_CHANGE_GROUP_STATE event indication to the port if the dwStateSequence parameter
-/// is not equal to the internal state sequence of the group."
-pub fn api_re_add_notify_group(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiReAddNotifyGroupRequest,
-) -> ApiReAddNotifyGroupResponse {
-    let r =
-        add_v1(s, ctx, &req.notify, V1Object::Group(&req.group), req.filter, req.notify_key, Some(req.state_sequence));
-    ApiReAddNotifyGroupResponse { rpc_status: 0, result: status(r.map(drop)) }
-}
-
-/// [MS-CMRP 3.1.4.2.65] ApiReAddNotifyResource: queues CLUSTER_CHANGE_RESOURCE_STATE at once
-/// when the state sequence differs.
-pub fn api_re_add_notify_resource(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiReAddNotifyResourceRequest,
-) -> ApiReAddNotifyResourceResponse {
-    let r = add_v1(
-        s,
-        ctx,
-        &req.notify,
-        V1Object::Resource(&req.resource),
-        req.filter,
-        req.notify_key,
-        Some(req.state_sequence),
-    );
-    ApiReAddNotifyResourceResponse { rpc_status: 0, result: status(r.map(drop)) }
-}
-
-/// [MS-CMRP 3.1.4.2.90] ApiAddNotifyNetwork: `dwFilter` for one network.
-pub fn api_add_notify_network(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiAddNotifyNetworkRequest,
-) -> ApiAddNotifyNetworkResponse {
-    match add_v1(s, ctx, &req.notify, V1Object::Network(&req.network), req.filter, req.notify_key, None) {
-        Ok(state_sequence) => ApiAddNotifyNetworkResponse { state_sequence, rpc_status: 0, result: WError(0) },
-        Err(e) => ApiAddNotifyNetworkResponse::error(e),
-    }
-}
-
-/// [MS-CMRP 3.1.4.2.91] ApiReAddNotifyNetwork: queues CLUSTER_CHANGE_NETWORK_STATE at once
-/// when the state sequence differs.
-pub fn api_re_add_notify_network(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiReAddNotifyNetworkRequest,
-) -> ApiReAddNotifyNetworkResponse {
-    let r = add_v1(
-        s,
-        ctx,
-        &req.notify,
-        V1Object::Network(&req.network),
-        req.filter,
-        req.notify_key,
-        Some(req.state_sequence),
-    );
-    ApiReAddNotifyNetworkResponse { rpc_status: 0, result: status(r.map(drop)) }
-}
-
-/// [MS-CMRP 3.1.4.2.99] ApiAddNotifyNetInterface: `dwFilter` for one network interface.
-pub fn api_add_notify_net_interface(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiAddNotifyNetInterfaceRequest,
-) -> ApiAddNotifyNetInterfaceResponse {
-    match add_v1(s, ctx, &req.notify, V1Object::NetInterface(&req.net_interface), req.filter, req.notify_key, None) {
-        Ok(state_sequence) => ApiAddNotifyNetInterfaceResponse { state_sequence, rpc_status: 0, result: WError(0) },
-        Err(e) => ApiAddNotifyNetInterfaceResponse::error(e),
-    }
-}
-
-/// [MS-CMRP 3.1.4.2.100] ApiReAddNotifyNetInterface: queues CLUSTER_CHANGE_NETINTERFACE_STATE
-/// at once when the state sequence differs.
-pub fn api_re_add_notify_net_interface(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiReAddNotifyNetInterfaceRequest,
-) -> ApiReAddNotifyNetInterfaceResponse {
-    let r = add_v1(
-        s,
-        ctx,
-        &req.notify,
-        V1Object::NetInterface(&req.net_interface),
-        req.filter,
-        req.notify_key,
-        Some(req.state_sequence),
-    );
-    ApiReAddNotifyNetInterfaceResponse { rpc_status: 0, result: status(r.map(drop)) }
 }
 
 /// [MS-CMRP 3.1.4.2.66] ApiGetNotify: the first queued indication of a version 1 port. "The
@@ -1470,7 +1413,7 @@ fn v2_target(
 ) -> Result<Target, u32> {
     use object_type as t;
     let bad = win::ERROR_INVALID_HANDLE;
-    let cluster = cluster_handle(ctx, h).is_some();
+    let cluster = handle::<Cluster>(ctx, h).is_ok();
     let object = |id: Option<String>| match id {
         Some(id) if targeted => Ok(Target::Object(id)),
         Some(_) => Ok(Target::All),
@@ -1490,17 +1433,14 @@ fn v2_target(
             let path = if cluster { String::new() } else { registry::key_handle(ctx, h)?.path.clone() };
             Ok(Target::Key { path, subtree })
         }
-        t::GROUP => object(group::group_handle(ctx, h).map(|g| g.id.clone())),
-        t::RESOURCE => object(resource::resource_handle(ctx, h).map(|r| r.id.clone())),
-        t::NETWORK => object(network::network_handle(ctx, h).map(|n| n.id.clone())),
-        t::NETWORK_INTERFACE => object(netinterface::netinterface_handle(ctx, h).map(|i| i.id.clone())),
-        t::NODE => {
-            let id = ctx.group.get::<NodeHandle>(h).map(|n| node_id(&s.backend.snapshot(), n.pnn));
-            object(id)
-        }
+        t::GROUP => object(handle::<Groups>(ctx, h).ok().map(|g| g.id.clone())),
+        t::RESOURCE => object(handle::<Resources>(ctx, h).ok().map(|r| r.id.clone())),
+        t::NETWORK => object(handle::<Networks>(ctx, h).ok().map(|n| n.id.clone())),
+        t::NETWORK_INTERFACE => object(handle::<NetInterfaces>(ctx, h).ok().map(|i| i.id.clone())),
+        t::NODE => object(handle::<Nodes>(ctx, h).ok().map(|n| node_id(&s.backend.snapshot(), n.pnn))),
         // every group set of the cluster (it has none, so nothing ever fires), or one by handle
         // (none can be opened)
-        t::GROUPSET => object(groupset::groupset_handle(ctx, h).map(|g| g.name.clone())),
+        t::GROUPSET => object(handle::<GroupSets>(ctx, h).ok().map(|g| g.name.clone())),
         _ => Err(win::ERROR_INVALID_PARAMETER),
     }
 }

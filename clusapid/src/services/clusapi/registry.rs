@@ -37,12 +37,11 @@ use idl::clusapi::*;
 use idl::{ConfBytes, ContextHandle, WError, WString};
 use nodes::{BackendError, ClusterBackend, ClusterState, GroupState, ResourceState};
 use registry_model::security::{self, SecurityDescriptor, SE_DACL_PRESENT, SE_SACL_PRESENT};
-use registry_model::tree::{join_path, split_path, Key};
+use registry_model::tree::{join_path, name_eq, split_path, Key};
 use registry_model::value::{REG_BINARY, REG_DWORD, REG_EXPAND_SZ, REG_MULTI_SZ, REG_QWORD, REG_SZ};
 use registry_model::{ClusterRegistry, RegError, RegValue, Registry, StoredTree};
 
 use super::access::Granted;
-use super::batch::{BatchPort, Change};
 use super::properties::Obj;
 use super::{win, ClusapiService};
 use crate::cluster_access::{parse_edits, ClusterAccess, Edit, EDITS_VALUE};
@@ -324,8 +323,44 @@ impl Cache {
     }
 }
 
+/// One committed registry change; key paths are absolute, components spelled as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    CreateKey {
+        key: String,
+    },
+    DeleteKey {
+        key: String,
+    },
+    SetValue {
+        key: String,
+        name: String,
+        old: Option<RegValue>,
+        new: RegValue,
+    },
+    DeleteValue {
+        key: String,
+        name: String,
+        old: Option<RegValue>,
+    },
+    /// The key's security descriptor changed (not reported on batch ports).
+    SetSecurity {
+        key: String,
+    },
+}
+
+/// `path` relative to `base` when it is `base` or below it (component-wise, case-insensitive).
+pub fn relative(base: &str, path: &str) -> Option<String> {
+    let b = split_path(base).ok()?;
+    let p = split_path(path).ok()?;
+    if p.len() < b.len() || !b.iter().zip(&p).all(|(x, y)| name_eq(x, y)) {
+        return None;
+    }
+    Some(p[b.len()..].join("\\"))
+}
+
 /// What receives the committed changes of the cluster registry: batch notification ports
-/// ([`BatchPort`]) and the cluster object notification ports watching keys
+/// (`super::batch::BatchPort`) and the cluster object notification ports watching keys
 /// (`super::notify::NotifyPort`).
 pub trait ChangeSink: Send + Sync {
     /// Queues whatever `changes` mean to the sink.
@@ -347,13 +382,6 @@ pub struct RegistryState {
 impl RegistryState {
     fn cache(&self) -> MutexGuard<'_, Cache> {
         self.cache.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Registers a batch notification port.
-    pub fn add_port(&self, port: &Arc<BatchPort>) {
-        let weak = Arc::downgrade(port);
-        let sink: Weak<dyn ChangeSink> = weak;
-        self.add_sink(sink);
     }
 
     /// Registers a receiver of committed changes; it is held weakly, so dropping it (or

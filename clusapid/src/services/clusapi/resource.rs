@@ -23,12 +23,17 @@ use idl::{ConfBytes, ContextHandle, WError, WString};
 use nodes::ids::names_equal;
 use nodes::{ClusterState, Resource, ResourceState};
 
-use super::access::{self, Granted};
-use super::cluster::cluster_handle;
-use super::group::{group_of, owner_name, property_names, selected, writable_group};
+use super::access::Granted;
+use super::group::{property_names, selected};
+use super::objclass::{handle, object, writable, Cluster, Groups, Nodes, Resources};
 use super::properties;
-use super::{status, win, ClusapiService, NodeHandle, ResourceHandle};
+use super::{status, win, ClusapiService, ResourceHandle};
 use crate::services::CallCtx;
+
+pub use super::objclass::{
+    close as api_close_resource, get_id as api_get_resource_id, get_state as api_get_resource_state,
+    open as api_open_resource, open as api_open_resource_ex, set_name as api_set_resource_name,
+};
 
 /// CLUSTER_RESOURCE_ENUM selectors ([MS-CMRP] 3.1.4.2.23).
 pub mod res_enum {
@@ -50,58 +55,6 @@ pub const CHANGE_RESOURCE_GROUP_FORCE_MOVE_TO_CSV: u64 = 0x1;
 /// of a resource's dependency tree to 100").
 pub const MAX_DEPENDENCY_DEPTH: usize = 100;
 
-/// The open resource handle `h` of this association, if it is one.
-pub fn resource_handle(ctx: &CallCtx, h: &ContextHandle) -> Option<Arc<ResourceHandle>> {
-    ctx.group.get::<ResourceHandle>(h)
-}
-
-/// The resource handle of a state-changing call ([MS-CMRP] 3.1.4: "MUST require that the
-/// access level associated with the hResource context handle is "All"").
-pub fn writable_resource(ctx: &CallCtx, h: &ContextHandle) -> Result<Arc<ResourceHandle>, u32> {
-    super::writable::<ResourceHandle>(ctx, h)
-}
-
-/// The resource a handle designates, or ERROR_RESOURCE_NOT_FOUND when it was deleted meanwhile.
-pub fn resource_of<'a>(snap: &'a ClusterState, h: &ResourceHandle) -> Result<&'a Resource, u32> {
-    snap.resource_by_id(&h.id).ok_or(win::ERROR_RESOURCE_NOT_FOUND)
-}
-
-fn open_resource(s: &ClusapiService, ctx: &CallCtx, name: &str, granted: Granted) -> Result<ContextHandle, u32> {
-    let snap = s.backend.snapshot();
-    let r = snap.find_resource_by_name(name).ok_or(win::ERROR_RESOURCE_NOT_FOUND)?;
-    ctx.group.insert(ResourceHandle { id: r.id.clone(), access: granted }).ok_or(win::ERROR_NOT_ENOUGH_MEMORY)
-}
-
-/// [MS-CMRP 3.1.4.2.9] ApiOpenResource: by resource name (case-insensitive). An unknown name is
-/// ERROR_RESOURCE_NOT_FOUND in Status with a null handle.
-pub fn api_open_resource(s: &ClusapiService, ctx: &CallCtx, req: ApiOpenResourceRequest) -> ApiOpenResourceResponse {
-    let Some(granted) = Granted::entitled(ctx.access) else {
-        return ApiOpenResourceResponse::error(win::ERROR_ACCESS_DENIED);
-    };
-    match open_resource(s, ctx, req.resource_name.as_str(), granted) {
-        Ok(resource) => ApiOpenResourceResponse { status: WError(0), rpc_status: 0, resource },
-        Err(e) => ApiOpenResourceResponse::error(e),
-    }
-}
-
-/// [MS-CMRP 3.1.4.2.119] ApiOpenResourceEx: evaluates dwDesiredAccess as ApiOpenClusterEx does.
-pub fn api_open_resource_ex(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiOpenResourceExRequest,
-) -> ApiOpenResourceExResponse {
-    let granted = match access::evaluate(req.desired_access, Granted::entitled(ctx.access)) {
-        Ok(g) => g,
-        Err(e) => return ApiOpenResourceExResponse::error(e),
-    };
-    match open_resource(s, ctx, req.resource_name.as_str(), granted) {
-        Ok(resource) => {
-            ApiOpenResourceExResponse { granted_access: granted.wire(), status: WError(0), rpc_status: 0, resource }
-        }
-        Err(e) => ApiOpenResourceExResponse::error(e),
-    }
-}
-
 /// [MS-CMRP 3.1.4.2.10] ApiCreateResource: an Offline resource of an existing type in the group,
 /// kept in the admin overlay and depending on "Cluster Name" (unless it is a Network Name
 /// itself); the handle grants "All". Unknown type: ERROR_CLUSTER_RESOURCE_TYPE_NOT_FOUND; name
@@ -113,7 +66,7 @@ pub async fn api_create_resource(
     req: ApiCreateResourceRequest,
 ) -> ApiCreateResourceResponse {
     let r = async {
-        let g = writable_group(ctx, &req.group)?;
+        let g = writable::<Groups>(ctx, &req.group)?;
         if req.flags != create_flags::DEFAULT_MONITOR && req.flags != create_flags::SEPARATE_MONITOR {
             return Err(win::ERROR_INVALID_PARAMETER);
         }
@@ -123,7 +76,7 @@ pub async fn api_create_resource(
         }
         {
             let snap = s.backend.snapshot();
-            group_of(&snap, &g)?;
+            object::<Groups>(&snap, &g)?;
             if snap.find_resource_type(req.resource_type.as_str()).is_none() {
                 return Err(win::ERROR_CLUSTER_RESOURCE_TYPE_NOT_FOUND);
             }
@@ -156,10 +109,10 @@ pub async fn api_delete_resource(
     req: ApiDeleteResourceRequest,
 ) -> ApiDeleteResourceResponse {
     let r = async {
-        let h = writable_resource(ctx, &req.resource)?;
+        let h = writable::<Resources>(ctx, &req.resource)?;
         {
             let snap = s.backend.snapshot();
-            let r = resource_of(&snap, &h)?;
+            let r = object::<Resources>(&snap, &h)?;
             if !r.is_created() {
                 return Err(win::ERROR_CORE_RESOURCE);
             }
@@ -176,104 +129,18 @@ pub async fn api_delete_resource(
     ApiDeleteResourceResponse { rpc_status: 0, result: status(r) }
 }
 
-/// [MS-CMRP 3.1.4.2.12] ApiCloseResource: frees the handle and returns it zeroed.
-pub fn api_close_resource(
-    _s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiCloseResourceRequest,
-) -> ApiCloseResourceResponse {
-    if ctx.group.remove::<ResourceHandle>(&req.resource) {
-        ApiCloseResourceResponse { resource: ContextHandle::NULL, result: WError(0) }
-    } else {
-        ApiCloseResourceResponse { resource: req.resource, result: WError(win::ERROR_INVALID_HANDLE) }
-    }
-}
-
-/// [MS-CMRP 3.1.4.2.13] ApiGetResourceState: the CLUSTER_RESOURCE_STATE, the owner node's name
-/// (empty when no node owns it) and the name of its group.
-pub fn api_get_resource_state(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiGetResourceStateRequest,
-) -> ApiGetResourceStateResponse {
-    let unknown = |e: u32| ApiGetResourceStateResponse {
-        state: u32::MAX,
-        node_name: None,
-        group_name: None,
-        rpc_status: 0,
-        result: WError(e),
-    };
-    let Some(h) = resource_handle(ctx, &req.resource) else {
-        return unknown(win::ERROR_INVALID_HANDLE);
-    };
-    let snap = s.backend.snapshot();
-    match resource_of(&snap, &h) {
-        Ok(r) => ApiGetResourceStateResponse {
-            state: r.state.as_u32(),
-            node_name: Some(WString::new(owner_name(&snap, r.owner))),
-            group_name: Some(WString::new(snap.group_by_id(&r.group_id).map(|g| g.name.clone()).unwrap_or_default())),
-            rpc_status: 0,
-            result: WError(0),
-        },
-        Err(e) => unknown(e),
-    }
-}
-
-/// [MS-CMRP 3.1.4.2.14] ApiSetResourceName: renames any resource (derived ones keep the new
-/// name in the admin overlay). Renaming to the current name succeeds.
-pub async fn api_set_resource_name(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiSetResourceNameRequest,
-) -> ApiSetResourceNameResponse {
-    let r = async {
-        let h = writable_resource(ctx, &req.resource)?;
-        let name = req.resource_name.as_str();
-        // ERROR_INVALID_NAME: "The name ... MUST contain at least one character."
-        if name.trim().is_empty() {
-            return Err(win::ERROR_INVALID_NAME);
-        }
-        let snap = s.backend.snapshot();
-        let r = snap.resource_by_id(&h.id).ok_or(win::ERROR_RESOURCE_NOT_AVAILABLE)?;
-        // ERROR_ALREADY_EXISTS: "The specified name is already in use as either the name or the
-        // ID of another resource."
-        let taken = snap.find_resource_by_name(name).or_else(|| snap.resource_by_id(name));
-        if taken.is_some_and(|o| o.id != r.id) {
-            return Err(win::ERROR_ALREADY_EXISTS);
-        }
-        s.backend.rename_resource(&h.id, name).await.map_err(|e| e.win32_code())
-    }
-    .await;
-    ApiSetResourceNameResponse { rpc_status: 0, result: status(r) }
-}
-
-/// [MS-CMRP 3.1.4.2.15] ApiGetResourceId: the resource's GUID (stable across renames).
-pub fn api_get_resource_id(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiGetResourceIdRequest,
-) -> ApiGetResourceIdResponse {
-    let Some(h) = resource_handle(ctx, &req.resource) else {
-        return ApiGetResourceIdResponse::error(win::ERROR_INVALID_HANDLE);
-    };
-    let snap = s.backend.snapshot();
-    match resource_of(&snap, &h) {
-        Ok(r) => ApiGetResourceIdResponse { guid: Some(WString::new(r.id.clone())), rpc_status: 0, result: WError(0) },
-        Err(e) => ApiGetResourceIdResponse::error(e),
-    }
-}
-
 /// [MS-CMRP 3.1.4.2.16] ApiGetResourceType: the resource type's name.
 pub fn api_get_resource_type(
     s: &ClusapiService,
     ctx: &CallCtx,
     req: ApiGetResourceTypeRequest,
 ) -> ApiGetResourceTypeResponse {
-    let Some(h) = resource_handle(ctx, &req.resource) else {
-        return ApiGetResourceTypeResponse::error(win::ERROR_INVALID_HANDLE);
+    let h = match handle::<Resources>(ctx, &req.resource) {
+        Ok(h) => h,
+        Err(e) => return ApiGetResourceTypeResponse::error(e),
     };
     let snap = s.backend.snapshot();
-    match resource_of(&snap, &h) {
+    match object::<Resources>(&snap, &h) {
         Ok(r) => ApiGetResourceTypeResponse {
             resource_type: Some(WString::new(r.type_name.clone())),
             rpc_status: 0,
@@ -290,8 +157,8 @@ pub async fn api_fail_resource(
     req: ApiFailResourceRequest,
 ) -> ApiFailResourceResponse {
     let r = async {
-        let h = writable_resource(ctx, &req.resource)?;
-        resource_of(&s.backend.snapshot(), &h)?;
+        let h = writable::<Resources>(ctx, &req.resource)?;
+        object::<Resources>(&s.backend.snapshot(), &h)?;
         s.backend.fail_resource(&h.id).await.map_err(|e| e.win32_code())
     }
     .await;
@@ -309,15 +176,15 @@ fn settled(s: &ClusapiService, id: &str, want: ResourceState) -> Result<(), u32>
 }
 
 async fn online(s: &ClusapiService, ctx: &CallCtx, h: &ContextHandle) -> Result<(), u32> {
-    let h = writable_resource(ctx, h)?;
-    resource_of(&s.backend.snapshot(), &h)?;
+    let h = writable::<Resources>(ctx, h)?;
+    object::<Resources>(&s.backend.snapshot(), &h)?;
     s.backend.set_resource_online(&h.id).await.map_err(|e| e.win32_code())?;
     settled(s, &h.id, ResourceState::Online)
 }
 
 async fn offline(s: &ClusapiService, ctx: &CallCtx, h: &ContextHandle) -> Result<(), u32> {
-    let h = writable_resource(ctx, h)?;
-    resource_of(&s.backend.snapshot(), &h)?;
+    let h = writable::<Resources>(ctx, h)?;
+    object::<Resources>(&s.backend.snapshot(), &h)?;
     s.backend.set_resource_offline(&h.id).await.map_err(|e| e.win32_code())?;
     settled(s, &h.id, ResourceState::Offline)
 }
@@ -370,8 +237,8 @@ pub async fn api_restart_resource(
     req: ApiRestartResourceRequest,
 ) -> ApiRestartResourceResponse {
     let r = async {
-        let h = writable_resource(ctx, &req.resource)?;
-        resource_of(&s.backend.snapshot(), &h)?;
+        let h = writable::<Resources>(ctx, &req.resource)?;
+        object::<Resources>(&s.backend.snapshot(), &h)?;
         s.backend.set_resource_offline(&h.id).await.map_err(|e| e.win32_code())?;
         s.backend.set_resource_online(&h.id).await.map_err(|e| e.win32_code())?;
         settled(s, &h.id, ResourceState::Online)
@@ -440,11 +307,11 @@ pub async fn api_add_resource_dependency(
     req: ApiAddResourceDependencyRequest,
 ) -> ApiAddResourceDependencyResponse {
     let r = async {
-        let h = writable_resource(ctx, &req.resource)?;
-        let p = writable_resource(ctx, &req.depends_on)?;
+        let h = writable::<Resources>(ctx, &req.resource)?;
+        let p = writable::<Resources>(ctx, &req.depends_on)?;
         let snap = s.backend.snapshot();
-        let r = resource_of(&snap, &h)?;
-        let provider = resource_of(&snap, &p)?;
+        let r = object::<Resources>(&snap, &h)?;
+        let provider = object::<Resources>(&snap, &p)?;
         check_new_dependency(&snap, r, provider)?;
         let mut deps = r.dependencies.clone();
         deps.push(provider.id.clone());
@@ -463,11 +330,11 @@ pub async fn api_remove_resource_dependency(
     req: ApiRemoveResourceDependencyRequest,
 ) -> ApiRemoveResourceDependencyResponse {
     let r = async {
-        let h = writable_resource(ctx, &req.resource)?;
-        let p = writable_resource(ctx, &req.depends_on)?;
+        let h = writable::<Resources>(ctx, &req.resource)?;
+        let p = writable::<Resources>(ctx, &req.depends_on)?;
         let snap = s.backend.snapshot();
-        let r = resource_of(&snap, &h)?;
-        let provider = resource_of(&snap, &p)?;
+        let r = object::<Resources>(&snap, &h)?;
+        let provider = object::<Resources>(&snap, &p)?;
         if !r.dependencies.iter().any(|d| names_equal(d, &provider.id)) {
             return Err(win::ERROR_DEPENDENCY_NOT_FOUND);
         }
@@ -487,11 +354,11 @@ pub fn api_can_resource_be_dependent(
     req: ApiCanResourceBeDependentRequest,
 ) -> ApiCanResourceBeDependentResponse {
     let r = (|| {
-        let h = resource_handle(ctx, &req.resource).ok_or(win::ERROR_INVALID_HANDLE)?;
-        let p = resource_handle(ctx, &req.resource_dependent).ok_or(win::ERROR_INVALID_HANDLE)?;
+        let h = handle::<Resources>(ctx, &req.resource)?;
+        let p = handle::<Resources>(ctx, &req.resource_dependent)?;
         let snap = s.backend.snapshot();
-        let r = resource_of(&snap, &h)?;
-        let provider = resource_of(&snap, &p)?;
+        let r = object::<Resources>(&snap, &h)?;
+        let provider = object::<Resources>(&snap, &p)?;
         check_new_dependency(&snap, r, provider)?;
         // ERROR_RESOURCE_ONLINE: "hResource is in the ClusterResourceOnlinePending state" or
         // "is in the ClusterResourceOnline state and hResourceDependent is in the
@@ -516,11 +383,12 @@ pub fn api_create_res_enum(
     ctx: &CallCtx,
     req: ApiCreateResEnumRequest,
 ) -> ApiCreateResEnumResponse {
-    let Some(h) = resource_handle(ctx, &req.resource) else {
-        return ApiCreateResEnumResponse::error(win::ERROR_INVALID_HANDLE);
+    let h = match handle::<Resources>(ctx, &req.resource) {
+        Ok(h) => h,
+        Err(e) => return ApiCreateResEnumResponse::error(e),
     };
     let snap = s.backend.snapshot();
-    let r = match resource_of(&snap, &h) {
+    let r = match object::<Resources>(&snap, &h) {
         Ok(r) => r,
         Err(e) => return ApiCreateResEnumResponse::error(e),
     };
@@ -550,8 +418,8 @@ fn resource_and_node(
     res: &ContextHandle,
     node: &ContextHandle,
 ) -> Result<(Arc<ResourceHandle>, u32), u32> {
-    let h = writable_resource(ctx, res)?;
-    let n = ctx.group.get::<NodeHandle>(node).ok_or(win::ERROR_INVALID_HANDLE)?;
+    let h = writable::<Resources>(ctx, res)?;
+    let n = handle::<Nodes>(ctx, node)?;
     if n.access != Granted::All {
         return Err(win::ERROR_ACCESS_DENIED);
     }
@@ -567,7 +435,7 @@ pub async fn api_add_resource_node(
     let r = async {
         let (h, pnn) = resource_and_node(ctx, &req.resource, &req.node)?;
         let snap = s.backend.snapshot();
-        let r = resource_of(&snap, &h)?;
+        let r = object::<Resources>(&snap, &h)?;
         snap.node_by_pnn(pnn).ok_or(win::ERROR_CLUSTER_NODE_NOT_FOUND)?;
         // "MUST fail this method using ERROR_OBJECT_ALREADY_EXISTS if the set is not empty and
         // the node is already a member of the set"
@@ -591,7 +459,7 @@ pub async fn api_remove_resource_node(
     let r = async {
         let (h, pnn) = resource_and_node(ctx, &req.resource, &req.node)?;
         let snap = s.backend.snapshot();
-        let r = resource_of(&snap, &h)?;
+        let r = object::<Resources>(&snap, &h)?;
         // "MUST fail this method using ERROR_CLUSTER_NODE_NOT_FOUND if the set is not empty and
         // the node is not a member of the set"
         if !r.possible_owners.is_empty() && !r.possible_owners.contains(&pnn) {
@@ -618,12 +486,12 @@ async fn change_group(
     res: &ContextHandle,
     group: &ContextHandle,
 ) -> Result<(), u32> {
-    let h = writable_resource(ctx, res)?;
-    let g = writable_group(ctx, group)?;
+    let h = writable::<Resources>(ctx, res)?;
+    let g = writable::<Groups>(ctx, group)?;
     {
         let snap = s.backend.snapshot();
-        resource_of(&snap, &h)?;
-        group_of(&snap, &g)?;
+        object::<Resources>(&snap, &h)?;
+        object::<Groups>(&snap, &g)?;
     }
     s.backend.change_resource_group(&h.id, &g.id).await.map_err(|e| e.win32_code())
 }
@@ -652,8 +520,8 @@ pub async fn api_change_resource_group_ex(
     req: ApiChangeResourceGroupExRequest,
 ) -> ApiChangeResourceGroupExResponse {
     let r = async {
-        writable_resource(ctx, &req.resource)?;
-        writable_group(ctx, &req.group)?;
+        writable::<Resources>(ctx, &req.resource)?;
+        writable::<Groups>(ctx, &req.group)?;
         if req.flags & !CHANGE_RESOURCE_GROUP_FORCE_MOVE_TO_CSV != 0 {
             return Err(win::ERROR_INVALID_PARAMETER);
         }
@@ -763,11 +631,11 @@ pub async fn api_set_resource_dependency_expression(
     req: ApiSetResourceDependencyExpressionRequest,
 ) -> ApiSetResourceDependencyExpressionResponse {
     let r = async {
-        let h = writable_resource(ctx, &req.resource)?;
+        let h = writable::<Resources>(ctx, &req.resource)?;
         let expr = req.dependency_expression.as_ref().map(|e| e.as_str()).unwrap_or_default();
         let terms = parse_dependency_expression(expr)?;
         let snap = s.backend.snapshot();
-        let r = resource_of(&snap, &h)?;
+        let r = object::<Resources>(&snap, &h)?;
         let mut deps: Vec<String> = Vec::new();
         for term in &terms {
             let mut ids: Vec<String> = Vec::new();
@@ -804,11 +672,12 @@ pub fn api_get_resource_dependency_expression(
     ctx: &CallCtx,
     req: ApiGetResourceDependencyExpressionRequest,
 ) -> ApiGetResourceDependencyExpressionResponse {
-    let Some(h) = resource_handle(ctx, &req.resource) else {
-        return ApiGetResourceDependencyExpressionResponse::error(win::ERROR_INVALID_HANDLE);
+    let h = match handle::<Resources>(ctx, &req.resource) {
+        Ok(h) => h,
+        Err(e) => return ApiGetResourceDependencyExpressionResponse::error(e),
     };
     let snap = s.backend.snapshot();
-    match resource_of(&snap, &h) {
+    match object::<Resources>(&snap, &h) {
         Ok(r) => ApiGetResourceDependencyExpressionResponse {
             dependency_expression: Some(WString::new(dependency_expression(&snap, r))),
             rpc_status: 0,
@@ -826,11 +695,12 @@ pub fn api_get_resource_network_name(
     ctx: &CallCtx,
     req: ApiGetResourceNetworkNameRequest,
 ) -> ApiGetResourceNetworkNameResponse {
-    let Some(h) = resource_handle(ctx, &req.resource) else {
-        return ApiGetResourceNetworkNameResponse::error(win::ERROR_INVALID_HANDLE);
+    let h = match handle::<Resources>(ctx, &req.resource) {
+        Ok(h) => h,
+        Err(e) => return ApiGetResourceNetworkNameResponse::error(e),
     };
     let snap = s.backend.snapshot();
-    let r = match resource_of(&snap, &h) {
+    let r = match object::<Resources>(&snap, &h) {
         Ok(r) => r,
         Err(e) => return ApiGetResourceNetworkNameResponse::error(e),
     };
@@ -849,8 +719,8 @@ pub fn api_change_csv_state(
     ctx: &CallCtx,
     req: ApiChangeCsvStateRequest,
 ) -> ApiChangeCsvStateResponse {
-    let r = writable_resource(ctx, &req.resource)
-        .and_then(|h| resource_of(&s.backend.snapshot(), &h).map(|_| ()))
+    let r = writable::<Resources>(ctx, &req.resource)
+        .and_then(|h| object::<Resources>(&s.backend.snapshot(), &h).map(|_| ()))
         .and(Err(win::ERROR_NOT_SUPPORTED));
     ApiChangeCsvStateResponse { rpc_status: 0, result: status(r) }
 }
@@ -861,8 +731,8 @@ pub fn api_change_csv_state_ex(
     ctx: &CallCtx,
     req: ApiChangeCsvStateExRequest,
 ) -> ApiChangeCsvStateExResponse {
-    let r = writable_resource(ctx, &req.resource)
-        .and_then(|h| resource_of(&s.backend.snapshot(), &h).map(|_| ()))
+    let r = writable::<Resources>(ctx, &req.resource)
+        .and_then(|h| object::<Resources>(&s.backend.snapshot(), &h).map(|_| ()))
         .and(Err(win::ERROR_NOT_SUPPORTED));
     ApiChangeCsvStateExResponse { rpc_status: 0, result: status(r) }
 }
@@ -880,8 +750,8 @@ pub fn api_create_resource_enum(
     ctx: &CallCtx,
     req: ApiCreateResourceEnumRequest,
 ) -> ApiCreateResourceEnumResponse {
-    if cluster_handle(ctx, &req.cluster).is_none() {
-        return ApiCreateResourceEnumResponse::error(win::ERROR_INVALID_HANDLE);
+    if let Err(e) = handle::<Cluster>(ctx, &req.cluster) {
+        return ApiCreateResourceEnumResponse::error(e);
     }
     let r = (|| {
         let rw = property_names(req.properties.as_ref(), req.cb_properties)?;
