@@ -6,7 +6,9 @@
 //! [`rpc_interface!`] block; the macro derives its request/response codecs, the server trait
 //! method and the dispatch entry.
 
+pub mod cluctl;
 pub mod clusapi;
+pub mod cluschange;
 pub mod epm;
 pub mod iface;
 pub mod mgmt;

@@ -360,7 +360,8 @@ pub fn selected(names: &[String], list: impl FnOnce() -> PropertyList) -> Result
     }
 }
 
-fn bytes_len(b: &Option<Vec<u8>>) -> u32 {
+/// The size of an optional property list, for its `cb*` field.
+pub fn bytes_len(b: &Option<Vec<u8>>) -> u32 {
     b.as_ref().map_or(0, |b| u32::try_from(b.len()).unwrap_or(u32::MAX))
 }
 

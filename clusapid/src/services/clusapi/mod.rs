@@ -60,6 +60,7 @@ pub mod win {
     pub const ERROR_GROUP_NOT_FOUND: u32 = 5013;
     pub const ERROR_RESOURCE_ONLINE: u32 = 5019;
     pub const ERROR_INVALID_STATE: u32 = 5023;
+    pub const ERROR_RESOURCE_PROPERTIES_STORED: u32 = 5024;
     pub const ERROR_CORE_RESOURCE: u32 = 5026;
     pub const ERROR_CLUSTER_NETWORK_NOT_FOUND: u32 = 5045;
     pub const ERROR_CLUSTER_NETINTERFACE_NOT_FOUND: u32 = 5047;

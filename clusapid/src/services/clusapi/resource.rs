@@ -24,7 +24,7 @@ use nodes::ids::names_equal;
 use nodes::{ClusterState, Resource, ResourceState};
 
 use super::access::Granted;
-use super::group::{property_names, selected};
+use super::group::{bytes_len, property_names, selected};
 use super::objclass::{handle, object, writable, Cluster, Groups, Nodes, Resources};
 use super::properties;
 use super::{status, win, ClusapiService, ResourceHandle};
@@ -735,10 +735,6 @@ pub fn api_change_csv_state_ex(
         .and_then(|h| object::<Resources>(&s.backend.snapshot(), &h).map(|_| ()))
         .and(Err(win::ERROR_NOT_SUPPORTED));
     ApiChangeCsvStateExResponse { rpc_status: 0, result: status(r) }
-}
-
-fn bytes_len(b: &Option<Vec<u8>>) -> u32 {
-    b.as_ref().map_or(0, |b| u32::try_from(b.len()).unwrap_or(u32::MAX))
 }
 
 /// [MS-CMRP 3.1.4.2.140] ApiCreateResourceEnum: every resource with its id, its group's name and
