@@ -726,7 +726,7 @@ impl NotifyPort {
         if notices.is_empty() {
             return;
         }
-        let mut st = self.lock();
+        let st = self.lock();
         if st.closed {
             return;
         }
@@ -736,6 +736,11 @@ impl NotifyPort {
                 st.registrations.iter().filter(|r| r.sees(n)).map(|r| Queued { key: r.key, notice: n.clone() })
             })
             .collect();
+        self.queue(st, matched);
+    }
+
+    /// Queues `matched` and wakes the waiting calls (none to wake for nothing queued).
+    fn queue(&self, mut st: MutexGuard<'_, PortState>, matched: Vec<Queued>) {
         if matched.is_empty() {
             return;
         }
@@ -773,7 +778,7 @@ impl NotifyPort {
 
     /// Queues the registry indications of committed `changes` for the key watches.
     fn registry_changes(&self, changes: &[Change]) {
-        let mut st = self.lock();
+        let st = self.lock();
         if st.closed {
             return;
         }
@@ -792,14 +797,7 @@ impl NotifyPort {
                 }
             }
         }
-        if matched.is_empty() {
-            return;
-        }
-        for q in matched {
-            st.push(self.version, q);
-        }
-        drop(st);
-        self.wake.notify_waiters();
+        self.queue(st, matched);
     }
 
     /// Runs the port down: drops registrations and undelivered indications, ends the event

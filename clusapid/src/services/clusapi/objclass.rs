@@ -109,6 +109,19 @@ pub fn object<'a, C: ObjectClass>(snap: &'a ClusterState, h: &C::Handle) -> Resu
     C::lookup(snap, h).ok_or(C::NOT_FOUND)
 }
 
+/// The start of every method that reads one object: its open handle of class `C` ([`handle`]),
+/// the current model and the object in it ([`object`]), handed to `f`.
+pub fn read<C: ObjectClass, T>(
+    s: &ClusapiService,
+    ctx: &CallCtx,
+    h: &ContextHandle,
+    f: impl FnOnce(&ClusterState, &C::Object) -> T,
+) -> Result<T, u32> {
+    let h = handle::<C>(ctx, h)?;
+    let snap = s.backend.snapshot();
+    Ok(f(&snap, object::<C>(&snap, &h)?))
+}
+
 // ---------------------------------------------------------------------------------------------
 // the shared operations
 
@@ -193,11 +206,7 @@ pub fn get_id<R: ObjectRequest>(s: &ClusapiService, ctx: &CallCtx, req: R) -> R:
 where
     R::Reply: IdReply,
 {
-    let r = handle::<R::Class>(ctx, req.object()).and_then(|h| {
-        let snap = s.backend.snapshot();
-        object::<R::Class>(&snap, &h).map(|o| R::Reply::id(<R::Class>::id(o)))
-    });
-    r.unwrap_or_else(R::Reply::failed)
+    read::<R::Class, _>(s, ctx, req.object(), |_, o| R::Reply::id(<R::Class>::id(o))).unwrap_or_else(R::Reply::failed)
 }
 
 /// The reply of `ApiGet*State`.
@@ -215,11 +224,8 @@ where
     R::Class: Stateful,
     R::Reply: StateReply,
 {
-    let r = handle::<R::Class>(ctx, req.object()).and_then(|h| {
-        let snap = s.backend.snapshot();
-        object::<R::Class>(&snap, &h).map(|o| R::Reply::state(<R::Class>::state(&snap, o)))
-    });
-    r.unwrap_or_else(R::Reply::unknown)
+    read::<R::Class, _>(s, ctx, req.object(), |snap, o| R::Reply::state(<R::Class>::state(snap, o)))
+        .unwrap_or_else(R::Reply::unknown)
 }
 
 /// A request of `ApiSet*Name` ([`set_names!`]).

@@ -25,7 +25,7 @@ use nodes::{ClusterState, Resource, ResourceState};
 
 use super::access::Granted;
 use super::group::{bytes_len, property_names, selected};
-use super::objclass::{handle, object, writable, Cluster, Groups, Nodes, Resources};
+use super::objclass::{handle, object, read, writable, Cluster, Groups, Nodes, Resources};
 use super::properties;
 use super::{status, win, ClusapiService, ResourceHandle};
 use crate::services::CallCtx;
@@ -135,17 +135,8 @@ pub fn api_get_resource_type(
     ctx: &CallCtx,
     req: ApiGetResourceTypeRequest,
 ) -> ApiGetResourceTypeResponse {
-    let h = match handle::<Resources>(ctx, &req.resource) {
-        Ok(h) => h,
-        Err(e) => return ApiGetResourceTypeResponse::error(e),
-    };
-    let snap = s.backend.snapshot();
-    match object::<Resources>(&snap, &h) {
-        Ok(r) => ApiGetResourceTypeResponse {
-            resource_type: Some(WString::new(r.type_name.clone())),
-            rpc_status: 0,
-            result: WError(0),
-        },
+    match read::<Resources, _>(s, ctx, &req.resource, |_, r| WString::new(r.type_name.clone())) {
+        Ok(t) => ApiGetResourceTypeResponse { resource_type: Some(t), rpc_status: 0, result: WError(0) },
         Err(e) => ApiGetResourceTypeResponse::error(e),
     }
 }
@@ -383,33 +374,32 @@ pub fn api_create_res_enum(
     ctx: &CallCtx,
     req: ApiCreateResEnumRequest,
 ) -> ApiCreateResEnumResponse {
-    let h = match handle::<Resources>(ctx, &req.resource) {
-        Ok(h) => h,
-        Err(e) => return ApiCreateResEnumResponse::error(e),
-    };
-    let snap = s.backend.snapshot();
-    let r = match object::<Resources>(&snap, &h) {
-        Ok(r) => r,
-        Err(e) => return ApiCreateResEnumResponse::error(e),
-    };
-    let mut entries = Vec::new();
-    let mut push = |t: u32, name: &str| entries.push(EnumEntry { entry_type: t, name: Some(WString::new(name)) });
-    if req.enum_type & res_enum::DEPENDS != 0 {
-        for d in r.dependencies.iter().filter_map(|d| snap.resource_by_id(d)) {
-            push(res_enum::DEPENDS, &d.name);
+    let entries = read::<Resources, _>(s, ctx, &req.resource, |snap, r| {
+        let mut entries = Vec::new();
+        let mut push = |t: u32, name: &str| entries.push(EnumEntry { entry_type: t, name: Some(WString::new(name)) });
+        if req.enum_type & res_enum::DEPENDS != 0 {
+            for d in r.dependencies.iter().filter_map(|d| snap.resource_by_id(d)) {
+                push(res_enum::DEPENDS, &d.name);
+            }
         }
-    }
-    if req.enum_type & res_enum::PROVIDES != 0 {
-        for d in snap.dependents_of(&r.id) {
-            push(res_enum::PROVIDES, &d.name);
+        if req.enum_type & res_enum::PROVIDES != 0 {
+            for d in snap.dependents_of(&r.id) {
+                push(res_enum::PROVIDES, &d.name);
+            }
         }
-    }
-    if req.enum_type & res_enum::NODES != 0 {
-        for n in r.possible_owners.iter().filter_map(|&p| snap.node_name(p)) {
-            push(res_enum::NODES, n);
+        if req.enum_type & res_enum::NODES != 0 {
+            for n in r.possible_owners.iter().filter_map(|&p| snap.node_name(p)) {
+                push(res_enum::NODES, n);
+            }
         }
+        entries
+    });
+    match entries {
+        Ok(entries) => {
+            ApiCreateResEnumResponse { return_enum: Some(EnumList { entries }), rpc_status: 0, result: WError(0) }
+        }
+        Err(e) => ApiCreateResEnumResponse::error(e),
     }
-    ApiCreateResEnumResponse { return_enum: Some(EnumList { entries }), rpc_status: 0, result: WError(0) }
 }
 
 /// The resource and node handles of a possible-owner edit, both with "All" access.
@@ -672,14 +662,9 @@ pub fn api_get_resource_dependency_expression(
     ctx: &CallCtx,
     req: ApiGetResourceDependencyExpressionRequest,
 ) -> ApiGetResourceDependencyExpressionResponse {
-    let h = match handle::<Resources>(ctx, &req.resource) {
-        Ok(h) => h,
-        Err(e) => return ApiGetResourceDependencyExpressionResponse::error(e),
-    };
-    let snap = s.backend.snapshot();
-    match object::<Resources>(&snap, &h) {
-        Ok(r) => ApiGetResourceDependencyExpressionResponse {
-            dependency_expression: Some(WString::new(dependency_expression(&snap, r))),
+    match read::<Resources, _>(s, ctx, &req.resource, |snap, r| WString::new(dependency_expression(snap, r))) {
+        Ok(x) => ApiGetResourceDependencyExpressionResponse {
+            dependency_expression: Some(x),
             rpc_status: 0,
             result: WError(0),
         },
@@ -695,20 +680,11 @@ pub fn api_get_resource_network_name(
     ctx: &CallCtx,
     req: ApiGetResourceNetworkNameRequest,
 ) -> ApiGetResourceNetworkNameResponse {
-    let h = match handle::<Resources>(ctx, &req.resource) {
-        Ok(h) => h,
-        Err(e) => return ApiGetResourceNetworkNameResponse::error(e),
-    };
-    let snap = s.backend.snapshot();
-    let r = match object::<Resources>(&snap, &h) {
-        Ok(r) => r,
-        Err(e) => return ApiGetResourceNetworkNameResponse::error(e),
-    };
-    match snap.resource_network_name(&r.id) {
-        Some(name) => {
-            ApiGetResourceNetworkNameResponse { name: Some(WString::new(name)), rpc_status: 0, result: WError(0) }
-        }
-        None => ApiGetResourceNetworkNameResponse::error(win::ERROR_DEPENDENCY_NOT_FOUND),
+    let name =
+        read::<Resources, _>(s, ctx, &req.resource, |snap, r| snap.resource_network_name(&r.id).map(WString::new));
+    match name.and_then(|n| n.ok_or(win::ERROR_DEPENDENCY_NOT_FOUND)) {
+        Ok(name) => ApiGetResourceNetworkNameResponse { name: Some(name), rpc_status: 0, result: WError(0) },
+        Err(e) => ApiGetResourceNetworkNameResponse::error(e),
     }
 }
 
