@@ -174,9 +174,7 @@ pub(crate) fn multi_sz_strings(data: &[u8]) -> Option<Vec<String>> {
     let mut out = Vec::new();
     let mut start = 0;
     while start < units.len() {
-        let Some(rel) = units[start..].iter().position(|&u| u == 0) else {
-            return None;
-        };
+        let rel = units[start..].iter().position(|&u| u == 0)?;
         if rel == 0 {
             break;
         }
