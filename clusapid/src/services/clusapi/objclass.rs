@@ -448,77 +448,48 @@ impl ObjectClass for GroupSets {
 // ---------------------------------------------------------------------------------------------
 // the request and reply tables
 
-/// `Class: ApiOpenX, ApiOpenXEx (name field) => handle field;` — the Open methods.
+/// `Class (name field): ApiOpenX[, ApiOpenXEx] => handle field;` — the Open methods.
 macro_rules! opens {
-    ($($class:ty: $open:ident, $open_ex:ident ($($name:ident)?) => $h:ident;)*) => { idl::__paste! { $(
-        impl OpenRequest for [<$open Request>] {
-            type Class = $class;
-            type Reply = [<$open Response>];
-            fn name(&self) -> &str {
-                opens!(@name self $($name)?)
+    ($($class:ident $names:tt: $open:ident $(, $open_ex:ident)? => $h:ident;)*) => { $(
+        opens!(@one $class, $open, $names, $h, plain, _granted => {});
+        $(opens!(@one $class, $open_ex, $names, $h, ex, granted => { granted_access: granted.wire(), });)?
+    )* };
+    (@one $class:ty, $op:ident, ($($name:ident)?), $h:ident, $form:ident, $g:tt => {$($extra:tt)*}) => {
+        idl::__paste! {
+            impl OpenRequest for [<$op Request>] {
+                type Class = $class;
+                type Reply = [<$op Response>];
+                fn name(&self) -> &str {
+                    opens!(@name self $($name)?)
+                }
+                fn desired_access(&self) -> Option<u32> {
+                    opens!(@desired self $form)
+                }
             }
-            fn desired_access(&self) -> Option<u32> {
-                None
-            }
-        }
-        impl OpenReply for [<$open Response>] {
-            fn opened(h: ContextHandle, _granted: Granted) -> Self {
-                Self { $h: h, ..Self::error(win::ERROR_SUCCESS) }
-            }
-            fn failed(e: u32) -> Self {
-                Self::error(e)
-            }
-        }
-        impl OpenRequest for [<$open_ex Request>] {
-            type Class = $class;
-            type Reply = [<$open_ex Response>];
-            fn name(&self) -> &str {
-                opens!(@name self $($name)?)
-            }
-            fn desired_access(&self) -> Option<u32> {
-                Some(self.desired_access)
+            impl OpenReply for [<$op Response>] {
+                fn opened(h: ContextHandle, $g: Granted) -> Self {
+                    Self { $h: h, $($extra)* ..Self::error(win::ERROR_SUCCESS) }
+                }
+                fn failed(e: u32) -> Self {
+                    Self::error(e)
+                }
             }
         }
-        impl OpenReply for [<$open_ex Response>] {
-            fn opened(h: ContextHandle, granted: Granted) -> Self {
-                Self { $h: h, granted_access: granted.wire(), ..Self::error(win::ERROR_SUCCESS) }
-            }
-            fn failed(e: u32) -> Self {
-                Self::error(e)
-            }
-        }
-    )* } };
+    };
     (@name $self:ident) => { "" };
     (@name $self:ident $name:ident) => { $self.$name.as_str() };
+    (@desired $self:ident plain) => { None };
+    (@desired $self:ident ex) => { Some($self.desired_access) };
 }
 
 opens! {
-    Cluster: ApiOpenCluster, ApiOpenClusterEx () => cluster;
-    Nodes: ApiOpenNode, ApiOpenNodeEx (node_name) => node;
-    Groups: ApiOpenGroup, ApiOpenGroupEx (group_name) => group;
-    Resources: ApiOpenResource, ApiOpenResourceEx (resource_name) => resource;
-    Networks: ApiOpenNetwork, ApiOpenNetworkEx (network_name) => network;
-    NetInterfaces: ApiOpenNetInterface, ApiOpenNetInterfaceEx (net_interface_name) => net_interface;
-}
-
-impl OpenRequest for ApiOpenGroupSetRequest {
-    type Class = GroupSets;
-    type Reply = ApiOpenGroupSetResponse;
-    fn name(&self) -> &str {
-        self.group_set_name.as_str()
-    }
-    fn desired_access(&self) -> Option<u32> {
-        None
-    }
-}
-
-impl OpenReply for ApiOpenGroupSetResponse {
-    fn opened(h: ContextHandle, _granted: Granted) -> Self {
-        Self { group_set: h, ..Self::error(win::ERROR_SUCCESS) }
-    }
-    fn failed(e: u32) -> Self {
-        Self::error(e)
-    }
+    Cluster (): ApiOpenCluster, ApiOpenClusterEx => cluster;
+    Nodes (node_name): ApiOpenNode, ApiOpenNodeEx => node;
+    Groups (group_name): ApiOpenGroup, ApiOpenGroupEx => group;
+    Resources (resource_name): ApiOpenResource, ApiOpenResourceEx => resource;
+    Networks (network_name): ApiOpenNetwork, ApiOpenNetworkEx => network;
+    NetInterfaces (net_interface_name): ApiOpenNetInterface, ApiOpenNetInterfaceEx => net_interface;
+    GroupSets (group_set_name): ApiOpenGroupSet => group_set;
 }
 
 /// `ApiX(handle field): Class => Reply;` — requests on one object.
