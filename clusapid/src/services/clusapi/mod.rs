@@ -124,66 +124,45 @@ pub fn status(r: Result<(), u32>) -> idl::WError {
     idl::WError(r.err().unwrap_or(win::ERROR_SUCCESS))
 }
 
+/// The context handles of the object classes: each records the access its open granted
+/// ([`ObjectHandle`]) and what designates its object.
 macro_rules! object_handles {
-    ($($t:ty),*) => { $( impl ObjectHandle for $t { fn access(&self) -> Granted { self.access } } )* };
-}
-object_handles!(
-    ClusterHandle,
-    NodeHandle,
-    GroupHandle,
-    ResourceHandle,
-    NetworkHandle,
-    NetInterfaceHandle,
-    GroupSetHandle,
-    registry::KeyHandle
-);
-
-/// A cluster handle (HCLUSTER_RPC).
-#[derive(Debug)]
-pub struct ClusterHandle {
-    pub access: Granted,
+    ($($(#[$doc:meta])* $name:ident { $($field:ident: $ty:ty),* };)*) => { $(
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name {
+            $(pub $field: $ty,)*
+            pub access: Granted,
+        }
+        impl ObjectHandle for $name {
+            fn access(&self) -> Granted {
+                self.access
+            }
+        }
+    )* };
 }
 
-/// A node handle (HNODE_RPC).
-#[derive(Debug)]
-pub struct NodeHandle {
-    pub pnn: u32,
-    pub access: Granted,
+object_handles! {
+    /// A cluster handle (HCLUSTER_RPC).
+    ClusterHandle {};
+    /// A node handle (HNODE_RPC).
+    NodeHandle { pnn: u32 };
+    /// A group handle (HGROUP_RPC): the group's id (stable across renames and moves).
+    GroupHandle { id: String };
+    /// A resource handle (HRES_RPC).
+    ResourceHandle { id: String };
+    /// A network handle (HNETWORK_RPC).
+    NetworkHandle { id: String };
+    /// A network interface handle (HNETINTERFACE_RPC).
+    NetInterfaceHandle { id: String };
+    /// A group set handle (HGROUPSET_RPC).
+    GroupSetHandle { name: String };
 }
 
-/// A group handle (HGROUP_RPC): the group's id (stable across renames and moves).
-#[derive(Debug)]
-pub struct GroupHandle {
-    pub id: String,
-    pub access: Granted,
-}
-
-/// A resource handle (HRES_RPC).
-#[derive(Debug)]
-pub struct ResourceHandle {
-    pub id: String,
-    pub access: Granted,
-}
-
-/// A network handle (HNETWORK_RPC).
-#[derive(Debug)]
-pub struct NetworkHandle {
-    pub id: String,
-    pub access: Granted,
-}
-
-/// A network interface handle (HNETINTERFACE_RPC).
-#[derive(Debug)]
-pub struct NetInterfaceHandle {
-    pub id: String,
-    pub access: Granted,
-}
-
-/// A group set handle (HGROUPSET_RPC).
-#[derive(Debug)]
-pub struct GroupSetHandle {
-    pub name: String,
-    pub access: Granted,
+impl ObjectHandle for registry::KeyHandle {
+    fn access(&self) -> Granted {
+        self.access
+    }
 }
 
 /// clusapi over one cluster backend.
