@@ -14,7 +14,7 @@
 use idl::clusapi::*;
 use idl::{ConfBytes, ContextHandle, WError, WString};
 use nodes::model::group_type;
-use nodes::{GroupKind, GroupState};
+use nodes::GroupKind;
 use registry_model::{multi_sz_decode, PropertyList};
 
 use super::access::Granted;
@@ -24,8 +24,9 @@ use super::{status, win, ClusapiService, GroupHandle};
 use crate::services::CallCtx;
 
 pub use super::objclass::{
-    close as api_close_group, get_id as api_get_group_id, get_state as api_get_group_state, open as api_open_group,
-    open as api_open_group_ex, set_name as api_set_group_name,
+    close as api_close_group, get_id as api_get_group_id, get_state as api_get_group_state,
+    offline as api_offline_group, offline as api_offline_group_ex, online as api_online_group,
+    online as api_online_group_ex, open as api_open_group, open as api_open_group_ex, set_name as api_set_group_name,
 };
 
 /// CLUSTER_GROUP_ENUM selectors ([MS-CMRP] 3.1.4.2.54).
@@ -109,69 +110,6 @@ pub async fn api_delete_group(s: &ClusapiService, ctx: &CallCtx, req: ApiDeleteG
     }
     .await;
     ApiDeleteGroupResponse { rpc_status: 0, result: status(r) }
-}
-
-/// ERROR_SUCCESS once the group shows `want`, ERROR_IO_PENDING while the backend still works
-/// on it (a CTDB backend shows the effect after its next poll).
-fn settled(s: &ClusapiService, id: &str, want: GroupState) -> u32 {
-    match s.backend.snapshot().group_by_id(id) {
-        Some(g) if g.state == want => win::ERROR_SUCCESS,
-        _ => win::ERROR_IO_PENDING,
-    }
-}
-
-async fn online(s: &ClusapiService, ctx: &CallCtx, h: &ContextHandle) -> Result<(), u32> {
-    let h = writable::<Groups>(ctx, h)?;
-    s.backend.set_group_online(&h.id).await.map_err(|e| e.win32_code())?;
-    match settled(s, &h.id, GroupState::Online) {
-        0 => Ok(()),
-        e => Err(e),
-    }
-}
-
-async fn offline(s: &ClusapiService, ctx: &CallCtx, h: &ContextHandle) -> Result<(), u32> {
-    let h = writable::<Groups>(ctx, h)?;
-    s.backend.set_group_offline(&h.id).await.map_err(|e| e.win32_code())?;
-    match settled(s, &h.id, GroupState::Offline) {
-        0 => Ok(()),
-        e => Err(e),
-    }
-}
-
-/// [MS-CMRP 3.1.4.2.50] ApiOnlineGroup: brings every resource of the group online (for a
-/// public IP group: clears an admin offline, CTDB hosts the address). ERROR_IO_PENDING while
-/// the group is not Online yet, e.g. an address no node can host.
-pub async fn api_online_group(s: &ClusapiService, ctx: &CallCtx, req: ApiOnlineGroupRequest) -> ApiOnlineGroupResponse {
-    ApiOnlineGroupResponse { rpc_status: 0, result: status(online(s, ctx, &req.group).await) }
-}
-
-/// [MS-CMRP 3.1.4.2.129] ApiOnlineGroupEx: as ApiOnlineGroup; the flags and the buffer (a
-/// property list of hints) change nothing for a CTDB cluster.
-pub async fn api_online_group_ex(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiOnlineGroupExRequest,
-) -> ApiOnlineGroupExResponse {
-    ApiOnlineGroupExResponse { rpc_status: 0, result: status(online(s, ctx, &req.group).await) }
-}
-
-/// [MS-CMRP 3.1.4.2.51] ApiOfflineGroup: takes every resource of the group offline (kept as an
-/// admin override over what CTDB reports).
-pub async fn api_offline_group(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiOfflineGroupRequest,
-) -> ApiOfflineGroupResponse {
-    ApiOfflineGroupResponse { rpc_status: 0, result: status(offline(s, ctx, &req.group).await) }
-}
-
-/// [MS-CMRP 3.1.4.2.130] ApiOfflineGroupEx: as ApiOfflineGroup.
-pub async fn api_offline_group_ex(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiOfflineGroupExRequest,
-) -> ApiOfflineGroupExResponse {
-    ApiOfflineGroupExResponse { rpc_status: 0, result: status(offline(s, ctx, &req.group).await) }
 }
 
 /// Moves the group of `h` to `to` (None: the backend's best other node); ERROR_IO_PENDING

@@ -28,7 +28,10 @@ use std::sync::Arc;
 
 use idl::clusapi::*;
 use idl::{ContextHandle, WError, WString};
-use nodes::{BackendResult, ClusterBackend, ClusterInfo, ClusterState, Group, NetInterface, Network, Node, Resource};
+use nodes::{
+    BackendResult, ClusterBackend, ClusterInfo, ClusterState, Group, GroupState, NetInterface, Network, Node, Resource,
+    ResourceState,
+};
 
 use super::access::{self, Granted};
 use super::{
@@ -269,6 +272,57 @@ where
     R::Reply::status(r)
 }
 
+/// A class whose objects are brought online and taken offline ([`online`], [`offline`]).
+pub trait Switchable: Renamable {
+    /// Whether the object must still be in the model before the backend is asked (else the
+    /// backend's own not-found error answers).
+    const CHECK_OBJECT: bool;
+    /// The backend's online (`true`) or offline (admin override) of object `id`.
+    fn switch<'a>(b: &'a dyn ClusterBackend, id: &'a str, online: bool) -> nodes::BoxFuture<'a, BackendResult<()>>;
+    /// Whether object `id` shows the state asked for.
+    fn shows(snap: &ClusterState, id: &str, online: bool) -> bool;
+}
+
+async fn switch<C: Switchable>(s: &ClusapiService, ctx: &CallCtx, h: &ContextHandle, online: bool) -> Result<(), u32> {
+    let h = writable::<C>(ctx, h)?;
+    if C::CHECK_OBJECT {
+        object::<C>(&s.backend.snapshot(), &h)?;
+    }
+    let id = C::handle_id(&h);
+    C::switch(s.backend.as_ref(), id, online).await.map_err(|e| e.win32_code())?;
+    if C::shows(&s.backend.snapshot(), id, online) {
+        Ok(())
+    } else {
+        Err(win::ERROR_IO_PENDING)
+    }
+}
+
+/// [MS-CMRP 3.1.4.2.50, .18] ApiOnlineGroup, ApiOnlineResource, and [3.1.4.2.129, .134] their
+/// Ex forms (whose flags and buffer of hints change nothing for a CTDB cluster): for a group,
+/// every resource of it online (for a public IP group: an admin offline cleared, CTDB hosts
+/// the address); for a resource, an admin offline/failed state cleared (a derived resource then
+/// shows what CTDB reports) or a created resource brought online. ERROR_SUCCESS once the object
+/// shows Online, ERROR_IO_PENDING while not (a CTDB backend shows the effect after its next
+/// poll, and an address no node can host stays offline until one can).
+pub async fn online<R: ObjectRequest>(s: &ClusapiService, ctx: &CallCtx, req: R) -> R::Reply
+where
+    R::Class: Switchable,
+    R::Reply: StatusReply,
+{
+    R::Reply::status(switch::<R::Class>(s, ctx, req.object(), true).await)
+}
+
+/// [MS-CMRP 3.1.4.2.51, .19] ApiOfflineGroup, ApiOfflineResource, and [3.1.4.2.130, .135]
+/// their Ex forms: an admin offline kept over what CTDB reports (for a group, of every
+/// resource of it); ERROR_SUCCESS once the object shows Offline, ERROR_IO_PENDING while not.
+pub async fn offline<R: ObjectRequest>(s: &ClusapiService, ctx: &CallCtx, req: R) -> R::Reply
+where
+    R::Class: Switchable,
+    R::Reply: StatusReply,
+{
+    R::Reply::status(switch::<R::Class>(s, ctx, req.object(), false).await)
+}
+
 // ---------------------------------------------------------------------------------------------
 // the classes
 
@@ -426,6 +480,36 @@ renamable! {
     Networks: ERROR_NETWORK_NOT_AVAILABLE, network_by_id, rename_network;
 }
 
+impl Switchable for Groups {
+    const CHECK_OBJECT: bool = false;
+    fn switch<'a>(b: &'a dyn ClusterBackend, id: &'a str, online: bool) -> nodes::BoxFuture<'a, BackendResult<()>> {
+        if online {
+            b.set_group_online(id)
+        } else {
+            b.set_group_offline(id)
+        }
+    }
+    fn shows(snap: &ClusterState, id: &str, online: bool) -> bool {
+        let want = if online { GroupState::Online } else { GroupState::Offline };
+        snap.group_by_id(id).is_some_and(|g| g.state == want)
+    }
+}
+
+impl Switchable for Resources {
+    const CHECK_OBJECT: bool = true;
+    fn switch<'a>(b: &'a dyn ClusterBackend, id: &'a str, online: bool) -> nodes::BoxFuture<'a, BackendResult<()>> {
+        if online {
+            b.set_resource_online(id)
+        } else {
+            b.set_resource_offline(id)
+        }
+    }
+    fn shows(snap: &ClusterState, id: &str, online: bool) -> bool {
+        let want = if online { ResourceState::Online } else { ResourceState::Offline };
+        snap.resource_by_id(id).is_some_and(|r| r.state == want)
+    }
+}
+
 impl ObjectClass for GroupSets {
     type Handle = GroupSetHandle;
     type Object = GroupSetHandle;
@@ -574,6 +658,14 @@ object_requests! {
     ApiSetGroupName(group): Groups => Status;
     ApiSetResourceName(resource): Resources => Status;
     ApiSetNetworkName(network): Networks => Status;
+    ApiOnlineGroup(group): Groups => Status;
+    ApiOnlineGroupEx(group): Groups => Status;
+    ApiOfflineGroup(group): Groups => Status;
+    ApiOfflineGroupEx(group): Groups => Status;
+    ApiOnlineResource(resource): Resources => Status;
+    ApiOnlineResourceEx(resource): Resources => Status;
+    ApiOfflineResource(resource): Resources => Status;
+    ApiOfflineResourceEx(resource): Resources => Status;
 }
 
 /// `ApiSetXName(name field);` — the rename requests.

@@ -32,7 +32,9 @@ use crate::services::CallCtx;
 
 pub use super::objclass::{
     close as api_close_resource, get_id as api_get_resource_id, get_state as api_get_resource_state,
-    open as api_open_resource, open as api_open_resource_ex, set_name as api_set_resource_name,
+    offline as api_offline_resource, offline as api_offline_resource_ex, online as api_online_resource,
+    online as api_online_resource_ex, open as api_open_resource, open as api_open_resource_ex,
+    set_name as api_set_resource_name,
 };
 
 /// CLUSTER_RESOURCE_ENUM selectors ([MS-CMRP] 3.1.4.2.23).
@@ -164,60 +166,6 @@ fn settled(s: &ClusapiService, id: &str, want: ResourceState) -> Result<(), u32>
         Some(r) if r.state == want => Ok(()),
         _ => Err(win::ERROR_IO_PENDING),
     }
-}
-
-async fn online(s: &ClusapiService, ctx: &CallCtx, h: &ContextHandle) -> Result<(), u32> {
-    let h = writable::<Resources>(ctx, h)?;
-    object::<Resources>(&s.backend.snapshot(), &h)?;
-    s.backend.set_resource_online(&h.id).await.map_err(|e| e.win32_code())?;
-    settled(s, &h.id, ResourceState::Online)
-}
-
-async fn offline(s: &ClusapiService, ctx: &CallCtx, h: &ContextHandle) -> Result<(), u32> {
-    let h = writable::<Resources>(ctx, h)?;
-    object::<Resources>(&s.backend.snapshot(), &h)?;
-    s.backend.set_resource_offline(&h.id).await.map_err(|e| e.win32_code())?;
-    settled(s, &h.id, ResourceState::Offline)
-}
-
-/// [MS-CMRP 3.1.4.2.18] ApiOnlineResource: clears an admin offline/failed state (a derived
-/// resource then shows what CTDB reports) or brings a created resource online; 0 once Online,
-/// ERROR_IO_PENDING while not.
-pub async fn api_online_resource(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiOnlineResourceRequest,
-) -> ApiOnlineResourceResponse {
-    ApiOnlineResourceResponse { rpc_status: 0, result: status(online(s, ctx, &req.resource).await) }
-}
-
-/// [MS-CMRP 3.1.4.2.134] ApiOnlineResourceEx: as ApiOnlineResource; the flags and the buffer
-/// change nothing for a CTDB cluster.
-pub async fn api_online_resource_ex(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiOnlineResourceExRequest,
-) -> ApiOnlineResourceExResponse {
-    ApiOnlineResourceExResponse { rpc_status: 0, result: status(online(s, ctx, &req.resource).await) }
-}
-
-/// [MS-CMRP 3.1.4.2.19] ApiOfflineResource: an admin offline kept over what CTDB reports; 0
-/// once Offline, ERROR_IO_PENDING while not.
-pub async fn api_offline_resource(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiOfflineResourceRequest,
-) -> ApiOfflineResourceResponse {
-    ApiOfflineResourceResponse { rpc_status: 0, result: status(offline(s, ctx, &req.resource).await) }
-}
-
-/// [MS-CMRP 3.1.4.2.135] ApiOfflineResourceEx: as ApiOfflineResource.
-pub async fn api_offline_resource_ex(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiOfflineResourceExRequest,
-) -> ApiOfflineResourceExResponse {
-    ApiOfflineResourceExResponse { rpc_status: 0, result: status(offline(s, ctx, &req.resource).await) }
 }
 
 /// [MS-CMRP 3.1.4.2.142] ApiRestartResource: offline then online; 0 once Online again,
