@@ -9,10 +9,12 @@
 pub mod cluctl;
 pub mod clusapi;
 pub mod cluschange;
+pub mod clusenum;
 pub mod epm;
 pub mod iface;
 pub mod mgmt;
 pub mod ndr;
+pub mod rights;
 pub mod types;
 pub mod witness;
 

@@ -24,7 +24,7 @@
 //! Nothing in this crate panics on peer-supplied bytes: every parser is
 //! bounds-checked and returns a typed error with a `win32_code()`.
 //!
-//! Modules depend one way: `win32` ← `security` ← `path` ← `value` ←
+//! Modules depend one way: `win32` ← `security` ← `path`; `path`, `value` ←
 //! `proplist`; `path`, `value` ← `stored` ← `tree`.
 
 pub mod path;

@@ -11,19 +11,7 @@ use crate::services::CallCtx;
 
 pub use super::objclass::{close as api_close_cluster, open as api_open_cluster, open as api_open_cluster_ex};
 
-/// CLUSTER_ENUM_* selectors ([MS-CMRP] 2.2.2.11? / 3.1.4.2.8).
-pub mod enum_type {
-    pub const NODE: u32 = 0x0000_0001;
-    pub const RESTYPE: u32 = 0x0000_0002;
-    pub const RESOURCE: u32 = 0x0000_0004;
-    pub const GROUP: u32 = 0x0000_0008;
-    pub const NETWORK: u32 = 0x0000_0010;
-    pub const NETINTERFACE: u32 = 0x0000_0020;
-    pub const SHARED_VOLUME_RESOURCE: u32 = 0x4000_0000;
-    pub const INTERNAL_NETWORK: u32 = 0x8000_0000;
-    pub const VALID: u32 =
-        NODE | RESTYPE | RESOURCE | GROUP | NETWORK | NETINTERFACE | SHARED_VOLUME_RESOURCE | INTERNAL_NETWORK;
-}
+pub use idl::clusenum::enum_type;
 
 /// [MS-CMRP 3.1.4.2.4] ApiGetClusterName: the cluster name and the name of the node serving
 /// this connection (`CTDB_NODE_<pnn>` of the local ctdbd).
@@ -159,12 +147,7 @@ pub fn api_create_enum_ex(s: &ClusapiService, ctx: &CallCtx, req: ApiCreateEnumE
     }
 }
 
-/// ERROR_RESOURCE_PROPERTIES_STORED: accepted, effective when the name resource restarts.
-pub const ERROR_RESOURCE_PROPERTIES_STORED: u32 = 5024;
-/// ERROR_INVALID_NAME.
-pub const ERROR_INVALID_NAME: u32 = 123;
-/// ERROR_NOT_SUPPORTED.
-pub const ERROR_NOT_SUPPORTED: u32 = 50;
+pub use super::win::{ERROR_INVALID_NAME, ERROR_NOT_SUPPORTED, ERROR_RESOURCE_PROPERTIES_STORED};
 
 /// [MS-CMRP 3.1.4.2.3] ApiSetClusterName. The name of a Samba/CTDB cluster is the `netbios
 /// name` every node's smb.conf (or clusapid's configuration) carries, so a remote rename is

@@ -29,11 +29,7 @@ pub use super::objclass::{
     online as api_online_group_ex, open as api_open_group, open as api_open_group_ex, set_name as api_set_group_name,
 };
 
-/// CLUSTER_GROUP_ENUM selectors ([MS-CMRP] 3.1.4.2.54).
-pub mod group_enum {
-    pub const CONTAINS: u32 = 0x1;
-    pub const NODES: u32 = 0x2;
-}
+pub use idl::clusenum::group_enum;
 
 /// CLUSTER_CREATE_GROUP_INFO_VERSION_1 ([MS-CMRP] 2.2.3.21).
 pub const CREATE_GROUP_INFO_VERSION_1: u32 = 1;

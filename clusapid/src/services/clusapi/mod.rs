@@ -36,6 +36,8 @@ pub mod win {
     pub const ERROR_SUCCESS: u32 = 0;
     pub const ERROR_INVALID_FUNCTION: u32 = 1;
     pub const ERROR_FILE_NOT_FOUND: u32 = 2;
+    /// A value out of its property's range.
+    pub const ERROR_INVALID_DATA: u32 = 13;
     pub const ERROR_ACCESS_DENIED: u32 = 5;
     pub const ERROR_INVALID_HANDLE: u32 = 6;
     pub const ERROR_NOT_ENOUGH_MEMORY: u32 = 8;
@@ -72,6 +74,16 @@ pub mod win {
     pub const ERROR_CLUSTER_NODE_NOT_PAUSED: u32 = 5058;
     pub const ERROR_CLUSTER_NODE_NOT_READY: u32 = 5072;
     pub const ERROR_CLUSTER_NODE_UP: u32 = 5056;
+    /// The drain target of ApiPauseNodeWithDrainTarget is the node being paused.
+    pub const ERROR_INVALID_TARGET_HANDLE: u32 = 114;
+    /// The drain target is not Up.
+    pub const ERROR_HOST_NODE_NOT_AVAILABLE: u32 = 5005;
+    /// No node other than the one to drain is Up.
+    pub const ERROR_CLUSTER_NODE_DOWN: u32 = 5050;
+    /// The node is already draining.
+    pub const ERROR_CLUSTER_NODE_EVACUATION_IN_PROGRESS: u32 = 5962;
+    /// A renamed network's handle outlived the network.
+    pub const ERROR_NETWORK_NOT_AVAILABLE: u32 = 5035;
 }
 
 /// What every presented version shares (README "Which Windows version clusapid presents"); the

@@ -19,13 +19,10 @@ use crate::services::CallCtx;
 pub use super::objclass::{
     close as api_close_network, get_id as api_get_network_id, get_state as api_get_network_state,
     open as api_open_network, open as api_open_network_ex, set_name as api_set_network_name,
-    ERROR_NETWORK_NOT_AVAILABLE,
 };
+pub use super::win::ERROR_NETWORK_NOT_AVAILABLE;
 
-/// CLUSTER_NETWORK_ENUM selectors ([MS-CMRP] 3.1.4.2.85).
-pub mod network_enum {
-    pub const NETINTERFACES: u32 = 0x1;
-}
+pub use idl::clusenum::network_enum;
 
 /// [MS-CMRP 3.1.4.2.85] ApiCreateNetworkEnum: the network interfaces on the network
 /// (NETINTERFACES); "the server SHOULD ignore all bits in dwType except" that one.

@@ -22,14 +22,12 @@ pub use super::objclass::{
     open as api_open_node_ex,
 };
 
-/// CLUSTER_NODE_ENUM selectors ([MS-CMRP] 3.1.4.2.101).
-pub mod node_enum {
-    pub const NETINTERFACES: u32 = 0x1;
-    pub const GROUPS: u32 = 0x2;
-}
+pub use idl::clusenum::node_enum;
 
-/// ERROR_NOT_SUPPORTED: what ApiEvictNode answers.
-pub const ERROR_NOT_SUPPORTED: u32 = 50;
+pub use super::win::{
+    ERROR_CLUSTER_NODE_DOWN, ERROR_CLUSTER_NODE_EVACUATION_IN_PROGRESS, ERROR_HOST_NODE_NOT_AVAILABLE,
+    ERROR_INVALID_TARGET_HANDLE, ERROR_NOT_SUPPORTED,
+};
 
 /// [MS-CMRP 3.1.4.2.69] ApiPauseNode: `ctdb disable` — the node stays a member, its public IPs
 /// move to other nodes. Returns once ctdbd confirms.
@@ -44,14 +42,6 @@ pub async fn api_pause_node(s: &ClusapiService, ctx: &CallCtx, req: ApiPauseNode
 
 /// CLUSAPI_NODE_PAUSE_REMAIN_ON_PAUSED_NODE_ON_MOVE_ERROR: the only defined `dwPauseFlags` bit.
 pub const CLUSAPI_NODE_PAUSE_REMAIN_ON_PAUSED_NODE_ON_MOVE_ERROR: u32 = 0x1;
-/// ERROR_INVALID_TARGET_HANDLE: the drain target is the node being paused.
-pub const ERROR_INVALID_TARGET_HANDLE: u32 = 114;
-/// ERROR_HOST_NODE_NOT_AVAILABLE: the drain target is not Up.
-pub const ERROR_HOST_NODE_NOT_AVAILABLE: u32 = 5005;
-/// ERROR_CLUSTER_NODE_DOWN: no node other than the one to drain is Up.
-pub const ERROR_CLUSTER_NODE_DOWN: u32 = 5050;
-/// ERROR_CLUSTER_NODE_EVACUATION_IN_PROGRESS: the node is already draining.
-pub const ERROR_CLUSTER_NODE_EVACUATION_IN_PROGRESS: u32 = 5962;
 
 /// Starts the evacuation of node `h` ([MS-CMRP] 3.1.4.2.125, 3.1.4.2.126) and answers
 /// ERROR_IO_PENDING, or the spec's error when it cannot start: ERROR_CLUSTER_NODE_EVACUATION_IN_

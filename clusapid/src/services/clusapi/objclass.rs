@@ -8,7 +8,8 @@
 //!
 //! * `ApiOpen*` ([`open`]) and `ApiOpen*Ex` with the access evaluation ([`open`] too: the Ex
 //!   request carries `dwDesiredAccess`), `ApiClose*` ([`close`]), `ApiGet*Id` ([`get_id`]),
-//!   `ApiGet*State` ([`get_state`]) and `ApiSet*Name` ([`set_name`]);
+//!   `ApiGet*State` ([`get_state`]), `ApiSet*Name` ([`set_name`]) and, for groups and
+//!   resources, `ApiOnline*` / `ApiOffline*` and their Ex forms ([`online`], [`offline`]);
 //! * the handle checks every class-specific operation starts with: [`handle`] (open handle of
 //!   the class, else ERROR_INVALID_HANDLE), [`writable`] (and "All" access, else
 //!   ERROR_ACCESS_DENIED) and [`object`] (the object is still in the model, else the class's
@@ -23,6 +24,13 @@
 //! generic function under the opnum's name, e.g. in `node.rs`
 //! `pub use super::objclass::close as api_close_node;`, and `mod.rs` routes the opnum to that
 //! name like any other.
+//!
+//! **Adding an object class**: its handle in `mod.rs` (`object_handles!`), a unit struct here
+//! with its `impl ObjectClass` (and `Stateful`, `Renamable`, `Switchable` where they apply),
+//! its rows in the tables below; then its control target (`control.rs`), properties
+//! (`properties.rs`) and notification rows (`notify.rs`). **Adding an opnum**: a plain function
+//! in the family file, or, for one of the shared operations, a row in a table here and a
+//! `pub use` in the family file; then its route in `mod.rs`. README "Layout" says it at length.
 
 use std::sync::Arc;
 
@@ -450,9 +458,6 @@ impl Stateful for NetInterfaces {
     }
 }
 
-/// ERROR_NETWORK_NOT_AVAILABLE: a renamed network's handle outlived the network.
-pub const ERROR_NETWORK_NOT_AVAILABLE: u32 = 5035;
-
 macro_rules! renamable {
     ($($class:ident: $not_available:expr, $by_id:ident, $rename:ident;)*) => {$(
         impl Renamable for $class {
@@ -477,37 +482,27 @@ macro_rules! renamable {
 renamable! {
     Groups: win::ERROR_GROUP_NOT_AVAILABLE, group_by_id, rename_group;
     Resources: win::ERROR_RESOURCE_NOT_AVAILABLE, resource_by_id, rename_resource;
-    Networks: ERROR_NETWORK_NOT_AVAILABLE, network_by_id, rename_network;
+    Networks: win::ERROR_NETWORK_NOT_AVAILABLE, network_by_id, rename_network;
 }
 
-impl Switchable for Groups {
-    const CHECK_OBJECT: bool = false;
-    fn switch<'a>(b: &'a dyn ClusterBackend, id: &'a str, online: bool) -> nodes::BoxFuture<'a, BackendResult<()>> {
-        if online {
-            b.set_group_online(id)
-        } else {
-            b.set_group_offline(id)
+macro_rules! switchable {
+    ($($class:ident: $check:literal, $by_id:ident, $state:ident, $on:ident, $off:ident;)*) => {$(
+        impl Switchable for $class {
+            const CHECK_OBJECT: bool = $check;
+            fn switch<'a>(b: &'a dyn ClusterBackend, id: &'a str, on: bool) -> nodes::BoxFuture<'a, BackendResult<()>> {
+                if on { b.$on(id) } else { b.$off(id) }
+            }
+            fn shows(snap: &ClusterState, id: &str, on: bool) -> bool {
+                let want = if on { $state::Online } else { $state::Offline };
+                snap.$by_id(id).is_some_and(|o| o.state == want)
+            }
         }
-    }
-    fn shows(snap: &ClusterState, id: &str, online: bool) -> bool {
-        let want = if online { GroupState::Online } else { GroupState::Offline };
-        snap.group_by_id(id).is_some_and(|g| g.state == want)
-    }
+    )*};
 }
 
-impl Switchable for Resources {
-    const CHECK_OBJECT: bool = true;
-    fn switch<'a>(b: &'a dyn ClusterBackend, id: &'a str, online: bool) -> nodes::BoxFuture<'a, BackendResult<()>> {
-        if online {
-            b.set_resource_online(id)
-        } else {
-            b.set_resource_offline(id)
-        }
-    }
-    fn shows(snap: &ClusterState, id: &str, online: bool) -> bool {
-        let want = if online { ResourceState::Online } else { ResourceState::Offline };
-        snap.resource_by_id(id).is_some_and(|r| r.state == want)
-    }
+switchable! {
+    Groups: false, group_by_id, GroupState, set_group_online, set_group_offline;
+    Resources: true, resource_by_id, ResourceState, set_resource_online, set_resource_offline;
 }
 
 impl ObjectClass for GroupSets {

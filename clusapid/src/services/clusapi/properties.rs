@@ -37,10 +37,7 @@ use registry_model::{Format, PropValue, PropertyDef, PropertyList, PropertyTable
 use super::version::{CSD_VERSION, HARDWARE_UNKNOWN};
 use nodes::WindowsVersion;
 
-/// ERROR_INVALID_PARAMETER.
-const ERROR_INVALID_PARAMETER: u32 = 87;
-/// ERROR_INVALID_DATA: a value out of its property's range.
-const ERROR_INVALID_DATA: u32 = 13;
+use super::win::{ERROR_INVALID_DATA, ERROR_INVALID_PARAMETER};
 
 // ---------------------------------------------------------------------------------------------
 // conversions
@@ -766,44 +763,26 @@ fn netinterface_values(i: &NetInterface, s: &ClusterState, _st: &Stored<'_>) -> 
 // ---------------------------------------------------------------------------------------------
 // named entry points (stable: ApiCreateGroupEnum / ApiCreateResourceEnum use them)
 
-/// The read/write common properties of a group.
-pub fn group_common(g: &Group, s: &ClusterState) -> PropertyList {
-    Obj::Group(g).common(s)
+/// `common, ro_common (object: Type) => Obj, "what";`: the read/write and the read-only common
+/// properties of one class, as ApiCreateGroupEnum / ApiCreateResourceEnum use them.
+macro_rules! common_lists {
+    ($($common:ident, $ro:ident ($($o:ident: $t:ty)?) => $obj:expr, $what:literal;)*) => {$(
+        #[doc = concat!("The read/write common properties of ", $what, ".")]
+        pub fn $common($($o: &$t,)? s: &ClusterState) -> PropertyList {
+            $obj.common(s)
+        }
+        #[doc = concat!("The read-only common properties of ", $what, ".")]
+        pub fn $ro($($o: &$t,)? s: &ClusterState) -> PropertyList {
+            $obj.ro_common(s)
+        }
+    )*};
 }
 
-/// The read-only common properties of a group.
-pub fn group_ro_common(g: &Group, s: &ClusterState) -> PropertyList {
-    Obj::Group(g).ro_common(s)
-}
-
-/// The read/write common properties of a resource.
-pub fn resource_common(r: &Resource, s: &ClusterState) -> PropertyList {
-    Obj::Resource(r).common(s)
-}
-
-/// The read-only common properties of a resource.
-pub fn resource_ro_common(r: &Resource, s: &ClusterState) -> PropertyList {
-    Obj::Resource(r).ro_common(s)
-}
-
-/// The read/write common properties of a node.
-pub fn node_common(n: &Node, s: &ClusterState) -> PropertyList {
-    Obj::Node(n).common(s)
-}
-
-/// The read-only common properties of a node.
-pub fn node_ro_common(n: &Node, s: &ClusterState) -> PropertyList {
-    Obj::Node(n).ro_common(s)
-}
-
-/// The read/write common properties of the cluster.
-pub fn cluster_common(s: &ClusterState) -> PropertyList {
-    Obj::Cluster.common(s)
-}
-
-/// The read-only common properties of the cluster.
-pub fn cluster_ro_common(s: &ClusterState) -> PropertyList {
-    Obj::Cluster.ro_common(s)
+common_lists! {
+    group_common, group_ro_common (g: Group) => Obj::Group(g), "a group";
+    resource_common, resource_ro_common (r: Resource) => Obj::Resource(r), "a resource";
+    node_common, node_ro_common (n: Node) => Obj::Node(n), "a node";
+    cluster_common, cluster_ro_common () => Obj::Cluster, "the cluster";
 }
 
 /// The properties of `list` named in `names`, in the order of `names` (ApiCreateGroupEnum /

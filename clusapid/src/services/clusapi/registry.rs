@@ -59,39 +59,8 @@ pub mod code {
     pub const ERROR_INTERNAL_ERROR: u32 = 1359;
 }
 
-/// REGSAM bits ([MS-RRP] 2.2.3) and the generic rights.
-pub mod sam {
-    pub const KEY_QUERY_VALUE: u32 = 0x0000_0001;
-    pub const KEY_SET_VALUE: u32 = 0x0000_0002;
-    pub const KEY_CREATE_SUB_KEY: u32 = 0x0000_0004;
-    pub const KEY_ENUMERATE_SUB_KEYS: u32 = 0x0000_0008;
-    pub const KEY_NOTIFY: u32 = 0x0000_0010;
-    pub const KEY_CREATE_LINK: u32 = 0x0000_0020;
-    pub const DELETE: u32 = 0x0001_0000;
-    pub const READ_CONTROL: u32 = 0x0002_0000;
-    pub const WRITE_DAC: u32 = 0x0004_0000;
-    pub const WRITE_OWNER: u32 = 0x0008_0000;
-    pub const ACCESS_SYSTEM_SECURITY: u32 = 0x0100_0000;
-    pub const MAXIMUM_ALLOWED: u32 = 0x0200_0000;
-    pub const GENERIC_ALL: u32 = 0x1000_0000;
-    pub const GENERIC_EXECUTE: u32 = 0x2000_0000;
-    pub const GENERIC_WRITE: u32 = 0x4000_0000;
-    pub const GENERIC_READ: u32 = 0x8000_0000;
-    /// KEY_READ: READ_CONTROL | QUERY_VALUE | ENUMERATE_SUB_KEYS | NOTIFY.
-    pub const KEY_READ: u32 = 0x0002_0019;
-    /// KEY_ALL_ACCESS.
-    pub const KEY_ALL_ACCESS: u32 = 0x000F_003F;
-    /// Rights that change the key, its values, subkeys or descriptor.
-    pub const WRITE_RIGHTS: u32 = KEY_SET_VALUE
-        | KEY_CREATE_SUB_KEY
-        | KEY_CREATE_LINK
-        | DELETE
-        | WRITE_DAC
-        | WRITE_OWNER
-        | ACCESS_SYSTEM_SECURITY
-        | GENERIC_WRITE
-        | GENERIC_ALL;
-}
+/// REGSAM bits ([MS-RRP] 2.2.3), with the wire codecs.
+pub use idl::rights::sam;
 
 /// ApiCreateKey `lpdwDisposition` values.
 pub mod disposition {

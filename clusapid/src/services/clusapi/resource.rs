@@ -37,12 +37,7 @@ pub use super::objclass::{
     set_name as api_set_resource_name,
 };
 
-/// CLUSTER_RESOURCE_ENUM selectors ([MS-CMRP] 3.1.4.2.23).
-pub mod res_enum {
-    pub const DEPENDS: u32 = 0x1;
-    pub const PROVIDES: u32 = 0x2;
-    pub const NODES: u32 = 0x4;
-}
+pub use idl::clusenum::res_enum;
 
 /// ApiCreateResource dwFlags ([MS-CMRP] 3.1.4.2.10).
 pub mod create_flags {
