@@ -6,11 +6,15 @@
 //! [`rpc_interface!`] block; the macro derives its request/response codecs, the server trait
 //! method and the dispatch entry.
 
+pub mod cluctl;
 pub mod clusapi;
+pub mod cluschange;
+pub mod clusenum;
 pub mod epm;
 pub mod iface;
 pub mod mgmt;
 pub mod ndr;
+pub mod rights;
 pub mod types;
 pub mod witness;
 

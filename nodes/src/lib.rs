@@ -7,13 +7,15 @@
 //! * [`overlay`]: admin changes made through clusapi, kept over the mapping.
 //! * [`presentation`]: the Windows version presented, node naming, host names, drains.
 //! * [`events`]: change events and the snapshot diff that produces them.
-//! * [`backend`]: the [`ClusterBackend`] trait and [`BackendError`].
+//! * [`error`]: [`BackendError`] and its Win32 codes.
+//! * [`backend`]: the [`ClusterBackend`] trait.
 //! * [`simulated`]: an in-process CTDB look-alike backend.
 //! * [`ctdb`]: the backend driving a real ctdbd over its Unix socket.
 //! * `conformance` (tests / `test-util` feature): checks for any backend.
 
 pub mod backend;
 pub mod ctdb;
+pub mod error;
 pub mod events;
 pub mod ids;
 pub mod mapping;

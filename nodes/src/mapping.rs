@@ -4,9 +4,10 @@
 //! shapes. The decisions are listed on [`build`].
 
 use std::collections::BTreeSet;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 
 use crate::ids::{cluster_instance_id, fold_case, names_equal, node_instance_id, object_guid};
+pub use crate::model::network_address;
 use crate::model::*;
 use crate::overlay::Overlay;
 use crate::presentation::{DrainStatus, NodeHostName, NodeNaming};
@@ -84,22 +85,6 @@ pub fn node_state(flags: CtdbNodeFlags, recovery_mode_active: bool) -> NodeState
         }
     } else {
         NodeState::Up
-    }
-}
-
-/// `addr` with the host bits beyond `prefix_len` cleared; `None` if the prefix
-/// is too long for the address family.
-pub fn network_address(addr: IpAddr, prefix_len: u8) -> Option<IpAddr> {
-    match addr {
-        IpAddr::V4(a) if prefix_len <= 32 => {
-            let mask = u32::MAX.checked_shl(32 - u32::from(prefix_len)).unwrap_or(0);
-            Some(IpAddr::V4(Ipv4Addr::from(u32::from(a) & mask)))
-        }
-        IpAddr::V6(a) if prefix_len <= 128 => {
-            let mask = u128::MAX.checked_shl(128 - u32::from(prefix_len)).unwrap_or(0);
-            Some(IpAddr::V6(Ipv6Addr::from(u128::from(a) & mask)))
-        }
-        _ => None,
     }
 }
 

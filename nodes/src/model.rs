@@ -5,7 +5,7 @@
 //! A `ClusterState` is built only by [`crate::mapping::build`]; backends hand
 //! it out as `Arc<ClusterState>` snapshots.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
 
@@ -338,7 +338,23 @@ pub struct Network {
 impl Network {
     /// True if `addr` lies in this network.
     pub fn contains(&self, addr: IpAddr) -> bool {
-        crate::mapping::network_address(addr, self.prefix_len) == Some(self.subnet)
+        network_address(addr, self.prefix_len) == Some(self.subnet)
+    }
+}
+
+/// `addr` with the host bits beyond `prefix_len` cleared; `None` if the prefix
+/// is too long for the address family.
+pub fn network_address(addr: IpAddr, prefix_len: u8) -> Option<IpAddr> {
+    match addr {
+        IpAddr::V4(a) if prefix_len <= 32 => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(prefix_len)).unwrap_or(0);
+            Some(IpAddr::V4(Ipv4Addr::from(u32::from(a) & mask)))
+        }
+        IpAddr::V6(a) if prefix_len <= 128 => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(prefix_len)).unwrap_or(0);
+            Some(IpAddr::V6(Ipv6Addr::from(u128::from(a) & mask)))
+        }
+        _ => None,
     }
 }
 

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::BackendError;
+use crate::error::BackendError;
 use crate::ids::{names_equal, object_guid};
 use crate::model::{ClusterState, GroupKind, GroupState, PropValue, ResourceKind, ResourceState};
 

@@ -9,7 +9,7 @@ use std::ops::{BitAnd, BitOr, BitOrAssign};
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::{BackendError, BackendResult};
+use crate::error::{BackendError, BackendResult};
 use crate::presentation::{Drain, DrainStatus, NodeHostName, NodeNaming, WindowsVersion};
 
 /// CTDB node flags (`struct ctdb_node_and_flags.flags`), plus one marker bit of

@@ -7,7 +7,9 @@
 //!   ([MS-CMRP] 2.2.3.10 PROPERTY_LIST, 2.2.3.10.1 Property Value,
 //!   2.2.2.3 CLUSTER_PROPERTY_SYNTAX), MULTI_SZ / UTF-16 string helpers and
 //!   property tables used to validate `*_SET_COMMON_PROPERTIES` input.
-//! * [`value`]: registry values ([MS-RRP] 2.2.5 / 3.1.1.5 value types).
+//! * [`value`]: registry values ([MS-RRP] 2.2.5 / 3.1.1.5 value types) and
+//!   their UTF-16 / MULTI_SZ encodings.
+//! * [`path`]: key paths and names, the size limits and [`RegError`].
 //! * [`tree`]: the in-memory cluster registry ([MS-CMRP] 3.1.1.2) with
 //!   derived (read-only, rebuilt from the cluster model) and stored
 //!   (admin-written) layers, plus the [`tree::ClusterRegistry`] facade.
@@ -21,7 +23,11 @@
 //!
 //! Nothing in this crate panics on peer-supplied bytes: every parser is
 //! bounds-checked and returns a typed error with a `win32_code()`.
+//!
+//! Modules depend one way: `win32` ← `security` ← `path`; `path`, `value` ←
+//! `proplist`; `path`, `value` ← `stored` ← `tree`.
 
+pub mod path;
 pub mod proplist;
 pub mod security;
 pub mod stored;

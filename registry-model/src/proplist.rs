@@ -44,6 +44,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+pub use crate::value::{multi_sz_encode, utf16z_encode};
 use crate::value::{RegValue, REG_DWORD, REG_EXPAND_SZ, REG_MULTI_SZ, REG_QWORD, REG_SZ};
 use crate::win32;
 
@@ -374,7 +375,7 @@ impl PropertyList {
     /// First property with this name (case-insensitive, as Windows matches
     /// property names).
     pub fn get(&self, name: &str) -> Option<&PropValue> {
-        self.0.iter().find(|p| crate::tree::name_eq(&p.name, name)).map(|p| &p.value)
+        self.0.iter().find(|p| crate::path::name_eq(&p.name, name)).map(|p| &p.value)
     }
 
     /// Number of properties.
@@ -603,16 +604,6 @@ impl PropListError {
     }
 }
 
-/// Encodes a string as UTF-16LE with a terminating NUL.
-pub fn utf16z_encode(s: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity((s.len() + 1) * 2);
-    for u in s.encode_utf16() {
-        out.extend_from_slice(&u.to_le_bytes());
-    }
-    out.extend_from_slice(&[0, 0]);
-    out
-}
-
 /// Decodes UTF-16LE that must be exactly NUL-terminated: even length, the
 /// last unit NUL, no earlier NUL, valid UTF-16 (Windows checks
 /// `cb == (wcslen + 1) * 2`).
@@ -628,45 +619,12 @@ pub fn utf16z_decode(data: &[u8]) -> Result<String, PropListError> {
     String::from_utf16(body).map_err(|_| PropListError::BadString)
 }
 
-/// Encodes a MULTI_SZ: each string followed by a NUL, then a final NUL. An
-/// empty list is a single NUL (2 bytes), as Windows returns for an empty
-/// MULTI_SZ property. Strings must not contain NUL (an embedded NUL would
-/// split the string).
-pub fn multi_sz_encode<S: AsRef<str>>(strings: &[S]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for s in strings {
-        for u in s.as_ref().encode_utf16() {
-            out.extend_from_slice(&u.to_le_bytes());
-        }
-        out.extend_from_slice(&[0, 0]);
-    }
-    out.extend_from_slice(&[0, 0]);
-    out
-}
-
 /// Decodes a MULTI_SZ. Accepts an empty buffer, a lone NUL, a missing final
 /// NUL after the last string, and ignores anything after the terminating
 /// empty string. Rejects an odd length, a final string without its NUL and
 /// invalid UTF-16.
 pub fn multi_sz_decode(data: &[u8]) -> Result<Vec<String>, PropListError> {
-    if data.len() & 1 != 0 {
-        return Err(PropListError::BadString);
-    }
-    let units: Vec<u16> = data.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
-    let mut out = Vec::new();
-    let mut start = 0;
-    while start < units.len() {
-        let Some(rel) = units[start..].iter().position(|&u| u == 0) else {
-            return Err(PropListError::BadString);
-        };
-        if rel == 0 {
-            break;
-        }
-        let s = String::from_utf16(&units[start..start + rel]).map_err(|_| PropListError::BadString)?;
-        out.push(s);
-        start += rel + 1;
-    }
-    Ok(out)
+    crate::value::multi_sz_strings(data).ok_or(PropListError::BadString)
 }
 
 /// One entry of a [`PropertyTable`].
@@ -714,7 +672,7 @@ impl PropertyTable {
 
     /// Case-insensitive lookup.
     pub fn find(&self, name: &str) -> Option<&PropertyDef> {
-        self.entries.iter().find(|d| crate::tree::name_eq(d.name, name))
+        self.entries.iter().find(|d| crate::path::name_eq(d.name, name))
     }
 
     /// Names of the read/write entries, in table order.

@@ -27,7 +27,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::tree::{fold, split_path, MAX_VALUE_DATA, MAX_VALUE_NAME_CHARS};
+use crate::path::{fold, split_path, MAX_VALUE_DATA, MAX_VALUE_NAME_CHARS};
 use crate::value::RegValue;
 
 const MAGIC: &str = "clusapid-registry";

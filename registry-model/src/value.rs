@@ -9,8 +9,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::proplist::{multi_sz_decode, multi_sz_encode, utf16z_encode};
-
 /// REG_NONE.
 pub const REG_NONE: u32 = 0;
 /// REG_SZ.
@@ -103,7 +101,7 @@ impl RegValue {
         if self.kind != REG_MULTI_SZ {
             return None;
         }
-        multi_sz_decode(&self.data).ok()
+        multi_sz_strings(&self.data)
     }
 }
 
@@ -136,6 +134,55 @@ pub(crate) mod hex_bytes_opt {
         let s = Option::<String>::deserialize(d)?;
         s.map(|s| hex::decode(s).map_err(serde::de::Error::custom)).transpose()
     }
+}
+
+/// Encodes a string as UTF-16LE with a terminating NUL.
+pub fn utf16z_encode(s: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity((s.len() + 1) * 2);
+    for u in s.encode_utf16() {
+        out.extend_from_slice(&u.to_le_bytes());
+    }
+    out.extend_from_slice(&[0, 0]);
+    out
+}
+
+/// Encodes a MULTI_SZ: each string followed by a NUL, then a final NUL. An
+/// empty list is a single NUL (2 bytes), as Windows returns for an empty
+/// MULTI_SZ property. Strings must not contain NUL (an embedded NUL would
+/// split the string).
+pub fn multi_sz_encode<S: AsRef<str>>(strings: &[S]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for s in strings {
+        for u in s.as_ref().encode_utf16() {
+            out.extend_from_slice(&u.to_le_bytes());
+        }
+        out.extend_from_slice(&[0, 0]);
+    }
+    out.extend_from_slice(&[0, 0]);
+    out
+}
+
+/// Decodes a MULTI_SZ. Accepts an empty buffer, a lone NUL, a missing final
+/// NUL after the last string, and ignores anything after the terminating
+/// empty string. `None` for an odd length, a final string without its NUL
+/// and invalid UTF-16 (`proplist::multi_sz_decode` makes that an error).
+pub(crate) fn multi_sz_strings(data: &[u8]) -> Option<Vec<String>> {
+    if data.len() & 1 != 0 {
+        return None;
+    }
+    let units: Vec<u16> = data.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < units.len() {
+        let rel = units[start..].iter().position(|&u| u == 0)?;
+        if rel == 0 {
+            break;
+        }
+        let s = String::from_utf16(&units[start..start + rel]).ok()?;
+        out.push(s);
+        start += rel + 1;
+    }
+    Some(out)
 }
 
 #[cfg(test)]

@@ -6,20 +6,10 @@ use crate::accounts::AccessLevel;
 
 use super::win;
 
-/// CLUSAPI_READ_ACCESS
-pub const CLUSAPI_READ_ACCESS: u32 = 0x0000_0001;
-/// CLUSAPI_CHANGE_ACCESS
-pub const CLUSAPI_CHANGE_ACCESS: u32 = 0x0000_0002;
-/// MAXIMUM_ALLOWED
-pub const MAXIMUM_ALLOWED: u32 = 0x0200_0000;
-/// GENERIC_ALL
-pub const GENERIC_ALL: u32 = 0x1000_0000;
-/// GENERIC_EXECUTE
-pub const GENERIC_EXECUTE: u32 = 0x2000_0000;
-/// GENERIC_WRITE
-pub const GENERIC_WRITE: u32 = 0x4000_0000;
-/// GENERIC_READ
-pub const GENERIC_READ: u32 = 0x8000_0000;
+pub use idl::rights::{
+    CLUSAPI_CHANGE_ACCESS, CLUSAPI_READ_ACCESS, GENERIC_ALL, GENERIC_EXECUTE, GENERIC_READ, GENERIC_WRITE,
+    MAXIMUM_ALLOWED,
+};
 
 /// What a handle was granted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

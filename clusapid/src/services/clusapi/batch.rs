@@ -26,12 +26,11 @@ use std::time::Duration;
 use idl::clusapi::batch_command::*;
 use idl::clusapi::*;
 use idl::{ConfBytes, ContextHandle, WError};
-use registry_model::tree::{name_eq, split_path};
 use registry_model::{ClusterRegistry, RegValue, Registry};
 use tokio::sync::Notify;
 
 use super::access::Granted;
-use super::registry::{self, code, handle_key, key_handle, sub_path, VALUE_TYPES};
+use super::registry::{self, code, handle_key, key_handle, relative, sub_path, Change, VALUE_TYPES};
 use super::{win, ClusapiService};
 use crate::services::CallCtx;
 
@@ -46,42 +45,6 @@ pub const MAX_QUEUED: usize = 1024;
 pub const MAX_READ_REPLY: usize = 8 << 20;
 /// How often a blocked ApiGetBatchNotification checks that its handle still exists.
 const RECHECK: Duration = Duration::from_secs(30);
-
-/// One committed registry change; key paths are absolute, components spelled as stored.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Change {
-    CreateKey {
-        key: String,
-    },
-    DeleteKey {
-        key: String,
-    },
-    SetValue {
-        key: String,
-        name: String,
-        old: Option<RegValue>,
-        new: RegValue,
-    },
-    DeleteValue {
-        key: String,
-        name: String,
-        old: Option<RegValue>,
-    },
-    /// The key's security descriptor changed (not reported on batch ports).
-    SetSecurity {
-        key: String,
-    },
-}
-
-/// `path` relative to `base` when it is `base` or below it (component-wise, case-insensitive).
-fn relative(base: &str, path: &str) -> Option<String> {
-    let b = split_path(base).ok()?;
-    let p = split_path(path).ok()?;
-    if p.len() < b.len() || !b.iter().zip(&p).all(|(x, y)| name_eq(x, y)) {
-        return None;
-    }
-    Some(p[b.len()..].join("\\"))
-}
 
 fn command(command_type: u32, value_type: u32, name: &str, data: Vec<u8>) -> BatchUpdateCommand {
     BatchUpdateCommand { command_type, value_type, name: name.to_owned(), data }
@@ -348,7 +311,8 @@ pub async fn api_create_batch_port(
         let reg = registry::live(s).await;
         handle_key(&reg, &h)?;
         let port = Arc::new(BatchPort::new(h.path.clone()));
-        registry::state(s).add_port(&port);
+        let sink: std::sync::Weak<dyn registry::ChangeSink> = Arc::downgrade(&port) as _;
+        registry::state(s).add_sink(sink);
         ctx.group.insert(BatchPortHandle { port }).ok_or(win::ERROR_NOT_ENOUGH_MEMORY)
     }
     .await;

@@ -2,71 +2,16 @@
 //! ([MS-CMRP] 3.1.4.2.1-3.1.4.2.8, 3.1.4.2.102, 3.1.4.2.116).
 
 use idl::clusapi::*;
-use idl::{ContextHandle, WError, WString};
+use idl::{WError, WString};
 
-use super::access::{self, Granted};
-use super::{version, win, ClusapiService, ClusterHandle};
+use super::access::Granted;
+use super::objclass::{handle, Cluster};
+use super::{version, win, ClusapiService};
 use crate::services::CallCtx;
 
-/// CLUSTER_ENUM_* selectors ([MS-CMRP] 2.2.2.11? / 3.1.4.2.8).
-pub mod enum_type {
-    pub const NODE: u32 = 0x0000_0001;
-    pub const RESTYPE: u32 = 0x0000_0002;
-    pub const RESOURCE: u32 = 0x0000_0004;
-    pub const GROUP: u32 = 0x0000_0008;
-    pub const NETWORK: u32 = 0x0000_0010;
-    pub const NETINTERFACE: u32 = 0x0000_0020;
-    pub const SHARED_VOLUME_RESOURCE: u32 = 0x4000_0000;
-    pub const INTERNAL_NETWORK: u32 = 0x8000_0000;
-    pub const VALID: u32 =
-        NODE | RESTYPE | RESOURCE | GROUP | NETWORK | NETINTERFACE | SHARED_VOLUME_RESOURCE | INTERNAL_NETWORK;
-}
+pub use super::objclass::{close as api_close_cluster, open as api_open_cluster, open as api_open_cluster_ex};
 
-/// Whether `h` is an open cluster handle of this association.
-pub fn cluster_handle(ctx: &CallCtx, h: &ContextHandle) -> Option<std::sync::Arc<ClusterHandle>> {
-    ctx.group.get::<ClusterHandle>(h)
-}
-
-fn open(ctx: &CallCtx, granted: Granted) -> Result<ContextHandle, u32> {
-    ctx.group.insert(ClusterHandle { access: granted }).ok_or(win::ERROR_NOT_ENOUGH_MEMORY)
-}
-
-/// [MS-CMRP 3.1.4.2.1] ApiOpenCluster: a handle with the caller's full entitlement.
-pub fn api_open_cluster(_s: &ClusapiService, ctx: &CallCtx, _req: ApiOpenClusterRequest) -> ApiOpenClusterResponse {
-    let Some(granted) = Granted::entitled(ctx.access) else {
-        return ApiOpenClusterResponse::error(win::ERROR_ACCESS_DENIED);
-    };
-    match open(ctx, granted) {
-        Ok(cluster) => ApiOpenClusterResponse { status: WError(0), cluster },
-        Err(e) => ApiOpenClusterResponse::error(e),
-    }
-}
-
-/// [MS-CMRP 3.1.4.2.116] ApiOpenClusterEx: evaluates dwDesiredAccess and reports the grant as
-/// GENERIC_READ or GENERIC_ALL.
-pub fn api_open_cluster_ex(
-    _s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiOpenClusterExRequest,
-) -> ApiOpenClusterExResponse {
-    let granted = match access::evaluate(req.desired_access, Granted::entitled(ctx.access)) {
-        Ok(g) => g,
-        Err(e) => return ApiOpenClusterExResponse::error(e),
-    };
-    match open(ctx, granted) {
-        Ok(cluster) => ApiOpenClusterExResponse { granted_access: granted.wire(), status: WError(0), cluster },
-        Err(e) => ApiOpenClusterExResponse::error(e),
-    }
-}
-
-/// [MS-CMRP 3.1.4.2.2] ApiCloseCluster: frees the handle and returns it zeroed.
-pub fn api_close_cluster(_s: &ClusapiService, ctx: &CallCtx, req: ApiCloseClusterRequest) -> ApiCloseClusterResponse {
-    if ctx.group.remove::<ClusterHandle>(&req.cluster) {
-        ApiCloseClusterResponse { cluster: ContextHandle::NULL, result: WError(0) }
-    } else {
-        ApiCloseClusterResponse { cluster: req.cluster, result: WError(win::ERROR_INVALID_HANDLE) }
-    }
-}
+pub use idl::clusenum::enum_type;
 
 /// [MS-CMRP 3.1.4.2.4] ApiGetClusterName: the cluster name and the name of the node serving
 /// this connection (`CTDB_NODE_<pnn>` of the local ctdbd).
@@ -186,8 +131,8 @@ pub fn api_create_enum(s: &ClusapiService, _ctx: &CallCtx, req: ApiCreateEnumReq
 /// [MS-CMRP 3.1.4.2.125] ApiCreateEnumEx: like ApiCreateEnum, with the ids in a second list in
 /// the same order; dwOptions must be 0.
 pub fn api_create_enum_ex(s: &ClusapiService, ctx: &CallCtx, req: ApiCreateEnumExRequest) -> ApiCreateEnumExResponse {
-    if cluster_handle(ctx, &req.cluster).is_none() {
-        return ApiCreateEnumExResponse::error(win::ERROR_INVALID_HANDLE);
+    if let Err(e) = handle::<Cluster>(ctx, &req.cluster) {
+        return ApiCreateEnumExResponse::error(e);
     }
     if req.enum_type & !enum_type::VALID != 0 || req.enum_type == 0 || req.options != 0 {
         return ApiCreateEnumExResponse::error(win::ERROR_INVALID_PARAMETER);
@@ -202,12 +147,7 @@ pub fn api_create_enum_ex(s: &ClusapiService, ctx: &CallCtx, req: ApiCreateEnumE
     }
 }
 
-/// ERROR_RESOURCE_PROPERTIES_STORED: accepted, effective when the name resource restarts.
-pub const ERROR_RESOURCE_PROPERTIES_STORED: u32 = 5024;
-/// ERROR_INVALID_NAME.
-pub const ERROR_INVALID_NAME: u32 = 123;
-/// ERROR_NOT_SUPPORTED.
-pub const ERROR_NOT_SUPPORTED: u32 = 50;
+pub use super::win::{ERROR_INVALID_NAME, ERROR_NOT_SUPPORTED, ERROR_RESOURCE_PROPERTIES_STORED};
 
 /// [MS-CMRP 3.1.4.2.3] ApiSetClusterName. The name of a Samba/CTDB cluster is the `netbios
 /// name` every node's smb.conf (or clusapid's configuration) carries, so a remote rename is

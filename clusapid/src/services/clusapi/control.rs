@@ -21,573 +21,24 @@
 //!
 //! Property values come from [`super::properties`].
 
-use std::fmt;
-
 use idl::clusapi::*;
 use idl::{ConfBytes, ConfVarBytes, ContextHandle, WError};
 use nodes::{ClusterState, NodeState, PropValue as ModelValue};
 use registry_model::{multi_sz_encode, utf16z_decode, utf16z_encode, PropValue, PropertyList};
 
 use super::access::Granted;
+use super::objclass::{handle, Cluster, GroupSets, Groups, NetInterfaces, Networks, Nodes, Resources};
 use super::properties::{self, Obj};
-use super::{
-    ClusapiService, ClusterHandle, GroupHandle, GroupSetHandle, NetInterfaceHandle, NetworkHandle, NodeHandle,
-    ResourceHandle,
-};
+use super::win::*;
+use super::ClusapiService;
 use crate::services::CallCtx;
-
-/// Win32 status codes of the control methods ([MS-ERREF] 2.2).
-pub mod err {
-    pub const ERROR_SUCCESS: u32 = 0;
-    pub const ERROR_INVALID_FUNCTION: u32 = 1;
-    pub const ERROR_ACCESS_DENIED: u32 = 5;
-    pub const ERROR_INVALID_HANDLE: u32 = 6;
-    pub const ERROR_INVALID_PARAMETER: u32 = 87;
-    pub const ERROR_MORE_DATA: u32 = 234;
-    pub const ERROR_DEPENDENCY_NOT_FOUND: u32 = 5002;
-    pub const ERROR_RESOURCE_NOT_FOUND: u32 = 5007;
-    pub const ERROR_GROUP_NOT_FOUND: u32 = 5013;
-    pub const ERROR_RESOURCE_PROPERTIES_STORED: u32 = 5024;
-    pub const ERROR_CLUSTER_NODE_NOT_FOUND: u32 = 5042;
-    pub const ERROR_CLUSTER_NETWORK_NOT_FOUND: u32 = 5045;
-    pub const ERROR_CLUSTER_NETINTERFACE_NOT_FOUND: u32 = 5047;
-    pub const ERROR_CLUSTER_RESOURCE_TYPE_NOT_FOUND: u32 = 5078;
-}
-use err::*;
 
 /// Largest input buffer a control call accepts (property lists of a few properties are a few
 /// hundred bytes; security descriptors a few KiB).
 pub const MAX_INPUT: usize = 1 << 20;
 
-/// The modify bit: the code changes the object, and needs "All" access.
-pub const CLCTL_MODIFY_MASK: u32 = 1 << 22;
-/// The global bit: the change is made on every node.
-pub const CLCTL_GLOBAL_MASK: u32 = 1 << 23;
-/// The user bit: a code defined by a resource DLL.
-pub const CLCTL_USER_MASK: u32 = 1 << 21;
-/// The internal bit: a notification the cluster service sends to resource DLLs.
-pub const CLCTL_INTERNAL_MASK: u32 = 1 << 20;
-
-// ---------------------------------------------------------------------------------------------
-// decoding
-
-/// CLUS_OBJECT_*: the object a control code is for (bits 24-31).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ObjectType {
-    Resource,
-    ResourceType,
-    Group,
-    Node,
-    Network,
-    NetInterface,
-    Cluster,
-    GroupSet,
-    AffinityRule,
-    User,
-}
-
-impl ObjectType {
-    /// Every object type, in code order.
-    pub const ALL: [ObjectType; 10] = [
-        ObjectType::Resource,
-        ObjectType::ResourceType,
-        ObjectType::Group,
-        ObjectType::Node,
-        ObjectType::Network,
-        ObjectType::NetInterface,
-        ObjectType::Cluster,
-        ObjectType::GroupSet,
-        ObjectType::AffinityRule,
-        ObjectType::User,
-    ];
-
-    /// The object byte of the codes for this type.
-    pub const fn code(self) -> u8 {
-        match self {
-            ObjectType::Resource => 1,
-            ObjectType::ResourceType => 2,
-            ObjectType::Group => 3,
-            ObjectType::Node => 4,
-            ObjectType::Network => 5,
-            ObjectType::NetInterface => 6,
-            ObjectType::Cluster => 7,
-            ObjectType::GroupSet => 8,
-            ObjectType::AffinityRule => 9,
-            ObjectType::User => 128,
-        }
-    }
-
-    /// The type of object byte `b`.
-    pub fn from_code(b: u8) -> Option<ObjectType> {
-        ObjectType::ALL.into_iter().find(|t| t.code() == b)
-    }
-}
-
-/// CLUS_ACCESS_*: the access mode a control code declares (bits 0-1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AccessMode {
-    Any,
-    Read,
-    Write,
-    /// 3 is not defined.
-    Reserved,
-}
-
-/// What a supported control code does, whatever its object (the CLCTL_* operations clusapid
-/// implements).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Function {
-    Unknown,
-    GetCharacteristics,
-    GetFlags,
-    GetClassInfo,
-    GetRequiredDependencies,
-    GetName,
-    GetResourceType,
-    GetNode,
-    GetNetwork,
-    GetId,
-    GetFqdn,
-    GetClusterServiceAccountName,
-    CheckVoterEvict,
-    CheckVoterDown,
-    EnumCommonProperties,
-    GetRoCommonProperties,
-    GetCommonProperties,
-    SetCommonProperties,
-    ValidateCommonProperties,
-    GetCommonPropertyFmts,
-    GetCommonResourcePropertyFmts,
-    EnumPrivateProperties,
-    GetRoPrivateProperties,
-    GetPrivateProperties,
-    SetPrivateProperties,
-    ValidatePrivateProperties,
-    GetPrivatePropertyFmts,
-    GetPrivateResourcePropertyFmts,
-    GetNetworkName,
-    GetDnsName,
-    SetAccountAccess,
-}
-
-/// One control code of the SDK's tables: its value, its name and, when clusapid supports it,
-/// what it does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct KnownCode {
-    pub code: u32,
-    pub name: &'static str,
-    pub function: Option<Function>,
-}
-
-/// A table of known codes of one object: `object, "PREFIX": low-24-bits NAME [=> Function], ...`.
-macro_rules! codes {
-    ($obj:literal, $prefix:literal: $($low:literal $name:ident $(=> $f:ident)?),* $(,)?) => {
-        &[$(KnownCode {
-            code: ($obj << 24) | $low,
-            name: concat!("CLUSCTL_", $prefix, "_", stringify!($name)),
-            function: codes!(@f $($f)?),
-        }),*]
-    };
-    (@f) => { None };
-    (@f $f:ident) => { Some(Function::$f) };
-}
-
-/// CLUSCTL_RESOURCE_* ([MS-CMRP] 3.1.4.3.1, clusapi.h).
-const RESOURCE_CODES: &[KnownCode] = codes!(0x01, "RESOURCE":
-    0x000000 UNKNOWN => Unknown,
-    0x000005 GET_CHARACTERISTICS => GetCharacteristics,
-    0x000009 GET_FLAGS => GetFlags,
-    0x00000d GET_CLASS_INFO => GetClassInfo,
-    0x000011 GET_REQUIRED_DEPENDENCIES => GetRequiredDependencies,
-    0x000019 GET_FAILURE_INFO,
-    0x000029 GET_NAME => GetName,
-    0x00002d GET_RESOURCE_TYPE => GetResourceType,
-    0x000039 GET_ID => GetId,
-    0x000051 ENUM_COMMON_PROPERTIES => EnumCommonProperties,
-    0x000055 GET_RO_COMMON_PROPERTIES => GetRoCommonProperties,
-    0x000059 GET_COMMON_PROPERTIES => GetCommonProperties,
-    0x40005e SET_COMMON_PROPERTIES => SetCommonProperties,
-    0x000061 VALIDATE_COMMON_PROPERTIES => ValidateCommonProperties,
-    0x000065 GET_COMMON_PROPERTY_FMTS => GetCommonPropertyFmts,
-    0x000079 ENUM_PRIVATE_PROPERTIES => EnumPrivateProperties,
-    0x00007d GET_RO_PRIVATE_PROPERTIES => GetRoPrivateProperties,
-    0x000081 GET_PRIVATE_PROPERTIES => GetPrivateProperties,
-    0x400086 SET_PRIVATE_PROPERTIES => SetPrivateProperties,
-    0x000089 VALIDATE_PRIVATE_PROPERTIES => ValidatePrivateProperties,
-    0x00008d GET_PRIVATE_PROPERTY_FMTS => GetPrivatePropertyFmts,
-    0x4000a2 ADD_REGISTRY_CHECKPOINT,
-    0x4000a6 DELETE_REGISTRY_CHECKPOINT,
-    0x0000a9 GET_REGISTRY_CHECKPOINTS,
-    0x4000ae ADD_CRYPTO_CHECKPOINT,
-    0x4000b2 DELETE_CRYPTO_CHECKPOINT,
-    0x4002d6 ADD_CRYPTO_CHECKPOINT_EX,
-    0x0000b5 GET_CRYPTO_CHECKPOINTS,
-    0x4000ba UPGRADE_DLL,
-    0x4000be ADD_REGISTRY_CHECKPOINT_64BIT,
-    0x4000c2 ADD_REGISTRY_CHECKPOINT_32BIT,
-    0x0000c9 GET_LOADBAL_PROCESS_LIST,
-    0x000169 GET_NETWORK_NAME => GetNetworkName,
-    0x00016d NETNAME_GET_VIRTUAL_SERVER_TOKEN,
-    0x000172 NETNAME_REGISTER_DNS_RECORDS,
-    0x000175 GET_DNS_NAME => GetDnsName,
-    0x00017a NETNAME_SET_PWD_INFO,
-    0x00017e NETNAME_DELETE_CO,
-    0x000181 NETNAME_VALIDATE_VCO,
-    0x000185 NETNAME_RESET_VCO,
-    0x00018d NETNAME_REPAIR_VCO,
-    0x000191 STORAGE_GET_DISK_INFO,
-    0x000199 STORAGE_IS_PATH_VALID,
-    0x0001a1 STORAGE_GET_DISK_NUMBER_INFO,
-    0x0001b9 QUERY_DELETE,
-    0x4001be IPADDRESS_RENEW_LEASE,
-    0x4001c2 IPADDRESS_RELEASE_LEASE,
-    0x0001e1 QUERY_MAINTENANCE_MODE,
-    0x4001e6 SET_MAINTENANCE_MODE,
-    0x4001ea STORAGE_SET_DRIVELETTER,
-    0x0001f1 STORAGE_GET_DISK_INFO_EX,
-    0x0001f9 STORAGE_GET_DISK_INFO_EX2,
-    0x000205 STORAGE_GET_DISKID,
-    0x000211 STORAGE_GET_MOUNTPOINTS,
-    0x000219 STORAGE_GET_DIRTY,
-    0x000225 STORAGE_GET_SHARED_VOLUME_INFO,
-    0x40028a ENABLE_SHARED_VOLUME_DIRECTIO,
-    0x40028e DISABLE_SHARED_VOLUME_DIRECTIO,
-    0x400296 SET_CSV_MAINTENANCE_MODE,
-    0x40029a SET_SHARED_VOLUME_BACKUP_MODE,
-    0x00029d STORAGE_GET_SHARED_VOLUME_PARTITION_NAMES,
-    0x4002a2 STORAGE_GET_SHARED_VOLUME_STATES,
-    0x0002a5 STORAGE_IS_SHARED_VOLUME,
-    0x4002ae RW_MODIFY_NOOP,
-    0x0002b1 IS_QUORUM_BLOCKED,
-    0x0002b5 POOL_GET_DRIVE_INFO,
-    0x00031a NETNAME_SET_PWD_INFOEX,
-    0x500006 DELETE,
-    0x50000a INSTALL_NODE,
-    0x50000e EVICT_NODE,
-    0x500012 ADD_DEPENDENCY,
-    0x500016 REMOVE_DEPENDENCY,
-    0x50001a ADD_OWNER,
-    0x50001e REMOVE_OWNER,
-    0x500026 SET_NAME,
-    0x50002a CLUSTER_NAME_CHANGED,
-    0x50002e CLUSTER_VERSION_CHANGED,
-    0x500046 FORCE_QUORUM,
-    0x50004a INITIALIZE,
-    0x50004e STATE_CHANGE_REASON,
-    0x500052 PROVIDER_STATE_CHANGE,
-    0x500056 LEAVING_GROUP,
-    0x50005a JOINING_GROUP,
-    0x10005d FSWITNESS_GET_EPOCH_INFO,
-    0x500062 FSWITNESS_SET_EPOCH_INFO,
-    0x500066 FSWITNESS_RELEASE_LOCK,
-    0x50006a NETNAME_CREDS_NOTIFYCAM,
-    0x50007e NOTIFY_QUORUM_STATUS,
-    0x500086 UNDELETE,
-    0x1020e9 GET_OPERATION_CONTEXT,
-    0x502122 NOTIFY_OWNER_CHANGE,
-    0x102125 VALIDATE_CHANGE_GROUP,
-    0x10212d CHECK_DRAIN_VETO,
-    0x102131 NOTIFY_DRAIN_COMPLETE,
-);
-
-/// CLUSCTL_RESOURCE_TYPE_* ([MS-CMRP] 3.1.4.3.2). GET_COMMON_PROPERTY_FMTS is known but not
-/// supported: "The server SHOULD NOT support this control" (3.1.4.3.2.12).
-const RESOURCE_TYPE_CODES: &[KnownCode] = codes!(0x02, "RESOURCE_TYPE":
-    0x000000 UNKNOWN => Unknown,
-    0x000005 GET_CHARACTERISTICS => GetCharacteristics,
-    0x000009 GET_FLAGS => GetFlags,
-    0x00000d GET_CLASS_INFO => GetClassInfo,
-    0x000011 GET_REQUIRED_DEPENDENCIES => GetRequiredDependencies,
-    0x000015 GET_ARB_TIMEOUT,
-    0x000051 ENUM_COMMON_PROPERTIES => EnumCommonProperties,
-    0x000055 GET_RO_COMMON_PROPERTIES => GetRoCommonProperties,
-    0x000059 GET_COMMON_PROPERTIES => GetCommonProperties,
-    0x40005e SET_COMMON_PROPERTIES => SetCommonProperties,
-    0x000061 VALIDATE_COMMON_PROPERTIES => ValidateCommonProperties,
-    0x000065 GET_COMMON_PROPERTY_FMTS,
-    0x000069 GET_COMMON_RESOURCE_PROPERTY_FMTS => GetCommonResourcePropertyFmts,
-    0x000079 ENUM_PRIVATE_PROPERTIES => EnumPrivateProperties,
-    0x00007d GET_RO_PRIVATE_PROPERTIES => GetRoPrivateProperties,
-    0x000081 GET_PRIVATE_PROPERTIES => GetPrivateProperties,
-    0x400086 SET_PRIVATE_PROPERTIES => SetPrivateProperties,
-    0x000089 VALIDATE_PRIVATE_PROPERTIES => ValidatePrivateProperties,
-    0x00008d GET_PRIVATE_PROPERTY_FMTS => GetPrivatePropertyFmts,
-    0x000091 GET_PRIVATE_RESOURCE_PROPERTY_FMTS => GetPrivateResourcePropertyFmts,
-    0x0000a9 GET_REGISTRY_CHECKPOINTS,
-    0x0000b5 GET_CRYPTO_CHECKPOINTS,
-    0x000195 STORAGE_GET_AVAILABLE_DISKS,
-    0x40019e STORAGE_SYNC_CLUSDISK_DB,
-    0x0001b9 QUERY_DELETE,
-    0x0001ed STORAGE_GET_DRIVELETTERS,
-    0x0001f5 STORAGE_GET_AVAILABLE_DISKS_EX,
-    0x000201 STORAGE_REMAP_DRIVELETTER,
-    0x000205 STORAGE_GET_DISKID,
-    0x000209 STORAGE_IS_CLUSTERABLE,
-    0x40020e STORAGE_REMOVE_VM_OWNERSHIP,
-    0x00022d STORAGE_GET_RESOURCEID,
-    0x000231 GEN_APP_VALIDATE_PATH,
-    0x000235 NETNAME_VALIDATE_NETNAME,
-    0x000239 GEN_APP_VALIDATE_DIRECTORY,
-    0x40026e NETNAME_GET_OU_FOR_VCO,
-    0x50000a INSTALL_NODE,
-    0x50000e EVICT_NODE,
-    0x50002e CLUSTER_VERSION_CHANGED,
-    0x500032 FIXUP_ON_UPGRADE,
-    0x500036 STARTING_PHASE1,
-    0x50003a STARTING_PHASE2,
-    0x50003e HOLD_IO,
-    0x500042 RESUME_IO,
-    0x100081 NOTIFY_MONITOR_SHUTTING_DOWN,
-);
-
-/// CLUSCTL_GROUP_* ([MS-CMRP] 3.1.4.3.3). The property format codes are "not supported" on
-/// Windows (SDK).
-const GROUP_CODES: &[KnownCode] = codes!(0x03, "GROUP":
-    0x000000 UNKNOWN => Unknown,
-    0x000005 GET_CHARACTERISTICS => GetCharacteristics,
-    0x000009 GET_FLAGS => GetFlags,
-    0x000019 GET_FAILURE_INFO,
-    0x000029 GET_NAME => GetName,
-    0x000039 GET_ID => GetId,
-    0x000051 ENUM_COMMON_PROPERTIES => EnumCommonProperties,
-    0x000055 GET_RO_COMMON_PROPERTIES => GetRoCommonProperties,
-    0x000059 GET_COMMON_PROPERTIES => GetCommonProperties,
-    0x40005e SET_COMMON_PROPERTIES => SetCommonProperties,
-    0x000061 VALIDATE_COMMON_PROPERTIES => ValidateCommonProperties,
-    0x000065 GET_COMMON_PROPERTY_FMTS,
-    0x000079 ENUM_PRIVATE_PROPERTIES => EnumPrivateProperties,
-    0x00007d GET_RO_PRIVATE_PROPERTIES => GetRoPrivateProperties,
-    0x000081 GET_PRIVATE_PROPERTIES => GetPrivateProperties,
-    0x400086 SET_PRIVATE_PROPERTIES => SetPrivateProperties,
-    0x000089 VALIDATE_PRIVATE_PROPERTIES => ValidatePrivateProperties,
-    0x00008d GET_PRIVATE_PROPERTY_FMTS,
-    0x0001b9 QUERY_DELETE,
-    0x0002d9 GET_LAST_MOVE_TIME,
-    0x402d86 SET_CCF_FROM_MASTER,
-);
-
-/// CLUSCTL_NODE_* ([MS-CMRP] 3.1.4.3.4). The property format codes always fail on Windows
-/// (SDK: "Always returns ERROR_INVALID_FUNCTION").
-const NODE_CODES: &[KnownCode] = codes!(0x04, "NODE":
-    0x000000 UNKNOWN => Unknown,
-    0x000005 GET_CHARACTERISTICS => GetCharacteristics,
-    0x000009 GET_FLAGS => GetFlags,
-    0x000029 GET_NAME => GetName,
-    0x000039 GET_ID => GetId,
-    0x000041 GET_CLUSTER_SERVICE_ACCOUNT_NAME => GetClusterServiceAccountName,
-    0x000051 ENUM_COMMON_PROPERTIES => EnumCommonProperties,
-    0x000055 GET_RO_COMMON_PROPERTIES => GetRoCommonProperties,
-    0x000059 GET_COMMON_PROPERTIES => GetCommonProperties,
-    0x40005e SET_COMMON_PROPERTIES => SetCommonProperties,
-    0x000061 VALIDATE_COMMON_PROPERTIES => ValidateCommonProperties,
-    0x000065 GET_COMMON_PROPERTY_FMTS,
-    0x000079 ENUM_PRIVATE_PROPERTIES => EnumPrivateProperties,
-    0x00007d GET_RO_PRIVATE_PROPERTIES => GetRoPrivateProperties,
-    0x000081 GET_PRIVATE_PROPERTIES => GetPrivateProperties,
-    0x400086 SET_PRIVATE_PROPERTIES => SetPrivateProperties,
-    0x000089 VALIDATE_PRIVATE_PROPERTIES => ValidatePrivateProperties,
-    0x00008d GET_PRIVATE_PROPERTY_FMTS,
-    0x0002bd GET_STUCK_NODES,
-    0x0002c1 INJECT_GEM_FAULT,
-    0x0002c5 INTRODUCE_GEM_REPAIR_DELAY,
-    0x0002c9 SEND_DUMMY_GEM_MESSAGES,
-    0x0002cd BLOCK_GEM_SEND_RECV,
-    0x0002d1 GET_GEMID_VECTOR,
-);
-
-/// CLUSCTL_NETWORK_* ([MS-CMRP] 3.1.4.3.5).
-const NETWORK_CODES: &[KnownCode] = codes!(0x05, "NETWORK":
-    0x000000 UNKNOWN => Unknown,
-    0x000005 GET_CHARACTERISTICS => GetCharacteristics,
-    0x000009 GET_FLAGS => GetFlags,
-    0x000029 GET_NAME => GetName,
-    0x000039 GET_ID => GetId,
-    0x000051 ENUM_COMMON_PROPERTIES => EnumCommonProperties,
-    0x000055 GET_RO_COMMON_PROPERTIES => GetRoCommonProperties,
-    0x000059 GET_COMMON_PROPERTIES => GetCommonProperties,
-    0x40005e SET_COMMON_PROPERTIES => SetCommonProperties,
-    0x000061 VALIDATE_COMMON_PROPERTIES => ValidateCommonProperties,
-    0x000065 GET_COMMON_PROPERTY_FMTS,
-    0x000079 ENUM_PRIVATE_PROPERTIES => EnumPrivateProperties,
-    0x00007d GET_RO_PRIVATE_PROPERTIES => GetRoPrivateProperties,
-    0x000081 GET_PRIVATE_PROPERTIES => GetPrivateProperties,
-    0x400086 SET_PRIVATE_PROPERTIES => SetPrivateProperties,
-    0x000089 VALIDATE_PRIVATE_PROPERTIES => ValidatePrivateProperties,
-    0x00008d GET_PRIVATE_PROPERTY_FMTS,
-);
-
-/// CLUSCTL_NETINTERFACE_* ([MS-CMRP] 3.1.4.3.6).
-const NETINTERFACE_CODES: &[KnownCode] = codes!(0x06, "NETINTERFACE":
-    0x000000 UNKNOWN => Unknown,
-    0x000005 GET_CHARACTERISTICS => GetCharacteristics,
-    0x000009 GET_FLAGS => GetFlags,
-    0x000029 GET_NAME => GetName,
-    0x000031 GET_NODE => GetNode,
-    0x000035 GET_NETWORK => GetNetwork,
-    0x000039 GET_ID => GetId,
-    0x000051 ENUM_COMMON_PROPERTIES => EnumCommonProperties,
-    0x000055 GET_RO_COMMON_PROPERTIES => GetRoCommonProperties,
-    0x000059 GET_COMMON_PROPERTIES => GetCommonProperties,
-    0x40005e SET_COMMON_PROPERTIES => SetCommonProperties,
-    0x000061 VALIDATE_COMMON_PROPERTIES => ValidateCommonProperties,
-    0x000065 GET_COMMON_PROPERTY_FMTS,
-    0x000079 ENUM_PRIVATE_PROPERTIES => EnumPrivateProperties,
-    0x00007d GET_RO_PRIVATE_PROPERTIES => GetRoPrivateProperties,
-    0x000081 GET_PRIVATE_PROPERTIES => GetPrivateProperties,
-    0x400086 SET_PRIVATE_PROPERTIES => SetPrivateProperties,
-    0x000089 VALIDATE_PRIVATE_PROPERTIES => ValidatePrivateProperties,
-    0x00008d GET_PRIVATE_PROPERTY_FMTS,
-);
-
-/// CLUSCTL_CLUSTER_* ([MS-CMRP] 3.1.4.3.7). Cluster private property formats "are not
-/// supported" (SDK).
-const CLUSTER_CODES: &[KnownCode] = codes!(0x07, "CLUSTER":
-    0x000000 UNKNOWN => Unknown,
-    0x00003d GET_FQDN => GetFqdn,
-    0x000045 CHECK_VOTER_EVICT => CheckVoterEvict,
-    0x000049 CHECK_VOTER_DOWN => CheckVoterDown,
-    0x00004d SHUTDOWN,
-    0x000051 ENUM_COMMON_PROPERTIES => EnumCommonProperties,
-    0x000055 GET_RO_COMMON_PROPERTIES => GetRoCommonProperties,
-    0x000059 GET_COMMON_PROPERTIES => GetCommonProperties,
-    0x40005e SET_COMMON_PROPERTIES => SetCommonProperties,
-    0x000061 VALIDATE_COMMON_PROPERTIES => ValidateCommonProperties,
-    0x000065 GET_COMMON_PROPERTY_FMTS => GetCommonPropertyFmts,
-    0x000079 ENUM_PRIVATE_PROPERTIES => EnumPrivateProperties,
-    0x00007d GET_RO_PRIVATE_PROPERTIES => GetRoPrivateProperties,
-    0x000081 GET_PRIVATE_PROPERTIES => GetPrivateProperties,
-    0x400086 SET_PRIVATE_PROPERTIES => SetPrivateProperties,
-    0x000089 VALIDATE_PRIVATE_PROPERTIES => ValidatePrivateProperties,
-    0x00008d GET_PRIVATE_PROPERTY_FMTS,
-    0x4000f2 SET_ACCOUNT_ACCESS => SetAccountAccess,
-    0x00023e BATCH_BLOCK_KEY,
-    0x000241 BATCH_UNBLOCK_KEY,
-    0x000291 GET_SHARED_VOLUME_ID,
-    0x0002a9 GET_CLUSDB_TIMESTAMP,
-    0x0002b9 GET_GUM_LOCK_OWNER,
-    0x4002e2 SET_STORAGE_CONFIGURATION,
-    0x0002e5 GET_STORAGE_CONFIGURATION,
-    0x0002e9 GET_STORAGE_CONFIG_ATTRIBUTES,
-    0x4002ee REMOVE_NODE,
-    0x400306 CLEAR_NODE_CONNECTION_INFO,
-    0x40030a SET_DNS_DOMAIN,
-);
-
-/// CLUSCTL_GROUPSET_* (Windows Server 2016 and later; [MS-CMRP] 3.1.4.3.8).
-const GROUPSET_CODES: &[KnownCode] = codes!(0x08, "GROUPSET":
-    0x000039 GET_ID => GetId,
-    0x000055 GET_RO_COMMON_PROPERTIES,
-    0x000059 GET_COMMON_PROPERTIES,
-    0x40005e SET_COMMON_PROPERTIES,
-    0x002d71 GET_GROUPS,
-    0x002d75 GET_PROVIDER_GROUPS,
-    0x002d79 GET_PROVIDER_GROUPSETS,
-);
-
-/// CLUSCTL_AFFINITYRULE_* (Windows Server 2019 and later; no method of clusapi v3 takes them).
-const AFFINITYRULE_CODES: &[KnownCode] = codes!(0x09, "AFFINITYRULE":
-    0x000039 GET_ID,
-    0x000055 GET_RO_COMMON_PROPERTIES,
-    0x000059 GET_COMMON_PROPERTIES,
-    0x40005e SET_COMMON_PROPERTIES,
-    0x002d71 GET_GROUPNAMES,
-);
-
-/// The known control codes of one object type (empty for USER: resource DLLs define those).
-pub fn known_codes(t: ObjectType) -> &'static [KnownCode] {
-    match t {
-        ObjectType::Resource => RESOURCE_CODES,
-        ObjectType::ResourceType => RESOURCE_TYPE_CODES,
-        ObjectType::Group => GROUP_CODES,
-        ObjectType::Node => NODE_CODES,
-        ObjectType::Network => NETWORK_CODES,
-        ObjectType::NetInterface => NETINTERFACE_CODES,
-        ObjectType::Cluster => CLUSTER_CODES,
-        ObjectType::GroupSet => GROUPSET_CODES,
-        ObjectType::AffinityRule => AFFINITYRULE_CODES,
-        ObjectType::User => &[],
-    }
-}
-
-/// A control code taken apart ([MS-CMRP] 2.2.2.x / SDK "Control Code Architecture"):
-///
-/// ```text
-/// bits 31-24 object | 23 global | 22 modify | 21 user | 20 internal | 19-2 function | 1-0 access
-/// ```
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct ControlCode {
-    /// The code as sent.
-    pub raw: u32,
-    /// The object byte (CLUS_OBJECT_*).
-    pub object: u8,
-    pub global: bool,
-    pub modify: bool,
-    pub user: bool,
-    pub internal: bool,
-    /// The operation number (bits 2-19; CLCTL_* >> 2 without the flag bits).
-    pub function: u32,
-    pub access: AccessMode,
-}
-
-impl ControlCode {
-    /// Decodes a code; never fails (any 32-bit value has parts).
-    pub const fn decode(raw: u32) -> ControlCode {
-        ControlCode {
-            raw,
-            object: (raw >> 24) as u8,
-            global: raw & CLCTL_GLOBAL_MASK != 0,
-            modify: raw & CLCTL_MODIFY_MASK != 0,
-            user: raw & CLCTL_USER_MASK != 0,
-            internal: raw & CLCTL_INTERNAL_MASK != 0,
-            function: (raw >> 2) & 0x3_FFFF,
-            access: match raw & 3 {
-                0 => AccessMode::Any,
-                1 => AccessMode::Read,
-                2 => AccessMode::Write,
-                _ => AccessMode::Reserved,
-            },
-        }
-    }
-
-    /// The object type, if the object byte is a defined one.
-    pub fn object_type(&self) -> Option<ObjectType> {
-        ObjectType::from_code(self.object)
-    }
-
-    /// The SDK's entry for this exact code.
-    pub fn known(&self) -> Option<&'static KnownCode> {
-        known_codes(self.object_type()?).iter().find(|k| k.code == self.raw)
-    }
-
-    /// The spec name (`CLUSCTL_RESOURCE_GET_COMMON_PROPERTIES`, ...), for known codes.
-    pub fn name(&self) -> Option<&'static str> {
-        self.known().map(|k| k.name)
-    }
-
-    /// What clusapid does for this code sent to an object of type `t`: `None` when the code is
-    /// for another object type, unknown, or known but not supported.
-    pub fn function_for(&self, t: ObjectType) -> Option<Function> {
-        if self.object != t.code() {
-            return None;
-        }
-        self.known()?.function
-    }
-}
-
-impl fmt::Display for ControlCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{n}"),
-            None => write!(f, "{:#010x}", self.raw),
-        }
-    }
-}
-
-impl fmt::Debug for ControlCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ControlCode({:#010x} {self})", self.raw)
-    }
-}
+/// The control-code decoder and the tables of known codes live with the wire codecs.
+pub use idl::cluctl::*;
 
 // ---------------------------------------------------------------------------------------------
 // the output-buffer protocol
@@ -638,41 +89,6 @@ pub fn reply(out_buffer_size: u32, outcome: Result<Output, u32>) -> ControlReply
     }
 }
 
-macro_rules! from_reply {
-    ($($resp:ident),* $(,)?) => {$(
-        impl From<ControlReply> for $resp {
-            fn from(r: ControlReply) -> Self {
-                $resp {
-                    out_buffer: r.out_buffer,
-                    bytes_returned: r.bytes_returned,
-                    cb_required: r.cb_required,
-                    rpc_status: 0,
-                    result: WError(r.result),
-                }
-            }
-        }
-    )*};
-}
-
-from_reply!(
-    ApiNodeResourceControlResponse,
-    ApiResourceControlResponse,
-    ApiNodeResourceTypeControlResponse,
-    ApiResourceTypeControlResponse,
-    ApiNodeGroupControlResponse,
-    ApiGroupControlResponse,
-    ApiNodeNodeControlResponse,
-    ApiNodeControlResponse,
-    ApiNodeNetworkControlResponse,
-    ApiNetworkControlResponse,
-    ApiNodeNetInterfaceControlResponse,
-    ApiNetInterfaceControlResponse,
-    ApiNodeClusterControlResponse,
-    ApiClusterControlResponse,
-    ApiNodeGroupSetControlResponse,
-    ApiGroupSetControlResponse,
-);
-
 /// The input bytes of a call: `nInBufferSize` bytes of `lpInBuffer` (a NULL buffer is empty).
 /// A size larger than the buffer, or than [`MAX_INPUT`], is ERROR_INVALID_PARAMETER.
 pub fn input(buf: &Option<ConfBytes>, size: u32) -> Result<&[u8], u32> {
@@ -693,7 +109,7 @@ pub fn input(buf: &Option<ConfBytes>, size: u32) -> Result<&[u8], u32> {
 
 /// Which object a control call is for, as its handle designates it.
 #[derive(Clone, Debug)]
-enum Target {
+pub enum Target {
     Cluster,
     Node(u32),
     Group(String),
@@ -701,6 +117,7 @@ enum Target {
     ResourceType(String),
     Network(String),
     NetInterface(String),
+    GroupSet(String),
 }
 
 impl Target {
@@ -713,6 +130,7 @@ impl Target {
             Target::ResourceType(_) => ObjectType::ResourceType,
             Target::Network(_) => ObjectType::Network,
             Target::NetInterface(_) => ObjectType::NetInterface,
+            Target::GroupSet(_) => ObjectType::GroupSet,
         }
     }
 
@@ -730,13 +148,15 @@ impl Target {
             Target::NetInterface(id) => {
                 Obj::NetInterface(s.netinterface_by_id(id).ok_or(ERROR_CLUSTER_NETINTERFACE_NOT_FOUND)?)
             }
+            // not in the model: [`api_group_set_control`] answers group sets
+            Target::GroupSet(_) => return Err(ERROR_INVALID_FUNCTION),
         })
     }
 }
 
 /// The host node handle of an `ApiNode*Control` call: open, and "All" when the code modifies.
 fn check_host_node(s: &ClusapiService, ctx: &CallCtx, h: &ContextHandle, code: ControlCode) -> Result<(), u32> {
-    let node = ctx.group.get::<NodeHandle>(h).ok_or(ERROR_INVALID_HANDLE)?;
+    let node = handle::<Nodes>(ctx, h)?;
     if code.modify && node.access != Granted::All {
         return Err(ERROR_ACCESS_DENIED);
     }
@@ -818,7 +238,7 @@ async fn set_account_access(s: &ClusapiService, input: &[u8]) -> Outcome {
         let lines: Vec<String> = edits.iter().map(Edit::to_line).collect();
         let new = registry_model::RegValue::multi_sz(&lines);
         cr.set_value("", EDITS_VALUE, new.clone()).map_err(|e| e.win32_code())?;
-        changes.push(super::batch::Change::SetValue { key: String::new(), name: EDITS_VALUE.into(), old, new });
+        changes.push(super::registry::Change::SetValue { key: String::new(), name: EDITS_VALUE.into(), old, new });
         Ok(edits)
     })
     .await?;
@@ -1091,422 +511,150 @@ fn log(method: &str, code: ControlCode, r: &ControlReply) {
 // ---------------------------------------------------------------------------------------------
 // the methods
 
-fn resource(ctx: &CallCtx, h: &ContextHandle) -> Result<(Target, Granted), u32> {
-    let h = ctx.group.get::<ResourceHandle>(h).ok_or(ERROR_INVALID_HANDLE)?;
-    Ok((Target::Resource(h.id.clone()), h.access))
+/// A request of one of the `Api*Control` methods ([`control_requests!`]): the object's handle
+/// (for resource types the cluster handle and `lpszResourceTypeName`), the host node handle of
+/// the `ApiNode*Control` form, the code and the buffers.
+pub trait ControlRequest {
+    /// The method's name, for the log.
+    const METHOD: &'static str;
+    type Reply: From<ControlReply>;
+    /// The target and the access its handle grants: ERROR_INVALID_HANDLE when the handle is
+    /// not an open one of the method's class.
+    fn object(&self, ctx: &CallCtx) -> Result<(Target, Granted), u32>;
+    /// `hHostNode` / `hNode` of the `ApiNode*Control` form.
+    fn host(&self) -> Option<&ContextHandle>;
+    fn code(&self) -> u32;
+    fn in_buffer(&self) -> (&Option<ConfBytes>, u32);
+    fn out_buffer_size(&self) -> u32;
 }
 
-fn resource_type(ctx: &CallCtx, h: &ContextHandle, name: &str) -> Result<(Target, Granted), u32> {
-    let h = ctx.group.get::<ClusterHandle>(h).ok_or(ERROR_INVALID_HANDLE)?;
-    Ok((Target::ResourceType(name.to_owned()), h.access))
-}
-
-fn group(ctx: &CallCtx, h: &ContextHandle) -> Result<(Target, Granted), u32> {
-    let h = ctx.group.get::<GroupHandle>(h).ok_or(ERROR_INVALID_HANDLE)?;
-    Ok((Target::Group(h.id.clone()), h.access))
-}
-
-fn node(ctx: &CallCtx, h: &ContextHandle) -> Result<(Target, Granted), u32> {
-    let h = ctx.group.get::<NodeHandle>(h).ok_or(ERROR_INVALID_HANDLE)?;
-    Ok((Target::Node(h.pnn), h.access))
-}
-
-fn network(ctx: &CallCtx, h: &ContextHandle) -> Result<(Target, Granted), u32> {
-    let h = ctx.group.get::<NetworkHandle>(h).ok_or(ERROR_INVALID_HANDLE)?;
-    Ok((Target::Network(h.id.clone()), h.access))
-}
-
-fn netinterface(ctx: &CallCtx, h: &ContextHandle) -> Result<(Target, Granted), u32> {
-    let h = ctx.group.get::<NetInterfaceHandle>(h).ok_or(ERROR_INVALID_HANDLE)?;
-    Ok((Target::NetInterface(h.id.clone()), h.access))
-}
-
-fn cluster(ctx: &CallCtx, h: &ContextHandle) -> Result<(Target, Granted), u32> {
-    let h = ctx.group.get::<ClusterHandle>(h).ok_or(ERROR_INVALID_HANDLE)?;
-    Ok((Target::Cluster, h.access))
-}
-
-/// One control call: the object handle (already looked up), the optional host node handle,
-/// the code and the buffers; returns the reply after the output-buffer protocol.
-#[allow(clippy::too_many_arguments)]
-async fn call(
+/// The target of a control request, once its handles are checked: the object handle, then the
+/// host node handle of the `ApiNode*Control` form.
+fn target<R: ControlRequest>(
     s: &ClusapiService,
     ctx: &CallCtx,
-    method: &str,
-    object: Result<(Target, Granted), u32>,
-    host: Option<&ContextHandle>,
-    raw_code: u32,
-    in_buffer: &Option<ConfBytes>,
-    in_buffer_size: u32,
-    out_buffer_size: u32,
-) -> ControlReply {
-    let code = ControlCode::decode(raw_code);
+    req: &R,
+    code: ControlCode,
+) -> Result<(Target, Granted), u32> {
+    let object = req.object(ctx)?;
+    if let Some(h) = req.host() {
+        check_host_node(s, ctx, h, code)?;
+    }
+    Ok(object)
+}
+
+/// The reply after the output-buffer protocol, logged.
+fn finish<R: ControlRequest>(req: &R, code: ControlCode, outcome: Outcome) -> R::Reply {
+    let r = reply(req.out_buffer_size(), outcome);
+    log(R::METHOD, code, &r);
+    r.into()
+}
+
+/// [MS-CMRP 3.1.4.2.74] ApiResourceControl, [3.1.4.2.76] ApiResourceTypeControl (on the type
+/// named by `lpszResourceTypeName`: ERROR_CLUSTER_RESOURCE_TYPE_NOT_FOUND if there is none),
+/// [3.1.4.2.78] ApiGroupControl, [3.1.4.2.80] ApiNodeControl, [3.1.4.2.89] ApiNetworkControl,
+/// [3.1.4.2.98] ApiNetInterfaceControl and [3.1.4.2.106] ApiClusterControl: the
+/// CLUSCTL_<object>_* code on the object of the handle, with the rules of the module
+/// documentation. Their `ApiNode*Control` forms ([3.1.4.2.73, .75, .77, .79, .88, .97, .105])
+/// do the same on a given (host) node.
+pub async fn api_control<R: ControlRequest>(s: &ClusapiService, ctx: &CallCtx, req: R) -> R::Reply {
+    let code = ControlCode::decode(req.code());
     let outcome = async {
-        let (target, granted) = object?;
-        if let Some(h) = host {
-            check_host_node(s, ctx, h, code)?;
-        }
-        control(s, target, granted, code, input(in_buffer, in_buffer_size)).await
+        let (target, granted) = target(s, ctx, &req, code)?;
+        let (buf, size) = req.in_buffer();
+        control(s, target, granted, code, input(buf, size)).await
     }
     .await;
-    let r = reply(out_buffer_size, outcome);
-    log(method, code, &r);
-    r
+    finish(&req, code, outcome)
 }
 
-/// [MS-CMRP 3.1.4.2.73] ApiNodeResourceControl: ApiResourceControl on a given node.
-pub async fn api_node_resource_control(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiNodeResourceControlRequest,
-) -> ApiNodeResourceControlResponse {
-    let obj = resource(ctx, &req.resource);
-    call(
-        s,
-        ctx,
-        "ApiNodeResourceControl",
-        obj,
-        Some(&req.node),
-        req.control_code,
-        &req.in_buffer,
-        req.in_buffer_size,
-        req.out_buffer_size,
-    )
-    .await
-    .into()
-}
-
-/// [MS-CMRP 3.1.4.2.74] ApiResourceControl: CLUSCTL_RESOURCE_* on a resource.
-pub async fn api_resource_control(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiResourceControlRequest,
-) -> ApiResourceControlResponse {
-    let obj = resource(ctx, &req.resource);
-    call(
-        s,
-        ctx,
-        "ApiResourceControl",
-        obj,
-        None,
-        req.control_code,
-        &req.in_buffer,
-        req.in_buffer_size,
-        req.out_buffer_size,
-    )
-    .await
-    .into()
-}
-
-/// [MS-CMRP 3.1.4.2.75] ApiNodeResourceTypeControl: ApiResourceTypeControl on a given node.
-pub async fn api_node_resource_type_control(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiNodeResourceTypeControlRequest,
-) -> ApiNodeResourceTypeControlResponse {
-    let obj = resource_type(ctx, &req.cluster, req.resource_type_name.as_str());
-    call(
-        s,
-        ctx,
-        "ApiNodeResourceTypeControl",
-        obj,
-        Some(&req.node),
-        req.control_code,
-        &req.in_buffer,
-        req.in_buffer_size,
-        req.out_buffer_size,
-    )
-    .await
-    .into()
-}
-
-/// [MS-CMRP 3.1.4.2.76] ApiResourceTypeControl: CLUSCTL_RESOURCE_TYPE_* on the resource type
-/// named by `lpszResourceTypeName` (ERROR_CLUSTER_RESOURCE_TYPE_NOT_FOUND if there is none).
-pub async fn api_resource_type_control(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiResourceTypeControlRequest,
-) -> ApiResourceTypeControlResponse {
-    let obj = resource_type(ctx, &req.cluster, req.resource_type_name.as_str());
-    call(
-        s,
-        ctx,
-        "ApiResourceTypeControl",
-        obj,
-        None,
-        req.control_code,
-        &req.in_buffer,
-        req.in_buffer_size,
-        req.out_buffer_size,
-    )
-    .await
-    .into()
-}
-
-/// [MS-CMRP 3.1.4.2.77] ApiNodeGroupControl: ApiGroupControl on a given node.
-pub async fn api_node_group_control(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiNodeGroupControlRequest,
-) -> ApiNodeGroupControlResponse {
-    let obj = group(ctx, &req.group);
-    call(
-        s,
-        ctx,
-        "ApiNodeGroupControl",
-        obj,
-        Some(&req.node),
-        req.control_code,
-        &req.in_buffer,
-        req.in_buffer_size,
-        req.out_buffer_size,
-    )
-    .await
-    .into()
-}
-
-/// [MS-CMRP 3.1.4.2.78] ApiGroupControl: CLUSCTL_GROUP_* on a group.
-pub async fn api_group_control(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiGroupControlRequest,
-) -> ApiGroupControlResponse {
-    let obj = group(ctx, &req.group);
-    call(
-        s,
-        ctx,
-        "ApiGroupControl",
-        obj,
-        None,
-        req.control_code,
-        &req.in_buffer,
-        req.in_buffer_size,
-        req.out_buffer_size,
-    )
-    .await
-    .into()
-}
-
-/// [MS-CMRP 3.1.4.2.79] ApiNodeNodeControl: ApiNodeControl on a given (host) node.
-pub async fn api_node_node_control(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiNodeNodeControlRequest,
-) -> ApiNodeNodeControlResponse {
-    let obj = node(ctx, &req.node);
-    call(
-        s,
-        ctx,
-        "ApiNodeNodeControl",
-        obj,
-        Some(&req.host_node),
-        req.control_code,
-        &req.in_buffer,
-        req.in_buffer_size,
-        req.out_buffer_size,
-    )
-    .await
-    .into()
-}
-
-/// [MS-CMRP 3.1.4.2.80] ApiNodeControl: CLUSCTL_NODE_* on a node.
-pub async fn api_node_control(s: &ClusapiService, ctx: &CallCtx, req: ApiNodeControlRequest) -> ApiNodeControlResponse {
-    let obj = node(ctx, &req.node);
-    call(s, ctx, "ApiNodeControl", obj, None, req.control_code, &req.in_buffer, req.in_buffer_size, req.out_buffer_size)
-        .await
-        .into()
-}
-
-/// [MS-CMRP 3.1.4.2.88] ApiNodeNetworkControl: ApiNetworkControl on a given node.
-pub async fn api_node_network_control(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiNodeNetworkControlRequest,
-) -> ApiNodeNetworkControlResponse {
-    let obj = network(ctx, &req.network);
-    call(
-        s,
-        ctx,
-        "ApiNodeNetworkControl",
-        obj,
-        Some(&req.node),
-        req.control_code,
-        &req.in_buffer,
-        req.in_buffer_size,
-        req.out_buffer_size,
-    )
-    .await
-    .into()
-}
-
-/// [MS-CMRP 3.1.4.2.89] ApiNetworkControl: CLUSCTL_NETWORK_* on a network.
-pub async fn api_network_control(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiNetworkControlRequest,
-) -> ApiNetworkControlResponse {
-    let obj = network(ctx, &req.network);
-    call(
-        s,
-        ctx,
-        "ApiNetworkControl",
-        obj,
-        None,
-        req.control_code,
-        &req.in_buffer,
-        req.in_buffer_size,
-        req.out_buffer_size,
-    )
-    .await
-    .into()
-}
-
-/// [MS-CMRP 3.1.4.2.97] ApiNodeNetInterfaceControl: ApiNetInterfaceControl on a given node.
-pub async fn api_node_net_interface_control(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiNodeNetInterfaceControlRequest,
-) -> ApiNodeNetInterfaceControlResponse {
-    let obj = netinterface(ctx, &req.net_interface);
-    call(
-        s,
-        ctx,
-        "ApiNodeNetInterfaceControl",
-        obj,
-        Some(&req.node),
-        req.control_code,
-        &req.in_buffer,
-        req.in_buffer_size,
-        req.out_buffer_size,
-    )
-    .await
-    .into()
-}
-
-/// [MS-CMRP 3.1.4.2.98] ApiNetInterfaceControl: CLUSCTL_NETINTERFACE_* on a network interface.
-pub async fn api_net_interface_control(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiNetInterfaceControlRequest,
-) -> ApiNetInterfaceControlResponse {
-    let obj = netinterface(ctx, &req.net_interface);
-    call(
-        s,
-        ctx,
-        "ApiNetInterfaceControl",
-        obj,
-        None,
-        req.control_code,
-        &req.in_buffer,
-        req.in_buffer_size,
-        req.out_buffer_size,
-    )
-    .await
-    .into()
-}
-
-/// [MS-CMRP 3.1.4.2.105] ApiNodeClusterControl: ApiClusterControl on a given node.
-pub async fn api_node_cluster_control(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiNodeClusterControlRequest,
-) -> ApiNodeClusterControlResponse {
-    let obj = cluster(ctx, &req.cluster);
-    call(
-        s,
-        ctx,
-        "ApiNodeClusterControl",
-        obj,
-        Some(&req.host_node),
-        req.control_code,
-        &req.in_buffer,
-        req.in_buffer_size,
-        req.out_buffer_size,
-    )
-    .await
-    .into()
-}
-
-/// [MS-CMRP 3.1.4.2.106] ApiClusterControl: CLUSCTL_CLUSTER_* on the cluster.
-pub async fn api_cluster_control(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiClusterControlRequest,
-) -> ApiClusterControlResponse {
-    let obj = cluster(ctx, &req.cluster);
-    call(
-        s,
-        ctx,
-        "ApiClusterControl",
-        obj,
-        None,
-        req.control_code,
-        &req.in_buffer,
-        req.in_buffer_size,
-        req.out_buffer_size,
-    )
-    .await
-    .into()
-}
-
-/// A group set control call (Windows Server 2016 and later; the 2012 R2 profile has no such
-/// method). A CTDB cluster has no group set, so no handle can reach here; of the
-/// CLUSCTL_GROUPSET_* codes only GET_ID (the group set's name, which would be its id) is
-/// answered, every other code is ERROR_INVALID_FUNCTION.
-fn group_set_call(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    method: &str,
-    h: &ContextHandle,
-    host: Option<&ContextHandle>,
-    raw_code: u32,
-    out_buffer_size: u32,
-) -> ControlReply {
-    let code = ControlCode::decode(raw_code);
-    let outcome = (|| {
-        let gs = ctx.group.get::<GroupSetHandle>(h).ok_or(ERROR_INVALID_HANDLE)?;
-        if let Some(h) = host {
-            check_host_node(s, ctx, h, code)?;
-        }
-        if code.modify && gs.access != Granted::All {
+/// [MS-CMRP 3.1.4.2.156] ApiGroupSetControl and [3.1.4.2.155] ApiNodeGroupSetControl (Windows
+/// Server 2016 and later; the 2012 R2 profile has no such method). A CTDB cluster has no group
+/// set, so no handle can reach here; of the CLUSCTL_GROUPSET_* codes only GET_ID (the group
+/// set's name, which would be its id) is answered, every other code is ERROR_INVALID_FUNCTION.
+pub fn api_group_set_control<R: ControlRequest>(s: &ClusapiService, ctx: &CallCtx, req: R) -> R::Reply {
+    let code = ControlCode::decode(req.code());
+    let outcome = target(s, ctx, &req, code).and_then(|(target, granted)| {
+        if code.modify && granted != Granted::All {
             return Err(ERROR_ACCESS_DENIED);
         }
-        match code.function_for(ObjectType::GroupSet) {
-            Some(Function::GetId) => Ok(sz(&gs.name)),
+        match (target, code.function_for(ObjectType::GroupSet)) {
+            (Target::GroupSet(name), Some(Function::GetId)) => Ok(sz(&name)),
             _ => Err(ERROR_INVALID_FUNCTION),
         }
-    })();
-    let r = reply(out_buffer_size, outcome);
-    log(method, code, &r);
-    r
+    });
+    finish(&req, code, outcome)
 }
 
-/// [MS-CMRP 3.1.4.2.155] ApiNodeGroupSetControl: ApiGroupSetControl on a given node.
-pub fn api_node_group_set_control(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiNodeGroupSetControlRequest,
-) -> ApiNodeGroupSetControlResponse {
-    group_set_call(
-        s,
-        ctx,
-        "ApiNodeGroupSetControl",
-        &req.group_set,
-        Some(&req.node),
-        req.control_code,
-        req.out_buffer_size,
-    )
-    .into()
+/// `ApiXControl(handle field[, host field]) => Class, |handle, request| target;`
+macro_rules! control_requests {
+    ($($method:ident ($h:ident $(, $host:ident)?) => $class:ty, |$hv:ident, $req:ident| $target:expr;)*) => {
+        idl::__paste! { $(
+            impl ControlRequest for [<$method Request>] {
+                const METHOD: &'static str = stringify!($method);
+                type Reply = [<$method Response>];
+                fn object(&self, ctx: &CallCtx) -> Result<(Target, Granted), u32> {
+                    let ($hv, $req) = (handle::<$class>(ctx, &self.$h)?, self);
+                    let _ = $req;
+                    Ok(($target, $hv.access))
+                }
+                fn host(&self) -> Option<&ContextHandle> {
+                    None $(.or(Some(&self.$host)))?
+                }
+                fn code(&self) -> u32 {
+                    self.control_code
+                }
+                fn in_buffer(&self) -> (&Option<ConfBytes>, u32) {
+                    (&self.in_buffer, self.in_buffer_size)
+                }
+                fn out_buffer_size(&self) -> u32 {
+                    self.out_buffer_size
+                }
+            }
+            impl From<ControlReply> for [<$method Response>] {
+                fn from(r: ControlReply) -> Self {
+                    Self {
+                        out_buffer: r.out_buffer,
+                        bytes_returned: r.bytes_returned,
+                        cb_required: r.cb_required,
+                        rpc_status: 0,
+                        result: WError(r.result),
+                    }
+                }
+            }
+        )* }
+    };
 }
 
-/// [MS-CMRP 3.1.4.2.156] ApiGroupSetControl: CLUSCTL_GROUPSET_* on a group set.
-pub fn api_group_set_control(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiGroupSetControlRequest,
-) -> ApiGroupSetControlResponse {
-    group_set_call(s, ctx, "ApiGroupSetControl", &req.group_set, None, req.control_code, req.out_buffer_size).into()
+control_requests! {
+    ApiNodeResourceControl(resource, node) => Resources, |h, _r| Target::Resource(h.id.clone());
+    ApiResourceControl(resource) => Resources, |h, _r| Target::Resource(h.id.clone());
+    ApiNodeResourceTypeControl(cluster, node) => Cluster,
+        |_h, r| Target::ResourceType(r.resource_type_name.as_str().to_owned());
+    ApiResourceTypeControl(cluster) => Cluster, |_h, r| Target::ResourceType(r.resource_type_name.as_str().to_owned());
+    ApiNodeGroupControl(group, node) => Groups, |h, _r| Target::Group(h.id.clone());
+    ApiGroupControl(group) => Groups, |h, _r| Target::Group(h.id.clone());
+    ApiNodeNodeControl(node, host_node) => Nodes, |h, _r| Target::Node(h.pnn);
+    ApiNodeControl(node) => Nodes, |h, _r| Target::Node(h.pnn);
+    ApiNodeNetworkControl(network, node) => Networks, |h, _r| Target::Network(h.id.clone());
+    ApiNetworkControl(network) => Networks, |h, _r| Target::Network(h.id.clone());
+    ApiNodeNetInterfaceControl(net_interface, node) => NetInterfaces, |h, _r| Target::NetInterface(h.id.clone());
+    ApiNetInterfaceControl(net_interface) => NetInterfaces, |h, _r| Target::NetInterface(h.id.clone());
+    ApiNodeClusterControl(cluster, host_node) => Cluster, |_h, _r| Target::Cluster;
+    ApiClusterControl(cluster) => Cluster, |_h, _r| Target::Cluster;
+    ApiNodeGroupSetControl(group_set, node) => GroupSets, |h, _r| Target::GroupSet(h.name.clone());
+    ApiGroupSetControl(group_set) => GroupSets, |h, _r| Target::GroupSet(h.name.clone());
 }
+
+pub use {
+    api_control as api_cluster_control, api_control as api_group_control, api_control as api_net_interface_control,
+    api_control as api_network_control, api_control as api_node_cluster_control, api_control as api_node_control,
+    api_control as api_node_group_control, api_control as api_node_net_interface_control,
+    api_control as api_node_network_control, api_control as api_node_node_control,
+    api_control as api_node_resource_control, api_control as api_node_resource_type_control,
+    api_control as api_resource_control, api_control as api_resource_type_control,
+    api_group_set_control as api_node_group_set_control,
+};
 
 #[cfg(test)]
 mod tests;

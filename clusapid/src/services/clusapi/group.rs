@@ -11,74 +11,28 @@
 //! Group dependencies (Windows Server 2016, opnums 175-176) have no CTDB equivalent: the empty
 //! expression (no dependencies) is accepted, any other ERROR_NOT_SUPPORTED.
 
-use std::sync::Arc;
-
 use idl::clusapi::*;
 use idl::{ConfBytes, ContextHandle, WError, WString};
 use nodes::model::group_type;
-use nodes::{ClusterState, Group, GroupKind, GroupState};
+use nodes::GroupKind;
 use registry_model::{multi_sz_decode, PropertyList};
 
-use super::access::{self, Granted};
-use super::cluster::cluster_handle;
+use super::access::Granted;
+use super::objclass::{handle, object, owner_name, writable, Cluster, Groups, Nodes};
 use super::properties;
-use super::{status, win, ClusapiService, GroupHandle, NodeHandle};
+use super::{status, win, ClusapiService, GroupHandle};
 use crate::services::CallCtx;
 
-/// CLUSTER_GROUP_ENUM selectors ([MS-CMRP] 3.1.4.2.54).
-pub mod group_enum {
-    pub const CONTAINS: u32 = 0x1;
-    pub const NODES: u32 = 0x2;
-}
+pub use super::objclass::{
+    close as api_close_group, get_id as api_get_group_id, get_state as api_get_group_state,
+    offline as api_offline_group, offline as api_offline_group_ex, online as api_online_group,
+    online as api_online_group_ex, open as api_open_group, open as api_open_group_ex, set_name as api_set_group_name,
+};
+
+pub use idl::clusenum::group_enum;
 
 /// CLUSTER_CREATE_GROUP_INFO_VERSION_1 ([MS-CMRP] 2.2.3.21).
 pub const CREATE_GROUP_INFO_VERSION_1: u32 = 1;
-
-/// The open group handle `h` of this association, if it is one.
-pub fn group_handle(ctx: &CallCtx, h: &ContextHandle) -> Option<Arc<GroupHandle>> {
-    ctx.group.get::<GroupHandle>(h)
-}
-
-/// The group handle of a state-changing call: ERROR_INVALID_HANDLE, or ERROR_ACCESS_DENIED when
-/// the handle only grants "Read".
-pub fn writable_group(ctx: &CallCtx, h: &ContextHandle) -> Result<Arc<GroupHandle>, u32> {
-    super::writable::<GroupHandle>(ctx, h)
-}
-
-/// The group a handle designates, or ERROR_GROUP_NOT_FOUND when it was deleted meanwhile.
-pub fn group_of<'a>(snap: &'a ClusterState, h: &GroupHandle) -> Result<&'a Group, u32> {
-    snap.group_by_id(&h.id).ok_or(win::ERROR_GROUP_NOT_FOUND)
-}
-
-fn open_group(s: &ClusapiService, ctx: &CallCtx, name: &str, granted: Granted) -> Result<ContextHandle, u32> {
-    let snap = s.backend.snapshot();
-    let g = snap.find_group_by_name(name).ok_or(win::ERROR_GROUP_NOT_FOUND)?;
-    ctx.group.insert(GroupHandle { id: g.id.clone(), access: granted }).ok_or(win::ERROR_NOT_ENOUGH_MEMORY)
-}
-
-/// [MS-CMRP 3.1.4.2.42] ApiOpenGroup: by group name (case-insensitive), with the caller's full
-/// entitlement. A failed open returns a null handle with the error in Status.
-pub fn api_open_group(s: &ClusapiService, ctx: &CallCtx, req: ApiOpenGroupRequest) -> ApiOpenGroupResponse {
-    let Some(granted) = Granted::entitled(ctx.access) else {
-        return ApiOpenGroupResponse::error(win::ERROR_ACCESS_DENIED);
-    };
-    match open_group(s, ctx, req.group_name.as_str(), granted) {
-        Ok(group) => ApiOpenGroupResponse { status: WError(0), rpc_status: 0, group },
-        Err(e) => ApiOpenGroupResponse::error(e),
-    }
-}
-
-/// [MS-CMRP 3.1.4.2.118] ApiOpenGroupEx: evaluates dwDesiredAccess as ApiOpenClusterEx does.
-pub fn api_open_group_ex(s: &ClusapiService, ctx: &CallCtx, req: ApiOpenGroupExRequest) -> ApiOpenGroupExResponse {
-    let granted = match access::evaluate(req.desired_access, Granted::entitled(ctx.access)) {
-        Ok(g) => g,
-        Err(e) => return ApiOpenGroupExResponse::error(e),
-    };
-    match open_group(s, ctx, req.group_name.as_str(), granted) {
-        Ok(group) => ApiOpenGroupExResponse { granted_access: granted.wire(), status: WError(0), rpc_status: 0, group },
-        Err(e) => ApiOpenGroupExResponse::error(e),
-    }
-}
 
 /// Creates a group and opens it with "All" access.
 async fn create_group(s: &ClusapiService, ctx: &CallCtx, name: &str) -> Result<ContextHandle, u32> {
@@ -131,9 +85,9 @@ pub async fn api_create_group_ex(
 /// ERROR_CORE_RESOURCE.
 pub async fn api_delete_group(s: &ClusapiService, ctx: &CallCtx, req: ApiDeleteGroupRequest) -> ApiDeleteGroupResponse {
     let r = async {
-        let h = writable_group(ctx, &req.group)?;
+        let h = writable::<Groups>(ctx, &req.group)?;
         let snap = s.backend.snapshot();
-        let g = group_of(&snap, &h)?;
+        let g = object::<Groups>(&snap, &h)?;
         if g.kind != GroupKind::Created {
             return Err(win::ERROR_CORE_RESOURCE);
         }
@@ -154,147 +108,6 @@ pub async fn api_delete_group(s: &ClusapiService, ctx: &CallCtx, req: ApiDeleteG
     ApiDeleteGroupResponse { rpc_status: 0, result: status(r) }
 }
 
-/// [MS-CMRP 3.1.4.2.45] ApiCloseGroup: frees the handle and returns it zeroed.
-pub fn api_close_group(_s: &ClusapiService, ctx: &CallCtx, req: ApiCloseGroupRequest) -> ApiCloseGroupResponse {
-    if ctx.group.remove::<GroupHandle>(&req.group) {
-        ApiCloseGroupResponse { group: ContextHandle::NULL, result: WError(0) }
-    } else {
-        ApiCloseGroupResponse { group: req.group, result: WError(win::ERROR_INVALID_HANDLE) }
-    }
-}
-
-/// [MS-CMRP 3.1.4.2.46] ApiGetGroupState: the CLUSTER_GROUP_STATE and the owner node's name
-/// (empty when no node owns the group, e.g. an unassigned public IP).
-pub fn api_get_group_state(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiGetGroupStateRequest,
-) -> ApiGetGroupStateResponse {
-    let unknown =
-        |e: u32| ApiGetGroupStateResponse { state: u32::MAX, node_name: None, rpc_status: 0, result: WError(e) };
-    let Some(h) = group_handle(ctx, &req.group) else {
-        return unknown(win::ERROR_INVALID_HANDLE);
-    };
-    let snap = s.backend.snapshot();
-    match group_of(&snap, &h) {
-        Ok(g) => ApiGetGroupStateResponse {
-            state: g.state.as_u32(),
-            node_name: Some(WString::new(owner_name(&snap, g.owner))),
-            rpc_status: 0,
-            result: WError(0),
-        },
-        Err(e) => unknown(e),
-    }
-}
-
-/// The name of node `pnn`, or "" for none.
-pub fn owner_name(snap: &ClusterState, pnn: Option<u32>) -> String {
-    pnn.and_then(|p| snap.node_name(p)).unwrap_or_default().to_owned()
-}
-
-/// [MS-CMRP 3.1.4.2.47] ApiSetGroupName: renames any group (derived groups keep the new name
-/// in the admin overlay).
-pub async fn api_set_group_name(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiSetGroupNameRequest,
-) -> ApiSetGroupNameResponse {
-    let r = async {
-        let h = writable_group(ctx, &req.group)?;
-        let name = req.group_name.as_str();
-        // [MS-CMRP 3.1.4.2.47] ERROR_INVALID_NAME: the name MUST contain at least one character
-        if name.trim().is_empty() {
-            return Err(win::ERROR_INVALID_NAME);
-        }
-        let snap = s.backend.snapshot();
-        let g = snap.group_by_id(&h.id).ok_or(win::ERROR_GROUP_NOT_AVAILABLE)?;
-        // "The server MUST fail this method using ERROR_ALREADY_EXISTS if the specified name is
-        // already used as either the name or the ID of another group."
-        let taken = snap.find_group_by_name(name).or_else(|| snap.group_by_id(name));
-        if taken.is_some_and(|o| o.id != g.id) {
-            return Err(win::ERROR_ALREADY_EXISTS);
-        }
-        s.backend.rename_group(&h.id, name).await.map_err(|e| e.win32_code())
-    }
-    .await;
-    ApiSetGroupNameResponse { rpc_status: 0, result: status(r) }
-}
-
-/// [MS-CMRP 3.1.4.2.48] ApiGetGroupId: the group's GUID (stable across renames and moves).
-pub fn api_get_group_id(s: &ClusapiService, ctx: &CallCtx, req: ApiGetGroupIdRequest) -> ApiGetGroupIdResponse {
-    let Some(h) = group_handle(ctx, &req.group) else {
-        return ApiGetGroupIdResponse::error(win::ERROR_INVALID_HANDLE);
-    };
-    let snap = s.backend.snapshot();
-    match group_of(&snap, &h) {
-        Ok(g) => ApiGetGroupIdResponse { guid: Some(WString::new(g.id.clone())), rpc_status: 0, result: WError(0) },
-        Err(e) => ApiGetGroupIdResponse::error(e),
-    }
-}
-
-/// ERROR_SUCCESS once the group shows `want`, ERROR_IO_PENDING while the backend still works
-/// on it (a CTDB backend shows the effect after its next poll).
-fn settled(s: &ClusapiService, id: &str, want: GroupState) -> u32 {
-    match s.backend.snapshot().group_by_id(id) {
-        Some(g) if g.state == want => win::ERROR_SUCCESS,
-        _ => win::ERROR_IO_PENDING,
-    }
-}
-
-async fn online(s: &ClusapiService, ctx: &CallCtx, h: &ContextHandle) -> Result<(), u32> {
-    let h = writable_group(ctx, h)?;
-    s.backend.set_group_online(&h.id).await.map_err(|e| e.win32_code())?;
-    match settled(s, &h.id, GroupState::Online) {
-        0 => Ok(()),
-        e => Err(e),
-    }
-}
-
-async fn offline(s: &ClusapiService, ctx: &CallCtx, h: &ContextHandle) -> Result<(), u32> {
-    let h = writable_group(ctx, h)?;
-    s.backend.set_group_offline(&h.id).await.map_err(|e| e.win32_code())?;
-    match settled(s, &h.id, GroupState::Offline) {
-        0 => Ok(()),
-        e => Err(e),
-    }
-}
-
-/// [MS-CMRP 3.1.4.2.50] ApiOnlineGroup: brings every resource of the group online (for a
-/// public IP group: clears an admin offline, CTDB hosts the address). ERROR_IO_PENDING while
-/// the group is not Online yet, e.g. an address no node can host.
-pub async fn api_online_group(s: &ClusapiService, ctx: &CallCtx, req: ApiOnlineGroupRequest) -> ApiOnlineGroupResponse {
-    ApiOnlineGroupResponse { rpc_status: 0, result: status(online(s, ctx, &req.group).await) }
-}
-
-/// [MS-CMRP 3.1.4.2.129] ApiOnlineGroupEx: as ApiOnlineGroup; the flags and the buffer (a
-/// property list of hints) change nothing for a CTDB cluster.
-pub async fn api_online_group_ex(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiOnlineGroupExRequest,
-) -> ApiOnlineGroupExResponse {
-    ApiOnlineGroupExResponse { rpc_status: 0, result: status(online(s, ctx, &req.group).await) }
-}
-
-/// [MS-CMRP 3.1.4.2.51] ApiOfflineGroup: takes every resource of the group offline (kept as an
-/// admin override over what CTDB reports).
-pub async fn api_offline_group(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiOfflineGroupRequest,
-) -> ApiOfflineGroupResponse {
-    ApiOfflineGroupResponse { rpc_status: 0, result: status(offline(s, ctx, &req.group).await) }
-}
-
-/// [MS-CMRP 3.1.4.2.130] ApiOfflineGroupEx: as ApiOfflineGroup.
-pub async fn api_offline_group_ex(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiOfflineGroupExRequest,
-) -> ApiOfflineGroupExResponse {
-    ApiOfflineGroupExResponse { rpc_status: 0, result: status(offline(s, ctx, &req.group).await) }
-}
-
 /// Moves the group of `h` to `to` (None: the backend's best other node); ERROR_IO_PENDING
 /// until the new owner shows.
 async fn move_group(s: &ClusapiService, h: &GroupHandle, to: Option<u32>) -> Result<(), u32> {
@@ -311,8 +124,8 @@ async fn move_group_to(
     group: &ContextHandle,
     node: &ContextHandle,
 ) -> Result<(), u32> {
-    let h = writable_group(ctx, group)?;
-    let n = ctx.group.get::<NodeHandle>(node).ok_or(win::ERROR_INVALID_HANDLE)?;
+    let h = writable::<Groups>(ctx, group)?;
+    let n = handle::<Nodes>(ctx, node)?;
     move_group(s, &h, Some(n.pnn)).await
 }
 
@@ -321,7 +134,7 @@ async fn move_group_to(
 /// with `ctdb moveip`. The File Server role runs on every node: ERROR_NOT_SUPPORTED.
 pub async fn api_move_group(s: &ClusapiService, ctx: &CallCtx, req: ApiMoveGroupRequest) -> ApiMoveGroupResponse {
     let r = async {
-        let h = writable_group(ctx, &req.group)?;
+        let h = writable::<Groups>(ctx, &req.group)?;
         move_group(s, &h, None).await
     }
     .await;
@@ -354,7 +167,7 @@ pub async fn api_move_group_ex(
     req: ApiMoveGroupExRequest,
 ) -> ApiMoveGroupExResponse {
     let r = async {
-        let h = writable_group(ctx, &req.group)?;
+        let h = writable::<Groups>(ctx, &req.group)?;
         check_move_flags(req.move_flags)?;
         move_group(s, &h, None).await
     }
@@ -396,7 +209,7 @@ pub fn api_cancel_cluster_group_operation(
 ) -> ApiCancelClusterGroupOperationResponse {
     // dwCancelFlags_RESERVED must be zero
     let e = if req.cancel_flags != 0 { win::ERROR_INVALID_PARAMETER } else { win::ERROR_INVALID_STATE };
-    let r = writable_group(ctx, &req.group).and(Err(e));
+    let r = writable::<Groups>(ctx, &req.group).and(Err(e));
     ApiCancelClusterGroupOperationResponse { rpc_status: 0, result: status(r) }
 }
 
@@ -407,11 +220,8 @@ pub fn api_create_group_resource_enum(
     ctx: &CallCtx,
     req: ApiCreateGroupResourceEnumRequest,
 ) -> ApiCreateGroupResourceEnumResponse {
-    let Some(h) = group_handle(ctx, &req.group) else {
-        return ApiCreateGroupResourceEnumResponse::error(win::ERROR_INVALID_HANDLE);
-    };
     let snap = s.backend.snapshot();
-    let g = match group_of(&snap, &h) {
+    let g = match handle::<Groups>(ctx, &req.group).and_then(|h| object::<Groups>(&snap, &h)) {
         Ok(g) => g,
         Err(e) => return ApiCreateGroupResourceEnumResponse::error(e),
     };
@@ -446,13 +256,13 @@ pub async fn api_set_group_node_list(
     req: ApiSetGroupNodeListRequest,
 ) -> ApiSetGroupNodeListResponse {
     let r = async {
-        let h = writable_group(ctx, &req.group)?;
+        let h = writable::<Groups>(ctx, &req.group)?;
         let ids = match &req.node_list {
             Some(list) => multi_sz_units(&list.0, req.cch_list_size)?,
             None => Vec::new(),
         };
         let snap = s.backend.snapshot();
-        group_of(&snap, &h)?;
+        object::<Groups>(&snap, &h)?;
         let mut pnns = Vec::with_capacity(ids.len());
         for id in &ids {
             pnns.push(snap.node_by_id(id.trim()).ok_or(win::ERROR_CLUSTER_NODE_NOT_FOUND)?.pnn);
@@ -484,7 +294,8 @@ pub fn selected(names: &[String], list: impl FnOnce() -> PropertyList) -> Result
     }
 }
 
-fn bytes_len(b: &Option<Vec<u8>>) -> u32 {
+/// The size of an optional property list, for its `cb*` field.
+pub fn bytes_len(b: &Option<Vec<u8>>) -> u32 {
     b.as_ref().map_or(0, |b| u32::try_from(b.len()).unwrap_or(u32::MAX))
 }
 
@@ -496,8 +307,8 @@ pub fn api_create_group_enum(
     ctx: &CallCtx,
     req: ApiCreateGroupEnumRequest,
 ) -> ApiCreateGroupEnumResponse {
-    if cluster_handle(ctx, &req.cluster).is_none() {
-        return ApiCreateGroupEnumResponse::error(win::ERROR_INVALID_HANDLE);
+    if let Err(e) = handle::<Cluster>(ctx, &req.cluster) {
+        return ApiCreateGroupEnumResponse::error(e);
     }
     let r = (|| {
         let rw = property_names(req.properties.as_ref(), req.cb_properties)?;
@@ -579,10 +390,10 @@ pub fn api_set_group_dependency_expression(
     req: ApiSetGroupDependencyExpressionRequest,
 ) -> ApiSetGroupDependencyExpressionResponse {
     let r = (|| {
-        let h = writable_group(ctx, &req.group)?;
+        let h = writable::<Groups>(ctx, &req.group)?;
         let names = parse_group_expression(req.dependency_expression.as_str())?;
         let snap = s.backend.snapshot();
-        let g = group_of(&snap, &h)?;
+        let g = object::<Groups>(&snap, &h)?;
         for n in &names {
             let other = snap.find_group_by_name(n).or_else(|| snap.group_by_id(n)).ok_or(win::ERROR_GROUP_NOT_FOUND)?;
             if other.id == g.id {
@@ -606,11 +417,11 @@ pub fn api_remove_cluster_group_dependency(
     req: ApiRemoveClusterGroupDependencyRequest,
 ) -> ApiRemoveClusterGroupDependencyResponse {
     let r = (|| {
-        let h = writable_group(ctx, &req.group)?;
-        let other = writable_group(ctx, &req.depends_on)?;
+        let h = writable::<Groups>(ctx, &req.group)?;
+        let other = writable::<Groups>(ctx, &req.depends_on)?;
         let snap = s.backend.snapshot();
-        group_of(&snap, &h)?;
-        group_of(&snap, &other)?;
+        object::<Groups>(&snap, &h)?;
+        object::<Groups>(&snap, &other)?;
         Err(win::ERROR_DEPENDENCY_NOT_FOUND)
     })();
     ApiRemoveClusterGroupDependencyResponse { rpc_status: 0, result: status(r) }

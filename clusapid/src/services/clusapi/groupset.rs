@@ -10,26 +10,15 @@
 //! answers ERROR_INVALID_HANDLE; removing a group from its set succeeds (it is in none).
 //! Creating a group set is refused by design: ERROR_NOT_SUPPORTED.
 
-use std::sync::Arc;
-
 use idl::clusapi::*;
-use idl::{ContextHandle, WError};
+use idl::WError;
 
 use super::access::Granted;
-use super::cluster::cluster_handle;
-use super::group::{group_of, writable_group};
-use super::{status, win, ClusapiService, GroupSetHandle};
+use super::objclass::{handle, object, writable, Cluster, GroupSets, Groups};
+use super::{status, win, ClusapiService};
 use crate::services::CallCtx;
 
-/// The group set handle `h`, if it is one (none can be opened; see the module documentation).
-pub fn groupset_handle(ctx: &CallCtx, h: &ContextHandle) -> Option<Arc<GroupSetHandle>> {
-    ctx.group.get::<GroupSetHandle>(h)
-}
-
-/// A group set handle of a state-changing call.
-fn writable_groupset(ctx: &CallCtx, h: &ContextHandle) -> Result<Arc<GroupSetHandle>, u32> {
-    super::writable::<GroupSetHandle>(ctx, h)
-}
+pub use super::objclass::{close as api_close_group_set, open as api_open_group_set};
 
 /// [MS-CMRP 3.1.4.2.146] ApiCreateGroupSet: refused by design (ERROR_NOT_SUPPORTED) after the
 /// spec's checks: "The server MUST require that the client have a security access level of
@@ -49,35 +38,13 @@ pub fn api_create_group_set(
     ApiCreateGroupSetResponse::error(e)
 }
 
-/// [MS-CMRP 3.1.4.2.147] ApiOpenGroupSet: there is no group set, so every name is
-/// ERROR_GROUPSET_NOT_FOUND with a null handle.
-pub fn api_open_group_set(_s: &ClusapiService, ctx: &CallCtx, _req: ApiOpenGroupSetRequest) -> ApiOpenGroupSetResponse {
-    if Granted::entitled(ctx.access).is_none() {
-        return ApiOpenGroupSetResponse::error(win::ERROR_ACCESS_DENIED);
-    }
-    ApiOpenGroupSetResponse::error(win::ERROR_GROUPSET_NOT_FOUND)
-}
-
-/// [MS-CMRP 3.1.4.2.148] ApiCloseGroupSet: frees the handle and returns it zeroed.
-pub fn api_close_group_set(
-    _s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiCloseGroupSetRequest,
-) -> ApiCloseGroupSetResponse {
-    if ctx.group.remove::<GroupSetHandle>(&req.group_set) {
-        ApiCloseGroupSetResponse { group_set: ContextHandle::NULL, result: WError(0) }
-    } else {
-        ApiCloseGroupSetResponse { group_set: req.group_set, result: WError(win::ERROR_INVALID_HANDLE) }
-    }
-}
-
 /// [MS-CMRP 3.1.4.2.149] ApiDeleteGroupSet: needs a group set handle (none exists).
 pub fn api_delete_group_set(
     _s: &ClusapiService,
     ctx: &CallCtx,
     req: ApiDeleteGroupSetRequest,
 ) -> ApiDeleteGroupSetResponse {
-    let r = writable_groupset(ctx, &req.group_set).and(Err(win::ERROR_NOT_SUPPORTED));
+    let r = writable::<GroupSets>(ctx, &req.group_set).and(Err(win::ERROR_NOT_SUPPORTED));
     ApiDeleteGroupSetResponse { rpc_status: 0, result: status(r) }
 }
 
@@ -87,8 +54,8 @@ pub fn api_add_group_to_group_set(
     ctx: &CallCtx,
     req: ApiAddGroupToGroupSetRequest,
 ) -> ApiAddGroupToGroupSetResponse {
-    let r = writable_groupset(ctx, &req.group_set)
-        .and_then(|_| writable_group(ctx, &req.group))
+    let r = writable::<GroupSets>(ctx, &req.group_set)
+        .and_then(|_| writable::<Groups>(ctx, &req.group))
         .and(Err(win::ERROR_NOT_SUPPORTED));
     ApiAddGroupToGroupSetResponse { rpc_status: 0, result: status(r) }
 }
@@ -100,7 +67,7 @@ pub fn api_remove_group_from_group_set(
     ctx: &CallCtx,
     req: ApiRemoveGroupFromGroupSetRequest,
 ) -> ApiRemoveGroupFromGroupSetResponse {
-    let r = writable_group(ctx, &req.group).and_then(|h| group_of(&s.backend.snapshot(), &h).map(|_| ()));
+    let r = writable::<Groups>(ctx, &req.group).and_then(|h| object::<Groups>(&s.backend.snapshot(), &h).map(|_| ()));
     ApiRemoveGroupFromGroupSetResponse { rpc_status: 0, result: status(r) }
 }
 
@@ -110,8 +77,8 @@ pub fn api_move_group_to_group_set(
     ctx: &CallCtx,
     req: ApiMoveGroupToGroupSetRequest,
 ) -> ApiMoveGroupToGroupSetResponse {
-    let r = writable_groupset(ctx, &req.group_set)
-        .and_then(|_| writable_group(ctx, &req.group))
+    let r = writable::<GroupSets>(ctx, &req.group_set)
+        .and_then(|_| writable::<Groups>(ctx, &req.group))
         .and(Err(win::ERROR_NOT_SUPPORTED));
     ApiMoveGroupToGroupSetResponse { rpc_status: 0, result: status(r) }
 }
@@ -122,8 +89,8 @@ pub fn api_add_group_set_dependency(
     ctx: &CallCtx,
     req: ApiAddGroupSetDependencyRequest,
 ) -> ApiAddGroupSetDependencyResponse {
-    let r = writable_groupset(ctx, &req.dependent_group_set)
-        .and_then(|_| writable_groupset(ctx, &req.provider_group_set))
+    let r = writable::<GroupSets>(ctx, &req.dependent_group_set)
+        .and_then(|_| writable::<GroupSets>(ctx, &req.provider_group_set))
         .and(Err(win::ERROR_NOT_SUPPORTED));
     ApiAddGroupSetDependencyResponse { rpc_status: 0, result: status(r) }
 }
@@ -135,8 +102,8 @@ pub fn api_add_group_to_group_set_dependency(
     ctx: &CallCtx,
     req: ApiAddGroupToGroupSetDependencyRequest,
 ) -> ApiAddGroupToGroupSetDependencyResponse {
-    let r = writable_group(ctx, &req.dependent_group)
-        .and_then(|_| writable_groupset(ctx, &req.provider_group_set))
+    let r = writable::<Groups>(ctx, &req.dependent_group)
+        .and_then(|_| writable::<GroupSets>(ctx, &req.provider_group_set))
         .and(Err(win::ERROR_NOT_SUPPORTED));
     ApiAddGroupToGroupSetDependencyResponse { rpc_status: 0, result: status(r) }
 }
@@ -148,7 +115,7 @@ pub fn api_set_group_set_dependency_expression(
     ctx: &CallCtx,
     req: ApiSetGroupSetDependencyExpressionRequest,
 ) -> ApiSetGroupSetDependencyExpressionResponse {
-    let r = writable_groupset(ctx, &req.group_set).and(Err(win::ERROR_NOT_SUPPORTED));
+    let r = writable::<GroupSets>(ctx, &req.group_set).and(Err(win::ERROR_NOT_SUPPORTED));
     ApiSetGroupSetDependencyExpressionResponse { rpc_status: 0, result: status(r) }
 }
 
@@ -158,8 +125,8 @@ pub fn api_remove_group_set_dependency(
     ctx: &CallCtx,
     req: ApiRemoveGroupSetDependencyRequest,
 ) -> ApiRemoveGroupSetDependencyResponse {
-    let r = writable_groupset(ctx, &req.group_set)
-        .and_then(|_| writable_groupset(ctx, &req.depends_on))
+    let r = writable::<GroupSets>(ctx, &req.group_set)
+        .and_then(|_| writable::<GroupSets>(ctx, &req.depends_on))
         .and(Err(win::ERROR_DEPENDENCY_NOT_FOUND));
     ApiRemoveGroupSetDependencyResponse { rpc_status: 0, result: status(r) }
 }
@@ -171,8 +138,8 @@ pub fn api_remove_cluster_group_to_group_set_dependency(
     ctx: &CallCtx,
     req: ApiRemoveClusterGroupToGroupSetDependencyRequest,
 ) -> ApiRemoveClusterGroupToGroupSetDependencyResponse {
-    let r = writable_group(ctx, &req.group)
-        .and_then(|_| writable_groupset(ctx, &req.depends_on))
+    let r = writable::<Groups>(ctx, &req.group)
+        .and_then(|_| writable::<GroupSets>(ctx, &req.depends_on))
         .and(Err(win::ERROR_DEPENDENCY_NOT_FOUND));
     ApiRemoveClusterGroupToGroupSetDependencyResponse { rpc_status: 0, result: status(r) }
 }
@@ -183,8 +150,8 @@ pub fn api_create_group_set_enum(
     ctx: &CallCtx,
     req: ApiCreateGroupSetEnumRequest,
 ) -> ApiCreateGroupSetEnumResponse {
-    if cluster_handle(ctx, &req.cluster).is_none() {
-        return ApiCreateGroupSetEnumResponse::error(win::ERROR_INVALID_HANDLE);
+    if let Err(e) = handle::<Cluster>(ctx, &req.cluster) {
+        return ApiCreateGroupSetEnumResponse::error(e);
     }
     ApiCreateGroupSetEnumResponse {
         return_enum: Some(EnumList { entries: Vec::new() }),
@@ -199,8 +166,8 @@ pub fn api_add_group_to_group_set_ex(
     ctx: &CallCtx,
     req: ApiAddGroupToGroupSetExRequest,
 ) -> ApiAddGroupToGroupSetExResponse {
-    let r = writable_groupset(ctx, &req.group_set)
-        .and_then(|_| writable_group(ctx, &req.group))
+    let r = writable::<GroupSets>(ctx, &req.group_set)
+        .and_then(|_| writable::<Groups>(ctx, &req.group))
         .and(Err(win::ERROR_NOT_SUPPORTED));
     ApiAddGroupToGroupSetExResponse { rpc_status: 0, result: status(r) }
 }
@@ -209,6 +176,7 @@ pub fn api_add_group_to_group_set_ex(
 mod tests {
     use super::super::group::fixture::{fx, w};
     use super::*;
+    use idl::ContextHandle;
 
     #[test]
     fn there_is_no_group_set() {

@@ -15,6 +15,7 @@ pub mod netinterface;
 pub mod network;
 pub mod node;
 pub mod notify;
+pub mod objclass;
 pub mod profile;
 pub mod properties;
 pub mod quorum;
@@ -35,6 +36,8 @@ pub mod win {
     pub const ERROR_SUCCESS: u32 = 0;
     pub const ERROR_INVALID_FUNCTION: u32 = 1;
     pub const ERROR_FILE_NOT_FOUND: u32 = 2;
+    /// A value out of its property's range.
+    pub const ERROR_INVALID_DATA: u32 = 13;
     pub const ERROR_ACCESS_DENIED: u32 = 5;
     pub const ERROR_INVALID_HANDLE: u32 = 6;
     pub const ERROR_NOT_ENOUGH_MEMORY: u32 = 8;
@@ -59,6 +62,7 @@ pub mod win {
     pub const ERROR_GROUP_NOT_FOUND: u32 = 5013;
     pub const ERROR_RESOURCE_ONLINE: u32 = 5019;
     pub const ERROR_INVALID_STATE: u32 = 5023;
+    pub const ERROR_RESOURCE_PROPERTIES_STORED: u32 = 5024;
     pub const ERROR_CORE_RESOURCE: u32 = 5026;
     pub const ERROR_CLUSTER_NETWORK_NOT_FOUND: u32 = 5045;
     pub const ERROR_CLUSTER_NETINTERFACE_NOT_FOUND: u32 = 5047;
@@ -70,6 +74,16 @@ pub mod win {
     pub const ERROR_CLUSTER_NODE_NOT_PAUSED: u32 = 5058;
     pub const ERROR_CLUSTER_NODE_NOT_READY: u32 = 5072;
     pub const ERROR_CLUSTER_NODE_UP: u32 = 5056;
+    /// The drain target of ApiPauseNodeWithDrainTarget is the node being paused.
+    pub const ERROR_INVALID_TARGET_HANDLE: u32 = 114;
+    /// The drain target is not Up.
+    pub const ERROR_HOST_NODE_NOT_AVAILABLE: u32 = 5005;
+    /// No node other than the one to drain is Up.
+    pub const ERROR_CLUSTER_NODE_DOWN: u32 = 5050;
+    /// The node is already draining.
+    pub const ERROR_CLUSTER_NODE_EVACUATION_IN_PROGRESS: u32 = 5962;
+    /// A renamed network's handle outlived the network.
+    pub const ERROR_NETWORK_NOT_AVAILABLE: u32 = 5035;
 }
 
 /// What every presented version shares (README "Which Windows version clusapid presents"); the
@@ -122,66 +136,45 @@ pub fn status(r: Result<(), u32>) -> idl::WError {
     idl::WError(r.err().unwrap_or(win::ERROR_SUCCESS))
 }
 
+/// The context handles of the object classes: each records the access its open granted
+/// ([`ObjectHandle`]) and what designates its object.
 macro_rules! object_handles {
-    ($($t:ty),*) => { $( impl ObjectHandle for $t { fn access(&self) -> Granted { self.access } } )* };
-}
-object_handles!(
-    ClusterHandle,
-    NodeHandle,
-    GroupHandle,
-    ResourceHandle,
-    NetworkHandle,
-    NetInterfaceHandle,
-    GroupSetHandle,
-    registry::KeyHandle
-);
-
-/// A cluster handle (HCLUSTER_RPC).
-#[derive(Debug)]
-pub struct ClusterHandle {
-    pub access: Granted,
+    ($($(#[$doc:meta])* $name:ident { $($field:ident: $ty:ty),* };)*) => { $(
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name {
+            $(pub $field: $ty,)*
+            pub access: Granted,
+        }
+        impl ObjectHandle for $name {
+            fn access(&self) -> Granted {
+                self.access
+            }
+        }
+    )* };
 }
 
-/// A node handle (HNODE_RPC).
-#[derive(Debug)]
-pub struct NodeHandle {
-    pub pnn: u32,
-    pub access: Granted,
+object_handles! {
+    /// A cluster handle (HCLUSTER_RPC).
+    ClusterHandle {};
+    /// A node handle (HNODE_RPC).
+    NodeHandle { pnn: u32 };
+    /// A group handle (HGROUP_RPC): the group's id (stable across renames and moves).
+    GroupHandle { id: String };
+    /// A resource handle (HRES_RPC).
+    ResourceHandle { id: String };
+    /// A network handle (HNETWORK_RPC).
+    NetworkHandle { id: String };
+    /// A network interface handle (HNETINTERFACE_RPC).
+    NetInterfaceHandle { id: String };
+    /// A group set handle (HGROUPSET_RPC).
+    GroupSetHandle { name: String };
 }
 
-/// A group handle (HGROUP_RPC): the group's id (stable across renames and moves).
-#[derive(Debug)]
-pub struct GroupHandle {
-    pub id: String,
-    pub access: Granted,
-}
-
-/// A resource handle (HRES_RPC).
-#[derive(Debug)]
-pub struct ResourceHandle {
-    pub id: String,
-    pub access: Granted,
-}
-
-/// A network handle (HNETWORK_RPC).
-#[derive(Debug)]
-pub struct NetworkHandle {
-    pub id: String,
-    pub access: Granted,
-}
-
-/// A network interface handle (HNETINTERFACE_RPC).
-#[derive(Debug)]
-pub struct NetInterfaceHandle {
-    pub id: String,
-    pub access: Granted,
-}
-
-/// A group set handle (HGROUPSET_RPC).
-#[derive(Debug)]
-pub struct GroupSetHandle {
-    pub name: String,
-    pub access: Granted,
+impl ObjectHandle for registry::KeyHandle {
+    fn access(&self) -> Granted {
+        self.access
+    }
 }
 
 /// clusapi over one cluster backend.
@@ -205,812 +198,200 @@ impl ClusapiService {
     }
 }
 
-impl ClusapiServer for ClusapiService {
-    type Ctx = CallCtx;
+/// The route of every implemented opnum: `ApiX => module::api_x;` (`.await` for the async ones)
+/// becomes the [`ClusapiServer`] method that calls that plain function. Opnums not listed keep
+/// the generated default, ERROR_CALL_NOT_IMPLEMENTED.
+macro_rules! routes {
+    ($($op:ident => $($f:ident)::+ $(. $aw:ident)?;)*) => { idl::__paste! {
+        impl ClusapiServer for ClusapiService {
+            type Ctx = CallCtx;
+            $(
+                async fn [<$op:snake>](&self, ctx: &CallCtx, req: [<$op Request>]) -> [<$op Response>] {
+                    $($f)::+(self, ctx, req)$(.$aw)?
+                }
+            )*
+        }
+    } };
+}
 
-    async fn api_open_cluster(&self, ctx: &CallCtx, req: ApiOpenClusterRequest) -> ApiOpenClusterResponse {
-        cluster::api_open_cluster(self, ctx, req)
-    }
-    async fn api_close_cluster(&self, ctx: &CallCtx, req: ApiCloseClusterRequest) -> ApiCloseClusterResponse {
-        cluster::api_close_cluster(self, ctx, req)
-    }
-    async fn api_get_cluster_name(&self, ctx: &CallCtx, req: ApiGetClusterNameRequest) -> ApiGetClusterNameResponse {
-        cluster::api_get_cluster_name(self, ctx, req)
-    }
-    async fn api_get_cluster_version(
-        &self,
-        ctx: &CallCtx,
-        req: ApiGetClusterVersionRequest,
-    ) -> ApiGetClusterVersionResponse {
-        cluster::api_get_cluster_version(self, ctx, req)
-    }
-    async fn api_create_enum(&self, ctx: &CallCtx, req: ApiCreateEnumRequest) -> ApiCreateEnumResponse {
-        cluster::api_create_enum(self, ctx, req)
-    }
-    async fn api_get_cluster_version2(
-        &self,
-        ctx: &CallCtx,
-        req: ApiGetClusterVersion2Request,
-    ) -> ApiGetClusterVersion2Response {
-        cluster::api_get_cluster_version2(self, ctx, req)
-    }
-    async fn api_open_cluster_ex(&self, ctx: &CallCtx, req: ApiOpenClusterExRequest) -> ApiOpenClusterExResponse {
-        cluster::api_open_cluster_ex(self, ctx, req)
-    }
-    async fn api_set_cluster_name(&self, ctx: &CallCtx, req: ApiSetClusterNameRequest) -> ApiSetClusterNameResponse {
-        cluster::api_set_cluster_name(self, ctx, req)
-    }
-    async fn api_backup_cluster_database(
-        &self,
-        ctx: &CallCtx,
-        req: ApiBackupClusterDatabaseRequest,
-    ) -> ApiBackupClusterDatabaseResponse {
-        cluster::api_backup_cluster_database(self, ctx, req)
-    }
-    async fn api_set_service_account_password(
-        &self,
-        ctx: &CallCtx,
-        req: ApiSetServiceAccountPasswordRequest,
-    ) -> ApiSetServiceAccountPasswordResponse {
-        cluster::api_set_service_account_password(self, ctx, req)
-    }
-    async fn api_create_enum_ex(&self, ctx: &CallCtx, req: ApiCreateEnumExRequest) -> ApiCreateEnumExResponse {
-        cluster::api_create_enum_ex(self, ctx, req)
-    }
-
-    // --- nodes ---
-    async fn api_open_node(&self, ctx: &CallCtx, req: ApiOpenNodeRequest) -> ApiOpenNodeResponse {
-        node::api_open_node(self, ctx, req)
-    }
-    async fn api_open_node_ex(&self, ctx: &CallCtx, req: ApiOpenNodeExRequest) -> ApiOpenNodeExResponse {
-        node::api_open_node_ex(self, ctx, req)
-    }
-    async fn api_close_node(&self, ctx: &CallCtx, req: ApiCloseNodeRequest) -> ApiCloseNodeResponse {
-        node::api_close_node(self, ctx, req)
-    }
-    async fn api_get_node_state(&self, ctx: &CallCtx, req: ApiGetNodeStateRequest) -> ApiGetNodeStateResponse {
-        node::api_get_node_state(self, ctx, req)
-    }
-    async fn api_get_node_id(&self, ctx: &CallCtx, req: ApiGetNodeIdRequest) -> ApiGetNodeIdResponse {
-        node::api_get_node_id(self, ctx, req)
-    }
-    async fn api_pause_node(&self, ctx: &CallCtx, req: ApiPauseNodeRequest) -> ApiPauseNodeResponse {
-        node::api_pause_node(self, ctx, req).await
-    }
-    async fn api_resume_node(&self, ctx: &CallCtx, req: ApiResumeNodeRequest) -> ApiResumeNodeResponse {
-        node::api_resume_node(self, ctx, req).await
-    }
-    async fn api_evict_node(&self, ctx: &CallCtx, req: ApiEvictNodeRequest) -> ApiEvictNodeResponse {
-        node::api_evict_node(self, ctx, req)
-    }
-    async fn api_create_node_enum(&self, ctx: &CallCtx, req: ApiCreateNodeEnumRequest) -> ApiCreateNodeEnumResponse {
-        node::api_create_node_enum(self, ctx, req)
-    }
-    async fn api_create_node_enum_ex(
-        &self,
-        ctx: &CallCtx,
-        req: ApiCreateNodeEnumExRequest,
-    ) -> ApiCreateNodeEnumExResponse {
-        node::api_create_node_enum_ex(self, ctx, req)
-    }
-    async fn api_pause_node_ex(&self, ctx: &CallCtx, req: ApiPauseNodeExRequest) -> ApiPauseNodeExResponse {
-        node::api_pause_node_ex(self, ctx, req).await
-    }
-    async fn api_pause_node_with_drain_target(
-        &self,
-        ctx: &CallCtx,
-        req: ApiPauseNodeWithDrainTargetRequest,
-    ) -> ApiPauseNodeWithDrainTargetResponse {
-        node::api_pause_node_with_drain_target(self, ctx, req).await
-    }
-    async fn api_resume_node_ex(&self, ctx: &CallCtx, req: ApiResumeNodeExRequest) -> ApiResumeNodeExResponse {
-        node::api_resume_node_ex(self, ctx, req).await
-    }
-
-    // --- groups, resources, resource types, networks, net interfaces, group sets, quorum ---
-    // (group.rs, resource.rs, restype.rs, network.rs, netinterface.rs, groupset.rs)
-    // @anchor:objects
-    async fn api_get_quorum_resource(
-        &self,
-        ctx: &CallCtx,
-        req: ApiGetQuorumResourceRequest,
-    ) -> ApiGetQuorumResourceResponse {
-        quorum::api_get_quorum_resource(self, ctx, req)
-    }
-    async fn api_set_quorum_resource(
-        &self,
-        ctx: &CallCtx,
-        req: ApiSetQuorumResourceRequest,
-    ) -> ApiSetQuorumResourceResponse {
-        quorum::api_set_quorum_resource(self, ctx, req)
-    }
-    async fn api_open_resource(&self, ctx: &CallCtx, req: ApiOpenResourceRequest) -> ApiOpenResourceResponse {
-        resource::api_open_resource(self, ctx, req)
-    }
-    async fn api_create_resource(&self, ctx: &CallCtx, req: ApiCreateResourceRequest) -> ApiCreateResourceResponse {
-        resource::api_create_resource(self, ctx, req).await
-    }
-    async fn api_delete_resource(&self, ctx: &CallCtx, req: ApiDeleteResourceRequest) -> ApiDeleteResourceResponse {
-        resource::api_delete_resource(self, ctx, req).await
-    }
-    async fn api_close_resource(&self, ctx: &CallCtx, req: ApiCloseResourceRequest) -> ApiCloseResourceResponse {
-        resource::api_close_resource(self, ctx, req)
-    }
-    async fn api_get_resource_state(
-        &self,
-        ctx: &CallCtx,
-        req: ApiGetResourceStateRequest,
-    ) -> ApiGetResourceStateResponse {
-        resource::api_get_resource_state(self, ctx, req)
-    }
-    async fn api_set_resource_name(&self, ctx: &CallCtx, req: ApiSetResourceNameRequest) -> ApiSetResourceNameResponse {
-        resource::api_set_resource_name(self, ctx, req).await
-    }
-    async fn api_get_resource_id(&self, ctx: &CallCtx, req: ApiGetResourceIdRequest) -> ApiGetResourceIdResponse {
-        resource::api_get_resource_id(self, ctx, req)
-    }
-    async fn api_get_resource_type(&self, ctx: &CallCtx, req: ApiGetResourceTypeRequest) -> ApiGetResourceTypeResponse {
-        resource::api_get_resource_type(self, ctx, req)
-    }
-    async fn api_fail_resource(&self, ctx: &CallCtx, req: ApiFailResourceRequest) -> ApiFailResourceResponse {
-        resource::api_fail_resource(self, ctx, req).await
-    }
-    async fn api_online_resource(&self, ctx: &CallCtx, req: ApiOnlineResourceRequest) -> ApiOnlineResourceResponse {
-        resource::api_online_resource(self, ctx, req).await
-    }
-    async fn api_offline_resource(&self, ctx: &CallCtx, req: ApiOfflineResourceRequest) -> ApiOfflineResourceResponse {
-        resource::api_offline_resource(self, ctx, req).await
-    }
-    async fn api_add_resource_dependency(
-        &self,
-        ctx: &CallCtx,
-        req: ApiAddResourceDependencyRequest,
-    ) -> ApiAddResourceDependencyResponse {
-        resource::api_add_resource_dependency(self, ctx, req).await
-    }
-    async fn api_remove_resource_dependency(
-        &self,
-        ctx: &CallCtx,
-        req: ApiRemoveResourceDependencyRequest,
-    ) -> ApiRemoveResourceDependencyResponse {
-        resource::api_remove_resource_dependency(self, ctx, req).await
-    }
-    async fn api_can_resource_be_dependent(
-        &self,
-        ctx: &CallCtx,
-        req: ApiCanResourceBeDependentRequest,
-    ) -> ApiCanResourceBeDependentResponse {
-        resource::api_can_resource_be_dependent(self, ctx, req)
-    }
-    async fn api_create_res_enum(&self, ctx: &CallCtx, req: ApiCreateResEnumRequest) -> ApiCreateResEnumResponse {
-        resource::api_create_res_enum(self, ctx, req)
-    }
-    async fn api_add_resource_node(&self, ctx: &CallCtx, req: ApiAddResourceNodeRequest) -> ApiAddResourceNodeResponse {
-        resource::api_add_resource_node(self, ctx, req).await
-    }
-    async fn api_remove_resource_node(
-        &self,
-        ctx: &CallCtx,
-        req: ApiRemoveResourceNodeRequest,
-    ) -> ApiRemoveResourceNodeResponse {
-        resource::api_remove_resource_node(self, ctx, req).await
-    }
-    async fn api_change_resource_group(
-        &self,
-        ctx: &CallCtx,
-        req: ApiChangeResourceGroupRequest,
-    ) -> ApiChangeResourceGroupResponse {
-        resource::api_change_resource_group(self, ctx, req).await
-    }
-    async fn api_create_resource_type(
-        &self,
-        ctx: &CallCtx,
-        req: ApiCreateResourceTypeRequest,
-    ) -> ApiCreateResourceTypeResponse {
-        restype::api_create_resource_type(self, ctx, req)
-    }
-    async fn api_delete_resource_type(
-        &self,
-        ctx: &CallCtx,
-        req: ApiDeleteResourceTypeRequest,
-    ) -> ApiDeleteResourceTypeResponse {
-        restype::api_delete_resource_type(self, ctx, req)
-    }
-    async fn api_open_group(&self, ctx: &CallCtx, req: ApiOpenGroupRequest) -> ApiOpenGroupResponse {
-        group::api_open_group(self, ctx, req)
-    }
-    async fn api_create_group(&self, ctx: &CallCtx, req: ApiCreateGroupRequest) -> ApiCreateGroupResponse {
-        group::api_create_group(self, ctx, req).await
-    }
-    async fn api_delete_group(&self, ctx: &CallCtx, req: ApiDeleteGroupRequest) -> ApiDeleteGroupResponse {
-        group::api_delete_group(self, ctx, req).await
-    }
-    async fn api_close_group(&self, ctx: &CallCtx, req: ApiCloseGroupRequest) -> ApiCloseGroupResponse {
-        group::api_close_group(self, ctx, req)
-    }
-    async fn api_get_group_state(&self, ctx: &CallCtx, req: ApiGetGroupStateRequest) -> ApiGetGroupStateResponse {
-        group::api_get_group_state(self, ctx, req)
-    }
-    async fn api_set_group_name(&self, ctx: &CallCtx, req: ApiSetGroupNameRequest) -> ApiSetGroupNameResponse {
-        group::api_set_group_name(self, ctx, req).await
-    }
-    async fn api_get_group_id(&self, ctx: &CallCtx, req: ApiGetGroupIdRequest) -> ApiGetGroupIdResponse {
-        group::api_get_group_id(self, ctx, req)
-    }
-    async fn api_online_group(&self, ctx: &CallCtx, req: ApiOnlineGroupRequest) -> ApiOnlineGroupResponse {
-        group::api_online_group(self, ctx, req).await
-    }
-    async fn api_offline_group(&self, ctx: &CallCtx, req: ApiOfflineGroupRequest) -> ApiOfflineGroupResponse {
-        group::api_offline_group(self, ctx, req).await
-    }
-    async fn api_move_group(&self, ctx: &CallCtx, req: ApiMoveGroupRequest) -> ApiMoveGroupResponse {
-        group::api_move_group(self, ctx, req).await
-    }
-    async fn api_move_group_to_node(
-        &self,
-        ctx: &CallCtx,
-        req: ApiMoveGroupToNodeRequest,
-    ) -> ApiMoveGroupToNodeResponse {
-        group::api_move_group_to_node(self, ctx, req).await
-    }
-    async fn api_create_group_resource_enum(
-        &self,
-        ctx: &CallCtx,
-        req: ApiCreateGroupResourceEnumRequest,
-    ) -> ApiCreateGroupResourceEnumResponse {
-        group::api_create_group_resource_enum(self, ctx, req)
-    }
-    async fn api_set_group_node_list(
-        &self,
-        ctx: &CallCtx,
-        req: ApiSetGroupNodeListRequest,
-    ) -> ApiSetGroupNodeListResponse {
-        group::api_set_group_node_list(self, ctx, req).await
-    }
-    async fn api_open_network(&self, ctx: &CallCtx, req: ApiOpenNetworkRequest) -> ApiOpenNetworkResponse {
-        network::api_open_network(self, ctx, req)
-    }
-    async fn api_close_network(&self, ctx: &CallCtx, req: ApiCloseNetworkRequest) -> ApiCloseNetworkResponse {
-        network::api_close_network(self, ctx, req)
-    }
-    async fn api_get_network_state(&self, ctx: &CallCtx, req: ApiGetNetworkStateRequest) -> ApiGetNetworkStateResponse {
-        network::api_get_network_state(self, ctx, req)
-    }
-    async fn api_set_network_name(&self, ctx: &CallCtx, req: ApiSetNetworkNameRequest) -> ApiSetNetworkNameResponse {
-        network::api_set_network_name(self, ctx, req).await
-    }
-    async fn api_create_network_enum(
-        &self,
-        ctx: &CallCtx,
-        req: ApiCreateNetworkEnumRequest,
-    ) -> ApiCreateNetworkEnumResponse {
-        network::api_create_network_enum(self, ctx, req)
-    }
-    async fn api_get_network_id(&self, ctx: &CallCtx, req: ApiGetNetworkIdRequest) -> ApiGetNetworkIdResponse {
-        network::api_get_network_id(self, ctx, req)
-    }
-    async fn api_set_network_priority_order(
-        &self,
-        ctx: &CallCtx,
-        req: ApiSetNetworkPriorityOrderRequest,
-    ) -> ApiSetNetworkPriorityOrderResponse {
-        network::api_set_network_priority_order(self, ctx, req)
-    }
-    async fn api_open_net_interface(
-        &self,
-        ctx: &CallCtx,
-        req: ApiOpenNetInterfaceRequest,
-    ) -> ApiOpenNetInterfaceResponse {
-        netinterface::api_open_net_interface(self, ctx, req)
-    }
-    async fn api_close_net_interface(
-        &self,
-        ctx: &CallCtx,
-        req: ApiCloseNetInterfaceRequest,
-    ) -> ApiCloseNetInterfaceResponse {
-        netinterface::api_close_net_interface(self, ctx, req)
-    }
-    async fn api_get_net_interface_state(
-        &self,
-        ctx: &CallCtx,
-        req: ApiGetNetInterfaceStateRequest,
-    ) -> ApiGetNetInterfaceStateResponse {
-        netinterface::api_get_net_interface_state(self, ctx, req)
-    }
-    async fn api_get_net_interface(&self, ctx: &CallCtx, req: ApiGetNetInterfaceRequest) -> ApiGetNetInterfaceResponse {
-        netinterface::api_get_net_interface(self, ctx, req)
-    }
-    async fn api_get_net_interface_id(
-        &self,
-        ctx: &CallCtx,
-        req: ApiGetNetInterfaceIdRequest,
-    ) -> ApiGetNetInterfaceIdResponse {
-        netinterface::api_get_net_interface_id(self, ctx, req)
-    }
-    async fn api_create_res_type_enum(
-        &self,
-        ctx: &CallCtx,
-        req: ApiCreateResTypeEnumRequest,
-    ) -> ApiCreateResTypeEnumResponse {
-        restype::api_create_res_type_enum(self, ctx, req)
-    }
-    async fn api_set_resource_dependency_expression(
-        &self,
-        ctx: &CallCtx,
-        req: ApiSetResourceDependencyExpressionRequest,
-    ) -> ApiSetResourceDependencyExpressionResponse {
-        resource::api_set_resource_dependency_expression(self, ctx, req).await
-    }
-    async fn api_get_resource_dependency_expression(
-        &self,
-        ctx: &CallCtx,
-        req: ApiGetResourceDependencyExpressionRequest,
-    ) -> ApiGetResourceDependencyExpressionResponse {
-        resource::api_get_resource_dependency_expression(self, ctx, req)
-    }
-    async fn api_get_resource_network_name(
-        &self,
-        ctx: &CallCtx,
-        req: ApiGetResourceNetworkNameRequest,
-    ) -> ApiGetResourceNetworkNameResponse {
-        resource::api_get_resource_network_name(self, ctx, req)
-    }
-    async fn api_open_group_ex(&self, ctx: &CallCtx, req: ApiOpenGroupExRequest) -> ApiOpenGroupExResponse {
-        group::api_open_group_ex(self, ctx, req)
-    }
-    async fn api_open_resource_ex(&self, ctx: &CallCtx, req: ApiOpenResourceExRequest) -> ApiOpenResourceExResponse {
-        resource::api_open_resource_ex(self, ctx, req)
-    }
-    async fn api_open_network_ex(&self, ctx: &CallCtx, req: ApiOpenNetworkExRequest) -> ApiOpenNetworkExResponse {
-        network::api_open_network_ex(self, ctx, req)
-    }
-    async fn api_open_net_interface_ex(
-        &self,
-        ctx: &CallCtx,
-        req: ApiOpenNetInterfaceExRequest,
-    ) -> ApiOpenNetInterfaceExResponse {
-        netinterface::api_open_net_interface_ex(self, ctx, req)
-    }
-    async fn api_change_csv_state(&self, ctx: &CallCtx, req: ApiChangeCsvStateRequest) -> ApiChangeCsvStateResponse {
-        resource::api_change_csv_state(self, ctx, req)
-    }
-    async fn api_create_group_ex(&self, ctx: &CallCtx, req: ApiCreateGroupExRequest) -> ApiCreateGroupExResponse {
-        group::api_create_group_ex(self, ctx, req).await
-    }
-    async fn api_online_group_ex(&self, ctx: &CallCtx, req: ApiOnlineGroupExRequest) -> ApiOnlineGroupExResponse {
-        group::api_online_group_ex(self, ctx, req).await
-    }
-    async fn api_offline_group_ex(&self, ctx: &CallCtx, req: ApiOfflineGroupExRequest) -> ApiOfflineGroupExResponse {
-        group::api_offline_group_ex(self, ctx, req).await
-    }
-    async fn api_move_group_ex(&self, ctx: &CallCtx, req: ApiMoveGroupExRequest) -> ApiMoveGroupExResponse {
-        group::api_move_group_ex(self, ctx, req).await
-    }
-    async fn api_move_group_to_node_ex(
-        &self,
-        ctx: &CallCtx,
-        req: ApiMoveGroupToNodeExRequest,
-    ) -> ApiMoveGroupToNodeExResponse {
-        group::api_move_group_to_node_ex(self, ctx, req).await
-    }
-    async fn api_cancel_cluster_group_operation(
-        &self,
-        ctx: &CallCtx,
-        req: ApiCancelClusterGroupOperationRequest,
-    ) -> ApiCancelClusterGroupOperationResponse {
-        group::api_cancel_cluster_group_operation(self, ctx, req)
-    }
-    async fn api_online_resource_ex(
-        &self,
-        ctx: &CallCtx,
-        req: ApiOnlineResourceExRequest,
-    ) -> ApiOnlineResourceExResponse {
-        resource::api_online_resource_ex(self, ctx, req).await
-    }
-    async fn api_offline_resource_ex(
-        &self,
-        ctx: &CallCtx,
-        req: ApiOfflineResourceExRequest,
-    ) -> ApiOfflineResourceExResponse {
-        resource::api_offline_resource_ex(self, ctx, req).await
-    }
-    async fn api_create_group_enum(&self, ctx: &CallCtx, req: ApiCreateGroupEnumRequest) -> ApiCreateGroupEnumResponse {
-        group::api_create_group_enum(self, ctx, req)
-    }
-    async fn api_create_resource_enum(
-        &self,
-        ctx: &CallCtx,
-        req: ApiCreateResourceEnumRequest,
-    ) -> ApiCreateResourceEnumResponse {
-        resource::api_create_resource_enum(self, ctx, req)
-    }
-    async fn api_restart_resource(&self, ctx: &CallCtx, req: ApiRestartResourceRequest) -> ApiRestartResourceResponse {
-        resource::api_restart_resource(self, ctx, req).await
-    }
-    async fn api_create_group_set(&self, ctx: &CallCtx, req: ApiCreateGroupSetRequest) -> ApiCreateGroupSetResponse {
-        groupset::api_create_group_set(self, ctx, req)
-    }
-    async fn api_open_group_set(&self, ctx: &CallCtx, req: ApiOpenGroupSetRequest) -> ApiOpenGroupSetResponse {
-        groupset::api_open_group_set(self, ctx, req)
-    }
-    async fn api_close_group_set(&self, ctx: &CallCtx, req: ApiCloseGroupSetRequest) -> ApiCloseGroupSetResponse {
-        groupset::api_close_group_set(self, ctx, req)
-    }
-    async fn api_delete_group_set(&self, ctx: &CallCtx, req: ApiDeleteGroupSetRequest) -> ApiDeleteGroupSetResponse {
-        groupset::api_delete_group_set(self, ctx, req)
-    }
-    async fn api_add_group_to_group_set(
-        &self,
-        ctx: &CallCtx,
-        req: ApiAddGroupToGroupSetRequest,
-    ) -> ApiAddGroupToGroupSetResponse {
-        groupset::api_add_group_to_group_set(self, ctx, req)
-    }
-    async fn api_remove_group_from_group_set(
-        &self,
-        ctx: &CallCtx,
-        req: ApiRemoveGroupFromGroupSetRequest,
-    ) -> ApiRemoveGroupFromGroupSetResponse {
-        groupset::api_remove_group_from_group_set(self, ctx, req)
-    }
-    async fn api_move_group_to_group_set(
-        &self,
-        ctx: &CallCtx,
-        req: ApiMoveGroupToGroupSetRequest,
-    ) -> ApiMoveGroupToGroupSetResponse {
-        groupset::api_move_group_to_group_set(self, ctx, req)
-    }
-    async fn api_add_group_set_dependency(
-        &self,
-        ctx: &CallCtx,
-        req: ApiAddGroupSetDependencyRequest,
-    ) -> ApiAddGroupSetDependencyResponse {
-        groupset::api_add_group_set_dependency(self, ctx, req)
-    }
-    async fn api_add_group_to_group_set_dependency(
-        &self,
-        ctx: &CallCtx,
-        req: ApiAddGroupToGroupSetDependencyRequest,
-    ) -> ApiAddGroupToGroupSetDependencyResponse {
-        groupset::api_add_group_to_group_set_dependency(self, ctx, req)
-    }
-    async fn api_set_group_dependency_expression(
-        &self,
-        ctx: &CallCtx,
-        req: ApiSetGroupDependencyExpressionRequest,
-    ) -> ApiSetGroupDependencyExpressionResponse {
-        group::api_set_group_dependency_expression(self, ctx, req)
-    }
-    async fn api_remove_cluster_group_dependency(
-        &self,
-        ctx: &CallCtx,
-        req: ApiRemoveClusterGroupDependencyRequest,
-    ) -> ApiRemoveClusterGroupDependencyResponse {
-        group::api_remove_cluster_group_dependency(self, ctx, req)
-    }
-    async fn api_set_group_set_dependency_expression(
-        &self,
-        ctx: &CallCtx,
-        req: ApiSetGroupSetDependencyExpressionRequest,
-    ) -> ApiSetGroupSetDependencyExpressionResponse {
-        groupset::api_set_group_set_dependency_expression(self, ctx, req)
-    }
-    async fn api_remove_group_set_dependency(
-        &self,
-        ctx: &CallCtx,
-        req: ApiRemoveGroupSetDependencyRequest,
-    ) -> ApiRemoveGroupSetDependencyResponse {
-        groupset::api_remove_group_set_dependency(self, ctx, req)
-    }
-    async fn api_remove_cluster_group_to_group_set_dependency(
-        &self,
-        ctx: &CallCtx,
-        req: ApiRemoveClusterGroupToGroupSetDependencyRequest,
-    ) -> ApiRemoveClusterGroupToGroupSetDependencyResponse {
-        groupset::api_remove_cluster_group_to_group_set_dependency(self, ctx, req)
-    }
-    async fn api_create_group_set_enum(
-        &self,
-        ctx: &CallCtx,
-        req: ApiCreateGroupSetEnumRequest,
-    ) -> ApiCreateGroupSetEnumResponse {
-        groupset::api_create_group_set_enum(self, ctx, req)
-    }
-    async fn api_create_net_interface_enum(
-        &self,
-        ctx: &CallCtx,
-        req: ApiCreateNetInterfaceEnumRequest,
-    ) -> ApiCreateNetInterfaceEnumResponse {
-        netinterface::api_create_net_interface_enum(self, ctx, req)
-    }
-    async fn api_change_csv_state_ex(
-        &self,
-        ctx: &CallCtx,
-        req: ApiChangeCsvStateExRequest,
-    ) -> ApiChangeCsvStateExResponse {
-        resource::api_change_csv_state_ex(self, ctx, req)
-    }
-    async fn api_add_group_to_group_set_ex(
-        &self,
-        ctx: &CallCtx,
-        req: ApiAddGroupToGroupSetExRequest,
-    ) -> ApiAddGroupToGroupSetExResponse {
-        groupset::api_add_group_to_group_set_ex(self, ctx, req)
-    }
-    async fn api_change_resource_group_ex(
-        &self,
-        ctx: &CallCtx,
-        req: ApiChangeResourceGroupExRequest,
-    ) -> ApiChangeResourceGroupExResponse {
-        resource::api_change_resource_group_ex(self, ctx, req).await
-    }
-
-    // --- control codes (control.rs) ---
-    // @anchor:controls
-    async fn api_node_resource_control(
-        &self,
-        ctx: &CallCtx,
-        req: ApiNodeResourceControlRequest,
-    ) -> ApiNodeResourceControlResponse {
-        control::api_node_resource_control(self, ctx, req).await
-    }
-    async fn api_resource_control(&self, ctx: &CallCtx, req: ApiResourceControlRequest) -> ApiResourceControlResponse {
-        control::api_resource_control(self, ctx, req).await
-    }
-    async fn api_node_resource_type_control(
-        &self,
-        ctx: &CallCtx,
-        req: ApiNodeResourceTypeControlRequest,
-    ) -> ApiNodeResourceTypeControlResponse {
-        control::api_node_resource_type_control(self, ctx, req).await
-    }
-    async fn api_resource_type_control(
-        &self,
-        ctx: &CallCtx,
-        req: ApiResourceTypeControlRequest,
-    ) -> ApiResourceTypeControlResponse {
-        control::api_resource_type_control(self, ctx, req).await
-    }
-    async fn api_node_group_control(
-        &self,
-        ctx: &CallCtx,
-        req: ApiNodeGroupControlRequest,
-    ) -> ApiNodeGroupControlResponse {
-        control::api_node_group_control(self, ctx, req).await
-    }
-    async fn api_group_control(&self, ctx: &CallCtx, req: ApiGroupControlRequest) -> ApiGroupControlResponse {
-        control::api_group_control(self, ctx, req).await
-    }
-    async fn api_node_node_control(&self, ctx: &CallCtx, req: ApiNodeNodeControlRequest) -> ApiNodeNodeControlResponse {
-        control::api_node_node_control(self, ctx, req).await
-    }
-    async fn api_node_control(&self, ctx: &CallCtx, req: ApiNodeControlRequest) -> ApiNodeControlResponse {
-        control::api_node_control(self, ctx, req).await
-    }
-    async fn api_node_network_control(
-        &self,
-        ctx: &CallCtx,
-        req: ApiNodeNetworkControlRequest,
-    ) -> ApiNodeNetworkControlResponse {
-        control::api_node_network_control(self, ctx, req).await
-    }
-    async fn api_network_control(&self, ctx: &CallCtx, req: ApiNetworkControlRequest) -> ApiNetworkControlResponse {
-        control::api_network_control(self, ctx, req).await
-    }
-    async fn api_node_net_interface_control(
-        &self,
-        ctx: &CallCtx,
-        req: ApiNodeNetInterfaceControlRequest,
-    ) -> ApiNodeNetInterfaceControlResponse {
-        control::api_node_net_interface_control(self, ctx, req).await
-    }
-    async fn api_net_interface_control(
-        &self,
-        ctx: &CallCtx,
-        req: ApiNetInterfaceControlRequest,
-    ) -> ApiNetInterfaceControlResponse {
-        control::api_net_interface_control(self, ctx, req).await
-    }
-    async fn api_node_cluster_control(
-        &self,
-        ctx: &CallCtx,
-        req: ApiNodeClusterControlRequest,
-    ) -> ApiNodeClusterControlResponse {
-        control::api_node_cluster_control(self, ctx, req).await
-    }
-    async fn api_cluster_control(&self, ctx: &CallCtx, req: ApiClusterControlRequest) -> ApiClusterControlResponse {
-        control::api_cluster_control(self, ctx, req).await
-    }
-    async fn api_node_group_set_control(
-        &self,
-        ctx: &CallCtx,
-        req: ApiNodeGroupSetControlRequest,
-    ) -> ApiNodeGroupSetControlResponse {
-        control::api_node_group_set_control(self, ctx, req)
-    }
-    async fn api_group_set_control(&self, ctx: &CallCtx, req: ApiGroupSetControlRequest) -> ApiGroupSetControlResponse {
-        control::api_group_set_control(self, ctx, req)
-    }
-
-    // --- cluster registry and batches (registry.rs, batch.rs) ---
-    // @anchor:registry
-    async fn api_get_root_key(&self, ctx: &CallCtx, req: ApiGetRootKeyRequest) -> ApiGetRootKeyResponse {
-        registry::api_get_root_key(self, ctx, req)
-    }
-    async fn api_create_key(&self, ctx: &CallCtx, req: ApiCreateKeyRequest) -> ApiCreateKeyResponse {
-        registry::api_create_key(self, ctx, req).await
-    }
-    async fn api_open_key(&self, ctx: &CallCtx, req: ApiOpenKeyRequest) -> ApiOpenKeyResponse {
-        registry::api_open_key(self, ctx, req).await
-    }
-    async fn api_enum_key(&self, ctx: &CallCtx, req: ApiEnumKeyRequest) -> ApiEnumKeyResponse {
-        registry::api_enum_key(self, ctx, req).await
-    }
-    async fn api_set_value(&self, ctx: &CallCtx, req: ApiSetValueRequest) -> ApiSetValueResponse {
-        registry::api_set_value(self, ctx, req).await
-    }
-    async fn api_delete_value(&self, ctx: &CallCtx, req: ApiDeleteValueRequest) -> ApiDeleteValueResponse {
-        registry::api_delete_value(self, ctx, req).await
-    }
-    async fn api_query_value(&self, ctx: &CallCtx, req: ApiQueryValueRequest) -> ApiQueryValueResponse {
-        registry::api_query_value(self, ctx, req).await
-    }
-    async fn api_delete_key(&self, ctx: &CallCtx, req: ApiDeleteKeyRequest) -> ApiDeleteKeyResponse {
-        registry::api_delete_key(self, ctx, req).await
-    }
-    async fn api_enum_value(&self, ctx: &CallCtx, req: ApiEnumValueRequest) -> ApiEnumValueResponse {
-        registry::api_enum_value(self, ctx, req).await
-    }
-    async fn api_close_key(&self, ctx: &CallCtx, req: ApiCloseKeyRequest) -> ApiCloseKeyResponse {
-        registry::api_close_key(self, ctx, req)
-    }
-    async fn api_query_info_key(&self, ctx: &CallCtx, req: ApiQueryInfoKeyRequest) -> ApiQueryInfoKeyResponse {
-        registry::api_query_info_key(self, ctx, req).await
-    }
-    async fn api_set_key_security(&self, ctx: &CallCtx, req: ApiSetKeySecurityRequest) -> ApiSetKeySecurityResponse {
-        registry::api_set_key_security(self, ctx, req).await
-    }
-    async fn api_get_key_security(&self, ctx: &CallCtx, req: ApiGetKeySecurityRequest) -> ApiGetKeySecurityResponse {
-        registry::api_get_key_security(self, ctx, req).await
-    }
-    async fn api_execute_batch(&self, ctx: &CallCtx, req: ApiExecuteBatchRequest) -> ApiExecuteBatchResponse {
-        batch::api_execute_batch(self, ctx, req).await
-    }
-    async fn api_create_batch_port(&self, ctx: &CallCtx, req: ApiCreateBatchPortRequest) -> ApiCreateBatchPortResponse {
-        batch::api_create_batch_port(self, ctx, req).await
-    }
-    async fn api_get_batch_notification(
-        &self,
-        ctx: &CallCtx,
-        req: ApiGetBatchNotificationRequest,
-    ) -> ApiGetBatchNotificationResponse {
-        batch::api_get_batch_notification(self, ctx, req).await
-    }
-    async fn api_close_batch_port(&self, ctx: &CallCtx, req: ApiCloseBatchPortRequest) -> ApiCloseBatchPortResponse {
-        batch::api_close_batch_port(self, ctx, req)
-    }
-    async fn api_execute_read_batch(
-        &self,
-        ctx: &CallCtx,
-        req: ApiExecuteReadBatchRequest,
-    ) -> ApiExecuteReadBatchResponse {
-        batch::api_execute_read_batch(self, ctx, req).await
-    }
-    async fn api_execute_read_batch_ex(
-        &self,
-        ctx: &CallCtx,
-        req: ApiExecuteReadBatchExRequest,
-    ) -> ApiExecuteReadBatchExResponse {
-        batch::api_execute_read_batch_ex(self, ctx, req).await
-    }
-
-    // @anchor:notify
-    // --- notification ports (notify.rs) ---
-    async fn api_create_notify(&self, ctx: &CallCtx, req: ApiCreateNotifyRequest) -> ApiCreateNotifyResponse {
-        notify::api_create_notify(self, ctx, req)
-    }
-    async fn api_close_notify(&self, ctx: &CallCtx, req: ApiCloseNotifyRequest) -> ApiCloseNotifyResponse {
-        notify::api_close_notify(self, ctx, req)
-    }
-    async fn api_add_notify_cluster(
-        &self,
-        ctx: &CallCtx,
-        req: ApiAddNotifyClusterRequest,
-    ) -> ApiAddNotifyClusterResponse {
-        notify::api_add_notify_cluster(self, ctx, req)
-    }
-    async fn api_add_notify_node(&self, ctx: &CallCtx, req: ApiAddNotifyNodeRequest) -> ApiAddNotifyNodeResponse {
-        notify::api_add_notify_node(self, ctx, req)
-    }
-    async fn api_add_notify_group(&self, ctx: &CallCtx, req: ApiAddNotifyGroupRequest) -> ApiAddNotifyGroupResponse {
-        notify::api_add_notify_group(self, ctx, req)
-    }
-    async fn api_add_notify_resource(
-        &self,
-        ctx: &CallCtx,
-        req: ApiAddNotifyResourceRequest,
-    ) -> ApiAddNotifyResourceResponse {
-        notify::api_add_notify_resource(self, ctx, req)
-    }
-    async fn api_add_notify_key(&self, ctx: &CallCtx, req: ApiAddNotifyKeyRequest) -> ApiAddNotifyKeyResponse {
-        notify::api_add_notify_key(self, ctx, req)
-    }
-    async fn api_re_add_notify_node(
-        &self,
-        ctx: &CallCtx,
-        req: ApiReAddNotifyNodeRequest,
-    ) -> ApiReAddNotifyNodeResponse {
-        notify::api_re_add_notify_node(self, ctx, req)
-    }
-    async fn api_re_add_notify_group(
-        &self,
-        ctx: &CallCtx,
-        req: ApiReAddNotifyGroupRequest,
-    ) -> ApiReAddNotifyGroupResponse {
-        notify::api_re_add_notify_group(self, ctx, req)
-    }
-    async fn api_re_add_notify_resource(
-        &self,
-        ctx: &CallCtx,
-        req: ApiReAddNotifyResourceRequest,
-    ) -> ApiReAddNotifyResourceResponse {
-        notify::api_re_add_notify_resource(self, ctx, req)
-    }
-    async fn api_get_notify(&self, ctx: &CallCtx, req: ApiGetNotifyRequest) -> ApiGetNotifyResponse {
-        notify::api_get_notify(self, ctx, req).await
-    }
-    async fn api_add_notify_network(
-        &self,
-        ctx: &CallCtx,
-        req: ApiAddNotifyNetworkRequest,
-    ) -> ApiAddNotifyNetworkResponse {
-        notify::api_add_notify_network(self, ctx, req)
-    }
-    async fn api_re_add_notify_network(
-        &self,
-        ctx: &CallCtx,
-        req: ApiReAddNotifyNetworkRequest,
-    ) -> ApiReAddNotifyNetworkResponse {
-        notify::api_re_add_notify_network(self, ctx, req)
-    }
-    async fn api_add_notify_net_interface(
-        &self,
-        ctx: &CallCtx,
-        req: ApiAddNotifyNetInterfaceRequest,
-    ) -> ApiAddNotifyNetInterfaceResponse {
-        notify::api_add_notify_net_interface(self, ctx, req)
-    }
-    async fn api_re_add_notify_net_interface(
-        &self,
-        ctx: &CallCtx,
-        req: ApiReAddNotifyNetInterfaceRequest,
-    ) -> ApiReAddNotifyNetInterfaceResponse {
-        notify::api_re_add_notify_net_interface(self, ctx, req)
-    }
-    async fn api_unblock_get_notify_call(
-        &self,
-        ctx: &CallCtx,
-        req: ApiUnblockGetNotifyCallRequest,
-    ) -> ApiUnblockGetNotifyCallResponse {
-        notify::api_unblock_get_notify_call(self, ctx, req)
-    }
-    async fn api_create_notify_v2(&self, ctx: &CallCtx, req: ApiCreateNotifyV2Request) -> ApiCreateNotifyV2Response {
-        notify::api_create_notify_v2(self, ctx, req)
-    }
-    async fn api_add_notify_v2(&self, ctx: &CallCtx, req: ApiAddNotifyV2Request) -> ApiAddNotifyV2Response {
-        notify::api_add_notify_v2(self, ctx, req)
-    }
-    async fn api_get_notify_v2(&self, ctx: &CallCtx, req: ApiGetNotifyV2Request) -> ApiGetNotifyV2Response {
-        notify::api_get_notify_v2(self, ctx, req).await
-    }
-    async fn api_get_notify_async(&self, ctx: &CallCtx, req: ApiGetNotifyAsyncRequest) -> ApiGetNotifyAsyncResponse {
-        notify::api_get_notify_async(self, ctx, req).await
-    }
-    async fn api_add_notify_resource_type_v2(
-        &self,
-        ctx: &CallCtx,
-        req: ApiAddNotifyResourceTypeV2Request,
-    ) -> ApiAddNotifyResourceTypeV2Response {
-        notify::api_add_notify_resource_type_v2(self, ctx, req)
-    }
+routes! {
+    // the cluster (cluster.rs)
+    ApiOpenCluster => cluster::api_open_cluster;
+    ApiCloseCluster => cluster::api_close_cluster;
+    ApiGetClusterName => cluster::api_get_cluster_name;
+    ApiGetClusterVersion => cluster::api_get_cluster_version;
+    ApiCreateEnum => cluster::api_create_enum;
+    ApiGetClusterVersion2 => cluster::api_get_cluster_version2;
+    ApiOpenClusterEx => cluster::api_open_cluster_ex;
+    ApiSetClusterName => cluster::api_set_cluster_name;
+    ApiBackupClusterDatabase => cluster::api_backup_cluster_database;
+    ApiSetServiceAccountPassword => cluster::api_set_service_account_password;
+    ApiCreateEnumEx => cluster::api_create_enum_ex;
+    // nodes (node.rs)
+    ApiOpenNode => node::api_open_node;
+    ApiOpenNodeEx => node::api_open_node_ex;
+    ApiCloseNode => node::api_close_node;
+    ApiGetNodeState => node::api_get_node_state;
+    ApiGetNodeId => node::api_get_node_id;
+    ApiPauseNode => node::api_pause_node.await;
+    ApiResumeNode => node::api_resume_node.await;
+    ApiEvictNode => node::api_evict_node;
+    ApiCreateNodeEnum => node::api_create_node_enum;
+    ApiCreateNodeEnumEx => node::api_create_node_enum_ex;
+    ApiPauseNodeEx => node::api_pause_node_ex.await;
+    ApiPauseNodeWithDrainTarget => node::api_pause_node_with_drain_target.await;
+    ApiResumeNodeEx => node::api_resume_node_ex.await;
+    // groups (group.rs)
+    ApiOpenGroup => group::api_open_group;
+    ApiCreateGroup => group::api_create_group.await;
+    ApiDeleteGroup => group::api_delete_group.await;
+    ApiCloseGroup => group::api_close_group;
+    ApiGetGroupState => group::api_get_group_state;
+    ApiSetGroupName => group::api_set_group_name.await;
+    ApiGetGroupId => group::api_get_group_id;
+    ApiOnlineGroup => group::api_online_group.await;
+    ApiOfflineGroup => group::api_offline_group.await;
+    ApiMoveGroup => group::api_move_group.await;
+    ApiMoveGroupToNode => group::api_move_group_to_node.await;
+    ApiCreateGroupResourceEnum => group::api_create_group_resource_enum;
+    ApiSetGroupNodeList => group::api_set_group_node_list.await;
+    ApiOpenGroupEx => group::api_open_group_ex;
+    ApiCreateGroupEx => group::api_create_group_ex.await;
+    ApiOnlineGroupEx => group::api_online_group_ex.await;
+    ApiOfflineGroupEx => group::api_offline_group_ex.await;
+    ApiMoveGroupEx => group::api_move_group_ex.await;
+    ApiMoveGroupToNodeEx => group::api_move_group_to_node_ex.await;
+    ApiCancelClusterGroupOperation => group::api_cancel_cluster_group_operation;
+    ApiCreateGroupEnum => group::api_create_group_enum;
+    ApiSetGroupDependencyExpression => group::api_set_group_dependency_expression;
+    ApiRemoveClusterGroupDependency => group::api_remove_cluster_group_dependency;
+    // resources (resource.rs)
+    ApiOpenResource => resource::api_open_resource;
+    ApiCreateResource => resource::api_create_resource.await;
+    ApiDeleteResource => resource::api_delete_resource.await;
+    ApiCloseResource => resource::api_close_resource;
+    ApiGetResourceState => resource::api_get_resource_state;
+    ApiSetResourceName => resource::api_set_resource_name.await;
+    ApiGetResourceId => resource::api_get_resource_id;
+    ApiGetResourceType => resource::api_get_resource_type;
+    ApiFailResource => resource::api_fail_resource.await;
+    ApiOnlineResource => resource::api_online_resource.await;
+    ApiOfflineResource => resource::api_offline_resource.await;
+    ApiAddResourceDependency => resource::api_add_resource_dependency.await;
+    ApiRemoveResourceDependency => resource::api_remove_resource_dependency.await;
+    ApiCanResourceBeDependent => resource::api_can_resource_be_dependent;
+    ApiCreateResEnum => resource::api_create_res_enum;
+    ApiAddResourceNode => resource::api_add_resource_node.await;
+    ApiRemoveResourceNode => resource::api_remove_resource_node.await;
+    ApiChangeResourceGroup => resource::api_change_resource_group.await;
+    ApiSetResourceDependencyExpression => resource::api_set_resource_dependency_expression.await;
+    ApiGetResourceDependencyExpression => resource::api_get_resource_dependency_expression;
+    ApiGetResourceNetworkName => resource::api_get_resource_network_name;
+    ApiOpenResourceEx => resource::api_open_resource_ex;
+    ApiChangeCsvState => resource::api_change_csv_state;
+    ApiOnlineResourceEx => resource::api_online_resource_ex.await;
+    ApiOfflineResourceEx => resource::api_offline_resource_ex.await;
+    ApiCreateResourceEnum => resource::api_create_resource_enum;
+    ApiRestartResource => resource::api_restart_resource.await;
+    ApiChangeCsvStateEx => resource::api_change_csv_state_ex;
+    ApiChangeResourceGroupEx => resource::api_change_resource_group_ex.await;
+    // resource types (restype.rs)
+    ApiCreateResourceType => restype::api_create_resource_type;
+    ApiDeleteResourceType => restype::api_delete_resource_type;
+    ApiCreateResTypeEnum => restype::api_create_res_type_enum;
+    // quorum (quorum.rs)
+    ApiGetQuorumResource => quorum::api_get_quorum_resource;
+    ApiSetQuorumResource => quorum::api_set_quorum_resource;
+    // networks (network.rs)
+    ApiOpenNetwork => network::api_open_network;
+    ApiCloseNetwork => network::api_close_network;
+    ApiGetNetworkState => network::api_get_network_state;
+    ApiSetNetworkName => network::api_set_network_name.await;
+    ApiCreateNetworkEnum => network::api_create_network_enum;
+    ApiGetNetworkId => network::api_get_network_id;
+    ApiSetNetworkPriorityOrder => network::api_set_network_priority_order;
+    ApiOpenNetworkEx => network::api_open_network_ex;
+    // network interfaces (netinterface.rs)
+    ApiOpenNetInterface => netinterface::api_open_net_interface;
+    ApiCloseNetInterface => netinterface::api_close_net_interface;
+    ApiGetNetInterfaceState => netinterface::api_get_net_interface_state;
+    ApiGetNetInterface => netinterface::api_get_net_interface;
+    ApiGetNetInterfaceId => netinterface::api_get_net_interface_id;
+    ApiOpenNetInterfaceEx => netinterface::api_open_net_interface_ex;
+    ApiCreateNetInterfaceEnum => netinterface::api_create_net_interface_enum;
+    // group sets (groupset.rs)
+    ApiCreateGroupSet => groupset::api_create_group_set;
+    ApiOpenGroupSet => groupset::api_open_group_set;
+    ApiCloseGroupSet => groupset::api_close_group_set;
+    ApiDeleteGroupSet => groupset::api_delete_group_set;
+    ApiAddGroupToGroupSet => groupset::api_add_group_to_group_set;
+    ApiRemoveGroupFromGroupSet => groupset::api_remove_group_from_group_set;
+    ApiMoveGroupToGroupSet => groupset::api_move_group_to_group_set;
+    ApiAddGroupSetDependency => groupset::api_add_group_set_dependency;
+    ApiAddGroupToGroupSetDependency => groupset::api_add_group_to_group_set_dependency;
+    ApiSetGroupSetDependencyExpression => groupset::api_set_group_set_dependency_expression;
+    ApiRemoveGroupSetDependency => groupset::api_remove_group_set_dependency;
+    ApiRemoveClusterGroupToGroupSetDependency => groupset::api_remove_cluster_group_to_group_set_dependency;
+    ApiCreateGroupSetEnum => groupset::api_create_group_set_enum;
+    ApiAddGroupToGroupSetEx => groupset::api_add_group_to_group_set_ex;
+    // control codes (control.rs)
+    ApiNodeResourceControl => control::api_node_resource_control.await;
+    ApiResourceControl => control::api_resource_control.await;
+    ApiNodeResourceTypeControl => control::api_node_resource_type_control.await;
+    ApiResourceTypeControl => control::api_resource_type_control.await;
+    ApiNodeGroupControl => control::api_node_group_control.await;
+    ApiGroupControl => control::api_group_control.await;
+    ApiNodeNodeControl => control::api_node_node_control.await;
+    ApiNodeControl => control::api_node_control.await;
+    ApiNodeNetworkControl => control::api_node_network_control.await;
+    ApiNetworkControl => control::api_network_control.await;
+    ApiNodeNetInterfaceControl => control::api_node_net_interface_control.await;
+    ApiNetInterfaceControl => control::api_net_interface_control.await;
+    ApiNodeClusterControl => control::api_node_cluster_control.await;
+    ApiClusterControl => control::api_cluster_control.await;
+    ApiNodeGroupSetControl => control::api_node_group_set_control;
+    ApiGroupSetControl => control::api_group_set_control;
+    // the cluster registry (registry.rs)
+    ApiGetRootKey => registry::api_get_root_key;
+    ApiCreateKey => registry::api_create_key.await;
+    ApiOpenKey => registry::api_open_key.await;
+    ApiEnumKey => registry::api_enum_key.await;
+    ApiSetValue => registry::api_set_value.await;
+    ApiDeleteValue => registry::api_delete_value.await;
+    ApiQueryValue => registry::api_query_value.await;
+    ApiDeleteKey => registry::api_delete_key.await;
+    ApiEnumValue => registry::api_enum_value.await;
+    ApiCloseKey => registry::api_close_key;
+    ApiQueryInfoKey => registry::api_query_info_key.await;
+    ApiSetKeySecurity => registry::api_set_key_security.await;
+    ApiGetKeySecurity => registry::api_get_key_security.await;
+    // registry batches (batch.rs)
+    ApiExecuteBatch => batch::api_execute_batch.await;
+    ApiCreateBatchPort => batch::api_create_batch_port.await;
+    ApiGetBatchNotification => batch::api_get_batch_notification.await;
+    ApiCloseBatchPort => batch::api_close_batch_port;
+    ApiExecuteReadBatch => batch::api_execute_read_batch.await;
+    ApiExecuteReadBatchEx => batch::api_execute_read_batch_ex.await;
+    // notification ports (notify.rs)
+    ApiCreateNotify => notify::api_create_notify;
+    ApiCloseNotify => notify::api_close_notify;
+    ApiAddNotifyCluster => notify::api_add_notify_cluster;
+    ApiAddNotifyNode => notify::api_add_notify_node;
+    ApiAddNotifyGroup => notify::api_add_notify_group;
+    ApiAddNotifyResource => notify::api_add_notify_resource;
+    ApiAddNotifyKey => notify::api_add_notify_key;
+    ApiReAddNotifyNode => notify::api_re_add_notify_node;
+    ApiReAddNotifyGroup => notify::api_re_add_notify_group;
+    ApiReAddNotifyResource => notify::api_re_add_notify_resource;
+    ApiGetNotify => notify::api_get_notify.await;
+    ApiAddNotifyNetwork => notify::api_add_notify_network;
+    ApiReAddNotifyNetwork => notify::api_re_add_notify_network;
+    ApiAddNotifyNetInterface => notify::api_add_notify_net_interface;
+    ApiReAddNotifyNetInterface => notify::api_re_add_notify_net_interface;
+    ApiUnblockGetNotifyCall => notify::api_unblock_get_notify_call;
+    ApiCreateNotifyV2 => notify::api_create_notify_v2;
+    ApiAddNotifyV2 => notify::api_add_notify_v2;
+    ApiGetNotifyV2 => notify::api_get_notify_v2.await;
+    ApiGetNotifyAsync => notify::api_get_notify_async.await;
+    ApiAddNotifyResourceTypeV2 => notify::api_add_notify_resource_type_v2;
 }

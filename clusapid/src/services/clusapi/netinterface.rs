@@ -5,99 +5,18 @@
 //! "CTDB_NODE_0 - eth1"; its network is the subnet of the public addresses that interface
 //! carries, else the node's own subnet.
 
-use std::sync::Arc;
-
 use idl::clusapi::*;
-use idl::{ContextHandle, WError, WString};
-use nodes::{ClusterState, NetInterface};
+use idl::{WError, WString};
 
-use super::access::{self, Granted};
-use super::cluster::{cluster_handle, enum_type};
-use super::{win, ClusapiService, NetInterfaceHandle};
+use super::cluster::enum_type;
+use super::objclass::{handle, Cluster};
+use super::{win, ClusapiService};
 use crate::services::CallCtx;
 
-/// The open network interface handle `h` of this association, if it is one.
-pub fn netinterface_handle(ctx: &CallCtx, h: &ContextHandle) -> Option<Arc<NetInterfaceHandle>> {
-    ctx.group.get::<NetInterfaceHandle>(h)
-}
-
-/// The interface a handle designates, or ERROR_CLUSTER_NETINTERFACE_NOT_FOUND when it is gone.
-pub fn netinterface_of<'a>(snap: &'a ClusterState, h: &NetInterfaceHandle) -> Result<&'a NetInterface, u32> {
-    snap.netinterface_by_id(&h.id).ok_or(win::ERROR_CLUSTER_NETINTERFACE_NOT_FOUND)
-}
-
-fn open_netinterface(s: &ClusapiService, ctx: &CallCtx, name: &str, granted: Granted) -> Result<ContextHandle, u32> {
-    let snap = s.backend.snapshot();
-    let i = snap.find_netinterface_by_name(name).ok_or(win::ERROR_CLUSTER_NETINTERFACE_NOT_FOUND)?;
-    ctx.group.insert(NetInterfaceHandle { id: i.id.clone(), access: granted }).ok_or(win::ERROR_NOT_ENOUGH_MEMORY)
-}
-
-/// [MS-CMRP 3.1.4.2.92] ApiOpenNetInterface: by interface name (case-insensitive).
-pub fn api_open_net_interface(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiOpenNetInterfaceRequest,
-) -> ApiOpenNetInterfaceResponse {
-    let Some(granted) = Granted::entitled(ctx.access) else {
-        return ApiOpenNetInterfaceResponse::error(win::ERROR_ACCESS_DENIED);
-    };
-    match open_netinterface(s, ctx, req.net_interface_name.as_str(), granted) {
-        Ok(net_interface) => ApiOpenNetInterfaceResponse { status: WError(0), rpc_status: 0, net_interface },
-        Err(e) => ApiOpenNetInterfaceResponse::error(e),
-    }
-}
-
-/// [MS-CMRP 3.1.4.2.121] ApiOpenNetInterfaceEx: evaluates dwDesiredAccess as ApiOpenClusterEx
-/// does.
-pub fn api_open_net_interface_ex(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiOpenNetInterfaceExRequest,
-) -> ApiOpenNetInterfaceExResponse {
-    let granted = match access::evaluate(req.desired_access, Granted::entitled(ctx.access)) {
-        Ok(g) => g,
-        Err(e) => return ApiOpenNetInterfaceExResponse::error(e),
-    };
-    match open_netinterface(s, ctx, req.net_interface_name.as_str(), granted) {
-        Ok(net_interface) => ApiOpenNetInterfaceExResponse {
-            granted_access: granted.wire(),
-            status: WError(0),
-            rpc_status: 0,
-            net_interface,
-        },
-        Err(e) => ApiOpenNetInterfaceExResponse::error(e),
-    }
-}
-
-/// [MS-CMRP 3.1.4.2.93] ApiCloseNetInterface: frees the handle and returns it zeroed.
-pub fn api_close_net_interface(
-    _s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiCloseNetInterfaceRequest,
-) -> ApiCloseNetInterfaceResponse {
-    if ctx.group.remove::<NetInterfaceHandle>(&req.net_interface) {
-        ApiCloseNetInterfaceResponse { net_interface: ContextHandle::NULL, result: WError(0) }
-    } else {
-        ApiCloseNetInterfaceResponse { net_interface: req.net_interface, result: WError(win::ERROR_INVALID_HANDLE) }
-    }
-}
-
-/// [MS-CMRP 3.1.4.2.94] ApiGetNetInterfaceState: the CLUSTER_NETINTERFACE_STATE (node down:
-/// Unavailable, link down: Failed, else Up).
-pub fn api_get_net_interface_state(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiGetNetInterfaceStateRequest,
-) -> ApiGetNetInterfaceStateResponse {
-    let unknown = |e: u32| ApiGetNetInterfaceStateResponse { state: u32::MAX, rpc_status: 0, result: WError(e) };
-    let Some(h) = netinterface_handle(ctx, &req.net_interface) else {
-        return unknown(win::ERROR_INVALID_HANDLE);
-    };
-    match netinterface_of(&s.backend.snapshot(), &h) {
-        Ok(i) => ApiGetNetInterfaceStateResponse { state: i.state.as_u32(), rpc_status: 0, result: WError(0) },
-        Err(e) => unknown(e),
-    }
-}
+pub use super::objclass::{
+    close as api_close_net_interface, get_id as api_get_net_interface_id, get_state as api_get_net_interface_state,
+    open as api_open_net_interface, open as api_open_net_interface_ex,
+};
 
 /// [MS-CMRP 3.1.4.2.95] ApiGetNetInterface: the name of the interface of a node on a network.
 /// Unknown node: ERROR_CLUSTER_NODE_NOT_FOUND; unknown network:
@@ -124,24 +43,6 @@ pub fn api_get_net_interface(
     }
 }
 
-/// [MS-CMRP 3.1.4.2.96] ApiGetNetInterfaceId: the interface's GUID (derived from node and
-/// interface name).
-pub fn api_get_net_interface_id(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiGetNetInterfaceIdRequest,
-) -> ApiGetNetInterfaceIdResponse {
-    let Some(h) = netinterface_handle(ctx, &req.net_interface) else {
-        return ApiGetNetInterfaceIdResponse::error(win::ERROR_INVALID_HANDLE);
-    };
-    match netinterface_of(&s.backend.snapshot(), &h) {
-        Ok(i) => {
-            ApiGetNetInterfaceIdResponse { guid: Some(WString::new(i.id.clone())), rpc_status: 0, result: WError(0) }
-        }
-        Err(e) => ApiGetNetInterfaceIdResponse::error(e),
-    }
-}
-
 /// [MS-CMRP 3.1.4.2.163] ApiCreateNetInterfaceEnum: the interfaces on the named node and the
 /// named network; an empty name does not filter (the Win32 API's optional names). Unknown
 /// names are ERROR_CLUSTER_NODE_NOT_FOUND / ERROR_CLUSTER_NETWORK_NOT_FOUND. Entries are of type
@@ -151,8 +52,8 @@ pub fn api_create_net_interface_enum(
     ctx: &CallCtx,
     req: ApiCreateNetInterfaceEnumRequest,
 ) -> ApiCreateNetInterfaceEnumResponse {
-    if cluster_handle(ctx, &req.cluster).is_none() {
-        return ApiCreateNetInterfaceEnumResponse::error(win::ERROR_INVALID_HANDLE);
+    if let Err(e) = handle::<Cluster>(ctx, &req.cluster) {
+        return ApiCreateNetInterfaceEnumResponse::error(e);
     }
     let snap = s.backend.snapshot();
     let node = match req.node_name.as_str() {
@@ -187,6 +88,7 @@ pub fn api_create_net_interface_enum(
 
 #[cfg(test)]
 mod tests {
+    use idl::ContextHandle;
     use nodes::NetInterfaceState;
 
     use super::super::group::fixture::{fx, names, w};

@@ -7,126 +7,22 @@
 //! `nodes` file, so the internal network order cannot change: ApiSetNetworkPriorityOrder
 //! accepts the current order and answers ERROR_NOT_SUPPORTED for any other.
 
-use std::sync::Arc;
-
 use idl::clusapi::*;
-use idl::{ContextHandle, WError, WString};
+use idl::{WError, WString};
 use nodes::{ClusterState, Network, NetworkRole};
 
-use super::access::{self, Granted};
-use super::{status, win, ClusapiService, NetworkHandle};
+use super::access::Granted;
+use super::objclass::{handle, object, Networks};
+use super::{status, win, ClusapiService};
 use crate::services::CallCtx;
 
-/// CLUSTER_NETWORK_ENUM selectors ([MS-CMRP] 3.1.4.2.85).
-pub mod network_enum {
-    pub const NETINTERFACES: u32 = 0x1;
-}
+pub use super::objclass::{
+    close as api_close_network, get_id as api_get_network_id, get_state as api_get_network_state,
+    open as api_open_network, open as api_open_network_ex, set_name as api_set_network_name,
+};
+pub use super::win::ERROR_NETWORK_NOT_AVAILABLE;
 
-/// ERROR_NETWORK_NOT_AVAILABLE: a renamed network's handle outlived the network.
-pub const ERROR_NETWORK_NOT_AVAILABLE: u32 = 5035;
-
-/// The open network handle `h` of this association, if it is one.
-pub fn network_handle(ctx: &CallCtx, h: &ContextHandle) -> Option<Arc<NetworkHandle>> {
-    ctx.group.get::<NetworkHandle>(h)
-}
-
-/// The network a handle designates, or ERROR_CLUSTER_NETWORK_NOT_FOUND when it is gone (its
-/// subnet no longer holds a public address or a node).
-pub fn network_of<'a>(snap: &'a ClusterState, h: &NetworkHandle) -> Result<&'a Network, u32> {
-    snap.network_by_id(&h.id).ok_or(win::ERROR_CLUSTER_NETWORK_NOT_FOUND)
-}
-
-fn open_network(s: &ClusapiService, ctx: &CallCtx, name: &str, granted: Granted) -> Result<ContextHandle, u32> {
-    let snap = s.backend.snapshot();
-    let n = snap.find_network_by_name(name).ok_or(win::ERROR_CLUSTER_NETWORK_NOT_FOUND)?;
-    ctx.group.insert(NetworkHandle { id: n.id.clone(), access: granted }).ok_or(win::ERROR_NOT_ENOUGH_MEMORY)
-}
-
-/// [MS-CMRP 3.1.4.2.81] ApiOpenNetwork: by network name (case-insensitive).
-pub fn api_open_network(s: &ClusapiService, ctx: &CallCtx, req: ApiOpenNetworkRequest) -> ApiOpenNetworkResponse {
-    let Some(granted) = Granted::entitled(ctx.access) else {
-        return ApiOpenNetworkResponse::error(win::ERROR_ACCESS_DENIED);
-    };
-    match open_network(s, ctx, req.network_name.as_str(), granted) {
-        Ok(network) => ApiOpenNetworkResponse { status: WError(0), rpc_status: 0, network },
-        Err(e) => ApiOpenNetworkResponse::error(e),
-    }
-}
-
-/// [MS-CMRP 3.1.4.2.120] ApiOpenNetworkEx: evaluates dwDesiredAccess as ApiOpenClusterEx does.
-pub fn api_open_network_ex(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiOpenNetworkExRequest,
-) -> ApiOpenNetworkExResponse {
-    let granted = match access::evaluate(req.desired_access, Granted::entitled(ctx.access)) {
-        Ok(g) => g,
-        Err(e) => return ApiOpenNetworkExResponse::error(e),
-    };
-    match open_network(s, ctx, req.network_name.as_str(), granted) {
-        Ok(network) => {
-            ApiOpenNetworkExResponse { granted_access: granted.wire(), status: WError(0), rpc_status: 0, network }
-        }
-        Err(e) => ApiOpenNetworkExResponse::error(e),
-    }
-}
-
-/// [MS-CMRP 3.1.4.2.82] ApiCloseNetwork: frees the handle and returns it zeroed.
-pub fn api_close_network(_s: &ClusapiService, ctx: &CallCtx, req: ApiCloseNetworkRequest) -> ApiCloseNetworkResponse {
-    if ctx.group.remove::<NetworkHandle>(&req.network) {
-        ApiCloseNetworkResponse { network: ContextHandle::NULL, result: WError(0) }
-    } else {
-        ApiCloseNetworkResponse { network: req.network, result: WError(win::ERROR_INVALID_HANDLE) }
-    }
-}
-
-/// [MS-CMRP 3.1.4.2.83] ApiGetNetworkState: the CLUSTER_NETWORK_STATE derived from the state of
-/// its interfaces (all up: Up, some: Partitioned, none: Down).
-pub fn api_get_network_state(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiGetNetworkStateRequest,
-) -> ApiGetNetworkStateResponse {
-    let unknown = |e: u32| ApiGetNetworkStateResponse { state: u32::MAX, rpc_status: 0, result: WError(e) };
-    let Some(h) = network_handle(ctx, &req.network) else {
-        return unknown(win::ERROR_INVALID_HANDLE);
-    };
-    match network_of(&s.backend.snapshot(), &h) {
-        Ok(n) => ApiGetNetworkStateResponse { state: n.state.as_u32(), rpc_status: 0, result: WError(0) },
-        Err(e) => unknown(e),
-    }
-}
-
-/// [MS-CMRP 3.1.4.2.84] ApiSetNetworkName: renames the network (kept in the admin overlay).
-pub async fn api_set_network_name(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiSetNetworkNameRequest,
-) -> ApiSetNetworkNameResponse {
-    let r = async {
-        let h = network_handle(ctx, &req.network).ok_or(win::ERROR_INVALID_HANDLE)?;
-        // "The server MUST require that the access level associated with the hNetwork context
-        // handle is "All""
-        if h.access != Granted::All {
-            return Err(win::ERROR_ACCESS_DENIED);
-        }
-        let name = req.network_name.as_str();
-        if name.trim().is_empty() {
-            return Err(win::ERROR_INVALID_NAME);
-        }
-        let snap = s.backend.snapshot();
-        let n = snap.network_by_id(&h.id).ok_or(ERROR_NETWORK_NOT_AVAILABLE)?;
-        // "The server MUST fail this method using ERROR_ALREADY_EXISTS if the specified name is
-        // already the name or ID of a cluster network."
-        let taken = snap.find_network_by_name(name).or_else(|| snap.network_by_id(name));
-        if taken.is_some_and(|o| o.id != n.id) {
-            return Err(win::ERROR_ALREADY_EXISTS);
-        }
-        s.backend.rename_network(&h.id, name).await.map_err(|e| e.win32_code())
-    }
-    .await;
-    ApiSetNetworkNameResponse { rpc_status: 0, result: status(r) }
-}
+pub use idl::clusenum::network_enum;
 
 /// [MS-CMRP 3.1.4.2.85] ApiCreateNetworkEnum: the network interfaces on the network
 /// (NETINTERFACES); "the server SHOULD ignore all bits in dwType except" that one.
@@ -135,11 +31,8 @@ pub fn api_create_network_enum(
     ctx: &CallCtx,
     req: ApiCreateNetworkEnumRequest,
 ) -> ApiCreateNetworkEnumResponse {
-    let Some(h) = network_handle(ctx, &req.network) else {
-        return ApiCreateNetworkEnumResponse::error(win::ERROR_INVALID_HANDLE);
-    };
     let snap = s.backend.snapshot();
-    let n = match network_of(&snap, &h) {
+    let n = match handle::<Networks>(ctx, &req.network).and_then(|h| object::<Networks>(&snap, &h)) {
         Ok(n) => n,
         Err(e) => return ApiCreateNetworkEnumResponse::error(e),
     };
@@ -151,17 +44,6 @@ pub fn api_create_network_enum(
         }
     }
     ApiCreateNetworkEnumResponse { return_enum: Some(EnumList { entries }), rpc_status: 0, result: WError(0) }
-}
-
-/// [MS-CMRP 3.1.4.2.86] ApiGetNetworkId: the network's GUID (derived from its subnet).
-pub fn api_get_network_id(s: &ClusapiService, ctx: &CallCtx, req: ApiGetNetworkIdRequest) -> ApiGetNetworkIdResponse {
-    let Some(h) = network_handle(ctx, &req.network) else {
-        return ApiGetNetworkIdResponse::error(win::ERROR_INVALID_HANDLE);
-    };
-    match network_of(&s.backend.snapshot(), &h) {
-        Ok(n) => ApiGetNetworkIdResponse { guid: Some(WString::new(n.id.clone())), rpc_status: 0, result: WError(0) },
-        Err(e) => ApiGetNetworkIdResponse::error(e),
-    }
 }
 
 /// The networks the cluster may use internally, in their (fixed) priority order.
@@ -216,6 +98,7 @@ pub fn api_set_network_priority_order(
 #[cfg(test)]
 mod tests {
     use idl::ConfArray;
+    use idl::ContextHandle;
     use nodes::NetworkState;
 
     use super::super::group::fixture::{fx, names, w};

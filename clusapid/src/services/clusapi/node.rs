@@ -8,105 +8,32 @@
 //! values [MS-CMRP] 3.1.4.2.72 allows.
 
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use idl::clusapi::*;
-use idl::{ContextHandle, WError, WString};
+use idl::{WError, WString};
 use nodes::{DrainStatus, NodeState};
 
-use super::access::{self, Granted};
+use super::objclass::{handle, writable, Nodes};
 use super::{status, win, ClusapiService, NodeHandle};
 use crate::services::CallCtx;
 
-/// CLUSTER_NODE_ENUM selectors ([MS-CMRP] 3.1.4.2.101).
-pub mod node_enum {
-    pub const NETINTERFACES: u32 = 0x1;
-    pub const GROUPS: u32 = 0x2;
-}
+pub use super::objclass::{
+    close as api_close_node, get_id as api_get_node_id, get_state as api_get_node_state, open as api_open_node,
+    open as api_open_node_ex,
+};
 
-/// ERROR_NOT_SUPPORTED: what ApiEvictNode answers.
-pub const ERROR_NOT_SUPPORTED: u32 = 50;
+pub use idl::clusenum::node_enum;
 
-fn node_handle(ctx: &CallCtx, h: &ContextHandle) -> Option<Arc<NodeHandle>> {
-    ctx.group.get::<NodeHandle>(h)
-}
-
-fn open_node(s: &ClusapiService, ctx: &CallCtx, name: &str, granted: Granted) -> Result<ContextHandle, u32> {
-    let snap = s.backend.snapshot();
-    let node = snap.find_node_by_name(name).ok_or(win::ERROR_CLUSTER_NODE_NOT_FOUND)?;
-    ctx.group.insert(NodeHandle { pnn: node.pnn, access: granted }).ok_or(win::ERROR_NOT_ENOUGH_MEMORY)
-}
-
-/// [MS-CMRP 3.1.4.2.66] ApiOpenNode: by node name (`CTDB_NODE_<pnn>`, case-insensitive).
-pub fn api_open_node(s: &ClusapiService, ctx: &CallCtx, req: ApiOpenNodeRequest) -> ApiOpenNodeResponse {
-    let Some(granted) = Granted::entitled(ctx.access) else {
-        return ApiOpenNodeResponse::error(win::ERROR_ACCESS_DENIED);
-    };
-    match open_node(s, ctx, req.node_name.as_str(), granted) {
-        Ok(node) => ApiOpenNodeResponse { status: WError(0), rpc_status: 0, node },
-        Err(e) => ApiOpenNodeResponse { status: WError(e), rpc_status: 0, node: ContextHandle::NULL },
-    }
-}
-
-/// [MS-CMRP 3.1.4.2.118] ApiOpenNodeEx.
-pub fn api_open_node_ex(s: &ClusapiService, ctx: &CallCtx, req: ApiOpenNodeExRequest) -> ApiOpenNodeExResponse {
-    let granted = match access::evaluate(req.desired_access, Granted::entitled(ctx.access)) {
-        Ok(g) => g,
-        Err(e) => return ApiOpenNodeExResponse::error(e),
-    };
-    match open_node(s, ctx, req.node_name.as_str(), granted) {
-        Ok(node) => ApiOpenNodeExResponse { granted_access: granted.wire(), status: WError(0), rpc_status: 0, node },
-        Err(e) => ApiOpenNodeExResponse::error(e),
-    }
-}
-
-/// [MS-CMRP 3.1.4.2.67] ApiCloseNode.
-pub fn api_close_node(_s: &ClusapiService, ctx: &CallCtx, req: ApiCloseNodeRequest) -> ApiCloseNodeResponse {
-    if ctx.group.remove::<NodeHandle>(&req.node) {
-        ApiCloseNodeResponse { node: ContextHandle::NULL, result: WError(0) }
-    } else {
-        ApiCloseNodeResponse { node: req.node, result: WError(win::ERROR_INVALID_HANDLE) }
-    }
-}
-
-/// [MS-CMRP 3.1.4.2.68] ApiGetNodeState: the current CLUSTER_NODE_STATE from the live model.
-pub fn api_get_node_state(s: &ClusapiService, ctx: &CallCtx, req: ApiGetNodeStateRequest) -> ApiGetNodeStateResponse {
-    let Some(h) = node_handle(ctx, &req.node) else {
-        return ApiGetNodeStateResponse { state: u32::MAX, rpc_status: 0, result: WError(win::ERROR_INVALID_HANDLE) };
-    };
-    let snap = s.backend.snapshot();
-    match snap.node_by_pnn(h.pnn) {
-        Some(n) => ApiGetNodeStateResponse { state: n.state.as_u32(), rpc_status: 0, result: WError(0) },
-        None => ApiGetNodeStateResponse {
-            state: u32::MAX,
-            rpc_status: 0,
-            result: WError(win::ERROR_CLUSTER_NODE_NOT_FOUND),
-        },
-    }
-}
-
-/// [MS-CMRP 3.1.4.2.48] ApiGetNodeId: the node id (decimal `pnn + 1`).
-pub fn api_get_node_id(s: &ClusapiService, ctx: &CallCtx, req: ApiGetNodeIdRequest) -> ApiGetNodeIdResponse {
-    let Some(h) = node_handle(ctx, &req.node) else {
-        return ApiGetNodeIdResponse::error(win::ERROR_INVALID_HANDLE);
-    };
-    let snap = s.backend.snapshot();
-    match snap.node_by_pnn(h.pnn) {
-        Some(n) => ApiGetNodeIdResponse { guid: Some(WString::new(n.id.clone())), rpc_status: 0, result: WError(0) },
-        None => ApiGetNodeIdResponse::error(win::ERROR_CLUSTER_NODE_NOT_FOUND),
-    }
-}
-
-/// The node handle of a state-changing call, which needs "All" access.
-fn writable_node(ctx: &CallCtx, h: &ContextHandle) -> Result<Arc<NodeHandle>, u32> {
-    super::writable::<NodeHandle>(ctx, h)
-}
+pub use super::win::{
+    ERROR_CLUSTER_NODE_DOWN, ERROR_CLUSTER_NODE_EVACUATION_IN_PROGRESS, ERROR_HOST_NODE_NOT_AVAILABLE,
+    ERROR_INVALID_TARGET_HANDLE, ERROR_NOT_SUPPORTED,
+};
 
 /// [MS-CMRP 3.1.4.2.69] ApiPauseNode: `ctdb disable` — the node stays a member, its public IPs
 /// move to other nodes. Returns once ctdbd confirms.
 pub async fn api_pause_node(s: &ClusapiService, ctx: &CallCtx, req: ApiPauseNodeRequest) -> ApiPauseNodeResponse {
     let r = async {
-        let h = writable_node(ctx, &req.node)?;
+        let h = writable::<Nodes>(ctx, &req.node)?;
         s.backend.pause_node(h.pnn).await.map_err(|e| e.win32_code())
     }
     .await;
@@ -115,14 +42,6 @@ pub async fn api_pause_node(s: &ClusapiService, ctx: &CallCtx, req: ApiPauseNode
 
 /// CLUSAPI_NODE_PAUSE_REMAIN_ON_PAUSED_NODE_ON_MOVE_ERROR: the only defined `dwPauseFlags` bit.
 pub const CLUSAPI_NODE_PAUSE_REMAIN_ON_PAUSED_NODE_ON_MOVE_ERROR: u32 = 0x1;
-/// ERROR_INVALID_TARGET_HANDLE: the drain target is the node being paused.
-pub const ERROR_INVALID_TARGET_HANDLE: u32 = 114;
-/// ERROR_HOST_NODE_NOT_AVAILABLE: the drain target is not Up.
-pub const ERROR_HOST_NODE_NOT_AVAILABLE: u32 = 5005;
-/// ERROR_CLUSTER_NODE_DOWN: no node other than the one to drain is Up.
-pub const ERROR_CLUSTER_NODE_DOWN: u32 = 5050;
-/// ERROR_CLUSTER_NODE_EVACUATION_IN_PROGRESS: the node is already draining.
-pub const ERROR_CLUSTER_NODE_EVACUATION_IN_PROGRESS: u32 = 5962;
 
 /// Starts the evacuation of node `h` ([MS-CMRP] 3.1.4.2.125, 3.1.4.2.126) and answers
 /// ERROR_IO_PENDING, or the spec's error when it cannot start: ERROR_CLUSTER_NODE_EVACUATION_IN_
@@ -175,7 +94,7 @@ pub async fn api_pause_node_ex(
     req: ApiPauseNodeExRequest,
 ) -> ApiPauseNodeExResponse {
     let r = async {
-        let h = writable_node(ctx, &req.node)?;
+        let h = writable::<Nodes>(ctx, &req.node)?;
         if !req.drain_node.0 {
             return s.backend.pause_node(h.pnn).await.map_err(|e| e.win32_code());
         }
@@ -197,8 +116,8 @@ pub async fn api_pause_node_with_drain_target(
     req: ApiPauseNodeWithDrainTargetRequest,
 ) -> ApiPauseNodeWithDrainTargetResponse {
     let r = async {
-        let h = writable_node(ctx, &req.node)?;
-        let target = writable_node(ctx, &req.node_drain_target)?;
+        let h = writable::<Nodes>(ctx, &req.node)?;
+        let target = writable::<Nodes>(ctx, &req.node_drain_target)?;
         if req.pause_flags & !CLUSAPI_NODE_PAUSE_REMAIN_ON_PAUSED_NODE_ON_MOVE_ERROR != 0 {
             return Err(win::ERROR_INVALID_PARAMETER);
         }
@@ -220,7 +139,7 @@ pub async fn api_pause_node_with_drain_target(
 /// node was not paused.
 pub async fn api_resume_node(s: &ClusapiService, ctx: &CallCtx, req: ApiResumeNodeRequest) -> ApiResumeNodeResponse {
     let r = async {
-        let h = writable_node(ctx, &req.node)?;
+        let h = writable::<Nodes>(ctx, &req.node)?;
         s.backend.resume_node(h.pnn).await.map_err(|e| e.win32_code())
     }
     .await;
@@ -235,7 +154,7 @@ pub async fn api_resume_node_ex(
     req: ApiResumeNodeExRequest,
 ) -> ApiResumeNodeExResponse {
     let r = async {
-        let h = writable_node(ctx, &req.node)?;
+        let h = writable::<Nodes>(ctx, &req.node)?;
         if req.resume_failback_type > 2 {
             return Err(win::ERROR_INVALID_PARAMETER);
         }
@@ -247,7 +166,7 @@ pub async fn api_resume_node_ex(
 
 /// [MS-CMRP 3.1.4.2.72] ApiEvictNode: refused by design (see the module documentation).
 pub fn api_evict_node(_s: &ClusapiService, ctx: &CallCtx, req: ApiEvictNodeRequest) -> ApiEvictNodeResponse {
-    let r = writable_node(ctx, &req.node).and(Err(ERROR_NOT_SUPPORTED));
+    let r = writable::<Nodes>(ctx, &req.node).and(Err(ERROR_NOT_SUPPORTED));
     ApiEvictNodeResponse { rpc_status: 0, result: status(r) }
 }
 
@@ -280,8 +199,9 @@ pub fn api_create_node_enum(
     ctx: &CallCtx,
     req: ApiCreateNodeEnumRequest,
 ) -> ApiCreateNodeEnumResponse {
-    let Some(h) = node_handle(ctx, &req.node) else {
-        return ApiCreateNodeEnumResponse::error(win::ERROR_INVALID_HANDLE);
+    let h = match handle::<Nodes>(ctx, &req.node) {
+        Ok(h) => h,
+        Err(e) => return ApiCreateNodeEnumResponse::error(e),
     };
     let entries = node_enum_entries(s, h.pnn, req.enum_type).into_iter().map(|(e, _)| e).collect();
     ApiCreateNodeEnumResponse { return_enum: Some(EnumList { entries }), rpc_status: 0, result: WError(0) }
@@ -305,8 +225,9 @@ pub fn api_create_node_enum_ex(
     ctx: &CallCtx,
     req: ApiCreateNodeEnumExRequest,
 ) -> ApiCreateNodeEnumExResponse {
-    let Some(h) = node_handle(ctx, &req.node) else {
-        return ApiCreateNodeEnumExResponse::error(win::ERROR_INVALID_HANDLE);
+    let h = match handle::<Nodes>(ctx, &req.node) {
+        Ok(h) => h,
+        Err(e) => return ApiCreateNodeEnumExResponse::error(e),
     };
     if req.options != 0 {
         return ApiCreateNodeEnumExResponse::error(win::ERROR_INVALID_PARAMETER);
@@ -322,10 +243,12 @@ pub fn api_create_node_enum_ex(
 
 #[cfg(test)]
 mod tests {
+    use idl::ContextHandle;
     use std::time::Duration;
 
     use idl::Bool32;
 
+    use super::super::access::Granted;
     use super::super::group::fixture::fx;
     use super::*;
 

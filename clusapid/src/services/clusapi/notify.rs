@@ -72,164 +72,20 @@ use idl::clusapi::*;
 use idl::{ConfBytes, ContextHandle, WError, WString};
 use nodes::{ClusterBackend, ClusterEvent, ClusterState, Group, NetInterface, Node, Resource};
 use registry_model::proplist::{utf16z_encode, PropertyList};
-use registry_model::tree::{name_eq, split_path};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, oneshot, Notify};
 
 use super::access::Granted;
-use super::batch::Change;
-use super::cluster::cluster_handle;
+use super::objclass::{
+    self, handle, Cluster, GroupSets, Groups, NetInterfaces, Networks, Nodes, ObjectClass, Resources, StatusReply,
+};
 use super::properties::Obj;
-use super::registry::{self, ChangeSink};
-use super::{group, groupset, netinterface, network, resource, status, win, ClusapiService, NodeHandle};
+use super::registry::{self, relative, Change, ChangeSink};
+use super::{status, win, ClusapiService};
 use crate::services::CallCtx;
 
-/// CLUSTER_CHANGE: the indications of version 1 ports ([MS-CMRP] 2.2.2.7).
-pub mod change {
-    pub const NODE_STATE: u32 = 0x0000_0001;
-    pub const NODE_DELETED: u32 = 0x0000_0002;
-    pub const NODE_ADDED: u32 = 0x0000_0004;
-    pub const NODE_PROPERTY: u32 = 0x0000_0008;
-    pub const REGISTRY_NAME: u32 = 0x0000_0010;
-    pub const REGISTRY_ATTRIBUTES: u32 = 0x0000_0020;
-    pub const REGISTRY_VALUE: u32 = 0x0000_0040;
-    pub const REGISTRY_SUBTREE: u32 = 0x0000_0080;
-    pub const RESOURCE_STATE: u32 = 0x0000_0100;
-    pub const RESOURCE_DELETED: u32 = 0x0000_0200;
-    pub const RESOURCE_ADDED: u32 = 0x0000_0400;
-    pub const RESOURCE_PROPERTY: u32 = 0x0000_0800;
-    pub const GROUP_STATE: u32 = 0x0000_1000;
-    pub const GROUP_DELETED: u32 = 0x0000_2000;
-    pub const GROUP_ADDED: u32 = 0x0000_4000;
-    pub const GROUP_PROPERTY: u32 = 0x0000_8000;
-    pub const RESOURCE_TYPE_DELETED: u32 = 0x0001_0000;
-    pub const RESOURCE_TYPE_ADDED: u32 = 0x0002_0000;
-    pub const RESOURCE_TYPE_PROPERTY: u32 = 0x0004_0000;
-    pub const CLUSTER_RECONNECT: u32 = 0x0008_0000;
-    pub const NETWORK_STATE: u32 = 0x0010_0000;
-    pub const NETWORK_DELETED: u32 = 0x0020_0000;
-    pub const NETWORK_ADDED: u32 = 0x0040_0000;
-    pub const NETWORK_PROPERTY: u32 = 0x0080_0000;
-    pub const NETINTERFACE_STATE: u32 = 0x0100_0000;
-    pub const NETINTERFACE_DELETED: u32 = 0x0200_0000;
-    pub const NETINTERFACE_ADDED: u32 = 0x0400_0000;
-    pub const NETINTERFACE_PROPERTY: u32 = 0x0800_0000;
-    pub const QUORUM_STATE: u32 = 0x1000_0000;
-    pub const CLUSTER_STATE: u32 = 0x2000_0000;
-    pub const CLUSTER_PROPERTY: u32 = 0x4000_0000;
-    pub const HANDLE_CLOSE: u32 = 0x8000_0000;
-    /// The registry indications a watch reports (REGISTRY_SUBTREE only widens the watch).
-    pub const REGISTRY_EVENTS: u32 = REGISTRY_NAME | REGISTRY_ATTRIBUTES | REGISTRY_VALUE;
-    /// Every registry bit.
-    pub const REGISTRY: u32 = REGISTRY_EVENTS | REGISTRY_SUBTREE;
-}
-
-/// CLUSTER_OBJECT_TYPE ([MS-CMRP] 2.2.2.11): `dwObjectType` of version 2 filters and
-/// indications.
-pub mod object_type {
-    pub const CLUSTER: u32 = 1;
-    pub const GROUP: u32 = 2;
-    pub const RESOURCE: u32 = 3;
-    pub const RESOURCE_TYPE: u32 = 4;
-    pub const NETWORK_INTERFACE: u32 = 5;
-    pub const NETWORK: u32 = 6;
-    pub const NODE: u32 = 7;
-    pub const REGISTRY: u32 = 8;
-    pub const QUORUM: u32 = 9;
-    pub const SHARED_VOLUME: u32 = 10;
-    /// Windows Server 2016 and later (refused when the presented version is older, see
-    /// [`super::profile::has_notify_object_type`]).
-    pub const GROUPSET: u32 = 13;
-}
-
-/// The CLUSTER_CHANGE_*_V2 flags of each object type ([MS-CMRP] 2.2.2.12-2.2.2.21).
-pub mod v2 {
-    // CLUSTER_CHANGE_CLUSTER_V2
-    pub const CLUSTER_RECONNECT: i64 = 0x1;
-    pub const CLUSTER_STATE: i64 = 0x2;
-    pub const CLUSTER_GROUP_ADDED: i64 = 0x4;
-    pub const CLUSTER_HANDLE_CLOSE: i64 = 0x8;
-    pub const CLUSTER_NETWORK_ADDED: i64 = 0x10;
-    pub const CLUSTER_NODE_ADDED: i64 = 0x20;
-    pub const CLUSTER_RESOURCE_TYPE_ADDED: i64 = 0x40;
-    pub const CLUSTER_COMMON_PROPERTY: i64 = 0x80;
-    pub const CLUSTER_PRIVATE_PROPERTY: i64 = 0x100;
-    pub const CLUSTER_LOST_NOTIFICATIONS: i64 = 0x200;
-    pub const CLUSTER_RENAME: i64 = 0x400;
-    pub const CLUSTER_MEMBERSHIP: i64 = 0x800;
-    pub const CLUSTER_UPGRADED: i64 = 0x1000;
-    // CLUSTER_CHANGE_GROUP_V2
-    pub const GROUP_DELETED: i64 = 0x1;
-    pub const GROUP_COMMON_PROPERTY: i64 = 0x2;
-    pub const GROUP_PRIVATE_PROPERTY: i64 = 0x4;
-    pub const GROUP_STATE: i64 = 0x8;
-    pub const GROUP_OWNER_NODE: i64 = 0x10;
-    pub const GROUP_PREFERRED_OWNERS: i64 = 0x20;
-    pub const GROUP_RESOURCE_ADDED: i64 = 0x40;
-    pub const GROUP_RESOURCE_GAINED: i64 = 0x80;
-    pub const GROUP_RESOURCE_LOST: i64 = 0x100;
-    pub const GROUP_HANDLE_CLOSE: i64 = 0x200;
-    // CLUSTER_CHANGE_RESOURCE_V2
-    pub const RESOURCE_COMMON_PROPERTY: i64 = 0x1;
-    pub const RESOURCE_PRIVATE_PROPERTY: i64 = 0x2;
-    pub const RESOURCE_STATE: i64 = 0x4;
-    pub const RESOURCE_OWNER_GROUP: i64 = 0x8;
-    pub const RESOURCE_DEPENDENCIES: i64 = 0x10;
-    pub const RESOURCE_DEPENDENTS: i64 = 0x20;
-    pub const RESOURCE_POSSIBLE_OWNERS: i64 = 0x40;
-    pub const RESOURCE_DELETED: i64 = 0x80;
-    pub const RESOURCE_DLL_UPGRADED: i64 = 0x100;
-    pub const RESOURCE_HANDLE_CLOSE: i64 = 0x200;
-    // CLUSTER_CHANGE_RESOURCE_TYPE_V2
-    pub const RESOURCE_TYPE_DELETED: i64 = 0x1;
-    pub const RESOURCE_TYPE_COMMON_PROPERTY: i64 = 0x2;
-    pub const RESOURCE_TYPE_PRIVATE_PROPERTY: i64 = 0x4;
-    pub const RESOURCE_TYPE_POSSIBLE_OWNERS: i64 = 0x8;
-    pub const RESOURCE_TYPE_DLL_UPGRADED: i64 = 0x10;
-    // CLUSTER_CHANGE_NETINTERFACE_V2
-    pub const NETINTERFACE_DELETED: i64 = 0x1;
-    pub const NETINTERFACE_COMMON_PROPERTY: i64 = 0x2;
-    pub const NETINTERFACE_PRIVATE_PROPERTY: i64 = 0x4;
-    pub const NETINTERFACE_STATE: i64 = 0x8;
-    pub const NETINTERFACE_HANDLE_CLOSE: i64 = 0x10;
-    // CLUSTER_CHANGE_NETWORK_V2
-    pub const NETWORK_DELETED: i64 = 0x1;
-    pub const NETWORK_COMMON_PROPERTY: i64 = 0x2;
-    pub const NETWORK_PRIVATE_PROPERTY: i64 = 0x4;
-    pub const NETWORK_STATE: i64 = 0x8;
-    pub const NETWORK_HANDLE_CLOSE: i64 = 0x10;
-    // CLUSTER_CHANGE_NODE_V2
-    pub const NODE_NETINTERFACE_ADDED: i64 = 0x1;
-    pub const NODE_DELETED: i64 = 0x2;
-    pub const NODE_COMMON_PROPERTY: i64 = 0x4;
-    pub const NODE_PRIVATE_PROPERTY: i64 = 0x8;
-    pub const NODE_STATE: i64 = 0x10;
-    pub const NODE_GROUP_GAINED: i64 = 0x20;
-    pub const NODE_GROUP_LOST: i64 = 0x40;
-    pub const NODE_HANDLE_CLOSE: i64 = 0x80;
-    // CLUSTER_CHANGE_REGISTRY_V2
-    pub const REGISTRY_ATTRIBUTES: i64 = 0x1;
-    pub const REGISTRY_NAME: i64 = 0x2;
-    pub const REGISTRY_SUBTREE: i64 = 0x4;
-    pub const REGISTRY_VALUE: i64 = 0x8;
-    pub const REGISTRY_HANDLE_CLOSE: i64 = 0x10;
-    // CLUSTER_CHANGE_QUORUM_V2
-    pub const QUORUM_STATE: i64 = 0x1;
-    // CLUSTER_CHANGE_SHARED_VOLUME_V2
-    pub const SHARED_VOLUME_STATE: i64 = 0x1;
-    pub const SHARED_VOLUME_ADDED: i64 = 0x2;
-    pub const SHARED_VOLUME_REMOVED: i64 = 0x4;
-    // CLUSTER_CHANGE_GROUPSET_V2 ([MS-CMRP] 2.2.2.24)
-    pub const GROUPSET_DELETED: i64 = 0x1;
-    pub const GROUPSET_COMMON_PROPERTY: i64 = 0x2;
-    pub const GROUPSET_PRIVATE_PROPERTY: i64 = 0x4;
-    pub const GROUPSET_STATE: i64 = 0x8;
-    pub const GROUPSET_GROUP_ADDED: i64 = 0x10;
-    pub const GROUPSET_GROUP_REMOVED: i64 = 0x20;
-    pub const GROUPSET_DEPENDENCIES: i64 = 0x40;
-    pub const GROUPSET_DEPENDENTS: i64 = 0x80;
-    pub const GROUPSET_HANDLE_CLOSE: i64 = 0x100;
-}
+/// The CLUSTER_CHANGE values and object types live with the wire codecs.
+pub use idl::cluschange::{change, object_type, v2};
 
 /// `dwVersion` of ApiAddNotifyV2 and ApiAddNotifyResourceTypeV2: CLUSTER_NOTIFICATIONS_V2.
 pub const CLUSTER_NOTIFICATIONS_V2: u32 = 2;
@@ -624,16 +480,6 @@ impl RegChange {
     }
 }
 
-/// `path` relative to `base` when it is `base` or below it (component-wise, case-insensitive).
-fn relative(base: &str, path: &str) -> Option<String> {
-    let b = split_path(base).ok()?;
-    let p = split_path(path).ok()?;
-    if p.len() < b.len() || !b.iter().zip(&p).all(|(x, y)| name_eq(x, y)) {
-        return None;
-    }
-    Some(p[b.len()..].join("\\"))
-}
-
 /// The name a watch of `watched` reports for a change of `kind` at `key`, or `None` when the
 /// watch does not see it. Without `subtree` a watch sees its own key and the creation or
 /// deletion of its direct subkeys; a deleted ancestor deletes the watched key itself (""). A
@@ -880,7 +726,7 @@ impl NotifyPort {
         if notices.is_empty() {
             return;
         }
-        let mut st = self.lock();
+        let st = self.lock();
         if st.closed {
             return;
         }
@@ -890,6 +736,11 @@ impl NotifyPort {
                 st.registrations.iter().filter(|r| r.sees(n)).map(|r| Queued { key: r.key, notice: n.clone() })
             })
             .collect();
+        self.queue(st, matched);
+    }
+
+    /// Queues `matched` and wakes the waiting calls (none to wake for nothing queued).
+    fn queue(&self, mut st: MutexGuard<'_, PortState>, matched: Vec<Queued>) {
         if matched.is_empty() {
             return;
         }
@@ -927,7 +778,7 @@ impl NotifyPort {
 
     /// Queues the registry indications of committed `changes` for the key watches.
     fn registry_changes(&self, changes: &[Change]) {
-        let mut st = self.lock();
+        let st = self.lock();
         if st.closed {
             return;
         }
@@ -946,14 +797,7 @@ impl NotifyPort {
                 }
             }
         }
-        if matched.is_empty() {
-            return;
-        }
-        for q in matched {
-            st.push(self.version, q);
-        }
-        drop(st);
-        self.wake.notify_waiters();
+        self.queue(st, matched);
     }
 
     /// Runs the port down: drops registrations and undelivered indications, ends the event
@@ -1118,7 +962,7 @@ pub fn api_add_notify_cluster(
 ) -> ApiAddNotifyClusterResponse {
     let r = (|| -> Result<(), u32> {
         let port = port_of(ctx, &req.notify, PortVersion::V1)?;
-        cluster_handle(ctx, &req.cluster).ok_or(win::ERROR_INVALID_HANDLE)?;
+        handle::<Cluster>(ctx, &req.cluster)?;
         let objects = req.filter & !change::REGISTRY;
         port.register(
             Registration { object_type: 0, filter: objects.into(), key: req.notify_key, target: Target::All },
@@ -1142,102 +986,149 @@ pub fn api_add_notify_cluster(
     ApiAddNotifyClusterResponse { rpc_status: 0, result: status(r) }
 }
 
-/// The object of a version 1 registration, by its handle.
-#[derive(Clone, Copy, Debug)]
-enum V1Object<'a> {
-    Node(&'a ContextHandle),
-    Group(&'a ContextHandle),
-    Resource(&'a ContextHandle),
-    Network(&'a ContextHandle),
-    NetInterface(&'a ContextHandle),
+/// A class whose objects take version 1 registrations: its CLUSTER_OBJECT_TYPE and its
+/// *_STATE indication (what ApiReAddNotify* queues when the client's sequence is stale).
+pub trait V1Notify: ObjectClass {
+    const OBJECT_TYPE: u32;
+    fn state_notice(snap: &ClusterState, o: &Self::Object) -> Notice;
 }
 
-/// The object behind handle `h`: its type, id, current state sequence and state indication.
-/// ERROR_INVALID_HANDLE for a bad handle, the object's not-found code when it is gone.
-fn v1_object(s: &ClusapiService, ctx: &CallCtx, object: V1Object<'_>) -> Result<(u32, String, Notice), u32> {
+macro_rules! v1_classes {
+    ($($class:ident: $type:ident, $notice:ident;)*) => {$(
+        impl V1Notify for $class {
+            const OBJECT_TYPE: u32 = object_type::$type;
+            fn state_notice(snap: &ClusterState, o: &Self::Object) -> Notice {
+                $notice(snap, o)
+            }
+        }
+    )*};
+}
+
+v1_classes! {
+    Nodes: NODE, node_state_v1;
+    Groups: GROUP, group_state_v1;
+    Resources: RESOURCE, resource_state_v1;
+    Networks: NETWORK, network_state_v1;
+    NetInterfaces: NETWORK_INTERFACE, netinterface_state_v1;
+}
+
+/// A request of ApiAddNotify* / ApiReAddNotify* on one object ([`v1_registrations!`]).
+pub trait AddNotifyRequest {
+    type Class: V1Notify;
+    type Reply;
+    fn port(&self) -> &ContextHandle;
+    fn object(&self) -> &ContextHandle;
+    fn filter(&self) -> u32;
+    fn key(&self) -> u32;
+    /// `dwStateSequence` of the ReAdd form: the sequence the client last saw.
+    fn reported(&self) -> Option<u32>;
+}
+
+/// The reply of ApiAddNotify*: the object's current state sequence.
+pub trait SequenceReply {
+    fn sequence(state_sequence: u32) -> Self;
+    fn failed(e: u32) -> Self;
+}
+
+/// Registers `dwFilter` for the object of the request's handle (ERROR_INVALID_HANDLE for a bad
+/// port or object handle, the class's not-found error when the object is gone); with
+/// `reported` (ReAdd) different from the current state sequence, the object's *_STATE
+/// indication is queued at once. Returns the current state sequence.
+fn add_v1<R: AddNotifyRequest>(s: &ClusapiService, ctx: &CallCtx, req: &R) -> Result<u32, u32> {
+    let port = port_of(ctx, req.port(), PortVersion::V1)?;
     let snap = s.backend.snapshot();
-    let bad = win::ERROR_INVALID_HANDLE;
-    Ok(match object {
-        V1Object::Node(h) => {
-            let h = ctx.group.get::<NodeHandle>(h).ok_or(bad)?;
-            let n = snap.node_by_pnn(h.pnn).ok_or(win::ERROR_CLUSTER_NODE_NOT_FOUND)?;
-            (object_type::NODE, n.id.clone(), node_state_v1(&snap, n))
-        }
-        V1Object::Group(h) => {
-            let g = group::group_of(&snap, &*group::group_handle(ctx, h).ok_or(bad)?)?;
-            (object_type::GROUP, g.id.clone(), group_state_v1(&snap, g))
-        }
-        V1Object::Resource(h) => {
-            let r = resource::resource_of(&snap, &*resource::resource_handle(ctx, h).ok_or(bad)?)?;
-            (object_type::RESOURCE, r.id.clone(), resource_state_v1(&snap, r))
-        }
-        V1Object::Network(h) => {
-            let n = network::network_of(&snap, &*network::network_handle(ctx, h).ok_or(bad)?)?;
-            (object_type::NETWORK, n.id.clone(), network_state_v1(&snap, n))
-        }
-        V1Object::NetInterface(h) => {
-            let i = netinterface::netinterface_of(&snap, &*netinterface::netinterface_handle(ctx, h).ok_or(bad)?)?;
-            (object_type::NETWORK_INTERFACE, i.id.clone(), netinterface_state_v1(&snap, i))
-        }
-    })
-}
-
-/// ApiAddNotify{Node,Group,Resource,Network,NetInterface} (`reported` = None) and their
-/// ApiReAddNotify* forms (`reported` = the client's state sequence; a different current one
-/// queues the object's *_STATE indication at once). Returns the current state sequence.
-fn add_v1(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    notify: &ContextHandle,
-    object: V1Object<'_>,
-    filter: u32,
-    key: u32,
-    reported: Option<u32>,
-) -> Result<u32, u32> {
-    let port = port_of(ctx, notify, PortVersion::V1)?;
-    let (object_type, id, state) = v1_object(s, ctx, object)?;
+    let o = objclass::object::<R::Class>(&snap, &*handle::<R::Class>(ctx, req.object())?)?;
+    let state = <R::Class>::state_notice(&snap, o);
     let sequence = state.state_sequence;
-    let immediate = reported.filter(|&r| r != sequence).map(|_| state);
-    port.register(Registration { object_type, filter: filter.into(), key, target: Target::Object(id) }, immediate)?;
+    let immediate = req.reported().filter(|&r| r != sequence).map(|_| state);
+    let target = Target::Object(<R::Class>::id(o).to_owned());
+    let registration =
+        Registration { object_type: <R::Class>::OBJECT_TYPE, filter: req.filter().into(), key: req.key(), target };
+    port.register(registration, immediate)?;
     Ok(sequence)
 }
 
-/// [MS-CMRP 3.1.4.2.59] ApiAddNotifyNode: `dwFilter` for one node; `dwStateSequence` is its
-/// current state sequence (its CLUSTER_NODE_STATE).
-pub fn api_add_notify_node(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiAddNotifyNodeRequest,
-) -> ApiAddNotifyNodeResponse {
-    match add_v1(s, ctx, &req.notify, V1Object::Node(&req.node), req.filter, req.notify_key, None) {
-        Ok(state_sequence) => ApiAddNotifyNodeResponse { state_sequence, rpc_status: 0, result: WError(0) },
-        Err(e) => ApiAddNotifyNodeResponse::error(e),
-    }
+/// [MS-CMRP 3.1.4.2.59, .60, .61, .90, .99] ApiAddNotifyNode, ApiAddNotifyGroup,
+/// ApiAddNotifyResource, ApiAddNotifyNetwork, ApiAddNotifyNetInterface: `dwFilter` for one
+/// object; `dwStateSequence` is its current state sequence (for a node its CLUSTER_NODE_STATE).
+pub fn add_notify<R: AddNotifyRequest>(s: &ClusapiService, ctx: &CallCtx, req: R) -> R::Reply
+where
+    R::Reply: SequenceReply,
+{
+    add_v1(s, ctx, &req).map_or_else(R::Reply::failed, R::Reply::sequence)
 }
 
-/// [MS-CMRP 3.1.4.2.60] ApiAddNotifyGroup: `dwFilter` for one group.
-pub fn api_add_notify_group(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiAddNotifyGroupRequest,
-) -> ApiAddNotifyGroupResponse {
-    match add_v1(s, ctx, &req.notify, V1Object::Group(&req.group), req.filter, req.notify_key, None) {
-        Ok(state_sequence) => ApiAddNotifyGroupResponse { state_sequence, rpc_status: 0, result: WError(0) },
-        Err(e) => ApiAddNotifyGroupResponse::error(e),
-    }
+/// [MS-CMRP 3.1.4.2.63, .64, .65, .91, .100] ApiReAddNotifyNode, ApiReAddNotifyGroup,
+/// ApiReAddNotifyResource, ApiReAddNotifyNetwork, ApiReAddNotifyNetInterface: as ApiAddNotify*;
+/// "The server MUST queue a CLUSTER_CHANGE_NODE_STATE event indication to the port if the
+/// dwStateSequence parameter is not equal to the internal state sequence of the node" (and
+/// likewise for the other classes).
+pub fn re_add_notify<R: AddNotifyRequest>(s: &ClusapiService, ctx: &CallCtx, req: R) -> R::Reply
+where
+    R::Reply: StatusReply,
+{
+    R::Reply::status(add_v1(s, ctx, &req).map(drop))
 }
 
-/// [MS-CMRP 3.1.4.2.61] ApiAddNotifyResource: `dwFilter` for one resource.
-pub fn api_add_notify_resource(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiAddNotifyResourceRequest,
-) -> ApiAddNotifyResourceResponse {
-    match add_v1(s, ctx, &req.notify, V1Object::Resource(&req.resource), req.filter, req.notify_key, None) {
-        Ok(state_sequence) => ApiAddNotifyResourceResponse { state_sequence, rpc_status: 0, result: WError(0) },
-        Err(e) => ApiAddNotifyResourceResponse::error(e),
-    }
+/// `ApiAddNotifyX, ApiReAddNotifyX (object handle field): Class;`
+macro_rules! v1_registrations {
+    ($($add:ident, $readd:ident ($h:ident): $class:ty;)*) => { idl::__paste! { $(
+        v1_registrations!(@request [<$add Request>], [<$add Response>], $h, $class);
+        v1_registrations!(@request [<$readd Request>], [<$readd Response>], $h, $class, state_sequence);
+        impl SequenceReply for [<$add Response>] {
+            fn sequence(state_sequence: u32) -> Self {
+                Self { state_sequence, ..Self::error(win::ERROR_SUCCESS) }
+            }
+            fn failed(e: u32) -> Self {
+                Self::error(e)
+            }
+        }
+        impl StatusReply for [<$readd Response>] {
+            fn status(r: Result<(), u32>) -> Self {
+                Self::error(status(r).0)
+            }
+        }
+    )* } };
+    (@request $req:ident, $reply:ident, $h:ident, $class:ty $(, $sequence:ident)?) => {
+        impl AddNotifyRequest for $req {
+            type Class = $class;
+            type Reply = $reply;
+            fn port(&self) -> &ContextHandle {
+                &self.notify
+            }
+            fn object(&self) -> &ContextHandle {
+                &self.$h
+            }
+            fn filter(&self) -> u32 {
+                self.filter
+            }
+            fn key(&self) -> u32 {
+                self.notify_key
+            }
+            fn reported(&self) -> Option<u32> {
+                v1_registrations!(@reported self $($sequence)?)
+            }
+        }
+    };
+    (@reported $self:ident) => { None };
+    (@reported $self:ident $sequence:ident) => { Some($self.$sequence) };
 }
+
+v1_registrations! {
+    ApiAddNotifyNode, ApiReAddNotifyNode (node): Nodes;
+    ApiAddNotifyGroup, ApiReAddNotifyGroup (group): Groups;
+    ApiAddNotifyResource, ApiReAddNotifyResource (resource): Resources;
+    ApiAddNotifyNetwork, ApiReAddNotifyNetwork (network): Networks;
+    ApiAddNotifyNetInterface, ApiReAddNotifyNetInterface (net_interface): NetInterfaces;
+}
+
+pub use {
+    add_notify as api_add_notify_group, add_notify as api_add_notify_net_interface,
+    add_notify as api_add_notify_network, add_notify as api_add_notify_node, add_notify as api_add_notify_resource,
+    re_add_notify as api_re_add_notify_group, re_add_notify as api_re_add_notify_net_interface,
+    re_add_notify as api_re_add_notify_network, re_add_notify as api_re_add_notify_node,
+    re_add_notify as api_re_add_notify_resource,
+};
 
 /// [MS-CMRP 3.1.4.2.62] ApiAddNotifyKey: registry indications for the handle's key, its
 /// whole subtree with `WatchSubTree` (or CLUSTER_CHANGE_REGISTRY_SUBTREE). Names are reported
@@ -1259,113 +1150,6 @@ pub fn api_add_notify_key(s: &ClusapiService, ctx: &CallCtx, req: ApiAddNotifyKe
         )
     })();
     ApiAddNotifyKeyResponse { rpc_status: 0, result: status(r) }
-}
-
-/// [MS-CMRP 3.1.4.2.63] ApiReAddNotifyNode: as ApiAddNotifyNode; "The server MUST queue a
-/// CLUSTER_CHANGE_NODE_STATE event indication to the port if the dwStateSequence parameter is
-/// not equal to the internal state sequence of the node".
-pub fn api_re_add_notify_node(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiReAddNotifyNodeRequest,
-) -> ApiReAddNotifyNodeResponse {
-    let r =
-        add_v1(s, ctx, &req.notify, V1Object::Node(&req.node), req.filter, req.notify_key, Some(req.state_sequence));
-    ApiReAddNotifyNodeResponse { rpc_status: 0, result: status(r.map(drop)) }
-}
-
-/// [MS-CMRP 3.1.4.2.64] ApiReAddNotifyGroup: "The server MUST queue a
-/// CLUSTER_CHANGE_GROUP_STATE event indication to the port if the dwStateSequence parameter
-/// is not equal to the internal state sequence of the group."
-pub fn api_re_add_notify_group(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiReAddNotifyGroupRequest,
-) -> ApiReAddNotifyGroupResponse {
-    let r =
-        add_v1(s, ctx, &req.notify, V1Object::Group(&req.group), req.filter, req.notify_key, Some(req.state_sequence));
-    ApiReAddNotifyGroupResponse { rpc_status: 0, result: status(r.map(drop)) }
-}
-
-/// [MS-CMRP 3.1.4.2.65] ApiReAddNotifyResource: queues CLUSTER_CHANGE_RESOURCE_STATE at once
-/// when the state sequence differs.
-pub fn api_re_add_notify_resource(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiReAddNotifyResourceRequest,
-) -> ApiReAddNotifyResourceResponse {
-    let r = add_v1(
-        s,
-        ctx,
-        &req.notify,
-        V1Object::Resource(&req.resource),
-        req.filter,
-        req.notify_key,
-        Some(req.state_sequence),
-    );
-    ApiReAddNotifyResourceResponse { rpc_status: 0, result: status(r.map(drop)) }
-}
-
-/// [MS-CMRP 3.1.4.2.90] ApiAddNotifyNetwork: `dwFilter` for one network.
-pub fn api_add_notify_network(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiAddNotifyNetworkRequest,
-) -> ApiAddNotifyNetworkResponse {
-    match add_v1(s, ctx, &req.notify, V1Object::Network(&req.network), req.filter, req.notify_key, None) {
-        Ok(state_sequence) => ApiAddNotifyNetworkResponse { state_sequence, rpc_status: 0, result: WError(0) },
-        Err(e) => ApiAddNotifyNetworkResponse::error(e),
-    }
-}
-
-/// [MS-CMRP 3.1.4.2.91] ApiReAddNotifyNetwork: queues CLUSTER_CHANGE_NETWORK_STATE at once
-/// when the state sequence differs.
-pub fn api_re_add_notify_network(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiReAddNotifyNetworkRequest,
-) -> ApiReAddNotifyNetworkResponse {
-    let r = add_v1(
-        s,
-        ctx,
-        &req.notify,
-        V1Object::Network(&req.network),
-        req.filter,
-        req.notify_key,
-        Some(req.state_sequence),
-    );
-    ApiReAddNotifyNetworkResponse { rpc_status: 0, result: status(r.map(drop)) }
-}
-
-/// [MS-CMRP 3.1.4.2.99] ApiAddNotifyNetInterface: `dwFilter` for one network interface.
-pub fn api_add_notify_net_interface(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiAddNotifyNetInterfaceRequest,
-) -> ApiAddNotifyNetInterfaceResponse {
-    match add_v1(s, ctx, &req.notify, V1Object::NetInterface(&req.net_interface), req.filter, req.notify_key, None) {
-        Ok(state_sequence) => ApiAddNotifyNetInterfaceResponse { state_sequence, rpc_status: 0, result: WError(0) },
-        Err(e) => ApiAddNotifyNetInterfaceResponse::error(e),
-    }
-}
-
-/// [MS-CMRP 3.1.4.2.100] ApiReAddNotifyNetInterface: queues CLUSTER_CHANGE_NETINTERFACE_STATE
-/// at once when the state sequence differs.
-pub fn api_re_add_notify_net_interface(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiReAddNotifyNetInterfaceRequest,
-) -> ApiReAddNotifyNetInterfaceResponse {
-    let r = add_v1(
-        s,
-        ctx,
-        &req.notify,
-        V1Object::NetInterface(&req.net_interface),
-        req.filter,
-        req.notify_key,
-        Some(req.state_sequence),
-    );
-    ApiReAddNotifyNetInterfaceResponse { rpc_status: 0, result: status(r.map(drop)) }
 }
 
 /// [MS-CMRP 3.1.4.2.66] ApiGetNotify: the first queued indication of a version 1 port. "The
@@ -1470,7 +1254,7 @@ fn v2_target(
 ) -> Result<Target, u32> {
     use object_type as t;
     let bad = win::ERROR_INVALID_HANDLE;
-    let cluster = cluster_handle(ctx, h).is_some();
+    let cluster = handle::<Cluster>(ctx, h).is_ok();
     let object = |id: Option<String>| match id {
         Some(id) if targeted => Ok(Target::Object(id)),
         Some(_) => Ok(Target::All),
@@ -1490,17 +1274,14 @@ fn v2_target(
             let path = if cluster { String::new() } else { registry::key_handle(ctx, h)?.path.clone() };
             Ok(Target::Key { path, subtree })
         }
-        t::GROUP => object(group::group_handle(ctx, h).map(|g| g.id.clone())),
-        t::RESOURCE => object(resource::resource_handle(ctx, h).map(|r| r.id.clone())),
-        t::NETWORK => object(network::network_handle(ctx, h).map(|n| n.id.clone())),
-        t::NETWORK_INTERFACE => object(netinterface::netinterface_handle(ctx, h).map(|i| i.id.clone())),
-        t::NODE => {
-            let id = ctx.group.get::<NodeHandle>(h).map(|n| node_id(&s.backend.snapshot(), n.pnn));
-            object(id)
-        }
+        t::GROUP => object(handle::<Groups>(ctx, h).ok().map(|g| g.id.clone())),
+        t::RESOURCE => object(handle::<Resources>(ctx, h).ok().map(|r| r.id.clone())),
+        t::NETWORK => object(handle::<Networks>(ctx, h).ok().map(|n| n.id.clone())),
+        t::NETWORK_INTERFACE => object(handle::<NetInterfaces>(ctx, h).ok().map(|i| i.id.clone())),
+        t::NODE => object(handle::<Nodes>(ctx, h).ok().map(|n| node_id(&s.backend.snapshot(), n.pnn))),
         // every group set of the cluster (it has none, so nothing ever fires), or one by handle
         // (none can be opened)
-        t::GROUPSET => object(groupset::groupset_handle(ctx, h).map(|g| g.name.clone())),
+        t::GROUPSET => object(handle::<GroupSets>(ctx, h).ok().map(|g| g.name.clone())),
         _ => Err(win::ERROR_INVALID_PARAMETER),
     }
 }

@@ -19,9 +19,9 @@
 
 use nodes::WindowsVersion;
 
-use super::control::ObjectType;
-use super::notify::object_type;
 use super::ClusapiService;
+use idl::cluctl::ObjectType;
+use idl::cluschange::object_type;
 
 /// The last opnum of Windows Server 2012 R2's clusapi v3.0 (ApiGetNotifyAsync).
 pub const LAST_OPNUM_2012R2: u16 = 147;

@@ -37,10 +37,7 @@ use registry_model::{Format, PropValue, PropertyDef, PropertyList, PropertyTable
 use super::version::{CSD_VERSION, HARDWARE_UNKNOWN};
 use nodes::WindowsVersion;
 
-/// ERROR_INVALID_PARAMETER.
-const ERROR_INVALID_PARAMETER: u32 = 87;
-/// ERROR_INVALID_DATA: a value out of its property's range.
-const ERROR_INVALID_DATA: u32 = 13;
+use super::win::{ERROR_INVALID_DATA, ERROR_INVALID_PARAMETER};
 
 // ---------------------------------------------------------------------------------------------
 // conversions
@@ -72,119 +69,90 @@ pub fn to_model(v: &PropValue) -> Option<ModelValue> {
 // ---------------------------------------------------------------------------------------------
 // tables
 
-/// Cluster common properties. The read-only ones are exactly those of Windows Server 2012 R2,
-/// in its order; the read/write ones are the 2012 R2 set `Get-Cluster | fl *` shows.
-pub static CLUSTER_PROPERTIES: PropertyTable = PropertyTable::from_static(&[
-    PropertyDef::rw("Description", Format::Sz),
-    PropertyDef::rw("AddEvictDelay", Format::Dword),
-    PropertyDef::rw("BackupInProgress", Format::Dword),
-    PropertyDef::rw("BlockCacheSize", Format::Dword),
-    PropertyDef::rw("ClusSvcHangTimeout", Format::Dword),
-    PropertyDef::rw("ClusSvcRegroupOpeningTimeout", Format::Dword),
-    PropertyDef::rw("ClusSvcRegroupPruningTimeout", Format::Dword),
-    PropertyDef::rw("ClusSvcRegroupStageTimeout", Format::Dword),
-    PropertyDef::rw("ClusSvcRegroupTickInMilliseconds", Format::Dword),
-    PropertyDef::rw("ClusterEnforcedAntiAffinity", Format::Dword),
-    PropertyDef::rw("ClusterGroupWaitDelay", Format::Dword),
-    PropertyDef::rw("ClusterLogLevel", Format::Dword),
-    PropertyDef::rw("ClusterLogSize", Format::Dword),
-    PropertyDef::rw("CrossSubnetDelay", Format::Dword),
-    PropertyDef::rw("CrossSubnetThreshold", Format::Dword),
-    PropertyDef::rw("DatabaseReadWriteMode", Format::Dword),
-    PropertyDef::rw("DefaultNetworkRole", Format::Dword),
-    PropertyDef::rw("DrainOnShutdown", Format::Dword),
-    PropertyDef::rw("DynamicQuorum", Format::Dword),
-    PropertyDef::rw("EnableSharedVolumes", Format::Dword),
-    PropertyDef::rw("HangRecoveryAction", Format::Dword),
-    PropertyDef::rw("LogResourceControls", Format::Dword),
-    PropertyDef::rw("LowerQuorumPriorityNodeId", Format::Dword),
-    PropertyDef::rw("MessageBufferLength", Format::Dword),
-    PropertyDef::rw("MinimumNeverPreemptPriority", Format::Dword),
-    PropertyDef::rw("MinimumPreemptorPriority", Format::Dword),
-    PropertyDef::rw("NetftIPSecEnabled", Format::Dword),
-    PropertyDef::rw("PlumbAllCrossSubnetRoutes", Format::Dword),
-    PropertyDef::rw("QuorumArbitrationTimeMax", Format::Dword),
-    PropertyDef::rw("RequestReplyTimeout", Format::Dword),
-    PropertyDef::rw("RootMemoryReserved", Format::Dword),
-    PropertyDef::rw("RouteHistoryLength", Format::Dword),
-    PropertyDef::rw("SameSubnetDelay", Format::Dword),
-    PropertyDef::rw("SameSubnetThreshold", Format::Dword),
-    PropertyDef::rw("SecurityLevel", Format::Dword),
-    PropertyDef::rw("SharedVolumeCompatibleFilters", Format::MultiSz),
-    PropertyDef::rw("SharedVolumeIncompatibleFilters", Format::MultiSz),
-    PropertyDef::rw("ShutdownTimeoutInMinutes", Format::Dword),
-    PropertyDef::rw("UseClientAccessNetworksForSharedVolumes", Format::Dword),
-    PropertyDef::rw("WitnessDatabaseWriteTimeout", Format::Dword),
-    PropertyDef::rw("WitnessRestartInterval", Format::Dword),
-    PropertyDef::ro("FixQuorum", Format::Dword),
-    PropertyDef::ro("PreventQuorum", Format::Dword),
-    PropertyDef::ro("IgnorePersistentStateOnStartup", Format::Dword),
-    PropertyDef::ro("SharedVolumesRoot", Format::Sz),
-    PropertyDef::ro("WitnessDynamicWeight", Format::Dword),
-    PropertyDef::ro("AdminAccessPoint", Format::Dword),
-]);
+/// A class table of Windows Server 2012 R2 and its form from 2016 on, which inserts entries at
+/// two places: `NAME, NAME_2016: [head] + [2016 additions] + [tail] + [2016 additions]`.
+macro_rules! versioned_table {
+    (
+        $(#[$doc:meta])* $name:ident, $(#[$doc16:meta])* $name16:ident:
+        [$($a:expr),* $(,)?] + [$($a16:expr),* $(,)?] + [$($b:expr),* $(,)?] + [$($b16:expr),* $(,)?]
+    ) => {
+        $(#[$doc])*
+        pub static $name: PropertyTable = PropertyTable::from_static(&[$($a,)* $($b,)*]);
+        $(#[$doc16])*
+        pub static $name16: PropertyTable = PropertyTable::from_static(&[$($a,)* $($a16,)* $($b,)* $($b16,)*]);
+    };
+}
 
-/// The cluster common properties from Windows Server 2016 on: 2012 R2's, then those 2016
-/// added (documented "Minimum supported server: Windows Server 2016") that a CTDB cluster can
-/// answer truthfully: the functional level and upgrade version of the presented release
-/// (read-only here: they follow the presented version, see README), the site thresholds,
-/// quarantine settings and Storage Spaces Direct (never enabled on a CTDB cluster).
-pub static CLUSTER_PROPERTIES_2016: PropertyTable = PropertyTable::from_static(&[
-    PropertyDef::rw("Description", Format::Sz),
-    PropertyDef::rw("AddEvictDelay", Format::Dword),
-    PropertyDef::rw("BackupInProgress", Format::Dword),
-    PropertyDef::rw("BlockCacheSize", Format::Dword),
-    PropertyDef::rw("ClusSvcHangTimeout", Format::Dword),
-    PropertyDef::rw("ClusSvcRegroupOpeningTimeout", Format::Dword),
-    PropertyDef::rw("ClusSvcRegroupPruningTimeout", Format::Dword),
-    PropertyDef::rw("ClusSvcRegroupStageTimeout", Format::Dword),
-    PropertyDef::rw("ClusSvcRegroupTickInMilliseconds", Format::Dword),
-    PropertyDef::rw("ClusterEnforcedAntiAffinity", Format::Dword),
-    PropertyDef::rw("ClusterGroupWaitDelay", Format::Dword),
-    PropertyDef::rw("ClusterLogLevel", Format::Dword),
-    PropertyDef::rw("ClusterLogSize", Format::Dword),
-    PropertyDef::rw("CrossSubnetDelay", Format::Dword),
-    PropertyDef::rw("CrossSubnetThreshold", Format::Dword),
-    PropertyDef::rw("DatabaseReadWriteMode", Format::Dword),
-    PropertyDef::rw("DefaultNetworkRole", Format::Dword),
-    PropertyDef::rw("DrainOnShutdown", Format::Dword),
-    PropertyDef::rw("DynamicQuorum", Format::Dword),
-    PropertyDef::rw("EnableSharedVolumes", Format::Dword),
-    PropertyDef::rw("HangRecoveryAction", Format::Dword),
-    PropertyDef::rw("LogResourceControls", Format::Dword),
-    PropertyDef::rw("LowerQuorumPriorityNodeId", Format::Dword),
-    PropertyDef::rw("MessageBufferLength", Format::Dword),
-    PropertyDef::rw("MinimumNeverPreemptPriority", Format::Dword),
-    PropertyDef::rw("MinimumPreemptorPriority", Format::Dword),
-    PropertyDef::rw("NetftIPSecEnabled", Format::Dword),
-    PropertyDef::rw("PlumbAllCrossSubnetRoutes", Format::Dword),
-    PropertyDef::rw("QuorumArbitrationTimeMax", Format::Dword),
-    PropertyDef::rw("RequestReplyTimeout", Format::Dword),
-    PropertyDef::rw("RootMemoryReserved", Format::Dword),
-    PropertyDef::rw("RouteHistoryLength", Format::Dword),
-    PropertyDef::rw("SameSubnetDelay", Format::Dword),
-    PropertyDef::rw("SameSubnetThreshold", Format::Dword),
-    PropertyDef::rw("SecurityLevel", Format::Dword),
-    PropertyDef::rw("SharedVolumeCompatibleFilters", Format::MultiSz),
-    PropertyDef::rw("SharedVolumeIncompatibleFilters", Format::MultiSz),
-    PropertyDef::rw("ShutdownTimeoutInMinutes", Format::Dword),
-    PropertyDef::rw("UseClientAccessNetworksForSharedVolumes", Format::Dword),
-    PropertyDef::rw("WitnessDatabaseWriteTimeout", Format::Dword),
-    PropertyDef::rw("WitnessRestartInterval", Format::Dword),
-    PropertyDef::rw("CrossSiteDelay", Format::Dword),
-    PropertyDef::rw("CrossSiteThreshold", Format::Dword),
-    PropertyDef::rw("QuarantineDuration", Format::Dword),
-    PropertyDef::rw("QuarantineThreshold", Format::Dword),
-    PropertyDef::rw("S2DEnabled", Format::Dword),
-    PropertyDef::ro("FixQuorum", Format::Dword),
-    PropertyDef::ro("PreventQuorum", Format::Dword),
-    PropertyDef::ro("IgnorePersistentStateOnStartup", Format::Dword),
-    PropertyDef::ro("SharedVolumesRoot", Format::Sz),
-    PropertyDef::ro("WitnessDynamicWeight", Format::Dword),
-    PropertyDef::ro("AdminAccessPoint", Format::Dword),
-    PropertyDef::ro("ClusterFunctionalLevel", Format::Dword),
-    PropertyDef::ro("ClusterUpgradeVersion", Format::Dword),
-]);
+versioned_table! {
+    /// Cluster common properties. The read-only ones are exactly those of Windows Server 2012 R2,
+    /// in its order; the read/write ones are the 2012 R2 set `Get-Cluster | fl *` shows.
+    CLUSTER_PROPERTIES,
+    /// The cluster common properties from Windows Server 2016 on: 2012 R2's, then those 2016
+    /// added (documented "Minimum supported server: Windows Server 2016") that a CTDB cluster can
+    /// answer truthfully: the functional level and upgrade version of the presented release
+    /// (read-only here: they follow the presented version, see README), the site thresholds,
+    /// quarantine settings and Storage Spaces Direct (never enabled on a CTDB cluster).
+    CLUSTER_PROPERTIES_2016:
+    [
+        PropertyDef::rw("Description", Format::Sz),
+        PropertyDef::rw("AddEvictDelay", Format::Dword),
+        PropertyDef::rw("BackupInProgress", Format::Dword),
+        PropertyDef::rw("BlockCacheSize", Format::Dword),
+        PropertyDef::rw("ClusSvcHangTimeout", Format::Dword),
+        PropertyDef::rw("ClusSvcRegroupOpeningTimeout", Format::Dword),
+        PropertyDef::rw("ClusSvcRegroupPruningTimeout", Format::Dword),
+        PropertyDef::rw("ClusSvcRegroupStageTimeout", Format::Dword),
+        PropertyDef::rw("ClusSvcRegroupTickInMilliseconds", Format::Dword),
+        PropertyDef::rw("ClusterEnforcedAntiAffinity", Format::Dword),
+        PropertyDef::rw("ClusterGroupWaitDelay", Format::Dword),
+        PropertyDef::rw("ClusterLogLevel", Format::Dword),
+        PropertyDef::rw("ClusterLogSize", Format::Dword),
+        PropertyDef::rw("CrossSubnetDelay", Format::Dword),
+        PropertyDef::rw("CrossSubnetThreshold", Format::Dword),
+        PropertyDef::rw("DatabaseReadWriteMode", Format::Dword),
+        PropertyDef::rw("DefaultNetworkRole", Format::Dword),
+        PropertyDef::rw("DrainOnShutdown", Format::Dword),
+        PropertyDef::rw("DynamicQuorum", Format::Dword),
+        PropertyDef::rw("EnableSharedVolumes", Format::Dword),
+        PropertyDef::rw("HangRecoveryAction", Format::Dword),
+        PropertyDef::rw("LogResourceControls", Format::Dword),
+        PropertyDef::rw("LowerQuorumPriorityNodeId", Format::Dword),
+        PropertyDef::rw("MessageBufferLength", Format::Dword),
+        PropertyDef::rw("MinimumNeverPreemptPriority", Format::Dword),
+        PropertyDef::rw("MinimumPreemptorPriority", Format::Dword),
+        PropertyDef::rw("NetftIPSecEnabled", Format::Dword),
+        PropertyDef::rw("PlumbAllCrossSubnetRoutes", Format::Dword),
+        PropertyDef::rw("QuorumArbitrationTimeMax", Format::Dword),
+        PropertyDef::rw("RequestReplyTimeout", Format::Dword),
+        PropertyDef::rw("RootMemoryReserved", Format::Dword),
+        PropertyDef::rw("RouteHistoryLength", Format::Dword),
+        PropertyDef::rw("SameSubnetDelay", Format::Dword),
+        PropertyDef::rw("SameSubnetThreshold", Format::Dword),
+        PropertyDef::rw("SecurityLevel", Format::Dword),
+        PropertyDef::rw("SharedVolumeCompatibleFilters", Format::MultiSz),
+        PropertyDef::rw("SharedVolumeIncompatibleFilters", Format::MultiSz),
+        PropertyDef::rw("ShutdownTimeoutInMinutes", Format::Dword),
+        PropertyDef::rw("UseClientAccessNetworksForSharedVolumes", Format::Dword),
+        PropertyDef::rw("WitnessDatabaseWriteTimeout", Format::Dword),
+        PropertyDef::rw("WitnessRestartInterval", Format::Dword),
+    ] + [
+        PropertyDef::rw("CrossSiteDelay", Format::Dword),
+        PropertyDef::rw("CrossSiteThreshold", Format::Dword),
+        PropertyDef::rw("QuarantineDuration", Format::Dword),
+        PropertyDef::rw("QuarantineThreshold", Format::Dword),
+        PropertyDef::rw("S2DEnabled", Format::Dword),
+    ] + [
+        PropertyDef::ro("FixQuorum", Format::Dword),
+        PropertyDef::ro("PreventQuorum", Format::Dword),
+        PropertyDef::ro("IgnorePersistentStateOnStartup", Format::Dword),
+        PropertyDef::ro("SharedVolumesRoot", Format::Sz),
+        PropertyDef::ro("WitnessDynamicWeight", Format::Dword),
+        PropertyDef::ro("AdminAccessPoint", Format::Dword),
+    ] + [
+        PropertyDef::ro("ClusterFunctionalLevel", Format::Dword),
+        PropertyDef::ro("ClusterUpgradeVersion", Format::Dword),
+    ]
+}
 
 /// Windows' defaults of the cluster's read/write DWORD properties (2012 R2; the site
 /// thresholds of 2016 default to the subnet ones, quarantine to 3 failures and 7200 s).
@@ -234,85 +202,64 @@ const CLUSTER_DWORD_DEFAULTS: &[(&str, u32)] = &[
     ("S2DEnabled", 0),
 ];
 
-/// Node common properties: the read-only ones exactly as Windows Server 2012 R2 sends them
-/// (NodeName first, ..., NeedsPreventQuorum last), then the read/write Description and
-/// NodeWeight.
-pub static NODE_PROPERTIES: PropertyTable = PropertyTable::from_static(&[
-    PropertyDef::ro("NodeName", Format::Sz),
-    PropertyDef::ro("NodeHighestVersion", Format::Dword),
-    PropertyDef::ro("NodeLowestVersion", Format::Dword),
-    PropertyDef::ro("MajorVersion", Format::Dword),
-    PropertyDef::ro("MinorVersion", Format::Dword),
-    PropertyDef::ro("BuildNumber", Format::Dword),
-    PropertyDef::ro("CSDVersion", Format::Sz),
-    PropertyDef::ro("NodeInstanceID", Format::Sz),
-    PropertyDef::ro("NodeDrainStatus", Format::Dword),
-    PropertyDef::ro("NodeDrainTarget", Format::Dword),
-    PropertyDef::ro("DynamicWeight", Format::Dword),
-    PropertyDef::ro("NeedsPreventQuorum", Format::Dword),
-    PropertyDef::rw("Description", Format::Sz),
-    PropertyDef::rw("NodeWeight", Format::Dword),
-]);
+versioned_table! {
+    /// Node common properties: the read-only ones exactly as Windows Server 2012 R2 sends them
+    /// (NodeName first, ..., NeedsPreventQuorum last), then the read/write Description and
+    /// NodeWeight.
+    NODE_PROPERTIES,
+    /// Node common properties from Windows Server 2016 on: 2012 R2's, then the hardware
+    /// description 2016 added (read-only Manufacturer, Model, SerialNumber), which clusapid does
+    /// not know for any node: empty.
+    NODE_PROPERTIES_2016:
+    [
+        PropertyDef::ro("NodeName", Format::Sz),
+        PropertyDef::ro("NodeHighestVersion", Format::Dword),
+        PropertyDef::ro("NodeLowestVersion", Format::Dword),
+        PropertyDef::ro("MajorVersion", Format::Dword),
+        PropertyDef::ro("MinorVersion", Format::Dword),
+        PropertyDef::ro("BuildNumber", Format::Dword),
+        PropertyDef::ro("CSDVersion", Format::Sz),
+        PropertyDef::ro("NodeInstanceID", Format::Sz),
+        PropertyDef::ro("NodeDrainStatus", Format::Dword),
+        PropertyDef::ro("NodeDrainTarget", Format::Dword),
+        PropertyDef::ro("DynamicWeight", Format::Dword),
+        PropertyDef::ro("NeedsPreventQuorum", Format::Dword),
+    ] + [
+        PropertyDef::ro("Manufacturer", Format::Sz),
+        PropertyDef::ro("Model", Format::Sz),
+        PropertyDef::ro("SerialNumber", Format::Sz),
+    ] + [
+        PropertyDef::rw("Description", Format::Sz),
+        PropertyDef::rw("NodeWeight", Format::Dword),
+    ] + []
+}
 
-/// Node common properties from Windows Server 2016 on: 2012 R2's, then the hardware
-/// description 2016 added (read-only Manufacturer, Model, SerialNumber), which clusapid does
-/// not know for any node: empty.
-pub static NODE_PROPERTIES_2016: PropertyTable = PropertyTable::from_static(&[
-    PropertyDef::ro("NodeName", Format::Sz),
-    PropertyDef::ro("NodeHighestVersion", Format::Dword),
-    PropertyDef::ro("NodeLowestVersion", Format::Dword),
-    PropertyDef::ro("MajorVersion", Format::Dword),
-    PropertyDef::ro("MinorVersion", Format::Dword),
-    PropertyDef::ro("BuildNumber", Format::Dword),
-    PropertyDef::ro("CSDVersion", Format::Sz),
-    PropertyDef::ro("NodeInstanceID", Format::Sz),
-    PropertyDef::ro("NodeDrainStatus", Format::Dword),
-    PropertyDef::ro("NodeDrainTarget", Format::Dword),
-    PropertyDef::ro("DynamicWeight", Format::Dword),
-    PropertyDef::ro("NeedsPreventQuorum", Format::Dword),
-    PropertyDef::ro("Manufacturer", Format::Sz),
-    PropertyDef::ro("Model", Format::Sz),
-    PropertyDef::ro("SerialNumber", Format::Sz),
-    PropertyDef::rw("Description", Format::Sz),
-    PropertyDef::rw("NodeWeight", Format::Dword),
-]);
-
-/// Group common properties (SDK "Group Common Properties"; `GroupType` is read-only, as
-/// smbtorture's CreateGroupEnum expects).
-pub static GROUP_PROPERTIES: PropertyTable = PropertyTable::from_static(&[
-    PropertyDef::rw("Name", Format::Sz),
-    PropertyDef::rw("Description", Format::Sz),
-    PropertyDef::rw("PersistentState", Format::Dword),
-    PropertyDef::rw("FailoverThreshold", Format::Dword),
-    PropertyDef::rw("FailoverPeriod", Format::Dword),
-    PropertyDef::rw("AutoFailbackType", Format::Dword),
-    PropertyDef::rw("FailbackWindowStart", Format::Dword),
-    PropertyDef::rw("FailbackWindowEnd", Format::Dword),
-    PropertyDef::rw("AntiAffinityClassNames", Format::MultiSz),
-    PropertyDef::rw("Priority", Format::Dword),
-    PropertyDef::rw("DefaultOwner", Format::Dword),
-    PropertyDef::ro("GroupType", Format::Dword),
-    PropertyDef::ro("StatusInformation", Format::ULargeInteger),
-]);
-
-/// Group common properties from Windows Server 2016 on: 2012 R2's and `PreferredSite`
-/// (no preferred site: CTDB knows no sites).
-pub static GROUP_PROPERTIES_2016: PropertyTable = PropertyTable::from_static(&[
-    PropertyDef::rw("Name", Format::Sz),
-    PropertyDef::rw("Description", Format::Sz),
-    PropertyDef::rw("PersistentState", Format::Dword),
-    PropertyDef::rw("FailoverThreshold", Format::Dword),
-    PropertyDef::rw("FailoverPeriod", Format::Dword),
-    PropertyDef::rw("AutoFailbackType", Format::Dword),
-    PropertyDef::rw("FailbackWindowStart", Format::Dword),
-    PropertyDef::rw("FailbackWindowEnd", Format::Dword),
-    PropertyDef::rw("AntiAffinityClassNames", Format::MultiSz),
-    PropertyDef::rw("Priority", Format::Dword),
-    PropertyDef::rw("DefaultOwner", Format::Dword),
-    PropertyDef::rw("PreferredSite", Format::MultiSz),
-    PropertyDef::ro("GroupType", Format::Dword),
-    PropertyDef::ro("StatusInformation", Format::ULargeInteger),
-]);
+versioned_table! {
+    /// Group common properties (SDK "Group Common Properties"; `GroupType` is read-only, as
+    /// smbtorture's CreateGroupEnum expects).
+    GROUP_PROPERTIES,
+    /// Group common properties from Windows Server 2016 on: 2012 R2's and `PreferredSite`
+    /// (no preferred site: CTDB knows no sites).
+    GROUP_PROPERTIES_2016:
+    [
+        PropertyDef::rw("Name", Format::Sz),
+        PropertyDef::rw("Description", Format::Sz),
+        PropertyDef::rw("PersistentState", Format::Dword),
+        PropertyDef::rw("FailoverThreshold", Format::Dword),
+        PropertyDef::rw("FailoverPeriod", Format::Dword),
+        PropertyDef::rw("AutoFailbackType", Format::Dword),
+        PropertyDef::rw("FailbackWindowStart", Format::Dword),
+        PropertyDef::rw("FailbackWindowEnd", Format::Dword),
+        PropertyDef::rw("AntiAffinityClassNames", Format::MultiSz),
+        PropertyDef::rw("Priority", Format::Dword),
+        PropertyDef::rw("DefaultOwner", Format::Dword),
+    ] + [
+        PropertyDef::rw("PreferredSite", Format::MultiSz),
+    ] + [
+        PropertyDef::ro("GroupType", Format::Dword),
+        PropertyDef::ro("StatusInformation", Format::ULargeInteger),
+    ] + []
+}
 
 /// The class tables of the presented version `v`: (cluster, node, group). Resources,
 /// resource types, networks and network interfaces have one table for every version.
@@ -816,44 +763,26 @@ fn netinterface_values(i: &NetInterface, s: &ClusterState, _st: &Stored<'_>) -> 
 // ---------------------------------------------------------------------------------------------
 // named entry points (stable: ApiCreateGroupEnum / ApiCreateResourceEnum use them)
 
-/// The read/write common properties of a group.
-pub fn group_common(g: &Group, s: &ClusterState) -> PropertyList {
-    Obj::Group(g).common(s)
+/// `common, ro_common (object: Type) => Obj, "what";`: the read/write and the read-only common
+/// properties of one class, as ApiCreateGroupEnum / ApiCreateResourceEnum use them.
+macro_rules! common_lists {
+    ($($common:ident, $ro:ident ($($o:ident: $t:ty)?) => $obj:expr, $what:literal;)*) => {$(
+        #[doc = concat!("The read/write common properties of ", $what, ".")]
+        pub fn $common($($o: &$t,)? s: &ClusterState) -> PropertyList {
+            $obj.common(s)
+        }
+        #[doc = concat!("The read-only common properties of ", $what, ".")]
+        pub fn $ro($($o: &$t,)? s: &ClusterState) -> PropertyList {
+            $obj.ro_common(s)
+        }
+    )*};
 }
 
-/// The read-only common properties of a group.
-pub fn group_ro_common(g: &Group, s: &ClusterState) -> PropertyList {
-    Obj::Group(g).ro_common(s)
-}
-
-/// The read/write common properties of a resource.
-pub fn resource_common(r: &Resource, s: &ClusterState) -> PropertyList {
-    Obj::Resource(r).common(s)
-}
-
-/// The read-only common properties of a resource.
-pub fn resource_ro_common(r: &Resource, s: &ClusterState) -> PropertyList {
-    Obj::Resource(r).ro_common(s)
-}
-
-/// The read/write common properties of a node.
-pub fn node_common(n: &Node, s: &ClusterState) -> PropertyList {
-    Obj::Node(n).common(s)
-}
-
-/// The read-only common properties of a node.
-pub fn node_ro_common(n: &Node, s: &ClusterState) -> PropertyList {
-    Obj::Node(n).ro_common(s)
-}
-
-/// The read/write common properties of the cluster.
-pub fn cluster_common(s: &ClusterState) -> PropertyList {
-    Obj::Cluster.common(s)
-}
-
-/// The read-only common properties of the cluster.
-pub fn cluster_ro_common(s: &ClusterState) -> PropertyList {
-    Obj::Cluster.ro_common(s)
+common_lists! {
+    group_common, group_ro_common (g: Group) => Obj::Group(g), "a group";
+    resource_common, resource_ro_common (r: Resource) => Obj::Resource(r), "a resource";
+    node_common, node_ro_common (n: Node) => Obj::Node(n), "a node";
+    cluster_common, cluster_ro_common () => Obj::Cluster, "the cluster";
 }
 
 /// The properties of `list` named in `names`, in the order of `names` (ApiCreateGroupEnum /

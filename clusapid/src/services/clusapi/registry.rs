@@ -37,12 +37,11 @@ use idl::clusapi::*;
 use idl::{ConfBytes, ContextHandle, WError, WString};
 use nodes::{BackendError, ClusterBackend, ClusterState, GroupState, ResourceState};
 use registry_model::security::{self, SecurityDescriptor, SE_DACL_PRESENT, SE_SACL_PRESENT};
-use registry_model::tree::{join_path, split_path, Key};
+use registry_model::tree::{join_path, name_eq, split_path, Key};
 use registry_model::value::{REG_BINARY, REG_DWORD, REG_EXPAND_SZ, REG_MULTI_SZ, REG_QWORD, REG_SZ};
 use registry_model::{ClusterRegistry, RegError, RegValue, Registry, StoredTree};
 
 use super::access::Granted;
-use super::batch::{BatchPort, Change};
 use super::properties::Obj;
 use super::{win, ClusapiService};
 use crate::cluster_access::{parse_edits, ClusterAccess, Edit, EDITS_VALUE};
@@ -60,39 +59,8 @@ pub mod code {
     pub const ERROR_INTERNAL_ERROR: u32 = 1359;
 }
 
-/// REGSAM bits ([MS-RRP] 2.2.3) and the generic rights.
-pub mod sam {
-    pub const KEY_QUERY_VALUE: u32 = 0x0000_0001;
-    pub const KEY_SET_VALUE: u32 = 0x0000_0002;
-    pub const KEY_CREATE_SUB_KEY: u32 = 0x0000_0004;
-    pub const KEY_ENUMERATE_SUB_KEYS: u32 = 0x0000_0008;
-    pub const KEY_NOTIFY: u32 = 0x0000_0010;
-    pub const KEY_CREATE_LINK: u32 = 0x0000_0020;
-    pub const DELETE: u32 = 0x0001_0000;
-    pub const READ_CONTROL: u32 = 0x0002_0000;
-    pub const WRITE_DAC: u32 = 0x0004_0000;
-    pub const WRITE_OWNER: u32 = 0x0008_0000;
-    pub const ACCESS_SYSTEM_SECURITY: u32 = 0x0100_0000;
-    pub const MAXIMUM_ALLOWED: u32 = 0x0200_0000;
-    pub const GENERIC_ALL: u32 = 0x1000_0000;
-    pub const GENERIC_EXECUTE: u32 = 0x2000_0000;
-    pub const GENERIC_WRITE: u32 = 0x4000_0000;
-    pub const GENERIC_READ: u32 = 0x8000_0000;
-    /// KEY_READ: READ_CONTROL | QUERY_VALUE | ENUMERATE_SUB_KEYS | NOTIFY.
-    pub const KEY_READ: u32 = 0x0002_0019;
-    /// KEY_ALL_ACCESS.
-    pub const KEY_ALL_ACCESS: u32 = 0x000F_003F;
-    /// Rights that change the key, its values, subkeys or descriptor.
-    pub const WRITE_RIGHTS: u32 = KEY_SET_VALUE
-        | KEY_CREATE_SUB_KEY
-        | KEY_CREATE_LINK
-        | DELETE
-        | WRITE_DAC
-        | WRITE_OWNER
-        | ACCESS_SYSTEM_SECURITY
-        | GENERIC_WRITE
-        | GENERIC_ALL;
-}
+/// REGSAM bits ([MS-RRP] 2.2.3), with the wire codecs.
+pub use idl::rights::sam;
 
 /// ApiCreateKey `lpdwDisposition` values.
 pub mod disposition {
@@ -324,8 +292,44 @@ impl Cache {
     }
 }
 
+/// One committed registry change; key paths are absolute, components spelled as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    CreateKey {
+        key: String,
+    },
+    DeleteKey {
+        key: String,
+    },
+    SetValue {
+        key: String,
+        name: String,
+        old: Option<RegValue>,
+        new: RegValue,
+    },
+    DeleteValue {
+        key: String,
+        name: String,
+        old: Option<RegValue>,
+    },
+    /// The key's security descriptor changed (not reported on batch ports).
+    SetSecurity {
+        key: String,
+    },
+}
+
+/// `path` relative to `base` when it is `base` or below it (component-wise, case-insensitive).
+pub fn relative(base: &str, path: &str) -> Option<String> {
+    let b = split_path(base).ok()?;
+    let p = split_path(path).ok()?;
+    if p.len() < b.len() || !b.iter().zip(&p).all(|(x, y)| name_eq(x, y)) {
+        return None;
+    }
+    Some(p[b.len()..].join("\\"))
+}
+
 /// What receives the committed changes of the cluster registry: batch notification ports
-/// ([`BatchPort`]) and the cluster object notification ports watching keys
+/// (`super::batch::BatchPort`) and the cluster object notification ports watching keys
 /// (`super::notify::NotifyPort`).
 pub trait ChangeSink: Send + Sync {
     /// Queues whatever `changes` mean to the sink.
@@ -347,13 +351,6 @@ pub struct RegistryState {
 impl RegistryState {
     fn cache(&self) -> MutexGuard<'_, Cache> {
         self.cache.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Registers a batch notification port.
-    pub fn add_port(&self, port: &Arc<BatchPort>) {
-        let weak = Arc::downgrade(port);
-        let sink: Weak<dyn ChangeSink> = weak;
-        self.add_sink(sink);
     }
 
     /// Registers a receiver of committed changes; it is held weakly, so dropping it (or

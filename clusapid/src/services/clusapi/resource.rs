@@ -23,19 +23,21 @@ use idl::{ConfBytes, ContextHandle, WError, WString};
 use nodes::ids::names_equal;
 use nodes::{ClusterState, Resource, ResourceState};
 
-use super::access::{self, Granted};
-use super::cluster::cluster_handle;
-use super::group::{group_of, owner_name, property_names, selected, writable_group};
+use super::access::Granted;
+use super::group::{bytes_len, property_names, selected};
+use super::objclass::{handle, object, read, writable, Cluster, Groups, Nodes, Resources};
 use super::properties;
-use super::{status, win, ClusapiService, NodeHandle, ResourceHandle};
+use super::{status, win, ClusapiService, ResourceHandle};
 use crate::services::CallCtx;
 
-/// CLUSTER_RESOURCE_ENUM selectors ([MS-CMRP] 3.1.4.2.23).
-pub mod res_enum {
-    pub const DEPENDS: u32 = 0x1;
-    pub const PROVIDES: u32 = 0x2;
-    pub const NODES: u32 = 0x4;
-}
+pub use super::objclass::{
+    close as api_close_resource, get_id as api_get_resource_id, get_state as api_get_resource_state,
+    offline as api_offline_resource, offline as api_offline_resource_ex, online as api_online_resource,
+    online as api_online_resource_ex, open as api_open_resource, open as api_open_resource_ex,
+    set_name as api_set_resource_name,
+};
+
+pub use idl::clusenum::res_enum;
 
 /// ApiCreateResource dwFlags ([MS-CMRP] 3.1.4.2.10).
 pub mod create_flags {
@@ -50,58 +52,6 @@ pub const CHANGE_RESOURCE_GROUP_FORCE_MOVE_TO_CSV: u64 = 0x1;
 /// of a resource's dependency tree to 100").
 pub const MAX_DEPENDENCY_DEPTH: usize = 100;
 
-/// The open resource handle `h` of this association, if it is one.
-pub fn resource_handle(ctx: &CallCtx, h: &ContextHandle) -> Option<Arc<ResourceHandle>> {
-    ctx.group.get::<ResourceHandle>(h)
-}
-
-/// The resource handle of a state-changing call ([MS-CMRP] 3.1.4: "MUST require that the
-/// access level associated with the hResource context handle is "All"").
-pub fn writable_resource(ctx: &CallCtx, h: &ContextHandle) -> Result<Arc<ResourceHandle>, u32> {
-    super::writable::<ResourceHandle>(ctx, h)
-}
-
-/// The resource a handle designates, or ERROR_RESOURCE_NOT_FOUND when it was deleted meanwhile.
-pub fn resource_of<'a>(snap: &'a ClusterState, h: &ResourceHandle) -> Result<&'a Resource, u32> {
-    snap.resource_by_id(&h.id).ok_or(win::ERROR_RESOURCE_NOT_FOUND)
-}
-
-fn open_resource(s: &ClusapiService, ctx: &CallCtx, name: &str, granted: Granted) -> Result<ContextHandle, u32> {
-    let snap = s.backend.snapshot();
-    let r = snap.find_resource_by_name(name).ok_or(win::ERROR_RESOURCE_NOT_FOUND)?;
-    ctx.group.insert(ResourceHandle { id: r.id.clone(), access: granted }).ok_or(win::ERROR_NOT_ENOUGH_MEMORY)
-}
-
-/// [MS-CMRP 3.1.4.2.9] ApiOpenResource: by resource name (case-insensitive). An unknown name is
-/// ERROR_RESOURCE_NOT_FOUND in Status with a null handle.
-pub fn api_open_resource(s: &ClusapiService, ctx: &CallCtx, req: ApiOpenResourceRequest) -> ApiOpenResourceResponse {
-    let Some(granted) = Granted::entitled(ctx.access) else {
-        return ApiOpenResourceResponse::error(win::ERROR_ACCESS_DENIED);
-    };
-    match open_resource(s, ctx, req.resource_name.as_str(), granted) {
-        Ok(resource) => ApiOpenResourceResponse { status: WError(0), rpc_status: 0, resource },
-        Err(e) => ApiOpenResourceResponse::error(e),
-    }
-}
-
-/// [MS-CMRP 3.1.4.2.119] ApiOpenResourceEx: evaluates dwDesiredAccess as ApiOpenClusterEx does.
-pub fn api_open_resource_ex(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiOpenResourceExRequest,
-) -> ApiOpenResourceExResponse {
-    let granted = match access::evaluate(req.desired_access, Granted::entitled(ctx.access)) {
-        Ok(g) => g,
-        Err(e) => return ApiOpenResourceExResponse::error(e),
-    };
-    match open_resource(s, ctx, req.resource_name.as_str(), granted) {
-        Ok(resource) => {
-            ApiOpenResourceExResponse { granted_access: granted.wire(), status: WError(0), rpc_status: 0, resource }
-        }
-        Err(e) => ApiOpenResourceExResponse::error(e),
-    }
-}
-
 /// [MS-CMRP 3.1.4.2.10] ApiCreateResource: an Offline resource of an existing type in the group,
 /// kept in the admin overlay and depending on "Cluster Name" (unless it is a Network Name
 /// itself); the handle grants "All". Unknown type: ERROR_CLUSTER_RESOURCE_TYPE_NOT_FOUND; name
@@ -113,7 +63,7 @@ pub async fn api_create_resource(
     req: ApiCreateResourceRequest,
 ) -> ApiCreateResourceResponse {
     let r = async {
-        let g = writable_group(ctx, &req.group)?;
+        let g = writable::<Groups>(ctx, &req.group)?;
         if req.flags != create_flags::DEFAULT_MONITOR && req.flags != create_flags::SEPARATE_MONITOR {
             return Err(win::ERROR_INVALID_PARAMETER);
         }
@@ -123,7 +73,7 @@ pub async fn api_create_resource(
         }
         {
             let snap = s.backend.snapshot();
-            group_of(&snap, &g)?;
+            object::<Groups>(&snap, &g)?;
             if snap.find_resource_type(req.resource_type.as_str()).is_none() {
                 return Err(win::ERROR_CLUSTER_RESOURCE_TYPE_NOT_FOUND);
             }
@@ -156,10 +106,10 @@ pub async fn api_delete_resource(
     req: ApiDeleteResourceRequest,
 ) -> ApiDeleteResourceResponse {
     let r = async {
-        let h = writable_resource(ctx, &req.resource)?;
+        let h = writable::<Resources>(ctx, &req.resource)?;
         {
             let snap = s.backend.snapshot();
-            let r = resource_of(&snap, &h)?;
+            let r = object::<Resources>(&snap, &h)?;
             if !r.is_created() {
                 return Err(win::ERROR_CORE_RESOURCE);
             }
@@ -176,109 +126,14 @@ pub async fn api_delete_resource(
     ApiDeleteResourceResponse { rpc_status: 0, result: status(r) }
 }
 
-/// [MS-CMRP 3.1.4.2.12] ApiCloseResource: frees the handle and returns it zeroed.
-pub fn api_close_resource(
-    _s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiCloseResourceRequest,
-) -> ApiCloseResourceResponse {
-    if ctx.group.remove::<ResourceHandle>(&req.resource) {
-        ApiCloseResourceResponse { resource: ContextHandle::NULL, result: WError(0) }
-    } else {
-        ApiCloseResourceResponse { resource: req.resource, result: WError(win::ERROR_INVALID_HANDLE) }
-    }
-}
-
-/// [MS-CMRP 3.1.4.2.13] ApiGetResourceState: the CLUSTER_RESOURCE_STATE, the owner node's name
-/// (empty when no node owns it) and the name of its group.
-pub fn api_get_resource_state(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiGetResourceStateRequest,
-) -> ApiGetResourceStateResponse {
-    let unknown = |e: u32| ApiGetResourceStateResponse {
-        state: u32::MAX,
-        node_name: None,
-        group_name: None,
-        rpc_status: 0,
-        result: WError(e),
-    };
-    let Some(h) = resource_handle(ctx, &req.resource) else {
-        return unknown(win::ERROR_INVALID_HANDLE);
-    };
-    let snap = s.backend.snapshot();
-    match resource_of(&snap, &h) {
-        Ok(r) => ApiGetResourceStateResponse {
-            state: r.state.as_u32(),
-            node_name: Some(WString::new(owner_name(&snap, r.owner))),
-            group_name: Some(WString::new(snap.group_by_id(&r.group_id).map(|g| g.name.clone()).unwrap_or_default())),
-            rpc_status: 0,
-            result: WError(0),
-        },
-        Err(e) => unknown(e),
-    }
-}
-
-/// [MS-CMRP 3.1.4.2.14] ApiSetResourceName: renames any resource (derived ones keep the new
-/// name in the admin overlay). Renaming to the current name succeeds.
-pub async fn api_set_resource_name(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiSetResourceNameRequest,
-) -> ApiSetResourceNameResponse {
-    let r = async {
-        let h = writable_resource(ctx, &req.resource)?;
-        let name = req.resource_name.as_str();
-        // ERROR_INVALID_NAME: "The name ... MUST contain at least one character."
-        if name.trim().is_empty() {
-            return Err(win::ERROR_INVALID_NAME);
-        }
-        let snap = s.backend.snapshot();
-        let r = snap.resource_by_id(&h.id).ok_or(win::ERROR_RESOURCE_NOT_AVAILABLE)?;
-        // ERROR_ALREADY_EXISTS: "The specified name is already in use as either the name or the
-        // ID of another resource."
-        let taken = snap.find_resource_by_name(name).or_else(|| snap.resource_by_id(name));
-        if taken.is_some_and(|o| o.id != r.id) {
-            return Err(win::ERROR_ALREADY_EXISTS);
-        }
-        s.backend.rename_resource(&h.id, name).await.map_err(|e| e.win32_code())
-    }
-    .await;
-    ApiSetResourceNameResponse { rpc_status: 0, result: status(r) }
-}
-
-/// [MS-CMRP 3.1.4.2.15] ApiGetResourceId: the resource's GUID (stable across renames).
-pub fn api_get_resource_id(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiGetResourceIdRequest,
-) -> ApiGetResourceIdResponse {
-    let Some(h) = resource_handle(ctx, &req.resource) else {
-        return ApiGetResourceIdResponse::error(win::ERROR_INVALID_HANDLE);
-    };
-    let snap = s.backend.snapshot();
-    match resource_of(&snap, &h) {
-        Ok(r) => ApiGetResourceIdResponse { guid: Some(WString::new(r.id.clone())), rpc_status: 0, result: WError(0) },
-        Err(e) => ApiGetResourceIdResponse::error(e),
-    }
-}
-
 /// [MS-CMRP 3.1.4.2.16] ApiGetResourceType: the resource type's name.
 pub fn api_get_resource_type(
     s: &ClusapiService,
     ctx: &CallCtx,
     req: ApiGetResourceTypeRequest,
 ) -> ApiGetResourceTypeResponse {
-    let Some(h) = resource_handle(ctx, &req.resource) else {
-        return ApiGetResourceTypeResponse::error(win::ERROR_INVALID_HANDLE);
-    };
-    let snap = s.backend.snapshot();
-    match resource_of(&snap, &h) {
-        Ok(r) => ApiGetResourceTypeResponse {
-            resource_type: Some(WString::new(r.type_name.clone())),
-            rpc_status: 0,
-            result: WError(0),
-        },
+    match read::<Resources, _>(s, ctx, &req.resource, |_, r| WString::new(r.type_name.clone())) {
+        Ok(t) => ApiGetResourceTypeResponse { resource_type: Some(t), rpc_status: 0, result: WError(0) },
         Err(e) => ApiGetResourceTypeResponse::error(e),
     }
 }
@@ -290,8 +145,8 @@ pub async fn api_fail_resource(
     req: ApiFailResourceRequest,
 ) -> ApiFailResourceResponse {
     let r = async {
-        let h = writable_resource(ctx, &req.resource)?;
-        resource_of(&s.backend.snapshot(), &h)?;
+        let h = writable::<Resources>(ctx, &req.resource)?;
+        object::<Resources>(&s.backend.snapshot(), &h)?;
         s.backend.fail_resource(&h.id).await.map_err(|e| e.win32_code())
     }
     .await;
@@ -308,60 +163,6 @@ fn settled(s: &ClusapiService, id: &str, want: ResourceState) -> Result<(), u32>
     }
 }
 
-async fn online(s: &ClusapiService, ctx: &CallCtx, h: &ContextHandle) -> Result<(), u32> {
-    let h = writable_resource(ctx, h)?;
-    resource_of(&s.backend.snapshot(), &h)?;
-    s.backend.set_resource_online(&h.id).await.map_err(|e| e.win32_code())?;
-    settled(s, &h.id, ResourceState::Online)
-}
-
-async fn offline(s: &ClusapiService, ctx: &CallCtx, h: &ContextHandle) -> Result<(), u32> {
-    let h = writable_resource(ctx, h)?;
-    resource_of(&s.backend.snapshot(), &h)?;
-    s.backend.set_resource_offline(&h.id).await.map_err(|e| e.win32_code())?;
-    settled(s, &h.id, ResourceState::Offline)
-}
-
-/// [MS-CMRP 3.1.4.2.18] ApiOnlineResource: clears an admin offline/failed state (a derived
-/// resource then shows what CTDB reports) or brings a created resource online; 0 once Online,
-/// ERROR_IO_PENDING while not.
-pub async fn api_online_resource(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiOnlineResourceRequest,
-) -> ApiOnlineResourceResponse {
-    ApiOnlineResourceResponse { rpc_status: 0, result: status(online(s, ctx, &req.resource).await) }
-}
-
-/// [MS-CMRP 3.1.4.2.134] ApiOnlineResourceEx: as ApiOnlineResource; the flags and the buffer
-/// change nothing for a CTDB cluster.
-pub async fn api_online_resource_ex(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiOnlineResourceExRequest,
-) -> ApiOnlineResourceExResponse {
-    ApiOnlineResourceExResponse { rpc_status: 0, result: status(online(s, ctx, &req.resource).await) }
-}
-
-/// [MS-CMRP 3.1.4.2.19] ApiOfflineResource: an admin offline kept over what CTDB reports; 0
-/// once Offline, ERROR_IO_PENDING while not.
-pub async fn api_offline_resource(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiOfflineResourceRequest,
-) -> ApiOfflineResourceResponse {
-    ApiOfflineResourceResponse { rpc_status: 0, result: status(offline(s, ctx, &req.resource).await) }
-}
-
-/// [MS-CMRP 3.1.4.2.135] ApiOfflineResourceEx: as ApiOfflineResource.
-pub async fn api_offline_resource_ex(
-    s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiOfflineResourceExRequest,
-) -> ApiOfflineResourceExResponse {
-    ApiOfflineResourceExResponse { rpc_status: 0, result: status(offline(s, ctx, &req.resource).await) }
-}
-
 /// [MS-CMRP 3.1.4.2.142] ApiRestartResource: offline then online; 0 once Online again,
 /// ERROR_IO_PENDING while not.
 pub async fn api_restart_resource(
@@ -370,8 +171,8 @@ pub async fn api_restart_resource(
     req: ApiRestartResourceRequest,
 ) -> ApiRestartResourceResponse {
     let r = async {
-        let h = writable_resource(ctx, &req.resource)?;
-        resource_of(&s.backend.snapshot(), &h)?;
+        let h = writable::<Resources>(ctx, &req.resource)?;
+        object::<Resources>(&s.backend.snapshot(), &h)?;
         s.backend.set_resource_offline(&h.id).await.map_err(|e| e.win32_code())?;
         s.backend.set_resource_online(&h.id).await.map_err(|e| e.win32_code())?;
         settled(s, &h.id, ResourceState::Online)
@@ -440,11 +241,11 @@ pub async fn api_add_resource_dependency(
     req: ApiAddResourceDependencyRequest,
 ) -> ApiAddResourceDependencyResponse {
     let r = async {
-        let h = writable_resource(ctx, &req.resource)?;
-        let p = writable_resource(ctx, &req.depends_on)?;
+        let h = writable::<Resources>(ctx, &req.resource)?;
+        let p = writable::<Resources>(ctx, &req.depends_on)?;
         let snap = s.backend.snapshot();
-        let r = resource_of(&snap, &h)?;
-        let provider = resource_of(&snap, &p)?;
+        let r = object::<Resources>(&snap, &h)?;
+        let provider = object::<Resources>(&snap, &p)?;
         check_new_dependency(&snap, r, provider)?;
         let mut deps = r.dependencies.clone();
         deps.push(provider.id.clone());
@@ -463,11 +264,11 @@ pub async fn api_remove_resource_dependency(
     req: ApiRemoveResourceDependencyRequest,
 ) -> ApiRemoveResourceDependencyResponse {
     let r = async {
-        let h = writable_resource(ctx, &req.resource)?;
-        let p = writable_resource(ctx, &req.depends_on)?;
+        let h = writable::<Resources>(ctx, &req.resource)?;
+        let p = writable::<Resources>(ctx, &req.depends_on)?;
         let snap = s.backend.snapshot();
-        let r = resource_of(&snap, &h)?;
-        let provider = resource_of(&snap, &p)?;
+        let r = object::<Resources>(&snap, &h)?;
+        let provider = object::<Resources>(&snap, &p)?;
         if !r.dependencies.iter().any(|d| names_equal(d, &provider.id)) {
             return Err(win::ERROR_DEPENDENCY_NOT_FOUND);
         }
@@ -487,11 +288,11 @@ pub fn api_can_resource_be_dependent(
     req: ApiCanResourceBeDependentRequest,
 ) -> ApiCanResourceBeDependentResponse {
     let r = (|| {
-        let h = resource_handle(ctx, &req.resource).ok_or(win::ERROR_INVALID_HANDLE)?;
-        let p = resource_handle(ctx, &req.resource_dependent).ok_or(win::ERROR_INVALID_HANDLE)?;
+        let h = handle::<Resources>(ctx, &req.resource)?;
+        let p = handle::<Resources>(ctx, &req.resource_dependent)?;
         let snap = s.backend.snapshot();
-        let r = resource_of(&snap, &h)?;
-        let provider = resource_of(&snap, &p)?;
+        let r = object::<Resources>(&snap, &h)?;
+        let provider = object::<Resources>(&snap, &p)?;
         check_new_dependency(&snap, r, provider)?;
         // ERROR_RESOURCE_ONLINE: "hResource is in the ClusterResourceOnlinePending state" or
         // "is in the ClusterResourceOnline state and hResourceDependent is in the
@@ -516,32 +317,32 @@ pub fn api_create_res_enum(
     ctx: &CallCtx,
     req: ApiCreateResEnumRequest,
 ) -> ApiCreateResEnumResponse {
-    let Some(h) = resource_handle(ctx, &req.resource) else {
-        return ApiCreateResEnumResponse::error(win::ERROR_INVALID_HANDLE);
-    };
-    let snap = s.backend.snapshot();
-    let r = match resource_of(&snap, &h) {
-        Ok(r) => r,
-        Err(e) => return ApiCreateResEnumResponse::error(e),
-    };
-    let mut entries = Vec::new();
-    let mut push = |t: u32, name: &str| entries.push(EnumEntry { entry_type: t, name: Some(WString::new(name)) });
-    if req.enum_type & res_enum::DEPENDS != 0 {
-        for d in r.dependencies.iter().filter_map(|d| snap.resource_by_id(d)) {
-            push(res_enum::DEPENDS, &d.name);
+    let entries = read::<Resources, _>(s, ctx, &req.resource, |snap, r| {
+        let mut entries = Vec::new();
+        let mut push = |t: u32, name: &str| entries.push(EnumEntry { entry_type: t, name: Some(WString::new(name)) });
+        if req.enum_type & res_enum::DEPENDS != 0 {
+            for d in r.dependencies.iter().filter_map(|d| snap.resource_by_id(d)) {
+                push(res_enum::DEPENDS, &d.name);
+            }
         }
-    }
-    if req.enum_type & res_enum::PROVIDES != 0 {
-        for d in snap.dependents_of(&r.id) {
-            push(res_enum::PROVIDES, &d.name);
+        if req.enum_type & res_enum::PROVIDES != 0 {
+            for d in snap.dependents_of(&r.id) {
+                push(res_enum::PROVIDES, &d.name);
+            }
         }
-    }
-    if req.enum_type & res_enum::NODES != 0 {
-        for n in r.possible_owners.iter().filter_map(|&p| snap.node_name(p)) {
-            push(res_enum::NODES, n);
+        if req.enum_type & res_enum::NODES != 0 {
+            for n in r.possible_owners.iter().filter_map(|&p| snap.node_name(p)) {
+                push(res_enum::NODES, n);
+            }
         }
+        entries
+    });
+    match entries {
+        Ok(entries) => {
+            ApiCreateResEnumResponse { return_enum: Some(EnumList { entries }), rpc_status: 0, result: WError(0) }
+        }
+        Err(e) => ApiCreateResEnumResponse::error(e),
     }
-    ApiCreateResEnumResponse { return_enum: Some(EnumList { entries }), rpc_status: 0, result: WError(0) }
 }
 
 /// The resource and node handles of a possible-owner edit, both with "All" access.
@@ -550,8 +351,8 @@ fn resource_and_node(
     res: &ContextHandle,
     node: &ContextHandle,
 ) -> Result<(Arc<ResourceHandle>, u32), u32> {
-    let h = writable_resource(ctx, res)?;
-    let n = ctx.group.get::<NodeHandle>(node).ok_or(win::ERROR_INVALID_HANDLE)?;
+    let h = writable::<Resources>(ctx, res)?;
+    let n = handle::<Nodes>(ctx, node)?;
     if n.access != Granted::All {
         return Err(win::ERROR_ACCESS_DENIED);
     }
@@ -567,7 +368,7 @@ pub async fn api_add_resource_node(
     let r = async {
         let (h, pnn) = resource_and_node(ctx, &req.resource, &req.node)?;
         let snap = s.backend.snapshot();
-        let r = resource_of(&snap, &h)?;
+        let r = object::<Resources>(&snap, &h)?;
         snap.node_by_pnn(pnn).ok_or(win::ERROR_CLUSTER_NODE_NOT_FOUND)?;
         // "MUST fail this method using ERROR_OBJECT_ALREADY_EXISTS if the set is not empty and
         // the node is already a member of the set"
@@ -591,7 +392,7 @@ pub async fn api_remove_resource_node(
     let r = async {
         let (h, pnn) = resource_and_node(ctx, &req.resource, &req.node)?;
         let snap = s.backend.snapshot();
-        let r = resource_of(&snap, &h)?;
+        let r = object::<Resources>(&snap, &h)?;
         // "MUST fail this method using ERROR_CLUSTER_NODE_NOT_FOUND if the set is not empty and
         // the node is not a member of the set"
         if !r.possible_owners.is_empty() && !r.possible_owners.contains(&pnn) {
@@ -618,12 +419,12 @@ async fn change_group(
     res: &ContextHandle,
     group: &ContextHandle,
 ) -> Result<(), u32> {
-    let h = writable_resource(ctx, res)?;
-    let g = writable_group(ctx, group)?;
+    let h = writable::<Resources>(ctx, res)?;
+    let g = writable::<Groups>(ctx, group)?;
     {
         let snap = s.backend.snapshot();
-        resource_of(&snap, &h)?;
-        group_of(&snap, &g)?;
+        object::<Resources>(&snap, &h)?;
+        object::<Groups>(&snap, &g)?;
     }
     s.backend.change_resource_group(&h.id, &g.id).await.map_err(|e| e.win32_code())
 }
@@ -652,8 +453,8 @@ pub async fn api_change_resource_group_ex(
     req: ApiChangeResourceGroupExRequest,
 ) -> ApiChangeResourceGroupExResponse {
     let r = async {
-        writable_resource(ctx, &req.resource)?;
-        writable_group(ctx, &req.group)?;
+        writable::<Resources>(ctx, &req.resource)?;
+        writable::<Groups>(ctx, &req.group)?;
         if req.flags & !CHANGE_RESOURCE_GROUP_FORCE_MOVE_TO_CSV != 0 {
             return Err(win::ERROR_INVALID_PARAMETER);
         }
@@ -763,11 +564,11 @@ pub async fn api_set_resource_dependency_expression(
     req: ApiSetResourceDependencyExpressionRequest,
 ) -> ApiSetResourceDependencyExpressionResponse {
     let r = async {
-        let h = writable_resource(ctx, &req.resource)?;
+        let h = writable::<Resources>(ctx, &req.resource)?;
         let expr = req.dependency_expression.as_ref().map(|e| e.as_str()).unwrap_or_default();
         let terms = parse_dependency_expression(expr)?;
         let snap = s.backend.snapshot();
-        let r = resource_of(&snap, &h)?;
+        let r = object::<Resources>(&snap, &h)?;
         let mut deps: Vec<String> = Vec::new();
         for term in &terms {
             let mut ids: Vec<String> = Vec::new();
@@ -804,13 +605,9 @@ pub fn api_get_resource_dependency_expression(
     ctx: &CallCtx,
     req: ApiGetResourceDependencyExpressionRequest,
 ) -> ApiGetResourceDependencyExpressionResponse {
-    let Some(h) = resource_handle(ctx, &req.resource) else {
-        return ApiGetResourceDependencyExpressionResponse::error(win::ERROR_INVALID_HANDLE);
-    };
-    let snap = s.backend.snapshot();
-    match resource_of(&snap, &h) {
-        Ok(r) => ApiGetResourceDependencyExpressionResponse {
-            dependency_expression: Some(WString::new(dependency_expression(&snap, r))),
+    match read::<Resources, _>(s, ctx, &req.resource, |snap, r| WString::new(dependency_expression(snap, r))) {
+        Ok(x) => ApiGetResourceDependencyExpressionResponse {
+            dependency_expression: Some(x),
             rpc_status: 0,
             result: WError(0),
         },
@@ -826,19 +623,11 @@ pub fn api_get_resource_network_name(
     ctx: &CallCtx,
     req: ApiGetResourceNetworkNameRequest,
 ) -> ApiGetResourceNetworkNameResponse {
-    let Some(h) = resource_handle(ctx, &req.resource) else {
-        return ApiGetResourceNetworkNameResponse::error(win::ERROR_INVALID_HANDLE);
-    };
-    let snap = s.backend.snapshot();
-    let r = match resource_of(&snap, &h) {
-        Ok(r) => r,
-        Err(e) => return ApiGetResourceNetworkNameResponse::error(e),
-    };
-    match snap.resource_network_name(&r.id) {
-        Some(name) => {
-            ApiGetResourceNetworkNameResponse { name: Some(WString::new(name)), rpc_status: 0, result: WError(0) }
-        }
-        None => ApiGetResourceNetworkNameResponse::error(win::ERROR_DEPENDENCY_NOT_FOUND),
+    let name =
+        read::<Resources, _>(s, ctx, &req.resource, |snap, r| snap.resource_network_name(&r.id).map(WString::new));
+    match name.and_then(|n| n.ok_or(win::ERROR_DEPENDENCY_NOT_FOUND)) {
+        Ok(name) => ApiGetResourceNetworkNameResponse { name: Some(name), rpc_status: 0, result: WError(0) },
+        Err(e) => ApiGetResourceNetworkNameResponse::error(e),
     }
 }
 
@@ -849,8 +638,8 @@ pub fn api_change_csv_state(
     ctx: &CallCtx,
     req: ApiChangeCsvStateRequest,
 ) -> ApiChangeCsvStateResponse {
-    let r = writable_resource(ctx, &req.resource)
-        .and_then(|h| resource_of(&s.backend.snapshot(), &h).map(|_| ()))
+    let r = writable::<Resources>(ctx, &req.resource)
+        .and_then(|h| object::<Resources>(&s.backend.snapshot(), &h).map(|_| ()))
         .and(Err(win::ERROR_NOT_SUPPORTED));
     ApiChangeCsvStateResponse { rpc_status: 0, result: status(r) }
 }
@@ -861,14 +650,10 @@ pub fn api_change_csv_state_ex(
     ctx: &CallCtx,
     req: ApiChangeCsvStateExRequest,
 ) -> ApiChangeCsvStateExResponse {
-    let r = writable_resource(ctx, &req.resource)
-        .and_then(|h| resource_of(&s.backend.snapshot(), &h).map(|_| ()))
+    let r = writable::<Resources>(ctx, &req.resource)
+        .and_then(|h| object::<Resources>(&s.backend.snapshot(), &h).map(|_| ()))
         .and(Err(win::ERROR_NOT_SUPPORTED));
     ApiChangeCsvStateExResponse { rpc_status: 0, result: status(r) }
-}
-
-fn bytes_len(b: &Option<Vec<u8>>) -> u32 {
-    b.as_ref().map_or(0, |b| u32::try_from(b.len()).unwrap_or(u32::MAX))
 }
 
 /// [MS-CMRP 3.1.4.2.140] ApiCreateResourceEnum: every resource with its id, its group's name and
@@ -880,8 +665,8 @@ pub fn api_create_resource_enum(
     ctx: &CallCtx,
     req: ApiCreateResourceEnumRequest,
 ) -> ApiCreateResourceEnumResponse {
-    if cluster_handle(ctx, &req.cluster).is_none() {
-        return ApiCreateResourceEnumResponse::error(win::ERROR_INVALID_HANDLE);
+    if let Err(e) = handle::<Cluster>(ctx, &req.cluster) {
+        return ApiCreateResourceEnumResponse::error(e);
     }
     let r = (|| {
         let rw = property_names(req.properties.as_ref(), req.cb_properties)?;

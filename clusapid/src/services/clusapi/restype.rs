@@ -15,11 +15,7 @@ use super::access::Granted;
 use super::{win, ClusapiService};
 use crate::services::CallCtx;
 
-/// CLUSTER_RESOURCE_TYPE_ENUM selectors ([MS-CMRP] 3.1.4.2.103).
-pub mod restype_enum {
-    pub const NODES: u32 = 0x1;
-    pub const RESOURCES: u32 = 0x2;
-}
+pub use idl::clusenum::restype_enum;
 
 /// [MS-CMRP 3.1.4.2.103] ApiCreateResTypeEnum: the nodes that can host resources of the type
 /// (NODES) and/or the resources of the type (RESOURCES); other bits are ignored. An unknown

@@ -7,6 +7,9 @@ use std::sync::Arc;
 use nodes::{ClusterBackend, CtdbNodeFlags, SimConfig, SimulatedCluster};
 use registry_model::{multi_sz_decode, Format, PropValue, PropertyList};
 
+use super::super::{
+    ClusterHandle, GroupHandle, GroupSetHandle, NetInterfaceHandle, NetworkHandle, NodeHandle, ResourceHandle,
+};
 use super::*;
 use crate::accounts::AccessLevel;
 
