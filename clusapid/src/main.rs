@@ -61,6 +61,9 @@ struct DemoArgs {
     /// Number of simulated nodes.
     #[arg(long, default_value_t = 3)]
     nodes: u32,
+    /// Number of public IPs (default: one per node); more than 254 are 127.100.x.y/16.
+    #[arg(long)]
+    public_ips: Option<usize>,
     /// Cluster name.
     #[arg(long, default_value = "CTDB-CLUSTER")]
     cluster_name: String,
@@ -277,7 +280,10 @@ async fn demo(a: DemoArgs) -> anyhow::Result<()> {
         limits.set(k, v)?;
     }
     limits.validate()?;
-    let mut sim = SimConfig::with_nodes(a.nodes);
+    if a.public_ips.is_some_and(|n| n > 10_000) {
+        bail!("--public-ips: at most 10000");
+    }
+    let mut sim = SimConfig::with_nodes_and_ips(a.nodes, a.public_ips.unwrap_or(a.nodes as usize));
     sim.cluster_name = a.cluster_name.clone();
     sim.state_file = a.state_file.clone();
     sim.windows_version = a.windows_version;
