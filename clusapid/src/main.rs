@@ -441,6 +441,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
                 windows_version: cfg.version,
                 node_naming: cfg.node_names,
                 host_name: cfg.published_host_name(),
+                read_cache: std::time::Duration::from_millis(cfg.registry_read_cache_ms),
             };
             let backend = connect_ctdb(ctdb_cfg).await;
             tokio::spawn(clusapid::shares::watch(clusapid::shares::ShareSource::new(&cfg.smb_conf), backend.clone()));
