@@ -803,7 +803,7 @@ def report(a, res, started, minutes):
                 s["lost_unavailable"], s["lost_available"], s["spurious"], s.get("ip_change_notifications", "-"),
                 s.get("clients_failed_so_far", "-")))
         if r.get("registration_failures"):
-            w("| %s | %s | registration failures: %s | | | | | | | | | | | | |" % (
+            w("| %s | %s | failures by the end of registration: %s | | | | | | | | | | | | |" % (
                 name, f(r["clients"], 0), json.dumps(r["registration_failures"])[:200]))
         if "error" in r:
             w("| %s | %s | | | | | | error | | | | | | | %s |" % (name, f(r["clients"], 0), r["error"][:200]))

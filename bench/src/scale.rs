@@ -647,25 +647,37 @@ async fn witness_client(
     ip: IpAddr,
     ready: Arc<tokio::sync::Semaphore>,
     registered: Arc<AtomicU64>,
+    refused: Arc<AtomicU64>,
 ) -> Result<(), String> {
     let permit = ready.acquire().await.map_err(|e| e.to_string())?;
     let t = Instant::now();
-    let mut c =
-        Client::open(addr, &cfg.auth, SyntaxId::new(Witness::UUID, Witness::VERSION_MAJOR, Witness::VERSION_MINOR))
-            .await?;
-    let req = WitnessrRegisterExRequest {
-        version: WITNESS_V2,
-        net_name: Some(WString::new(&cfg.net_name)),
-        share_name: Some(WString::new(&cfg.share)),
-        ip_address: Some(WString::new(ip.to_string())),
-        client_computer_name: Some(WString::new(format!("BENCH{i:05}"))),
-        flags: register_flags::IP_NOTIFICATION,
-        keep_alive_timeout: 0,
-    };
-    let r = call!(c, req, WitnessrRegisterExResponse);
-    if r.result.0 != 0 {
-        return Err(format!("WitnessrRegisterEx: status {}", r.result.0));
+    let registration = async {
+        let mut c =
+            Client::open(addr, &cfg.auth, SyntaxId::new(Witness::UUID, Witness::VERSION_MAJOR, Witness::VERSION_MINOR))
+                .await?;
+        let req = WitnessrRegisterExRequest {
+            version: WITNESS_V2,
+            net_name: Some(WString::new(&cfg.net_name)),
+            share_name: Some(WString::new(&cfg.share)),
+            ip_address: Some(WString::new(ip.to_string())),
+            client_computer_name: Some(WString::new(format!("BENCH{i:05}"))),
+            flags: register_flags::IP_NOTIFICATION,
+            keep_alive_timeout: 0,
+        };
+        let r = call!(c, req, WitnessrRegisterExResponse);
+        if r.result.0 != 0 {
+            return Err(format!("WitnessrRegisterEx: status {}", r.result.0));
+        }
+        Ok((c, r))
     }
+    .await;
+    let (mut c, r) = match registration {
+        Ok(v) => v,
+        Err(e) => {
+            refused.fetch_add(1, Ordering::Relaxed);
+            return Err(e);
+        }
+    };
     let reg_ms = t.elapsed().as_secs_f64() * 1e3;
     drop(permit);
     registered.fetch_add(1, Ordering::Relaxed);
@@ -729,15 +741,17 @@ async fn witness_inner(cfg: WitnessCfg) -> Result<(), String> {
     let cfg = Arc::new(cfg);
     let ready = Arc::new(tokio::sync::Semaphore::new(cfg.parallel.max(1)));
     let registered = Arc::new(AtomicU64::new(0));
+    let refused = Arc::new(AtomicU64::new(0));
     let failures: Arc<Mutex<HashMap<String, u64>>> = Arc::default();
     let t0 = Instant::now();
     let mut tasks = Vec::new();
     for i in 0..cfg.clients {
         let addr = addrs[i % addrs.len()];
         let ip = cfg.ips[(i / addrs.len()) % cfg.ips.len()];
-        let (cfg, ready, registered, failures) = (cfg.clone(), ready.clone(), registered.clone(), failures.clone());
+        let (cfg, ready, registered, refused, failures) =
+            (cfg.clone(), ready.clone(), registered.clone(), refused.clone(), failures.clone());
         tasks.push(tokio::spawn(async move {
-            if let Err(e) = witness_client(i, addr, cfg, ip, ready, registered).await {
+            if let Err(e) = witness_client(i, addr, cfg, ip, ready, registered, refused).await {
                 let mut o = Json::obj();
                 o.set("event", "client_failed").set("client", i).set("error", e.as_str());
                 emit(&o);
@@ -745,11 +759,11 @@ async fn witness_inner(cfg: WitnessCfg) -> Result<(), String> {
             }
         }));
     }
-    // registered: everybody or the failures account for the rest
+    // registered: everybody, or those that could not register account for the rest
     loop {
         let n = registered.load(Ordering::Relaxed) as usize;
-        let failed: u64 = failures.lock().unwrap_or_else(|e| e.into_inner()).values().sum();
-        if n + failed as usize >= cfg.clients || t0.elapsed() > cfg.duration {
+        let failed = refused.load(Ordering::Relaxed) as usize;
+        if n + failed >= cfg.clients || t0.elapsed() > cfg.duration {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -764,6 +778,7 @@ async fn witness_inner(cfg: WitnessCfg) -> Result<(), String> {
     o.set("event", "registered")
         .set("clients", cfg.clients)
         .set("registered", n)
+        .set("refused", refused.load(Ordering::Relaxed))
         .set("seconds", Json::round(Some(reg_s), 3))
         .set("per_s", Json::round(Some(n as f64 / reg_s), 0))
         .set("failures", f)
