@@ -26,6 +26,7 @@ mod floor;
 mod json;
 mod procfs;
 mod profiles;
+mod scale;
 mod soak;
 
 use std::io::Write;
@@ -51,6 +52,12 @@ enum Mode {
     Mem,
     Floor,
     Soak,
+    /// Enumerations, registry walk, read batch and event cost at the server's size (scale.rs).
+    EnumScale,
+    /// `--conns` notification ports, `--events` node state changes (scale.rs).
+    NotifyFanout,
+    /// `--conns` witness registrations with pending notifications (scale.rs).
+    WitnessScale,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -169,6 +176,24 @@ struct Args {
     /// Soak mode: clients start evenly over this many seconds.
     #[arg(long, default_value_t = 10)]
     ramp: u64,
+    /// Notify-fanout mode: node state changes made back to back.
+    #[arg(long, default_value_t = 1000)]
+    events: usize,
+    /// Witness-scale mode: a witness server (repeatable; clients are spread over them).
+    #[arg(long)]
+    witness_host: Vec<IpAddr>,
+    /// Witness-scale mode: a public address to register for (repeatable; spread likewise).
+    #[arg(long)]
+    witness_ip: Vec<IpAddr>,
+    /// Witness-scale mode: NetName of the registrations.
+    #[arg(long, default_value = "LABCLUSTER")]
+    net_name: String,
+    /// Witness-scale mode: ShareName of the registrations.
+    #[arg(long, default_value = "data")]
+    share: String,
+    /// Witness-scale mode: registrations in flight at once.
+    #[arg(long, default_value_t = 32)]
+    parallel: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -494,6 +519,18 @@ fn resolve_port(a: &Args, p: Profile) -> anyhow::Result<u16> {
         let r = c.call(3, &profiles::ept_map_stub(iface)).await.map_err(|e| anyhow::anyhow!("ept_map: {e}"))?;
         profiles::ept_map_port(&r).map_err(|e| anyhow::anyhow!("{e}"))
     })
+}
+
+/// Raises the soft limit of open files to the hard one (thousands of connections).
+fn raise_nofile() {
+    // SAFETY: getrlimit/setrlimit with a valid struct.
+    unsafe {
+        let mut l = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) == 0 && l.rlim_cur < l.rlim_max {
+            l.rlim_cur = l.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &l);
+        }
+    }
 }
 
 /// Splits `n` connections over `threads` (round robin).
@@ -959,6 +996,58 @@ fn main() -> anyhow::Result<()> {
                 o.set(&k, v);
             }
         }
+        let line = o.to_string();
+        println!("{line}");
+        if let Some(p) = &a.json {
+            append(p, &format!("{line}\n"), None)?;
+        }
+        return Ok(());
+    }
+    let auth_cfg = |kind, level| AuthCfg {
+        kind,
+        level,
+        user: a.user.clone(),
+        domain: a.domain.clone(),
+        nt_hash: auth::nt_hash(&a.password),
+        workstation: "BENCHCLIENT".into(),
+    };
+    let sealed = || auth_cfg(Some(AuthType::Ntlmssp), auth_level::PKT_PRIVACY);
+    if a.mode == Mode::WitnessScale {
+        raise_nofile();
+        return scale::run_witness(scale::WitnessCfg {
+            hosts: a.witness_host.clone(),
+            epm_port: a.epm_port,
+            auth: sealed(),
+            clients: a.conns,
+            ips: a.witness_ip.clone(),
+            net_name: a.net_name.clone(),
+            share: a.share.clone(),
+            duration: Duration::from_secs_f64(a.duration),
+            threads: a.threads.unwrap_or(2).max(1),
+            parallel: a.parallel,
+        });
+    }
+    if matches!(a.mode, Mode::EnumScale | Mode::NotifyFanout) {
+        raise_nofile();
+        let addr = SocketAddr::new(a.host, a.port.unwrap_or(4135));
+        let mut o = if a.mode == Mode::EnumScale {
+            scale::run_enum(scale::EnumCfg {
+                addr,
+                auth: sealed(),
+                server_pid: server,
+                window: Duration::from_secs_f64(a.duration),
+            })?
+        } else {
+            scale::run_fanout(scale::FanoutCfg {
+                addr,
+                auth: sealed(),
+                server_pid: server,
+                ports: a.conns,
+                events: a.events,
+                threads: a.threads.unwrap_or(2),
+            })?
+        };
+        o.set("tag", a.tag.as_str()).set("server", a.server.as_str());
         let line = o.to_string();
         println!("{line}");
         if let Some(p) = &a.json {

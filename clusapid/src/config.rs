@@ -17,6 +17,7 @@
 //! admin_group = "clusadm"            # who besides root may use it (default: root only)
 //! version = "2022"                   # Windows version presented: 2012r2, 2016, 2019, 2022, 2025
 //! node_names = "ctdb"                # CTDB_NODE_<pnn>, or "hostname" (ctdb backend only)
+//! registry_read_cache_ms = 200       # ctdb backend: registry reads skip ctdbd this long (0 = never)
 //! host_name = "fs1.example.com"      # what this node publishes with node_names = "hostname"
 //! logon = "accounts"                 # or "winbind": domain logons (README "Joining a domain")
 //! keytab = "/etc/samba/clusapid.keytab"  # Kerberos acceptor keys (default: KRB5_KTNAME)
@@ -102,6 +103,11 @@ pub struct Config {
     pub read_access: Vec<String>,
     /// Accounts and groups refused (domain logons); wins over the other two.
     pub deny_access: Vec<String>,
+    /// ctdb backend: how long registry reads serve the copy of the persistent database in
+    /// memory after it was confirmed current (`nodes::ctdb::backend` module doc; other nodes'
+    /// writes are seen at once through their change messages, and within this long anyway).
+    /// 0: every read asks ctdbd first.
+    pub registry_read_cache_ms: u64,
     /// What one client may make the daemon hold.
     pub limits: Limits,
     /// The status and metrics endpoint (HTTP, `GET /metrics`, `/status`, `/`); `None`: off.
@@ -205,6 +211,7 @@ impl Default for Config {
             full_access: vec!["BUILTIN\\Administrators".to_string()],
             read_access: Vec::new(),
             deny_access: Vec::new(),
+            registry_read_cache_ms: nodes::ctdb::backend::READ_CACHE.as_millis() as u64,
             limits: Limits::default(),
             metrics_listen: None,
         }
@@ -255,6 +262,9 @@ impl Config {
         }
         if self.nodes == 0 || self.nodes > 64 {
             return Err(ConfigError::Invalid("nodes: between 1 and 64".into()));
+        }
+        if self.registry_read_cache_ms > 10_000 {
+            return Err(ConfigError::Invalid("registry_read_cache_ms: at most 10000".into()));
         }
         if self.max_request < 4096 {
             return Err(ConfigError::Invalid("max_request: at least 4096".into()));

@@ -69,6 +69,9 @@ struct DemoArgs {
     /// Number of simulated nodes.
     #[arg(long, default_value_t = 3)]
     nodes: u32,
+    /// Number of public IPs (default: one per node); more than 254 are 127.100.x.y/16.
+    #[arg(long)]
+    public_ips: Option<usize>,
     /// Cluster name.
     #[arg(long, default_value = "CTDB-CLUSTER")]
     cluster_name: String,
@@ -312,7 +315,10 @@ async fn demo(a: DemoArgs) -> anyhow::Result<()> {
         None if may_bind(&a.listen, 135) => (135, false),
         None => (0, true),
     };
-    let mut sim = SimConfig::with_nodes(a.nodes);
+    if a.public_ips.is_some_and(|n| n > 10_000) {
+        bail!("--public-ips: at most 10000");
+    }
+    let mut sim = SimConfig::with_nodes_and_ips(a.nodes, a.public_ips.unwrap_or(a.nodes as usize));
     sim.cluster_name = a.cluster_name.clone();
     sim.state_file = a.state_file.clone();
     sim.windows_version = a.windows_version;
@@ -494,6 +500,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
                 windows_version: cfg.version,
                 node_naming: cfg.node_names,
                 host_name: cfg.published_host_name(),
+                read_cache: std::time::Duration::from_millis(cfg.registry_read_cache_ms),
             };
             let backend = connect_ctdb(ctdb_cfg).await;
             tokio::spawn(clusapid::shares::watch(clusapid::shares::ShareSource::new(&cfg.smb_conf), backend.clone()));

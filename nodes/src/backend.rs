@@ -269,7 +269,9 @@ pub trait ClusterBackend: Send + Sync + 'static {
     /// cluster registry is non-volatile and the same on every node): the opaque bytes last
     /// given to [`store_registry_blob`](ClusterBackend::store_registry_blob), `None` when
     /// nothing was ever stored. clusapid calls this on every registry call, so it should be
-    /// cheap (a local read); it must return the latest bytes any node of the cluster stored.
+    /// cheap (a local read); it must return the latest bytes any node of the cluster stored,
+    /// or bytes at most a bounded, documented time older (the ctdb backend's
+    /// [`READ_CACHE`](crate::ctdb::backend::READ_CACHE); writes always see the latest).
     /// The bytes are checksummed by their producer (`registry_model::StoredTree`); a backend
     /// returns them unchanged and never interprets them.
     fn registry_blob(&self) -> BoxFuture<'_, BackendResult<Option<Vec<u8>>>> {

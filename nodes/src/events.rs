@@ -1,6 +1,8 @@
 //! Cluster change events and [`diff`], which derives them from two snapshots
 //! so every backend reports changes the same way.
 
+use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::IpAddr;
 
 use crate::model::{ClusterState, GroupState, NetInterfaceState, NetworkState, NodeState, ResourceState};
@@ -101,13 +103,32 @@ pub enum ClusterEvent {
     BackendAvailable,
 }
 
+/// `items` by `key`; the first of equal keys wins (as the model's `find` lookups).
+fn index<'a, T, K: Hash + Eq>(items: &'a [T], key: impl Fn(&'a T) -> K) -> HashMap<K, &'a T> {
+    let mut m = HashMap::with_capacity(items.len());
+    for i in items {
+        m.entry(key(i)).or_insert(i);
+    }
+    m
+}
+
 /// Events that turn `old` into `new`, in this order: recovery, node
 /// additions/removals/state, IP moves, deletions (resources, then groups),
 /// additions (groups, then resources), renames, owner and state changes,
 /// property changes, network and interface states.
+///
+/// Linear in the size of the cluster (objects are matched through hash maps): it runs on
+/// every snapshot change, and a 64-node cluster with 1,000 public IPs has 2,000 groups and
+/// resources.
 pub fn diff(old: &ClusterState, new: &ClusterState) -> Vec<ClusterEvent> {
     use ClusterEvent as E;
     let mut ev = Vec::new();
+    let old_ips = index(&old.public_ips, |p| p.addr);
+    let new_ips = index(&new.public_ips, |p| p.addr);
+    let old_groups = index(&old.groups, |g| g.id.as_str());
+    let new_groups = index(&new.groups, |g| g.id.as_str());
+    let old_resources = index(&old.resources, |r| r.id.as_str());
+    let new_resources = index(&new.resources, |r| r.id.as_str());
 
     if old.cluster.generation != new.cluster.generation {
         ev.push(E::Recovery { generation: new.cluster.generation });
@@ -127,19 +148,19 @@ pub fn diff(old: &ClusterState, new: &ClusterState) -> Vec<ClusterEvent> {
     }
 
     for p in &new.public_ips {
-        let from = old.ip_host(p.addr).flatten();
+        let from = old_ips.get(&p.addr).and_then(|o| o.pnn);
         if from != p.pnn {
             ev.push(E::IpMoved { addr: p.addr, from, to: p.pnn });
         }
     }
     for p in &old.public_ips {
-        if p.pnn.is_some() && new.ip_host(p.addr).is_none() {
+        if p.pnn.is_some() && !new_ips.contains_key(&p.addr) {
             ev.push(E::IpMoved { addr: p.addr, from: p.pnn, to: None });
         }
     }
 
     for r in &old.resources {
-        if new.resource_by_id(&r.id).is_none() {
+        if !new_resources.contains_key(r.id.as_str()) {
             ev.push(E::ResourceDeleted {
                 resource_id: r.id.clone(),
                 group_id: r.group_id.clone(),
@@ -148,23 +169,23 @@ pub fn diff(old: &ClusterState, new: &ClusterState) -> Vec<ClusterEvent> {
         }
     }
     for g in &old.groups {
-        if new.group_by_id(&g.id).is_none() {
+        if !new_groups.contains_key(g.id.as_str()) {
             ev.push(E::GroupDeleted { group_id: g.id.clone(), name: g.name.clone() });
         }
     }
     for g in &new.groups {
-        if old.group_by_id(&g.id).is_none() {
+        if !old_groups.contains_key(g.id.as_str()) {
             ev.push(E::GroupAdded { group_id: g.id.clone(), name: g.name.clone() });
         }
     }
     for r in &new.resources {
-        if old.resource_by_id(&r.id).is_none() {
+        if !old_resources.contains_key(r.id.as_str()) {
             ev.push(E::ResourceAdded { resource_id: r.id.clone(), group_id: r.group_id.clone(), name: r.name.clone() });
         }
     }
 
     for g in &new.groups {
-        let Some(o) = old.group_by_id(&g.id) else {
+        let Some(o) = old_groups.get(g.id.as_str()) else {
             continue;
         };
         if o.name != g.name {
@@ -181,7 +202,7 @@ pub fn diff(old: &ClusterState, new: &ClusterState) -> Vec<ClusterEvent> {
         }
     }
     for r in &new.resources {
-        let Some(o) = old.resource_by_id(&r.id) else {
+        let Some(o) = old_resources.get(r.id.as_str()) else {
             continue;
         };
         if o.name != r.name {

@@ -3,7 +3,7 @@
 //! [`ClusterState`]. Every backend calls it, so all of them serve the same
 //! shapes. The decisions are listed on [`build`].
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::ids::{cluster_instance_id, fold_case, names_equal, node_instance_id, object_guid};
@@ -433,11 +433,18 @@ pub fn build(raw: &RawCluster, overlay: &Overlay) -> ClusterState {
             ResourceState::Offline
         }
     };
+    // interface names by node, once (not once per address: 64 nodes x 1,000 addresses)
+    let mut ifaces_of: HashMap<u32, Vec<&str>> = HashMap::new();
+    for (q, i) in &raw.interfaces {
+        ifaces_of.entry(*q).or_default().push(i.name.as_str());
+    }
     let ip_possible_owners = |p: &PublicIp| {
         let v: Vec<u32> = all_pnns
             .iter()
             .copied()
-            .filter(|pnn| raw.interfaces.iter().any(|(q, i)| q == pnn && p.interfaces.contains(&i.name)))
+            .filter(|pnn| {
+                ifaces_of.get(pnn).is_some_and(|names| names.iter().any(|n| p.interfaces.iter().any(|i| i == n)))
+            })
             .collect();
         if v.is_empty() {
             all_pnns.clone()
@@ -672,7 +679,7 @@ pub fn build(raw: &RawCluster, overlay: &Overlay) -> ClusterState {
             description: String::new(),
         });
     }
-    let known_ids: Vec<String> = resources.iter().map(|r| r.id.clone()).collect();
+    let known_ids: HashSet<String> = resources.iter().map(|r| r.id.clone()).collect();
 
     // Overlay on resources
     for r in &mut resources {
@@ -696,13 +703,18 @@ pub fn build(raw: &RawCluster, overlay: &Overlay) -> ClusterState {
         }
     }
 
-    // Overlay on groups, owners, then aggregate states
+    // Overlay on groups, owners, then aggregate states (resources looked up by id through an
+    // index: the first of equal ids, as a search would find)
+    let mut by_id: HashMap<String, usize> = HashMap::with_capacity(resources.len());
+    for (i, r) in resources.iter().enumerate() {
+        by_id.entry(r.id.clone()).or_insert(i);
+    }
     for g in &mut groups {
         // An owner that is not a (non-deleted) node becomes None.
         g.owner = g.owner.filter(|&o| node_state_of(o).is_some());
         for rid in &g.resource_ids {
-            if let Some(r) = resources.iter_mut().find(|r| &r.id == rid) {
-                r.owner = g.owner;
+            if let Some(&i) = by_id.get(rid) {
+                resources[i].owner = g.owner;
             }
         }
         if let Some(n) = overlay.names.get(&g.id) {
@@ -710,7 +722,7 @@ pub fn build(raw: &RawCluster, overlay: &Overlay) -> ClusterState {
         }
         g.description = describe(&g.id);
         let states: Vec<ResourceState> =
-            g.resource_ids.iter().filter_map(|id| resources.iter().find(|r| &r.id == id)).map(|r| r.state).collect();
+            g.resource_ids.iter().filter_map(|id| by_id.get(id)).map(|&i| resources[i].state).collect();
         g.state = aggregate_group_state(&states)
             .unwrap_or_else(|| overlay.group_states.get(&g.id).copied().unwrap_or(GroupState::Offline));
     }

@@ -12,7 +12,10 @@
 //!   each time the backend reports an event ([`ClusterBackend::subscribe`]): every
 //!   registration remembers what it last reported and queues the difference, one
 //!   notification per WitnessrAsyncNotify reply (RESOURCE_CHANGE items found together share
-//!   one reply, the registered IP's first):
+//!   one reply, the registered IP's first). Notices about the registration's own address go
+//!   before a queued IP_CHANGE, and one IP_CHANGE waits at a time (later changes update it), so
+//!   with 10,000 clients and a node's addresses moving one after the other a client learns of
+//!   its own address in its next replies, not after one IP_CHANGE per address:
 //!
 //! | Cluster change (CTDB) | Registration sees |
 //! |---|---|
@@ -301,10 +304,18 @@ impl Registration {
             changes.push(ResourceChange { change_type, name: self.net_name.clone() });
             t.net_name_online = online;
         }
+        // The registration's own address first: its notices go before any IP_CHANGE still
+        // queued, so a client whose address moved learns it in its next replies even while the
+        // rest of the cluster's addresses change too (`ctdb disable` of a node: several moves).
+        let mut own: Vec<RespAsyncNotify> = Vec::new();
         if !changes.is_empty() {
-            t.queue.push_back(RespAsyncNotify::resource_change(&changes));
+            own.push(RespAsyncNotify::resource_change(&changes));
         }
-        t.queue.extend(later);
+        own.extend(later);
+        let at = t.queue.iter().position(is_ip_change).unwrap_or(t.queue.len());
+        for (k, m) in own.into_iter().enumerate() {
+            t.queue.insert(at + k, m);
+        }
         if self.ip_notification() {
             let ips = all_ips(snap);
             let changed: Vec<IpAddrInfo> = ips
@@ -313,8 +324,30 @@ impl Registration {
                 .map(|&(a, on)| ipaddr_info(a, on))
                 .collect();
             if !changed.is_empty() {
-                let list = IpAddrInfoList { addrs: changed };
-                t.queue.push_back(RespAsyncNotify::ip_list(message_type::IP_CHANGE_NOTIFICATION, &[list]));
+                // one IP_CHANGE waits at a time: later changes update it (the latest state of
+                // each address), so a client is not sent one reply per address that moved
+                match t.queue.iter_mut().find(|m| is_ip_change(m)) {
+                    Some(queued) => {
+                        let mut addrs = queued
+                            .ip_lists()
+                            .ok()
+                            .and_then(|l| l.into_iter().next())
+                            .map(|l| l.addrs)
+                            .unwrap_or_default();
+                        for c in changed {
+                            match addrs.iter_mut().find(|a| same_address(a, &c)) {
+                                Some(slot) => *slot = c,
+                                None => addrs.push(c),
+                            }
+                        }
+                        *queued =
+                            RespAsyncNotify::ip_list(message_type::IP_CHANGE_NOTIFICATION, &[IpAddrInfoList { addrs }]);
+                    }
+                    None => {
+                        let list = IpAddrInfoList { addrs: changed };
+                        t.queue.push_back(RespAsyncNotify::ip_list(message_type::IP_CHANGE_NOTIFICATION, &[list]));
+                    }
+                }
             }
             t.ips = ips;
         }
@@ -324,6 +357,16 @@ impl Registration {
         self.closed.store(true, Ordering::SeqCst);
         self.wake.notify_waiters();
     }
+}
+
+fn is_ip_change(m: &RespAsyncNotify) -> bool {
+    m.message_type == message_type::IP_CHANGE_NOTIFICATION
+}
+
+/// Whether two IPADDR_INFO entries are about the same address (their ONLINE/OFFLINE aside).
+fn same_address(a: &IpAddrInfo, b: &IpAddrInfo) -> bool {
+    let family = ipaddr_flags::V4 | ipaddr_flags::V6;
+    a.flags & family == b.flags & family && a.ipv4 == b.ipv4 && a.ipv6 == b.ipv6
 }
 
 /// The checks WitnessrRegister and WitnessrRegisterEx share once the version is right: the
@@ -998,6 +1041,27 @@ mod tests {
         f.assert_pending(h).await;
         f.sim.resume_node(0).await.unwrap();
         assert_eq!(changes(&f.notify(h).await), change(resource_state::AVAILABLE, IP1));
+    }
+
+    /// Notices about the registration's own address overtake a queued IP_CHANGE, and later
+    /// availability changes update that IP_CHANGE instead of queueing another one.
+    #[tokio::test]
+    async fn own_address_first_and_one_ip_change_at_a_time() {
+        // one node, two addresses: pausing it takes both offline, resuming brings both back
+        let f = fx_with(SimConfig::with_nodes_and_ips(1, 2));
+        let h = f.register_ex(IP1, register_flags::IP_NOTIFICATION, 60);
+        f.sim.pause_node(0).await.unwrap();
+        // queued: UNAVAILABLE, IP_CHANGE (both offline); the first goes out
+        assert_eq!(changes(&f.notify(h).await), change(resource_state::UNAVAILABLE, IP1));
+        f.sim.resume_node(0).await.unwrap();
+        // the resume's AVAILABLE overtakes the queued IP_CHANGE, which now says both are online
+        assert_eq!(changes(&f.notify(h).await), change(resource_state::AVAILABLE, IP1));
+        let online = ipaddr_flags::V4 | ipaddr_flags::ONLINE;
+        assert_eq!(
+            ip_list(&f.notify(h).await, message_type::IP_CHANGE_NOTIFICATION),
+            vec![(Ipv4Addr::new(127, 0, 100, 1), online), (Ipv4Addr::new(127, 0, 100, 2), online)]
+        );
+        f.assert_pending(h).await;
     }
 
     /// v2 with IP_NOTIFICATION: UNAVAILABLE, CLIENT_MOVE to the IPs of the node that took the
