@@ -339,29 +339,27 @@ pub fn global_from_smb_conf(path: &Path, key: &str) -> Option<String> {
     global_from_smb_conf_text(&std::fs::read_to_string(path).ok()?, key)
 }
 
-/// [`global_from_smb_conf`] of the text of an smb.conf.
+/// [`global_from_smb_conf`] of the text of an smb.conf: its first non-empty setting.
 pub fn global_from_smb_conf_text(text: &str, key: &str) -> Option<String> {
+    smb_conf_globals(text).find(|(k, v)| k == key && !v.is_empty()).map(|(_, v)| v.to_owned())
+}
+
+/// The `key = value` lines of an smb.conf's [global] section(s), in order: keys lower-case with
+/// their inner white space made single spaces, values trimmed; comments skipped.
+pub fn smb_conf_globals(text: &str) -> impl Iterator<Item = (String, &str)> {
     let mut in_global = false;
-    for line in text.lines() {
+    text.lines().filter_map(move |line| {
         let l = line.trim();
         if l.starts_with('[') {
             in_global = l.eq_ignore_ascii_case("[global]");
-            continue;
+            return None;
         }
         if !in_global || l.starts_with('#') || l.starts_with(';') {
-            continue;
+            return None;
         }
-        if let Some((k, v)) = l.split_once('=') {
-            let k: String = k.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
-            if k == key {
-                let v = v.trim();
-                if !v.is_empty() {
-                    return Some(v.to_owned());
-                }
-            }
-        }
-    }
-    None
+        let (k, v) = l.split_once('=')?;
+        Some((k.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase(), v.trim()))
+    })
 }
 
 /// (host name, fully qualified name) of a configured name: `fs1` gives (`fs1`, `fs1`),

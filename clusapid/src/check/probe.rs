@@ -176,23 +176,7 @@ fn output(cmd: &mut Command) -> Result<String, String> {
 
 /// `[global]` of testparm's output (lower-case keys; parametric keys as testparm prints them).
 pub fn parse_globals(text: &str) -> BTreeMap<String, String> {
-    let mut in_global = false;
-    let mut out = BTreeMap::new();
-    for line in text.lines() {
-        let l = line.trim();
-        if l.starts_with('[') {
-            in_global = l.eq_ignore_ascii_case("[global]");
-            continue;
-        }
-        if !in_global || l.starts_with('#') || l.starts_with(';') {
-            continue;
-        }
-        if let Some((k, v)) = l.split_once('=') {
-            let k = k.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
-            out.insert(k, v.trim().to_string());
-        }
-    }
-    out
+    crate::config::smb_conf_globals(text).map(|(k, v)| (k, v.to_owned())).collect()
 }
 
 /// "Version 4.22.6-Debian-..." → (4, 22).
