@@ -127,6 +127,25 @@ pub struct KnownCode {
 
 /// A table of known codes of one object: `object, "PREFIX": low-24-bits NAME [=> Function], ...`.
 macro_rules! codes {
+    // the twelve property codes every object type has (their low 24 bits are the same for all;
+    // only the format-list functions differ), then the type's own codes
+    ($obj:literal, $prefix:literal, properties { common_fmts $(=> $cf:ident)?, private_fmts $(=> $pf:ident)? }:
+        $($rest:tt)*) => {
+        codes!($obj, $prefix:
+            0x000051 ENUM_COMMON_PROPERTIES => EnumCommonProperties,
+            0x000055 GET_RO_COMMON_PROPERTIES => GetRoCommonProperties,
+            0x000059 GET_COMMON_PROPERTIES => GetCommonProperties,
+            0x40005e SET_COMMON_PROPERTIES => SetCommonProperties,
+            0x000061 VALIDATE_COMMON_PROPERTIES => ValidateCommonProperties,
+            0x000065 GET_COMMON_PROPERTY_FMTS $(=> $cf)?,
+            0x000079 ENUM_PRIVATE_PROPERTIES => EnumPrivateProperties,
+            0x00007d GET_RO_PRIVATE_PROPERTIES => GetRoPrivateProperties,
+            0x000081 GET_PRIVATE_PROPERTIES => GetPrivateProperties,
+            0x400086 SET_PRIVATE_PROPERTIES => SetPrivateProperties,
+            0x000089 VALIDATE_PRIVATE_PROPERTIES => ValidatePrivateProperties,
+            0x00008d GET_PRIVATE_PROPERTY_FMTS $(=> $pf)?,
+            $($rest)*)
+    };
     ($obj:literal, $prefix:literal: $($low:literal $name:ident $(=> $f:ident)?),* $(,)?) => {
         &[$(KnownCode {
             code: ($obj << 24) | $low,
@@ -139,7 +158,7 @@ macro_rules! codes {
 }
 
 /// CLUSCTL_RESOURCE_* ([MS-CMRP] 3.1.4.3.1, clusapi.h).
-const RESOURCE_CODES: &[KnownCode] = codes!(0x01, "RESOURCE":
+const RESOURCE_CODES: &[KnownCode] = codes!(0x01, "RESOURCE", properties { common_fmts => GetCommonPropertyFmts, private_fmts => GetPrivatePropertyFmts }:
     0x000000 UNKNOWN => Unknown,
     0x000005 GET_CHARACTERISTICS => GetCharacteristics,
     0x000009 GET_FLAGS => GetFlags,
@@ -149,18 +168,6 @@ const RESOURCE_CODES: &[KnownCode] = codes!(0x01, "RESOURCE":
     0x000029 GET_NAME => GetName,
     0x00002d GET_RESOURCE_TYPE => GetResourceType,
     0x000039 GET_ID => GetId,
-    0x000051 ENUM_COMMON_PROPERTIES => EnumCommonProperties,
-    0x000055 GET_RO_COMMON_PROPERTIES => GetRoCommonProperties,
-    0x000059 GET_COMMON_PROPERTIES => GetCommonProperties,
-    0x40005e SET_COMMON_PROPERTIES => SetCommonProperties,
-    0x000061 VALIDATE_COMMON_PROPERTIES => ValidateCommonProperties,
-    0x000065 GET_COMMON_PROPERTY_FMTS => GetCommonPropertyFmts,
-    0x000079 ENUM_PRIVATE_PROPERTIES => EnumPrivateProperties,
-    0x00007d GET_RO_PRIVATE_PROPERTIES => GetRoPrivateProperties,
-    0x000081 GET_PRIVATE_PROPERTIES => GetPrivateProperties,
-    0x400086 SET_PRIVATE_PROPERTIES => SetPrivateProperties,
-    0x000089 VALIDATE_PRIVATE_PROPERTIES => ValidatePrivateProperties,
-    0x00008d GET_PRIVATE_PROPERTY_FMTS => GetPrivatePropertyFmts,
     0x4000a2 ADD_REGISTRY_CHECKPOINT,
     0x4000a6 DELETE_REGISTRY_CHECKPOINT,
     0x0000a9 GET_REGISTRY_CHECKPOINTS,
@@ -288,25 +295,13 @@ const RESOURCE_TYPE_CODES: &[KnownCode] = codes!(0x02, "RESOURCE_TYPE":
 
 /// CLUSCTL_GROUP_* ([MS-CMRP] 3.1.4.3.3). The property format codes are "not supported" on
 /// Windows (SDK).
-const GROUP_CODES: &[KnownCode] = codes!(0x03, "GROUP":
+const GROUP_CODES: &[KnownCode] = codes!(0x03, "GROUP", properties { common_fmts, private_fmts }:
     0x000000 UNKNOWN => Unknown,
     0x000005 GET_CHARACTERISTICS => GetCharacteristics,
     0x000009 GET_FLAGS => GetFlags,
     0x000019 GET_FAILURE_INFO,
     0x000029 GET_NAME => GetName,
     0x000039 GET_ID => GetId,
-    0x000051 ENUM_COMMON_PROPERTIES => EnumCommonProperties,
-    0x000055 GET_RO_COMMON_PROPERTIES => GetRoCommonProperties,
-    0x000059 GET_COMMON_PROPERTIES => GetCommonProperties,
-    0x40005e SET_COMMON_PROPERTIES => SetCommonProperties,
-    0x000061 VALIDATE_COMMON_PROPERTIES => ValidateCommonProperties,
-    0x000065 GET_COMMON_PROPERTY_FMTS,
-    0x000079 ENUM_PRIVATE_PROPERTIES => EnumPrivateProperties,
-    0x00007d GET_RO_PRIVATE_PROPERTIES => GetRoPrivateProperties,
-    0x000081 GET_PRIVATE_PROPERTIES => GetPrivateProperties,
-    0x400086 SET_PRIVATE_PROPERTIES => SetPrivateProperties,
-    0x000089 VALIDATE_PRIVATE_PROPERTIES => ValidatePrivateProperties,
-    0x00008d GET_PRIVATE_PROPERTY_FMTS,
     0x0001b9 QUERY_DELETE,
     0x0002d9 GET_LAST_MOVE_TIME,
     0x402d86 SET_CCF_FROM_MASTER,
@@ -314,25 +309,13 @@ const GROUP_CODES: &[KnownCode] = codes!(0x03, "GROUP":
 
 /// CLUSCTL_NODE_* ([MS-CMRP] 3.1.4.3.4). The property format codes always fail on Windows
 /// (SDK: "Always returns ERROR_INVALID_FUNCTION").
-const NODE_CODES: &[KnownCode] = codes!(0x04, "NODE":
+const NODE_CODES: &[KnownCode] = codes!(0x04, "NODE", properties { common_fmts, private_fmts }:
     0x000000 UNKNOWN => Unknown,
     0x000005 GET_CHARACTERISTICS => GetCharacteristics,
     0x000009 GET_FLAGS => GetFlags,
     0x000029 GET_NAME => GetName,
     0x000039 GET_ID => GetId,
     0x000041 GET_CLUSTER_SERVICE_ACCOUNT_NAME => GetClusterServiceAccountName,
-    0x000051 ENUM_COMMON_PROPERTIES => EnumCommonProperties,
-    0x000055 GET_RO_COMMON_PROPERTIES => GetRoCommonProperties,
-    0x000059 GET_COMMON_PROPERTIES => GetCommonProperties,
-    0x40005e SET_COMMON_PROPERTIES => SetCommonProperties,
-    0x000061 VALIDATE_COMMON_PROPERTIES => ValidateCommonProperties,
-    0x000065 GET_COMMON_PROPERTY_FMTS,
-    0x000079 ENUM_PRIVATE_PROPERTIES => EnumPrivateProperties,
-    0x00007d GET_RO_PRIVATE_PROPERTIES => GetRoPrivateProperties,
-    0x000081 GET_PRIVATE_PROPERTIES => GetPrivateProperties,
-    0x400086 SET_PRIVATE_PROPERTIES => SetPrivateProperties,
-    0x000089 VALIDATE_PRIVATE_PROPERTIES => ValidatePrivateProperties,
-    0x00008d GET_PRIVATE_PROPERTY_FMTS,
     0x0002bd GET_STUCK_NODES,
     0x0002c1 INJECT_GEM_FAULT,
     0x0002c5 INTRODUCE_GEM_REPAIR_DELAY,
@@ -342,28 +325,16 @@ const NODE_CODES: &[KnownCode] = codes!(0x04, "NODE":
 );
 
 /// CLUSCTL_NETWORK_* ([MS-CMRP] 3.1.4.3.5).
-const NETWORK_CODES: &[KnownCode] = codes!(0x05, "NETWORK":
+const NETWORK_CODES: &[KnownCode] = codes!(0x05, "NETWORK", properties { common_fmts, private_fmts }:
     0x000000 UNKNOWN => Unknown,
     0x000005 GET_CHARACTERISTICS => GetCharacteristics,
     0x000009 GET_FLAGS => GetFlags,
     0x000029 GET_NAME => GetName,
     0x000039 GET_ID => GetId,
-    0x000051 ENUM_COMMON_PROPERTIES => EnumCommonProperties,
-    0x000055 GET_RO_COMMON_PROPERTIES => GetRoCommonProperties,
-    0x000059 GET_COMMON_PROPERTIES => GetCommonProperties,
-    0x40005e SET_COMMON_PROPERTIES => SetCommonProperties,
-    0x000061 VALIDATE_COMMON_PROPERTIES => ValidateCommonProperties,
-    0x000065 GET_COMMON_PROPERTY_FMTS,
-    0x000079 ENUM_PRIVATE_PROPERTIES => EnumPrivateProperties,
-    0x00007d GET_RO_PRIVATE_PROPERTIES => GetRoPrivateProperties,
-    0x000081 GET_PRIVATE_PROPERTIES => GetPrivateProperties,
-    0x400086 SET_PRIVATE_PROPERTIES => SetPrivateProperties,
-    0x000089 VALIDATE_PRIVATE_PROPERTIES => ValidatePrivateProperties,
-    0x00008d GET_PRIVATE_PROPERTY_FMTS,
 );
 
 /// CLUSCTL_NETINTERFACE_* ([MS-CMRP] 3.1.4.3.6).
-const NETINTERFACE_CODES: &[KnownCode] = codes!(0x06, "NETINTERFACE":
+const NETINTERFACE_CODES: &[KnownCode] = codes!(0x06, "NETINTERFACE", properties { common_fmts, private_fmts }:
     0x000000 UNKNOWN => Unknown,
     0x000005 GET_CHARACTERISTICS => GetCharacteristics,
     0x000009 GET_FLAGS => GetFlags,
@@ -371,40 +342,16 @@ const NETINTERFACE_CODES: &[KnownCode] = codes!(0x06, "NETINTERFACE":
     0x000031 GET_NODE => GetNode,
     0x000035 GET_NETWORK => GetNetwork,
     0x000039 GET_ID => GetId,
-    0x000051 ENUM_COMMON_PROPERTIES => EnumCommonProperties,
-    0x000055 GET_RO_COMMON_PROPERTIES => GetRoCommonProperties,
-    0x000059 GET_COMMON_PROPERTIES => GetCommonProperties,
-    0x40005e SET_COMMON_PROPERTIES => SetCommonProperties,
-    0x000061 VALIDATE_COMMON_PROPERTIES => ValidateCommonProperties,
-    0x000065 GET_COMMON_PROPERTY_FMTS,
-    0x000079 ENUM_PRIVATE_PROPERTIES => EnumPrivateProperties,
-    0x00007d GET_RO_PRIVATE_PROPERTIES => GetRoPrivateProperties,
-    0x000081 GET_PRIVATE_PROPERTIES => GetPrivateProperties,
-    0x400086 SET_PRIVATE_PROPERTIES => SetPrivateProperties,
-    0x000089 VALIDATE_PRIVATE_PROPERTIES => ValidatePrivateProperties,
-    0x00008d GET_PRIVATE_PROPERTY_FMTS,
 );
 
 /// CLUSCTL_CLUSTER_* ([MS-CMRP] 3.1.4.3.7). Cluster private property formats "are not
 /// supported" (SDK).
-const CLUSTER_CODES: &[KnownCode] = codes!(0x07, "CLUSTER":
+const CLUSTER_CODES: &[KnownCode] = codes!(0x07, "CLUSTER", properties { common_fmts => GetCommonPropertyFmts, private_fmts }:
     0x000000 UNKNOWN => Unknown,
     0x00003d GET_FQDN => GetFqdn,
     0x000045 CHECK_VOTER_EVICT => CheckVoterEvict,
     0x000049 CHECK_VOTER_DOWN => CheckVoterDown,
     0x00004d SHUTDOWN,
-    0x000051 ENUM_COMMON_PROPERTIES => EnumCommonProperties,
-    0x000055 GET_RO_COMMON_PROPERTIES => GetRoCommonProperties,
-    0x000059 GET_COMMON_PROPERTIES => GetCommonProperties,
-    0x40005e SET_COMMON_PROPERTIES => SetCommonProperties,
-    0x000061 VALIDATE_COMMON_PROPERTIES => ValidateCommonProperties,
-    0x000065 GET_COMMON_PROPERTY_FMTS => GetCommonPropertyFmts,
-    0x000079 ENUM_PRIVATE_PROPERTIES => EnumPrivateProperties,
-    0x00007d GET_RO_PRIVATE_PROPERTIES => GetRoPrivateProperties,
-    0x000081 GET_PRIVATE_PROPERTIES => GetPrivateProperties,
-    0x400086 SET_PRIVATE_PROPERTIES => SetPrivateProperties,
-    0x000089 VALIDATE_PRIVATE_PROPERTIES => ValidatePrivateProperties,
-    0x00008d GET_PRIVATE_PROPERTY_FMTS,
     0x4000f2 SET_ACCOUNT_ACCESS => SetAccountAccess,
     0x00023e BATCH_BLOCK_KEY,
     0x000241 BATCH_UNBLOCK_KEY,
