@@ -33,6 +33,8 @@ pub mod gss;
 pub mod ntlm;
 pub mod protect;
 pub mod spnego;
+#[cfg(feature = "toy-kerberos")]
+pub mod toy_krb;
 pub mod verifier;
 
 use std::collections::HashMap;

@@ -7,17 +7,16 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use auth::crypto::{hmac_md5, nt_hash};
+use auth::crypto::nt_hash;
 use auth::gss::{KRB5_OID, MS_KRB5_OID};
 use auth::ntlm::messages::AuthenticateMessage;
 use auth::spnego::{self, NegTokenResp, ACCEPT_COMPLETED, ACCEPT_INCOMPLETE, NTLMSSP_OID};
+use auth::toy_krb::{Seen, ToyFactory, ToyKrb, USER_SID};
 use auth::{
-    Acceptor, AcceptorConfig, AuthError, AuthType, AuthenticatedUser, CredentialStore, GssAcceptorFactory, GssContext,
-    LocalVerifier, Mechanism, Mechanisms, NtlmAcceptor, NtlmInitiator, NtlmLogon, NtlmStep, NtlmVerifier, Protection,
-    StaticCredentials, Step, VerifiedLogon,
+    Acceptor, AcceptorConfig, AuthError, AuthType, CredentialStore, GssContext, LocalVerifier, Mechanism, Mechanisms,
+    NtlmAcceptor, NtlmInitiator, NtlmLogon, NtlmStep, NtlmVerifier, Protection, StaticCredentials, Step, VerifiedLogon,
 };
 
-const USER_SID: &str = "S-1-5-21-1-2-3-1103";
 const GROUP_SID: &str = "S-1-5-21-1-2-3-1106";
 /// SPNEGO's OID for NEGOEX (1.3.6.1.4.1.311.2.2.30), which Windows may list first.
 const NEGOEX_OID: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x1e];
@@ -177,121 +176,6 @@ fn the_mic_is_still_checked_with_a_verifier() {
     a[mic] ^= 1;
     assert_eq!(s.step(&a), Err(AuthError::BadMic));
     assert_eq!(domain.calls.load(Ordering::SeqCst), 1);
-}
-
-// ---- a toy Kerberos ---------------------------------------------------------------------
-
-/// What a toy context saw in its last wrap/unwrap: the lengths of pre, data and post.
-type Seen = Arc<Mutex<Vec<(usize, usize, usize)>>>;
-
-/// A stand-in for the Kerberos mechanism: legs "AP-REQ:<user>" -> "AP-REP" and
-/// "AP-REP-CLIENT" -> complete (DCE style); a ticket "AP-REQ:nokey" fails like a ticket for a
-/// principal missing from the keytab. MICs and wraps are HMAC-MD5 over a sequence number and
-/// the signed parts; sealing XORs the data with a key byte.
-struct ToyKrb {
-    role_server: bool,
-    state: u8,
-    user: String,
-    send_seq: u32,
-    recv_seq: u32,
-    seen: Seen,
-}
-
-const TOY_KEY: [u8; 16] = [0x42; 16];
-
-impl ToyKrb {
-    fn server(seen: Seen) -> ToyKrb {
-        ToyKrb { role_server: true, state: 0, user: String::new(), send_seq: 0, recv_seq: 0, seen }
-    }
-    fn client() -> ToyKrb {
-        ToyKrb { role_server: false, state: 2, user: String::new(), send_seq: 0, recv_seq: 0, seen: Arc::default() }
-    }
-    fn mac(dir: bool, seq: u32, parts: &[&[u8]]) -> [u8; 16] {
-        let mut all: Vec<&[u8]> = Vec::new();
-        let d = [u8::from(dir)];
-        let s = seq.to_le_bytes();
-        all.push(&d);
-        all.push(&s);
-        all.extend_from_slice(parts);
-        hmac_md5(&TOY_KEY, &all)
-    }
-}
-
-impl GssContext for ToyKrb {
-    fn step(&mut self, token: &[u8]) -> Result<Step, AuthError> {
-        match (self.state, token) {
-            (0, t) if t == b"AP-REQ:nokey" => {
-                Err(AuthError::Kerberos("no key table entry for MSServerClusterMgmtAPI/x".into()))
-            }
-            (0, t) if t.starts_with(b"AP-REQ:") => {
-                self.user = String::from_utf8_lossy(&t[7..]).into_owned();
-                self.state = 1;
-                Ok(Step::Continue(b"AP-REP".to_vec()))
-            }
-            (1, b"AP-REP-CLIENT") => {
-                self.state = 2;
-                Ok(Step::Done(None))
-            }
-            _ => Err(AuthError::Kerberos("bad token".into())),
-        }
-    }
-    fn identity(&self) -> Option<AuthenticatedUser> {
-        (self.state == 2).then(|| AuthenticatedUser {
-            user: self.user.clone(),
-            domain: "LAB.EXAMPLE".into(),
-            workstation: String::new(),
-            sids: vec![USER_SID.into()],
-            mechanism: Mechanism::Kerberos,
-        })
-    }
-    fn mic_len(&mut self) -> Result<usize, AuthError> {
-        Ok(16)
-    }
-    fn get_mic(&mut self, msg: &[u8]) -> Result<Vec<u8>, AuthError> {
-        let m = Self::mac(self.role_server, self.send_seq, &[msg]);
-        self.send_seq += 1;
-        Ok(m.to_vec())
-    }
-    fn verify_mic(&mut self, msg: &[u8], mic: &[u8]) -> Result<(), AuthError> {
-        let m = Self::mac(!self.role_server, self.recv_seq, &[msg]);
-        self.recv_seq += 1;
-        if m[..] == *mic {
-            Ok(())
-        } else {
-            Err(AuthError::BadSignature)
-        }
-    }
-    fn wrap_len(&mut self, _data_len: usize) -> Result<usize, AuthError> {
-        Ok(20)
-    }
-    fn wrap(&mut self, pre: &[u8], data: &mut [u8], post: &[u8], token: &mut [u8]) -> Result<(), AuthError> {
-        self.seen.lock().unwrap().push((pre.len(), data.len(), post.len()));
-        let m = Self::mac(self.role_server, self.send_seq, &[pre, data, post]);
-        self.send_seq += 1;
-        data.iter_mut().for_each(|b| *b ^= 0x5a);
-        token[..4].copy_from_slice(b"WRAP");
-        token[4..].copy_from_slice(&m);
-        Ok(())
-    }
-    fn unwrap(&mut self, pre: &[u8], data: &mut [u8], post: &[u8], token: &[u8]) -> Result<(), AuthError> {
-        self.seen.lock().unwrap().push((pre.len(), data.len(), post.len()));
-        data.iter_mut().for_each(|b| *b ^= 0x5a);
-        let m = Self::mac(!self.role_server, self.recv_seq, &[pre, data, post]);
-        self.recv_seq += 1;
-        if token.len() == 20 && token[4..] == m {
-            Ok(())
-        } else {
-            Err(AuthError::BadSignature)
-        }
-    }
-}
-
-struct ToyFactory(Seen);
-
-impl GssAcceptorFactory for ToyFactory {
-    fn new_context(&self) -> Result<Box<dyn GssContext>, AuthError> {
-        Ok(Box::new(ToyKrb::server(self.0.clone())))
-    }
 }
 
 fn mechs(seen: &Seen) -> Mechanisms {

@@ -43,6 +43,11 @@ pub const TARGETS: &[Target] = &[
     Target { name: "proplist", run: proplist, what: "CLUSPROP property and value lists, security descriptors, with re-encoding checks" },
     Target { name: "ctdb", run: ctdb, what: "ctdbd socket packets and every control payload decoder" },
     Target { name: "config", run: config, what: "the TOML config, the accounts file, smb.conf and the registry state file" },
+    Target {
+        name: "krb",
+        run: krb,
+        what: "Kerberos through a stand-in GSS mechanism: SPNEGO with Kerberos (selection, legs, mechListMIC, fallback), raw auth type 16, GSS verifiers and unsealing, and a client stream with Kerberos binds",
+    },
 ];
 
 /// The target of a name.
@@ -90,6 +95,11 @@ fn acceptor_config() -> AcceptorConfig {
 /// The server configuration of the `pdu` target: clusapi (packet privacy), witness (packet
 /// integrity), epmapper and mgmt (no authentication), as the daemon serves them.
 pub fn server_config() -> Arc<ServerConfig> {
+    server_config_with(auth::Mechanisms::local(Arc::new(StaticCredentials::new().with_password(USER, PASSWORD))))
+}
+
+/// [`server_config`] with other mechanisms.
+fn server_config_with(mechanisms: auth::Mechanisms) -> Arc<ServerConfig> {
     let spec = |name, uuid, major, minor, min_auth_level| InterfaceSpec { name, uuid, major, minor, min_auth_level };
     Arc::new(ServerConfig {
         interfaces: vec![
@@ -101,7 +111,7 @@ pub fn server_config() -> Arc<ServerConfig> {
         sec_addr: "4135".into(),
         max_request: 1 << 20,
         acceptor: acceptor_config(),
-        mechanisms: auth::Mechanisms::local(Arc::new(StaticCredentials::new().with_password(USER, PASSWORD))),
+        mechanisms,
         entropy: Arc::new(FixedEntropy),
     })
 }
@@ -140,8 +150,12 @@ pub fn split_fragments(mut data: &[u8]) -> Vec<&[u8]> {
 /// stub (cut to 8 KiB) so the response path fragments and seals; the server's output must be
 /// whole PDUs. Client-side decoders (bind_ack, response) also read every fragment.
 pub fn pdu(data: &[u8]) {
-    let data = cut(data);
-    let mut conn = ServerConnection::new(server_config(), Associations::new());
+    serve_stream(server_config(), cut(data));
+}
+
+/// Runs a client stream through a server connection of `config` (the body of [`pdu`]).
+fn serve_stream(config: Arc<ServerConfig>, data: &[u8]) {
+    let mut conn = ServerConnection::new(config, Associations::new());
     let mut out = Vec::new();
     for frag in split_fragments(data) {
         let mut frag = frag.to_vec();
@@ -475,5 +489,75 @@ pub fn config(data: &[u8]) {
                 let _ = t.validate();
             }
         }
+    }
+}
+
+// ------------------------------------------------------------------------------------ krb ---
+
+/// Mechanisms with the stand-in Kerberos ([`auth::toy_krb`]) besides NTLM.
+pub fn krb_mechanisms() -> auth::Mechanisms {
+    let mut m = auth::Mechanisms::local(Arc::new(StaticCredentials::new().with_password(USER, PASSWORD)));
+    m.kerberos = Some(Arc::new(auth::toy_krb::ToyFactory(Default::default())));
+    m
+}
+
+/// The server configuration of the `krb` target's mode 2: [`server_config`] offering the
+/// stand-in Kerberos too.
+pub fn krb_server_config() -> Arc<ServerConfig> {
+    server_config_with(krb_mechanisms())
+}
+
+/// The `krb` target's tokens: each prefixed by its length (u16, little-endian); a prefix
+/// longer than what is left takes the rest.
+pub fn krb_tokens(mut b: &[u8]) -> Vec<&[u8]> {
+    let mut v = Vec::new();
+    while let [lo, hi, rest @ ..] = b {
+        let n = usize::from(u16::from_le_bytes([*lo, *hi])).min(rest.len());
+        v.push(&rest[..n]);
+        b = &rest[n..];
+    }
+    v
+}
+
+/// Target `krb`: Kerberos as clusapid runs it, with a stand-in GSS mechanism in place of MIT's
+/// ([`auth::toy_krb`]: the same legs, verifier lengths and sequence numbers, no KDC). Byte 0
+/// picks: 0 = an SPNEGO acceptor offered Kerberos, 1 = a raw Kerberos acceptor (auth type 16);
+/// for both the rest is the client's tokens ([`krb_tokens`]) and, once the context is
+/// complete, pairs of (sealed data, verifier) that are unsealed, then verified as signed
+/// (header signing off and on). 2 = a client byte stream into the server connection machine
+/// with Kerberos offered (as the `pdu` target).
+pub fn krb(data: &[u8]) {
+    let data = cut(data);
+    let [mode, rest @ ..] = data else { return };
+    let kind = match mode % 3 {
+        0 => AuthType::Spnego,
+        1 => AuthType::Kerberos,
+        _ => return serve_stream(krb_server_config(), rest),
+    };
+    let Ok(mut acc) = auth::Acceptor::new(kind, acceptor_config(), &krb_mechanisms(), FIXED_CHALLENGE, FIXED_FILETIME)
+    else {
+        return;
+    };
+    let mut tokens = krb_tokens(rest).into_iter();
+    for t in tokens.by_ref() {
+        match acc.step(t) {
+            Ok(auth::Step::Continue(_)) => {}
+            Ok(auth::Step::Done(_)) => break,
+            Err(_) => return,
+        }
+    }
+    let _ = acc.user();
+    let Some(mut p) = acc.protection() else { return };
+    while let (Some(body), Some(sig)) = (tokens.next(), tokens.next()) {
+        let _ = p.sig_len(true, body.len());
+        if !p.plausible_sig_len(sig.len()) {
+            continue;
+        }
+        let mut buf = body.to_vec();
+        let n = buf.len();
+        let half = n / 2;
+        let _ = p.unseal(&mut buf, 0..n, n, false, sig);
+        let _ = p.verify(body, half..n, n, true, sig);
+        let _ = p.verify(body, 0..half, n, false, sig);
     }
 }

@@ -98,6 +98,9 @@ pub fn all(cap: &CaptureSeeds) -> Vec<(&'static str, Vec<u8>)> {
     for (mode, text) in config_seeds() {
         v.push(("config", prefixed(mode, text.as_bytes())));
     }
+    for b in krb_seeds() {
+        v.push(("krb", b));
+    }
     v
 }
 
@@ -318,4 +321,113 @@ fn config_seeds() -> Vec<(u8, String)> {
         ),
         (2, "[global]\n  netbios name = ctdb-cluster\n  clustering = yes\n[share1]\n path = /srv\n[homes]\n".into()),
     ]
+}
+
+/// `krb` inputs: complete exchanges with the stand-in Kerberos (SPNEGO with the Microsoft OID
+/// first and a mechListMIC, a ticket without a key that falls back to NTLM, raw auth type 16
+/// followed by sealed data), and a client stream that binds with raw Kerberos at packet
+/// privacy, completes the third leg in an auth3 and sends sealed clusapi and witness calls.
+pub fn krb_seeds() -> Vec<Vec<u8>> {
+    use auth::gss::{GssContext, KRB5_OID, MS_KRB5_OID};
+    use auth::spnego::{self, NegTokenResp, NTLMSSP_OID};
+    use auth::toy_krb::ToyKrb;
+    let framed = |mode: u8, toks: &[&[u8]]| {
+        let mut v = vec![mode];
+        for t in toks {
+            v.extend_from_slice(&u16::try_from(t.len()).unwrap_or(u16::MAX).to_le_bytes());
+            v.extend_from_slice(t);
+        }
+        v
+    };
+    let mut out = Vec::new();
+    // SPNEGO: AP-REQ in the NegTokenInit, the client's AP-REP with its mechListMIC
+    let mech_types = spnego::encode_mech_types(&[MS_KRB5_OID, KRB5_OID, NTLMSSP_OID]);
+    let init = spnego::encode_init(&mech_types, Some(b"AP-REQ:alice"));
+    let mut client = ToyKrb::client();
+    let mic = client.get_mic(&mech_types).unwrap_or_default();
+    let leg3 = spnego::encode_resp(&NegTokenResp {
+        response_token: Some(b"AP-REP-CLIENT"),
+        mech_list_mic: Some(&mic),
+        ..Default::default()
+    });
+    out.push(framed(0, &[&init, &leg3]));
+    out.push(framed(0, &[&spnego::encode_init(&mech_types, Some(b"AP-REQ:nokey"))]));
+    // raw Kerberos, then one sealed message
+    let mut sealed = b"stub data, sixteen bytes padded.".to_vec();
+    let mut token = [0u8; auth::toy_krb::WRAP_LEN];
+    let mut client = ToyKrb::client();
+    if client.wrap(&[], &mut sealed, &[], &mut token).is_ok() {
+        out.push(framed(1, &[b"AP-REQ:alice", b"AP-REP-CLIENT", &sealed, &token]));
+    }
+    let mut stream = vec![2];
+    stream.extend_from_slice(&krb_session());
+    out.push(stream);
+    out
+}
+
+/// A client stream binding clusapi and witness with raw Kerberos (auth type 16) at packet
+/// privacy, without header signing, then sealed calls (the stand-in client's wrap tokens).
+pub fn krb_session() -> Vec<u8> {
+    use auth::gss::GssContext;
+    use dcerpc::pdu::{self, pfc, PacketType, SecTrailer};
+    const KRB: u8 = 16;
+    const CTX_ID: u32 = 7;
+    let trailer = |pad: u8| SecTrailer {
+        auth_type: KRB,
+        auth_level: auth_level::PKT_PRIVACY,
+        auth_pad_length: pad,
+        auth_context_id: CTX_ID,
+    };
+    let whole = pfc::FIRST_FRAG | pfc::LAST_FRAG;
+    let mut o = Vec::new();
+    // bind: two contexts, the AP-REQ
+    let start = pdu::write_header(&mut o, PacketType::Bind, whole, 1);
+    o.extend_from_slice(&pdu::MAX_FRAG.to_le_bytes());
+    o.extend_from_slice(&pdu::MAX_FRAG.to_le_bytes());
+    o.extend_from_slice(&0u32.to_le_bytes());
+    o.extend_from_slice(&[2, 0, 0, 0]);
+    let ifaces = [SyntaxId::new(idl::clusapi::Clusapi::UUID, 3, 0), SyntaxId::new(idl::witness::Witness::UUID, 1, 1)];
+    for (id, s) in ifaces.iter().enumerate() {
+        o.extend_from_slice(&(id as u16).to_le_bytes());
+        o.extend_from_slice(&[1, 0]);
+        for t in [*s, SyntaxId::ndr20()] {
+            o.extend_from_slice(&t.uuid.to_le_bytes());
+            o.extend_from_slice(&t.version.to_le_bytes());
+        }
+    }
+    pdu::write_sec_trailer(&mut o, &trailer(0));
+    o.extend_from_slice(b"AP-REQ:alice");
+    pdu::finish_pdu(&mut o, start, 12);
+    // auth3: the client's AP-REP (DCE style third leg)
+    let start = pdu::write_header(&mut o, PacketType::Auth3, whole, 2);
+    o.extend_from_slice(&[0; 4]);
+    pdu::write_sec_trailer(&mut o, &trailer(0));
+    o.extend_from_slice(b"AP-REP-CLIENT");
+    pdu::finish_pdu(&mut o, start, 13);
+    // sealed requests
+    let mut client = auth::toy_krb::ToyKrb::client();
+    let calls = [(0u16, 3u16), (0, 102), (0, 7), (1, 0)];
+    for (k, (ctx, op)) in calls.iter().enumerate() {
+        let stub = match ctx {
+            0 => idl::clusapi::Clusapi::default_request_stub(*op),
+            _ => idl::witness::Witness::default_request_stub(*op),
+        }
+        .unwrap_or_default();
+        let start = pdu::write_header(&mut o, PacketType::Request, whole, 3 + k as u32);
+        o.extend_from_slice(&(stub.len() as u32).to_le_bytes());
+        o.extend_from_slice(&ctx.to_le_bytes());
+        o.extend_from_slice(&op.to_le_bytes());
+        let data_start = o.len();
+        o.extend_from_slice(&stub);
+        let pad = (pdu::AUTH_PAD_ALIGN - stub.len() % pdu::AUTH_PAD_ALIGN) % pdu::AUTH_PAD_ALIGN;
+        o.resize(o.len() + pad, 0);
+        let mut token = [0u8; auth::toy_krb::WRAP_LEN];
+        if client.wrap(&[], &mut o[data_start..], &[], &mut token).is_err() {
+            break;
+        }
+        pdu::write_sec_trailer(&mut o, &trailer(pad as u8));
+        o.extend_from_slice(&token);
+        pdu::finish_pdu(&mut o, start, token.len() as u16);
+    }
+    o
 }

@@ -144,6 +144,26 @@ fn recorded_sessions_reach_sealed_calls() {
     }
 }
 
+/// The Kerberos session seed gets past the three legs inside the `krb` target (mode 2): every
+/// sealed call is executed, for a Kerberos principal.
+#[test]
+fn krb_session_reaches_sealed_calls() {
+    let mut conn = ServerConnection::new(clusapid_fuzz::krb_server_config(), dcerpc::Associations::new());
+    let mut out = Vec::new();
+    let mut calls = 0;
+    for f in clusapid_fuzz::split_fragments(&seed::krb_session()) {
+        let mut f = f.to_vec();
+        match conn.handle_fragment(&mut f, &mut out) {
+            Next::Call(_) => calls += 1,
+            Next::Close(r) => panic!("closed: {r}"),
+            _ => {}
+        }
+    }
+    assert_eq!(calls, 4);
+    let p = conn.principal().expect("authenticated");
+    assert_eq!((p.user.as_str(), p.mechanism), ("alice", auth::Mechanism::Kerberos));
+}
+
 /// The NTLM seed for mode 2 authenticates (so the fuzzer starts from a successful exchange).
 #[test]
 fn fixed_ntlm_exchange_authenticates() {
