@@ -18,6 +18,7 @@
 //! version = "2022"                   # Windows version presented: 2012r2, 2016, 2019, 2022, 2025
 //! node_names = "ctdb"                # CTDB_NODE_<pnn>, or "hostname" (ctdb backend only)
 //! registry_read_cache_ms = 200       # ctdb backend: registry reads skip ctdbd this long (0 = never)
+//! witness_ip_change_settle_ms = 2000 # witness IP_CHANGE once the public IPs are still this long
 //! host_name = "fs1.example.com"      # what this node publishes with node_names = "hostname"
 //! logon = "accounts"                 # or "winbind": domain logons (README "Joining a domain")
 //! keytab = "/etc/samba/clusapid.keytab"  # Kerberos acceptor keys (default: KRB5_KTNAME)
@@ -108,6 +109,9 @@ pub struct Config {
     /// writes are seen at once through their change messages, and within this long anyway).
     /// 0: every read asks ctdbd first.
     pub registry_read_cache_ms: u64,
+    /// How long the public addresses must be still before witness IP_CHANGE notifications go
+    /// out (`services::witness` module doc); 0: at every change.
+    pub witness_ip_change_settle_ms: u64,
     /// What one client may make the daemon hold.
     pub limits: Limits,
     /// The status and metrics endpoint (HTTP, `GET /metrics`, `/status`, `/`); `None`: off.
@@ -212,6 +216,7 @@ impl Default for Config {
             read_access: Vec::new(),
             deny_access: Vec::new(),
             registry_read_cache_ms: nodes::ctdb::backend::READ_CACHE.as_millis() as u64,
+            witness_ip_change_settle_ms: crate::services::witness::DEFAULT_IP_CHANGE_SETTLE.as_millis() as u64,
             limits: Limits::default(),
             metrics_listen: None,
         }
@@ -265,6 +270,9 @@ impl Config {
         }
         if self.registry_read_cache_ms > 10_000 {
             return Err(ConfigError::Invalid("registry_read_cache_ms: at most 10000".into()));
+        }
+        if self.witness_ip_change_settle_ms > 60_000 {
+            return Err(ConfigError::Invalid("witness_ip_change_settle_ms: at most 60000".into()));
         }
         if self.max_request < 4096 {
             return Err(ConfigError::Invalid("max_request: at least 4096".into()));

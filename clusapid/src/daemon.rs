@@ -47,6 +47,9 @@ pub struct DaemonSettings {
     pub domain: Option<DomainSettings>,
     /// The status and metrics endpoint (`None`: off, nothing is counted).
     pub metrics_listen: Option<SocketAddr>,
+    /// How long the public addresses must be still before witness IP_CHANGE notifications go
+    /// out (`witness_ip_change_settle_ms`).
+    pub witness_ip_change_settle: std::time::Duration,
 }
 
 /// What a failed bind of `what` (a listener) on `addr` means, and what to do about it.
@@ -358,7 +361,8 @@ pub async fn start_bound(s: DaemonSettings, listeners: Listeners, logons: Option
         },
         clusapi: ClusapiService::new(s.backend.clone()).with_access(access),
         witness: WitnessService::new(s.backend.clone())
-            .with_registrations_per_client(s.limits.witness_registrations_per_client),
+            .with_registrations_per_client(s.limits.witness_registrations_per_client)
+            .with_ip_change_settle(s.witness_ip_change_settle),
         mgmt: MgmtService { counters: Default::default(), principal: acceptor_config(&snap).netbios_computer },
         accounts,
     });

@@ -340,6 +340,7 @@ async fn demo(a: DemoArgs) -> anyhow::Result<()> {
         admin_access: clusapid::admin::AdminAccess::default(),
         domain: None,
         metrics_listen: a.metrics_listen,
+        witness_ip_change_settle: clusapid::services::witness::DEFAULT_IP_CHANGE_SETTLE,
     })
     .await?;
     let node = snap.node_name(snap.cluster.this_pnn).unwrap_or("?").to_string();
@@ -519,6 +520,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         admin_access: clusapid::admin::AdminAccess::new(cfg.admin_group.as_deref())?,
         domain,
         metrics_listen: cfg.metrics_listen,
+        witness_ip_change_settle: std::time::Duration::from_millis(cfg.witness_ip_change_settle_ms),
     };
     let d = daemon::start_bound(settings, listeners, None).await?;
     tracing::info!(clusapi = ?d.clusapi_addrs, epmapper = ?d.epm_addrs, version = %cfg.version.product(), "Serving");

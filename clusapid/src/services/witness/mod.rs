@@ -15,7 +15,14 @@
 //!   one reply, the registered IP's first). Notices about the registration's own address go
 //!   before a queued IP_CHANGE, and one IP_CHANGE waits at a time (later changes update it), so
 //!   with 10,000 clients and a node's addresses moving one after the other a client learns of
-//!   its own address in its next replies, not after one IP_CHANGE per address:
+//!   its own address in its next replies, not after one IP_CHANGE per address. IP_CHANGE
+//!   itself waits until the cluster's addresses have settled ([`WitnessService::ip_change_settle`],
+//!   2 s without a further change, at most 5 times that since the first): a `ctdb disable` or
+//!   `ctdb moveip` takes addresses offline and brings them back on another node within a
+//!   second or two, and an address that is back ONLINE by then has not changed availability
+//!   for the client at all. Without the wait every registration of the cluster would be
+//!   answered (and would call again) during the takeover, exactly while the clients whose own
+//!   address moved need their notices:
 //!
 //! | Cluster change (CTDB) | Registration sees |
 //! |---|---|
@@ -29,6 +36,12 @@
 //! completes the pending WitnessrAsyncNotify of every client registered on that node's IPs.
 //! Changes are computed from state, not replayed from events: a change that is undone before
 //! the registration's next look (between two WitnessrAsyncNotify calls) is not reported.
+//!
+//! One task per service ([`dispatch`]) follows the backend's events and wakes only the pending
+//! calls a change concerns: the registrations of an address whose serving node changed, all of
+//! them when a Network Name resource changes state, and the IP_NOTIFICATION ones once changed
+//! addresses have settled. A pending call does not look at the cluster otherwise, so with
+//! 10,000 registrations an address move costs work for its own clients only.
 //!
 //! Registrations also sit in this node's [`registry::Registry`], which the unused-registration
 //! timer ([MS-SWN] 3.1.5.1: no pending WitnessrAsyncNotify for [`DEFAULT_UNUSED_TIMEOUT`]) and
@@ -81,9 +94,19 @@ pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(30);
 /// 30 s too). Clients that use their registration keep a call pending nearly all the time.
 pub const DEFAULT_UNUSED_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long the cluster's public addresses must stay unchanged before IP_CHANGE notifications
+/// go out (`witness_ip_change_settle_ms`; module docs).
+pub const DEFAULT_IP_CHANGE_SETTLE: Duration = Duration::from_secs(2);
+
 /// The witness service.
 pub struct WitnessService {
     backend: Arc<dyn ClusterBackend>,
+    /// See [`DEFAULT_IP_CHANGE_SETTLE`]; zero: IP_CHANGE at once.
+    pub ip_change_settle: Duration,
+    /// When the cluster's address availability last changed (IP_CHANGE settling).
+    addresses: Arc<Mutex<AddressWatch>>,
+    /// The [`dispatch`] task, started with the first WitnessrAsyncNotify.
+    dispatcher: std::sync::OnceLock<tokio::task::JoinHandle<()>>,
     /// See [`DEFAULT_KEEP_ALIVE`].
     pub default_keep_alive: Duration,
     /// See [`DEFAULT_UNUSED_TIMEOUT`].
@@ -140,6 +163,39 @@ struct Tracked {
     /// Availability of every public IP as last reported (IP_NOTIFICATION registrations).
     ips: Vec<(IpAddr, bool)>,
     queue: VecDeque<RespAsyncNotify>,
+}
+
+/// The availability of the cluster's public addresses as last seen, and since when it has been
+/// changing.
+#[derive(Default)]
+struct AddressWatch {
+    ips: Option<Vec<(IpAddr, bool)>>,
+    changed_at: Option<Instant>,
+    unsettled_since: Option<Instant>,
+}
+
+impl AddressWatch {
+    /// Takes in the addresses of a snapshot; `None` when they have settled for `settle`, else
+    /// the instant they will have (unless they change again).
+    fn observe(&mut self, ips: Vec<(IpAddr, bool)>, settle: Duration, now: Instant) -> Option<Instant> {
+        match &self.ips {
+            None => self.ips = Some(ips),
+            Some(seen) if *seen != ips => {
+                self.ips = Some(ips);
+                self.changed_at = Some(now);
+                self.unsettled_since.get_or_insert(now);
+            }
+            Some(_) => {}
+        }
+        let (since, changed) = (self.unsettled_since?, self.changed_at?);
+        let at = (changed + settle).min(since + settle * 5);
+        if now >= at {
+            self.unsettled_since = None;
+            None
+        } else {
+            Some(at)
+        }
+    }
 }
 
 /// The node that serves `ip` for SMB: the CTDB host of the address, if that node is up.
@@ -271,8 +327,9 @@ impl Registration {
         self.tracked.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Queues what changed for this registration since it last looked at the cluster.
-    fn refresh(&self, snap: &ClusterState) {
+    /// Queues what changed for this registration since it last looked at the cluster; the
+    /// IP_CHANGE part only when `addresses_settled`.
+    fn refresh(&self, snap: &ClusterState, addresses_settled: bool) {
         let mut t = self.tracked();
         let t = &mut *t;
         // RESOURCE_CHANGE messages that happen together go out in one reply
@@ -316,7 +373,7 @@ impl Registration {
         for (k, m) in own.into_iter().enumerate() {
             t.queue.insert(at + k, m);
         }
-        if self.ip_notification() {
+        if self.ip_notification() && addresses_settled {
             let ips = all_ips(snap);
             let changed: Vec<IpAddrInfo> = ips
                 .iter()
@@ -369,6 +426,97 @@ fn same_address(a: &IpAddrInfo, b: &IpAddrInfo) -> bool {
     a.flags & family == b.flags & family && a.ipv4 == b.ipv4 && a.ipv6 == b.ipv6
 }
 
+/// What of a cluster state decides which registrations an event concerns.
+#[derive(PartialEq)]
+struct Concerns {
+    /// Every public address and the node serving it.
+    serving: Vec<(IpAddr, Option<u32>)>,
+    /// Every Network Name resource: its name and whether it is online.
+    net_names: Vec<(String, bool)>,
+}
+
+impl Concerns {
+    fn of(snap: &ClusterState) -> Self {
+        let net_names = snap
+            .resources
+            .iter()
+            .filter(|r| names_equal(&r.type_name, nodes::model::type_names::NETWORK_NAME))
+            .map(|r| {
+                let name = match r.private_prop("Name") {
+                    Some(nodes::PropValue::Sz(n)) => n.clone(),
+                    _ => String::new(),
+                };
+                (name, r.state == ResourceState::Online)
+            })
+            .collect();
+        Concerns { serving: snap.public_ips.iter().map(|p| (p.addr, serving_node(snap, p.addr))).collect(), net_names }
+    }
+}
+
+/// Follows the backend's events and wakes the pending WitnessrAsyncNotify calls a change
+/// concerns (module docs); ends when the service's registry is gone or the backend's event
+/// stream closes.
+async fn dispatch(
+    backend: Arc<dyn ClusterBackend>,
+    mut events: tokio::sync::broadcast::Receiver<nodes::ClusterEvent>,
+    registry: std::sync::Weak<registry::Registry>,
+    addresses: Arc<Mutex<AddressWatch>>,
+    settle: Duration,
+) {
+    let snap = backend.snapshot();
+    let mut last = Concerns::of(&snap);
+    let mut settle_at: Option<Instant> = None;
+    drop(snap);
+    loop {
+        let settled = async {
+            match settle_at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        let event = tokio::select! {
+            e = events.recv() => e,
+            _ = settled => {
+                settle_at = None;
+                let Some(registry) = registry.upgrade() else { return };
+                registry.wake_where(|r| r.ip_notification());
+                continue;
+            }
+        };
+        if let Err(RecvError::Closed) = event {
+            return;
+        }
+        // an event, or several missed (Lagged): either way compare states
+        let Some(registry) = registry.upgrade() else { return };
+        let snap = backend.snapshot();
+        let now = Concerns::of(&snap);
+        let availability = |c: &Concerns| c.serving.iter().map(|(a, n)| (*a, n.is_some())).collect::<Vec<_>>();
+        let addresses_changed = availability(&now) != availability(&last);
+        if now != last {
+            if now.net_names != last.net_names || now.serving.len() != last.serving.len() {
+                registry.wake_where(|_| true);
+            } else {
+                let moved: Vec<IpAddr> =
+                    now.serving.iter().zip(&last.serving).filter(|(a, b)| a != b).map(|(a, _)| a.0).collect();
+                if !moved.is_empty() {
+                    registry.wake_where(|r| moved.contains(&r.ip));
+                }
+            }
+            last = now;
+        }
+        if settle.is_zero() {
+            // IP_CHANGE at every change: the IP_NOTIFICATION registrations look now
+            if addresses_changed {
+                registry.wake_where(|r| r.ip_notification());
+            }
+        } else if let Some(at) =
+            addresses.lock().unwrap_or_else(PoisonError::into_inner).observe(all_ips(&snap), settle, Instant::now())
+        {
+            settle_at = Some(at);
+        }
+    }
+}
+
 /// The checks WitnessrRegister and WitnessrRegisterEx share once the version is right: the
 /// strings, the net name and the address. Returns the address or the error code.
 fn check_names(
@@ -396,6 +544,9 @@ impl WitnessService {
         let peers = peers::Peers::new(backend.clone(), registry.clone());
         WitnessService {
             backend,
+            ip_change_settle: DEFAULT_IP_CHANGE_SETTLE,
+            addresses: Arc::default(),
+            dispatcher: std::sync::OnceLock::new(),
             default_keep_alive: DEFAULT_KEEP_ALIVE,
             unused_timeout: DEFAULT_UNUSED_TIMEOUT,
             registry,
@@ -425,11 +576,39 @@ impl WitnessService {
                 }
             }
         }));
+        self.start_dispatcher();
         match self.peers.start().await {
             Ok(t) => tasks.push(t),
             Err(e) => tracing::info!(error = %e, "Witness registrations are listed and steered on this node only"),
         }
         tasks
+    }
+
+    /// Sets [`WitnessService::ip_change_settle`].
+    pub fn with_ip_change_settle(mut self, settle: Duration) -> Self {
+        self.ip_change_settle = settle;
+        self
+    }
+
+    /// Whether the addresses of `snap` have settled (IP_CHANGE may go out): `None` if so,
+    /// else when they will have.
+    fn addresses_settle_at(&self, snap: &ClusterState) -> Option<Instant> {
+        if self.ip_change_settle.is_zero() {
+            return None;
+        }
+        let ips = all_ips(snap);
+        let mut w = self.addresses.lock().unwrap_or_else(PoisonError::into_inner);
+        w.observe(ips, self.ip_change_settle, Instant::now())
+    }
+
+    /// Starts [`dispatch`] unless it runs.
+    fn start_dispatcher(&self) {
+        self.dispatcher.get_or_init(|| {
+            let events = self.backend.subscribe();
+            let (backend, registry, addresses) =
+                (self.backend.clone(), Arc::downgrade(&self.registry), self.addresses.clone());
+            tokio::spawn(dispatch(backend, events, registry, addresses, self.ip_change_settle))
+        });
     }
 
     /// Limits the registrations one client address may hold; beyond it WitnessrRegister(Ex)
@@ -593,39 +772,31 @@ impl WitnessService {
         let Some(reg) = ctx.group.get::<RegHandle>(&req.context).map(|h| h.0.clone()) else {
             return fail(ERROR_NOT_FOUND);
         };
+        self.start_dispatcher();
         let _pending = PendingCall::new(&reg);
         let deadline = reg.keep_alive.map(|d| Instant::now() + d);
-        let mut events = self.backend.subscribe();
-        let mut backend_gone = false;
         loop {
             let woken = pin!(reg.wake.notified());
             if reg.closed.load(Ordering::SeqCst) {
                 return fail(ERROR_NOT_FOUND);
             }
-            reg.refresh(&self.backend.snapshot());
+            let snap = self.backend.snapshot();
+            let settled = !reg.ip_notification() || self.addresses_settle_at(&snap).is_none();
+            reg.refresh(&snap, settled);
+            drop(snap);
             let next = reg.tracked().queue.pop_front();
             if let Some(m) = next {
                 reg.sent.fetch_add(1, Ordering::Relaxed);
                 return WitnessrAsyncNotifyResponse { resp: Some(m), result: WError(ERROR_SUCCESS) };
             }
-            let expiry = async {
-                match deadline {
-                    Some(d) => tokio::time::sleep_until(d).await,
-                    None => std::future::pending().await,
-                }
-            };
-            let event = async {
-                if backend_gone {
-                    std::future::pending::<()>().await;
-                }
-                if let Err(RecvError::Closed) = events.recv().await {
-                    backend_gone = true;
-                }
-            };
-            tokio::select! {
-                _ = expiry => return fail(ERROR_TIMEOUT),
-                _ = woken => {}
-                _ = event => {}
+            // woken by the dispatcher (a change that concerns it, addresses settled), an
+            // administrator's message or its unregistration
+            match deadline {
+                Some(d) => tokio::select! {
+                    _ = tokio::time::sleep_until(d) => return fail(ERROR_TIMEOUT),
+                    _ = woken => {}
+                },
+                None => woken.await,
             }
         }
     }
@@ -659,6 +830,10 @@ impl WitnessService {
         reg.share_name = req.share_name.map(|s| s.0);
         reg.client_computer_name = req.client_computer_name.map(|s| s.0).unwrap_or_default();
         reg.flags = req.flags;
+        if reg.ip_notification() {
+            // what the registration starts from is what address changes are measured against
+            self.addresses_settle_at(&snap);
+        }
         reg.keep_alive = Some(match req.keep_alive_timeout {
             0 => self.default_keep_alive,
             s => Duration::from_secs(u64::from(s)),
@@ -758,7 +933,9 @@ mod tests {
 
     fn fx_with(config: SimConfig) -> Fx {
         let sim = Arc::new(SimulatedCluster::new(config).unwrap());
-        Fx { svc: WitnessService::new(sim.clone()), sim, ctx: CallCtx::local(Some(AccessLevel::ReadOnly)) }
+        // IP_CHANGE at once unless a test is about settling
+        let svc = WitnessService::new(sim.clone()).with_ip_change_settle(Duration::ZERO);
+        Fx { svc, sim, ctx: CallCtx::local(Some(AccessLevel::ReadOnly)) }
     }
 
     fn fx() -> Fx {
@@ -1094,6 +1271,60 @@ mod tests {
             vec![([127, 0, 100, 1].into(), offline)]
         );
         f.assert_pending(h).await;
+    }
+
+    /// IP_CHANGE waits until the addresses have settled; the registration's own notices do not.
+    /// An address that went offline and came back within the wait never shows up in one.
+    #[tokio::test]
+    async fn ip_change_waits_for_the_addresses_to_settle() {
+        let settle = Duration::from_millis(300);
+        let f = fx_with(SimConfig::with_nodes_and_ips(1, 2));
+        let f = Fx { svc: WitnessService::new(f.sim.clone()).with_ip_change_settle(settle), ..f };
+        let h = f.register_ex(IP1, register_flags::IP_NOTIFICATION, 60);
+
+        // offline and back at once: the own notices now, no IP_CHANGE ever
+        let t0 = Instant::now();
+        f.sim.pause_node(0).await.unwrap();
+        assert_eq!(changes(&f.notify(h).await), change(resource_state::UNAVAILABLE, IP1));
+        f.sim.resume_node(0).await.unwrap();
+        assert_eq!(changes(&f.notify(h).await), change(resource_state::AVAILABLE, IP1));
+        assert!(t0.elapsed() < settle, "own notices waited for the addresses to settle");
+        let call = f.svc.async_notify(&f.ctx, WitnessrAsyncNotifyRequest { context: h });
+        assert!(tokio::time::timeout(settle * 3, call).await.is_err(), "an IP_CHANGE about nothing changed");
+
+        // offline for good: IP_CHANGE once the addresses have been still for `settle`
+        let t0 = Instant::now();
+        f.sim.pause_node(0).await.unwrap();
+        assert_eq!(changes(&f.notify(h).await), change(resource_state::UNAVAILABLE, IP1));
+        let offline = ipaddr_flags::V4 | ipaddr_flags::OFFLINE;
+        assert_eq!(
+            ip_list(&f.notify(h).await, message_type::IP_CHANGE_NOTIFICATION),
+            vec![(Ipv4Addr::new(127, 0, 100, 1), offline), (Ipv4Addr::new(127, 0, 100, 2), offline)]
+        );
+        assert!(t0.elapsed() >= settle, "IP_CHANGE after {:?}", t0.elapsed());
+        f.assert_pending(h).await;
+    }
+
+    /// The settling rule: `settle` after the last change, but no later than 5 × `settle` after
+    /// the first change of a run.
+    #[test]
+    fn addresses_settle_after_the_last_change_within_a_bound() {
+        let s = Duration::from_secs(2);
+        let t0 = Instant::now();
+        let a: IpAddr = [192, 0, 2, 1].into();
+        let mut w = AddressWatch::default();
+        assert_eq!(w.observe(vec![(a, true)], s, t0), None, "the first look is not a change");
+        assert_eq!(w.observe(vec![(a, false)], s, t0), Some(t0 + s));
+        assert_eq!(w.observe(vec![(a, false)], s, t0 + s), None);
+        // flapping every second: each change pushes the instant on, up to 10 s after the first
+        let start = t0 + s * 2;
+        for k in 0..10u32 {
+            let now = start + Duration::from_secs(u64::from(k));
+            let at = w.observe(vec![(a, k % 2 == 0)], s, now);
+            assert_eq!(at, Some((now + s).min(start + s * 5)), "change {k}");
+        }
+        // the tenth second: settled although the last change was a second ago
+        assert_eq!(w.observe(vec![(a, false)], s, start + s * 5), None);
     }
 
     #[tokio::test]

@@ -228,6 +228,17 @@ impl Registry {
         t.values().filter_map(|e| e.reg.upgrade()).collect()
     }
 
+    /// Wakes the pending WitnessrAsyncNotify of every live registration `which` selects (it
+    /// then looks at the cluster again).
+    pub fn wake_where(&self, which: impl Fn(&Registration) -> bool) {
+        let t = self.table();
+        for reg in t.values().filter_map(|e| e.reg.upgrade()) {
+            if which(&reg) {
+                reg.wake.notify_waiters();
+            }
+        }
+    }
+
     /// How many live registrations there are.
     pub fn len(&self) -> usize {
         self.live().len()
