@@ -614,10 +614,54 @@ fn unix_ms() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64() * 1e3)
 }
 
+/// What the stdout writer thread is asked.
+enum Out {
+    Line(String),
+    /// Everything sent before is written and flushed: answer on the channel.
+    Flush(std::sync::mpsc::SyncSender<()>),
+}
+
+/// The channel to the thread that writes the witness bench's JSON lines. The clients'
+/// runtime threads never write to stdout themselves: a full pipe (the orchestrator reading
+/// slowly) would stop every connection of that thread, and delay the next WitnessrAsyncNotify
+/// call of clients that were just notified.
+fn out_channel() -> &'static std::sync::mpsc::Sender<Out> {
+    static TX: std::sync::OnceLock<std::sync::mpsc::Sender<Out>> = std::sync::OnceLock::new();
+    TX.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Out>();
+        std::thread::spawn(move || {
+            let mut out = std::io::BufWriter::new(std::io::stdout());
+            while let Ok(m) = rx.recv() {
+                let mut next = Some(m);
+                while let Some(m) = next {
+                    match m {
+                        Out::Line(l) => {
+                            let _ = writeln!(out, "{l}");
+                        }
+                        Out::Flush(ack) => {
+                            let _ = out.flush();
+                            let _ = ack.send(());
+                        }
+                    }
+                    next = rx.try_recv().ok();
+                }
+                let _ = out.flush();
+            }
+        });
+        tx
+    })
+}
+
 fn emit(o: &Json) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{o}");
-    let _ = out.flush();
+    let _ = out_channel().send(Out::Line(o.to_string()));
+}
+
+/// Waits until every line emitted so far is written.
+fn emit_flush() {
+    let (ack, done) = std::sync::mpsc::sync_channel(1);
+    if out_channel().send(Out::Flush(ack)).is_ok() {
+        let _ = done.recv_timeout(Duration::from_secs(10));
+    }
 }
 
 async fn witness_port(host: IpAddr, epm_port: u16) -> Result<u16, String> {
@@ -799,6 +843,7 @@ async fn witness_inner(cfg: WitnessCfg) -> Result<(), String> {
     }
     o.set("event", "done").set("failures", f);
     emit(&o);
+    emit_flush();
     for t in tasks {
         t.abort();
     }
