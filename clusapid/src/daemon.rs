@@ -97,27 +97,30 @@ pub struct Listeners {
     epm_port: u16,
 }
 
+/// Binds `port` on every address of `listen`; with port 0 the first bind picks the port the
+/// others then use. Returns the listeners and the port.
+async fn bind_all(
+    listen: &[std::net::IpAddr],
+    port: u16,
+    what: &'static str,
+) -> anyhow::Result<(Vec<TcpListener>, u16)> {
+    let (mut listeners, mut port) = (Vec::new(), port);
+    for ip in listen {
+        let addr = SocketAddr::new(*ip, port);
+        let l = TcpListener::bind(addr).await.map_err(|e| bind_error(e, what, addr))?;
+        port = l.local_addr()?.port();
+        listeners.push(l);
+    }
+    Ok((listeners, port))
+}
+
 impl Listeners {
     /// Binds the clusapi port, then the endpoint mapper, on every address of `listen` (port 0:
     /// the kernel picks one, the same on every address).
     pub async fn bind(listen: &[std::net::IpAddr], port: u16, epm_port: u16) -> anyhow::Result<Listeners> {
         // the clusapi port first: with port 0 the kernel picks it and the mapper must know it
-        let mut clusapi = Vec::new();
-        let mut port = port;
-        for ip in listen {
-            let addr = SocketAddr::new(*ip, port);
-            let l = TcpListener::bind(addr).await.map_err(|e| bind_error(e, "clusapi port", addr))?;
-            port = l.local_addr()?.port();
-            clusapi.push(l);
-        }
-        let mut epm = Vec::new();
-        let mut epm_port = epm_port;
-        for ip in listen {
-            let addr = SocketAddr::new(*ip, epm_port);
-            let l = TcpListener::bind(addr).await.map_err(|e| bind_error(e, "endpoint mapper port", addr))?;
-            epm_port = l.local_addr()?.port();
-            epm.push(l);
-        }
+        let (clusapi, port) = bind_all(listen, port, "clusapi port").await?;
+        let (epm, epm_port) = bind_all(listen, epm_port, "endpoint mapper port").await?;
         Ok(Listeners { clusapi, epm, port, epm_port })
     }
 
