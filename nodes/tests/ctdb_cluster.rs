@@ -238,6 +238,26 @@ async fn exercise(ctdb: Ctdb) {
     b.move_ip(addr, from).await.expect("move back");
     assert!(matches!(b.move_ip("192.0.2.1".parse().expect("ip"), 0).await, Err(BackendError::ResourceNotFound(_))));
 
+    // ---- an address node 0 takes: its clusapid relays ctdbd's TAKE_IP to the other nodes ----
+    {
+        use nodes::ctdb::backend::ADDRESS_MOVED_SRVID;
+        let (_c2, mut relayed) = nodes::ctdb::client::Connection::connect(&cluster.socket(2), &[ADDRESS_MOVED_SRVID])
+            .await
+            .expect("connect to node 2");
+        let (addr, from) = cluster
+            .ip_all()
+            .into_iter()
+            .find_map(|(a, h)| h.filter(|&h| h != 0).map(|h| (a, h)))
+            .expect("an IP off node 0");
+        b.move_ip(addr, 0).await.expect("move_ip to node 0");
+        let m = tokio::time::timeout(Duration::from_secs(5), relayed.recv())
+            .await
+            .expect("relay within 5 s")
+            .expect("a message");
+        assert_eq!(m.data, 0u32.to_le_bytes(), "relayed by node 0's clusapid");
+        b.move_ip(addr, from).await.expect("move back");
+    }
+
     // ---- kill node 2's ctdbd ----
     let pid = cluster.pid(2);
     let t = Instant::now();

@@ -25,7 +25,9 @@
 //! GET_PUBLIC_IPS per connected node, all pipelined; no process is spawned)
 //! and additionally refreshes at once on the srvid
 //! messages it registers for (RECONFIGURE, TAKE_IP, RELEASE_IP,
-//! SET_NODE_FLAGS, leader changes). Each new `RawCluster` becomes a snapshot
+//! SET_NODE_FLAGS, leader changes). ctdbd sends TAKE_IP and RELEASE_IP to its
+//! own node's clients only, so the clusapid that hears one relays it to the
+//! others ([`ADDRESS_MOVED_SRVID`]). Each new `RawCluster` becomes a snapshot
 //! through [`mapping::build`]; [`events::diff`] against the previous one
 //! yields the published events.
 //!
@@ -173,6 +175,12 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(20);
 /// persistent database broadcasts its pnn (u32, little-endian) on it, and the others mark
 /// their copy stale (in ctdb's client range, with upper bits no pid-derived srvid has).
 pub const DB_CHANGED_SRVID: u64 = 0xBE00_C1A5_A1D0_0002;
+/// The srvid on which a clusapid relays ctdbd's RELEASE_IP and TAKE_IP to the other nodes'
+/// clusapid (payload: its pnn, u32 little-endian). ctdbd sends those two only to the clients
+/// of the node that released or took the address, once its event script is done; without the
+/// relay the other nodes would see the move at their next poll (up to [`POLL_INTERVAL`]
+/// later), and so would the witness clients registered with them.
+pub const ADDRESS_MOVED_SRVID: u64 = 0xBE00_C1A5_A1D0_0003;
 /// How long a read may serve the persistent database's copy in memory after a probe found
 /// it current ([`CtdbConfig::read_cache`]'s default; see the module doc).
 pub const READ_CACHE: Duration = Duration::from_millis(200);
@@ -1286,13 +1294,15 @@ impl Shared {
             }
             return false;
         }
-        if m.srvid == DB_CHANGED_SRVID {
+        if m.srvid == DB_CHANGED_SRVID || m.srvid == ADDRESS_MOVED_SRVID {
             let me = self.conn.read().unwrap_or_else(PoisonError::into_inner).as_ref().map(|c| c.pnn());
             if protocol::decode_u32(&m.data).ok() == me {
                 return false; // our own broadcast
             }
-            self.db_stale.store(true, Ordering::SeqCst);
-            return true; // poll now: the overlay may have changed too
+            if m.srvid == DB_CHANGED_SRVID {
+                self.db_stale.store(true, Ordering::SeqCst);
+            }
+            return true; // poll now (after a commit the overlay may have changed too)
         }
         if m.srvid == srvid::LEADER {
             let Ok(pnn) = protocol::decode_u32(&m.data) else {
@@ -1315,7 +1325,7 @@ impl Shared {
     /// Connects, reads everything once and opens the persistent database.
     async fn open(&self) -> BackendResult<(Arc<Connection>, mpsc::Receiver<ReqMessage>)> {
         let mut srvids = NOTIFY_SRVIDS.to_vec();
-        srvids.push(DB_CHANGED_SRVID);
+        srvids.extend([DB_CHANGED_SRVID, ADDRESS_MOVED_SRVID]);
         srvids.extend(self.listeners.lock().unwrap_or_else(PoisonError::into_inner).keys());
         let (conn, mut rx) = Connection::connect(&self.config.socket, &srvids).await.map_err(open_err)?;
         self.stats.lock().unwrap_or_else(PoisonError::into_inner).connects += 1;
@@ -1361,6 +1371,15 @@ impl Shared {
     }
 }
 
+/// Tells the other nodes' clusapid that this node released or took an address
+/// ([`ADDRESS_MOVED_SRVID`]); best effort (their poll notices anyway).
+async fn relay_address_move(conn: &Connection) {
+    let me = conn.pnn().to_le_bytes().to_vec();
+    if let Err(e) = conn.send_message(protocol::CTDB_BROADCAST_CONNECTED, ADDRESS_MOVED_SRVID, me).await {
+        tracing::debug!(error = %e, "address move not relayed");
+    }
+}
+
 /// The monitor: polls, follows messages, reconnects.
 async fn monitor(shared: Arc<Shared>, mut first: Option<(Arc<Connection>, mpsc::Receiver<ReqMessage>)>) {
     let mut backoff = Backoff::new();
@@ -1392,7 +1411,13 @@ async fn monitor(shared: Arc<Shared>, mut first: Option<(Arc<Connection>, mpsc::
             // (refresh needed, when the notification that asks for it arrived)
             let (urgent, notified) = tokio::select! {
                 m = msgs.recv() => match m {
-                    Some(m) => (shared.handle_message(&m), Some(Instant::now())),
+                    Some(m) => {
+                        let at = Instant::now();
+                        if m.srvid == srvid::RELEASE_IP || m.srvid == srvid::TAKE_IP {
+                            relay_address_move(&conn).await;
+                        }
+                        (shared.handle_message(&m), Some(at))
+                    }
                     None => break conn.close_reason().unwrap_or_else(|| "connection closed".into()),
                 },
                 _ = tick.tick() => (true, None),
@@ -1837,7 +1862,7 @@ impl ClusterBackend for CtdbBackend {
 
     fn listen(&self, srvid: u64) -> BoxFuture<'_, BackendResult<mpsc::Receiver<PeerMessage>>> {
         Box::pin(async move {
-            if NOTIFY_SRVIDS.contains(&srvid) || srvid == DB_CHANGED_SRVID {
+            if NOTIFY_SRVIDS.contains(&srvid) || srvid == DB_CHANGED_SRVID || srvid == ADDRESS_MOVED_SRVID {
                 return Err(BackendError::InvalidParameter(format!("srvid {srvid:#x} is ctdbd's")));
             }
             let (tx, rx) = mpsc::channel(PEER_QUEUE);
