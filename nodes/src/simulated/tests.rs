@@ -1,5 +1,6 @@
 //! Simulated backend tests, including the generic conformance suite.
 
+use std::fs;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
