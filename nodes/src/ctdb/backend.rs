@@ -125,10 +125,10 @@ use super::client::{
 };
 use super::pdb::{self, CommitOutcome, DbSnapshot};
 use super::protocol::{self, opcode, srvid, PublicIpEntry, ReplyControl, ReqControl, ReqMessage, CTDB_CURRENT_NODE};
-use crate::backend::{BackendError, BackendResult, BoxFuture, ClusterBackend, Destination, PeerMessage};
+use crate::backend::{group_to_move, BackendError, BackendResult, BoxFuture, ClusterBackend, Destination, PeerMessage};
 use crate::events::{self, ClusterEvent};
 use crate::mapping;
-use crate::model::{ClusterState, GroupKind, NodeState, PropValue};
+use crate::model::{ClusterState, NodeState, PropValue};
 use crate::overlay::{Overlay, ResourceRequest};
 use crate::presentation::{Drain, NodeHostName, NodeNaming, WindowsVersion};
 use crate::raw::{CtdbInterface, CtdbNodeFlags, CtdbNodeInfo, PublicIp, RawCluster, Share};
@@ -1715,20 +1715,8 @@ impl CtdbBackend {
     async fn do_move_group(&self, group_id: &str, to: Option<u32>) -> BackendResult<u32> {
         self.shared.check_available()?;
         let state = self.snapshot();
-        let g = state.group_by_id(group_id).ok_or_else(|| BackendError::GroupNotFound(group_id.into()))?;
-        let addr = match &g.kind {
-            GroupKind::PublicIp(a) => Some(*a),
-            GroupKind::Cluster => match state.public_ips.first() {
-                Some(p) => Some(p.addr),
-                None => return Err(BackendError::Unsupported("the cluster group follows the leader")),
-            },
-            GroupKind::FileServer => return Err(BackendError::Unsupported("the File Server role runs on every node")),
-            GroupKind::Created => None,
-        };
-        let target = match to {
-            Some(pnn) => pnn,
-            None => self.best_other(&state, g.owner, addr)?,
-        };
+        let (g, addr, target) =
+            group_to_move(&state, group_id, to, |owner, addr| self.best_other(&state, owner, addr))?;
         match addr {
             Some(a) => self.do_move_ip(a, target).await?,
             None => {

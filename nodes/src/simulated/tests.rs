@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use super::*;
 use crate::conformance::{self, check_invariants};
+use crate::model::GroupKind;
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
