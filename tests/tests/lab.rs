@@ -20,7 +20,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use idl::clusapi::*;
-use idl::{ByteOrder, ContextHandle, WString};
+use idl::{ByteOrder, WString};
+use tests::clusapi_nodes::{self, open_node};
 use tests::lab::{self, node_ip, public_ips, Lab, CLIENT, LAB_CLUSTER, LAB_PASSWORD, LAB_USER};
 use tests::RpcClient;
 
@@ -35,27 +36,9 @@ fn user() -> String {
     format!("{LAB_USER}%{LAB_PASSWORD}")
 }
 
-fn open_node(c: &mut RpcClient, name: &str) -> ContextHandle {
-    let stub = ApiOpenNodeRequest { node_name: WString::new(name) }.to_stub();
-    let r = ApiOpenNodeResponse::decode_stub(
-        &c.call(ApiOpenNodeRequest::OPNUM, &stub).expect("no fault"),
-        ByteOrder::Little,
-    )
-    .expect("decodes");
-    assert_eq!(r.status.0, 0, "ApiOpenNode {name}");
-    r.node
-}
-
 fn node_state(c: &mut RpcClient, name: &str) -> u32 {
     let h = open_node(c, name);
-    let stub = ApiGetNodeStateRequest { node: h }.to_stub();
-    let r = ApiGetNodeStateResponse::decode_stub(
-        &c.call(ApiGetNodeStateRequest::OPNUM, &stub).expect("no fault"),
-        ByteOrder::Little,
-    )
-    .expect("decodes");
-    assert_eq!(r.result.0, 0, "ApiGetNodeState");
-    r.state
+    clusapi_nodes::node_state(c, h)
 }
 
 /// ApiOpenGroup + ApiGetGroupState: (state, owner node name).
