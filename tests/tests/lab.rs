@@ -202,6 +202,24 @@ fn clusapid_check_is_ok_on_every_node() {
     }
 }
 
+/// After node `victim`'s addresses `moved` went to `holders`: each answers SMB from its new
+/// node within `smb_within`, and clusapi through it reports the victim in `state` (value, name)
+/// and the address's group owned by the new node.
+fn taken_over(lab: &Lab, victim: u32, state: (u32, &str), moved: &[IpAddr], holders: &[u32], smb_within: Duration) {
+    let (want, state_name) = state;
+    for (a, n) in moved.iter().zip(holders) {
+        let (_, took) =
+            lab::wait_for(&format!("smbclient //{a}/data from node{n}"), smb_within, || smb_ls(lab, *a).ok());
+        eprintln!("  {a}: SMB answers from node{n} {took:?} after the move was seen");
+        let owner = clusapi_until(lab, *a, &format!("node {state_name} and the group's new owner"), |c| {
+            let in_state = node_state(c, &format!("CTDB_NODE_{victim}")) == want;
+            let (_, owner) = group_state(c, &format!("Public IP {a}"));
+            (in_state && owner == format!("CTDB_NODE_{n}")).then_some(owner)
+        });
+        eprintln!("  clusapi through {a}: CTDB_NODE_{victim} {state_name}, \"Public IP {a}\" owned by {owner}");
+    }
+}
+
 #[test]
 fn ctdb_disable_moves_the_ips_and_clusapi_sees_it() {
     let Some(lab) = lab::shared("lab", NODES) else { return };
@@ -218,18 +236,7 @@ fn ctdb_disable_moves_the_ips_and_clusapi_sees_it() {
         (h.len() == moved.len() && h.iter().all(|&n| n != victim)).then_some(h)
     });
     eprintln!("ctdb disable: {moved:?} on nodes {holders:?} after {took:?} (since the command: {:?})", t.elapsed());
-    for (a, n) in moved.iter().zip(&holders) {
-        let (_, took) = lab::wait_for(&format!("smbclient //{a}/data from node{n}"), Duration::from_secs(10), || {
-            smb_ls(&lab, *a).ok()
-        });
-        eprintln!("  {a}: SMB answers from node{n} {took:?} after the move was seen");
-        let owner = clusapi_until(&lab, *a, "node Paused and the group's new owner", |c| {
-            let paused = node_state(c, &format!("CTDB_NODE_{victim}")) == NODE_PAUSED;
-            let (_, owner) = group_state(c, &format!("Public IP {a}"));
-            (paused && owner == format!("CTDB_NODE_{n}")).then_some(owner)
-        });
-        eprintln!("  clusapi through {a}: CTDB_NODE_{victim} Paused, \"Public IP {a}\" owned by {owner}");
-    }
+    taken_over(&lab, victim, (NODE_PAUSED, "Paused"), &moved, &holders, Duration::from_secs(10));
     lab.ctdb(victim, &["enable"]);
     lab::wait_for("node back and hosting again", Duration::from_secs(20), || {
         (!lab.ips_on(victim).is_empty()).then_some(())
@@ -270,18 +277,7 @@ fn killed_ctdbd_moves_the_ips_and_clusapi_reports_the_node_down() {
         std::process::Command::new("ip").args(["-n", &ns, "link", "set", "eth0", "down"]).status().expect("ip link");
     assert!(st.success());
     let _ = lab.exec(CLIENT, &["ip", "neigh", "flush", "dev", "eth0"]);
-    for (a, n) in moved.iter().zip(&holders) {
-        let (_, took) = lab::wait_for(&format!("smbclient //{a}/data from node{n}"), Duration::from_secs(15), || {
-            smb_ls(&lab, *a).ok()
-        });
-        eprintln!("  {a}: SMB answers from node{n} {took:?} after the takeover was seen");
-        let owner = clusapi_until(&lab, *a, "node Down and the group's new owner", |c| {
-            let down = node_state(c, &format!("CTDB_NODE_{victim}")) == NODE_DOWN;
-            let (_, owner) = group_state(c, &format!("Public IP {a}"));
-            (down && owner == format!("CTDB_NODE_{n}")).then_some(owner)
-        });
-        eprintln!("  clusapi through {a}: CTDB_NODE_{victim} Down, \"Public IP {a}\" owned by {owner}");
-    }
+    taken_over(&lab, victim, (NODE_DOWN, "Down"), &moved, &holders, Duration::from_secs(15));
     // back: link up, ctdbd (its init removes the stale addresses), smbd with it
     let st = std::process::Command::new("ip").args(["-n", &ns, "link", "set", "eth0", "up"]).status().expect("ip link");
     assert!(st.success());
