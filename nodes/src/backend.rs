@@ -11,7 +11,7 @@ use tokio::sync::{broadcast, mpsc};
 
 pub use crate::error::{win32, BackendError, BackendResult};
 use crate::events::ClusterEvent;
-use crate::model::{ClusterState, NodeState, PropValue};
+use crate::model::{ClusterState, Group, GroupKind, NodeState, PropValue};
 use crate::raw::Share;
 
 /// A boxed, sendable future (keeps the trait object-safe).
@@ -52,6 +52,34 @@ pub struct BackendStats {
 /// The answer of a trait method a backend does not implement.
 fn unsupported<'a, T: Send + 'a>(what: &'static str) -> BoxFuture<'a, BackendResult<T>> {
     Box::pin(std::future::ready(Err(BackendError::Unsupported(what))))
+}
+
+/// What [`ClusterBackend::move_group`] moves for group `group_id`, and where: the group; the
+/// public address whose move moves it (a public-IP group's own; the first public IP for the
+/// Cluster Group), `None` for a created group, which moves on its own; and the target node,
+/// `to` or else the backend's `best_other(current owner, address)`. The File Server role and a
+/// Cluster Group without public IPs do not move.
+pub(crate) fn group_to_move<'a>(
+    state: &'a ClusterState,
+    group_id: &str,
+    to: Option<u32>,
+    best_other: impl FnOnce(Option<u32>, Option<IpAddr>) -> BackendResult<u32>,
+) -> BackendResult<(&'a Group, Option<IpAddr>, u32)> {
+    let g = state.group_by_id(group_id).ok_or_else(|| BackendError::GroupNotFound(group_id.into()))?;
+    let addr = match &g.kind {
+        GroupKind::PublicIp(a) => Some(*a),
+        GroupKind::Cluster => match state.public_ips.first() {
+            Some(p) => Some(p.addr),
+            None => return Err(BackendError::Unsupported("the cluster group follows the leader")),
+        },
+        GroupKind::FileServer => return Err(BackendError::Unsupported("the File Server role runs on every node")),
+        GroupKind::Created => None,
+    };
+    let target = match to {
+        Some(pnn) => pnn,
+        None => best_other(g.owner, addr)?,
+    };
+    Ok((g, addr, target))
 }
 
 /// A source of cluster state and the operations clusapi can request.

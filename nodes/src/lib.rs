@@ -10,6 +10,7 @@
 //! * [`error`]: [`BackendError`] and its Win32 codes.
 //! * [`backend`]: the [`ClusterBackend`] trait.
 //! * [`simulated`]: an in-process CTDB look-alike backend.
+//! * [`state_file`]: the state file (overlay) and registry blob on disk, written crash-safely.
 //! * [`ctdb`]: the backend driving a real ctdbd over its Unix socket.
 //! * `conformance` (tests / `test-util` feature): checks for any backend.
 
@@ -24,6 +25,7 @@ pub mod overlay;
 pub mod presentation;
 pub mod raw;
 pub mod simulated;
+pub mod state_file;
 
 #[cfg(any(test, feature = "test-util"))]
 pub mod conformance;

@@ -205,6 +205,11 @@ fn ip_props(addr: IpAddr, prefix_len: u8, network: &str) -> Vec<(String, PropVal
     }
 }
 
+/// The private properties of a Network Name resource answering to `name`: Name and DnsName.
+fn network_name_props(name: &str) -> Vec<(String, PropValue)> {
+    vec![("Name".into(), PropValue::Sz(name.into())), ("DnsName".into(), PropValue::Sz(name.into()))]
+}
+
 fn ip_type(addr: IpAddr) -> &'static str {
     match addr {
         IpAddr::V4(_) => type_names::IP_ADDRESS,
@@ -477,10 +482,7 @@ pub fn build(raw: &RawCluster, overlay: &Overlay) -> ClusterState {
         state: online_if(any_up),
         dependencies: Vec::new(),
         possible_owners: all_pnns.clone(),
-        private_props: vec![
-            ("Name".into(), PropValue::Sz(raw.cluster_name.clone())),
-            ("DnsName".into(), PropValue::Sz(raw.cluster_name.clone())),
-        ],
+        private_props: network_name_props(&raw.cluster_name),
         flags: clus_flags::CORE,
         description: String::new(),
     });
@@ -563,10 +565,7 @@ pub fn build(raw: &RawCluster, overlay: &Overlay) -> ClusterState {
         state: online_if(any_up),
         dependencies: Vec::new(),
         possible_owners: all_pnns.clone(),
-        private_props: vec![
-            ("Name".into(), PropValue::Sz(raw.cluster_name.clone())),
-            ("DnsName".into(), PropValue::Sz(raw.cluster_name.clone())),
-        ],
+        private_props: network_name_props(&raw.cluster_name),
         flags: 0,
         description: String::new(),
     });

@@ -23,22 +23,21 @@
 //! state file, in [`registry_file`] next to it (written crash-safely like the overlay).
 
 use std::collections::HashMap;
-use std::fs::{self, File};
-use std::io::{ErrorKind, Write};
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use tokio::sync::{broadcast, mpsc};
 
-use crate::backend::{BackendError, BackendResult, BoxFuture, ClusterBackend, Destination, PeerMessage};
+use crate::backend::{group_to_move, BackendError, BackendResult, BoxFuture, ClusterBackend, Destination, PeerMessage};
 use crate::events::{self, ClusterEvent};
 use crate::mapping;
-use crate::model::{ClusterState, GroupKind, NodeState, PropValue};
+use crate::model::{ClusterState, NodeState, PropValue};
 use crate::overlay::{Overlay, ResourceRequest};
 use crate::presentation::WindowsVersion;
 use crate::raw::{CtdbInterface, CtdbNodeFlags, CtdbNodeInfo, PublicIp, RawCluster, Share};
+use crate::state_file::{load_overlay, load_registry, persist_bytes, persist_overlay, registry_file};
 
 /// Capacity of the event channel; slow subscribers see `Lagged`.
 const EVENT_CAPACITY: usize = 1024;
@@ -122,74 +121,6 @@ impl std::fmt::Debug for SimulatedCluster {
             .field("state_file", &self.state_file)
             .finish_non_exhaustive()
     }
-}
-
-fn io_err(what: &str, path: &Path, e: std::io::Error) -> BackendError {
-    BackendError::Storage(format!("{what} {}: {e}", path.display()))
-}
-
-/// Loads the overlay; a missing file is an empty overlay.
-fn load_overlay(path: &Path) -> BackendResult<Overlay> {
-    match fs::read_to_string(path) {
-        Ok(text) => Overlay::from_toml(&text),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(Overlay::default()),
-        Err(e) => Err(io_err("cannot read", path, e)),
-    }
-}
-
-/// Writes the overlay crash-safely (see [`persist_bytes`]).
-fn persist_overlay(path: &Path, overlay: &Overlay) -> BackendResult<()> {
-    persist_bytes(path, overlay.to_toml()?.as_bytes())
-}
-
-/// The file holding the cluster-registry blob next to the state file `state`:
-/// `state` with the extension `registry` (`state.toml` → `state.registry`).
-pub fn registry_file(state: &Path) -> PathBuf {
-    let p = state.with_extension("registry");
-    if p == state {
-        let mut s = state.as_os_str().to_owned();
-        s.push(".registry");
-        PathBuf::from(s)
-    } else {
-        p
-    }
-}
-
-/// Loads the registry blob; a missing file is `None`.
-fn load_registry(path: &Path) -> BackendResult<Option<Vec<u8>>> {
-    match fs::read(path) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io_err("cannot read", path, e)),
-    }
-}
-
-/// Writes `bytes` to `path` crash-safely: temp file, fsync, rename, fsync directory. A crash
-/// leaves either the old or the new content; on error the temp file is removed.
-fn persist_bytes(path: &Path, bytes: &[u8]) -> BackendResult<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let written = (|| {
-        let mut f = File::create(&tmp).map_err(|e| io_err("cannot create", &tmp, e))?;
-        f.write_all(bytes).map_err(|e| io_err("cannot write", &tmp, e))?;
-        f.sync_all().map_err(|e| io_err("cannot sync", &tmp, e))?;
-        drop(f);
-        fs::rename(&tmp, path).map_err(|e| io_err("cannot rename onto", path, e))
-    })();
-    if written.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    written?;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    // Best effort: not every filesystem lets a directory be fsynced.
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
 }
 
 /// Whether `pnn` can host `ip` right now.
@@ -645,20 +576,8 @@ impl SimulatedCluster {
     fn do_move_group(&self, group_id: &str, to: Option<u32>) -> BackendResult<u32> {
         self.check_available()?;
         let state = self.snapshot();
-        let g = state.group_by_id(group_id).ok_or_else(|| BackendError::GroupNotFound(group_id.into()))?;
-        let addr = match &g.kind {
-            GroupKind::PublicIp(a) => Some(*a),
-            GroupKind::Cluster => match state.public_ips.first() {
-                Some(p) => Some(p.addr),
-                None => return Err(BackendError::Unsupported("the cluster group follows the leader")),
-            },
-            GroupKind::FileServer => return Err(BackendError::Unsupported("the File Server role runs on every node")),
-            GroupKind::Created => None,
-        };
-        let target = match to {
-            Some(pnn) => pnn,
-            None => self.best_other(&state, g.owner, addr)?,
-        };
+        let (g, addr, target) =
+            group_to_move(&state, group_id, to, |owner, addr| self.best_other(&state, owner, addr))?;
         match addr {
             Some(a) => self.do_move_ip(a, target)?,
             None => {

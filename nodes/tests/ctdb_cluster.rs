@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use nodes::conformance;
 use nodes::{BackendError, ClusterBackend, ClusterEvent, CtdbBackend, CtdbConfig, Destination, GroupKind, NodeState};
 
+#[macro_use]
 mod common;
 
 use common::{Cluster, Ctdb, HostLock};
@@ -91,21 +92,13 @@ async fn all_up(b: &CtdbBackend, timeout: Duration) {
     .await;
 }
 
-/// The installed CTDB (4.22 in CI).
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn real_ctdb_cluster() {
-    if !common::ctdbd_or_skip("ctdb_cluster") {
-        return;
-    }
-    exercise(Ctdb::Installed).await;
-}
-
-/// Debian 12's own CTDB 4.17: the backend supports both.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn real_ctdb_cluster_4_17() {
-    let Some(ctdb) = common::ctdb_417_or_skip("ctdb_cluster (4.17)") else { return };
-    exercise(ctdb).await;
-}
+on_both_ctdb_versions!(
+    "ctdb_cluster",
+    /// The installed CTDB (4.22 in CI).
+    real_ctdb_cluster,
+    /// Debian 12's own CTDB 4.17: the backend supports both.
+    real_ctdb_cluster_4_17
+);
 
 async fn exercise(ctdb: Ctdb) {
     let test_start = Instant::now();

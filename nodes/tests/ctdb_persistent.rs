@@ -17,6 +17,7 @@
 //! * (f) with host-name naming, backends on nodes 0 and 1 publish their host
 //!   names and every backend names those nodes so (node 2 published none).
 
+#[macro_use]
 mod common;
 
 use std::path::Path;
@@ -84,21 +85,13 @@ fn tokens(b: &[u8]) -> Vec<String> {
     String::from_utf8_lossy(b).split(';').filter(|t| !t.is_empty()).map(str::to_string).collect()
 }
 
-/// The installed CTDB (4.22 in CI).
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn overlay_and_registry_in_persistent_database() {
-    if !common::ctdbd_or_skip("ctdb_persistent") {
-        return;
-    }
-    exercise(Ctdb::Installed).await;
-}
-
-/// Debian 12's own CTDB 4.17 (its persistent-transaction controls are the same).
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn overlay_and_registry_in_persistent_database_4_17() {
-    let Some(ctdb) = common::ctdb_417_or_skip("ctdb_persistent (4.17)") else { return };
-    exercise(ctdb).await;
-}
+on_both_ctdb_versions!(
+    "ctdb_persistent",
+    /// The installed CTDB (4.22 in CI).
+    overlay_and_registry_in_persistent_database,
+    /// Debian 12's own CTDB 4.17 (its persistent-transaction controls are the same).
+    overlay_and_registry_in_persistent_database_4_17
+);
 
 async fn exercise(ctdb: Ctdb) {
     let test_start = Instant::now();

@@ -960,6 +960,13 @@ pub struct PlainPdu {
     pub bytes: Vec<u8>,
 }
 
+impl PlainPdu {
+    /// A PDU that travels unprotected: its bytes as they are.
+    fn unprotected(ptype: PacketType, p: &RawPdu) -> PlainPdu {
+        PlainPdu { ptype, sealed: false, frame: p.frame, offset: p.offset, bytes: p.bytes.clone() }
+    }
+}
+
 /// What the replay of one connection saw.
 #[derive(Clone, Debug)]
 pub struct ConnReport {
@@ -999,6 +1006,12 @@ struct Partial {
     stub: Vec<u8>,
     fragments: usize,
     first_frame: u32,
+}
+
+/// The parsed PDU of frame `frame`, or None with "frame F: WHAT does not parse: E" added to
+/// `problems`.
+fn parsed<T>(r: Result<T, impl std::fmt::Display>, frame: u32, what: &str, problems: &mut Vec<String>) -> Option<T> {
+    r.map_err(|e| problems.push(format!("frame {frame}: {what} does not parse: {e}"))).ok()
 }
 
 fn ptype_name(t: PacketType) -> &'static str {
@@ -1171,13 +1184,7 @@ pub fn replay_connection(conn: &TcpConnection, creds: &Credentials) -> (ConnRepo
     let parse_all = |raw: &[RawPdu], problems: &mut Vec<String>| -> Vec<(Header, usize)> {
         raw.iter()
             .enumerate()
-            .filter_map(|(i, p)| match pdu::parse_header(&p.bytes) {
-                Ok(h) => Some((h, i)),
-                Err(e) => {
-                    problems.push(format!("frame {}: PDU does not parse: {e}", p.frame));
-                    None
-                }
-            })
+            .filter_map(|(i, p)| Some((parsed(pdu::parse_header(&p.bytes), p.frame, "PDU", problems)?, i)))
             .collect()
     };
     let c_pdus = parse_all(&c_raw, &mut problems);
@@ -1217,12 +1224,13 @@ pub fn replay_connection(conn: &TcpConnection, creds: &Credentials) -> (ConnRepo
     for (h, p) in &s_view {
         match h.ptype {
             PacketType::BindAck | PacketType::AlterContextResp => {
-                let a = match pdu::parse_bind_ack(&p.bytes, h, body_end(&p.bytes, h)) {
-                    Ok(a) => a,
-                    Err(e) => {
-                        problems.push(format!("frame {}: {} does not parse: {e}", p.frame, ptype_name(h.ptype)));
-                        continue;
-                    }
+                let Some(a) = parsed(
+                    pdu::parse_bind_ack(&p.bytes, h, body_end(&p.bytes, h)),
+                    p.frame,
+                    ptype_name(h.ptype),
+                    &mut problems,
+                ) else {
+                    continue;
                 };
                 let Some((call_id, prop)) = proposals.pop_front() else {
                     problems.push(format!(
@@ -1460,12 +1468,8 @@ pub fn replay_connection(conn: &TcpConnection, creds: &Credentials) -> (ConnRepo
             PacketType::Bind | PacketType::AlterContext | PacketType::Auth3 => {}
             PacketType::Shutdown | PacketType::CoCancel | PacketType::Orphaned => {}
             PacketType::Request => {
-                let req = match pdu::parse_request(&p.bytes, h) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        problems.push(format!("frame {}: request does not parse: {e}", p.frame));
-                        continue;
-                    }
+                let Some(req) = parsed(pdu::parse_request(&p.bytes, h), p.frame, "request", &mut problems) else {
+                    continue;
                 };
                 let Some((plain, stub, sealed)) = verify(p, h, req.stub_offset, &mut c2s, &mut problems) else {
                     continue;
@@ -1555,21 +1559,11 @@ pub fn replay_connection(conn: &TcpConnection, creds: &Credentials) -> (ConnRepo
         }
         match h.ptype {
             PacketType::BindAck | PacketType::AlterContextResp | PacketType::BindNak | PacketType::Shutdown => {
-                rep.server_plain.push(PlainPdu {
-                    ptype: h.ptype,
-                    sealed: false,
-                    frame: p.frame,
-                    offset: p.offset,
-                    bytes: p.bytes.clone(),
-                });
+                rep.server_plain.push(PlainPdu::unprotected(h.ptype, p));
             }
             PacketType::Fault => {
-                let r = match pdu::parse_response(&p.bytes, h) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        problems.push(format!("frame {}: fault does not parse: {e}", p.frame));
-                        continue;
-                    }
+                let Some(r) = parsed(pdu::parse_response(&p.bytes, h), p.frame, "fault", &mut problems) else {
+                    continue;
                 };
                 let mut bad = Vec::new();
                 if h.auth_length != 0 || p.bytes.len() != pdu::HEADER_LEN + 16 {
@@ -1594,13 +1588,7 @@ pub fn replay_connection(conn: &TcpConnection, creds: &Credentials) -> (ConnRepo
                 if !bad.is_empty() {
                     problems.push(format!("frame {}: fault for call {}: {}", p.frame, h.call_id, bad.join("; ")));
                 }
-                rep.server_plain.push(PlainPdu {
-                    ptype: h.ptype,
-                    sealed: false,
-                    frame: p.frame,
-                    offset: p.offset,
-                    bytes: p.bytes.clone(),
-                });
+                rep.server_plain.push(PlainPdu::unprotected(h.ptype, p));
                 let a = Answer::Fault {
                     status: r.status,
                     frame: p.frame,
@@ -1609,12 +1597,8 @@ pub fn replay_connection(conn: &TcpConnection, creds: &Credentials) -> (ConnRepo
                 answer(h.call_id, a, p.frame, r.context_id, &mut rep.calls, &mut problems);
             }
             PacketType::Response => {
-                let r = match pdu::parse_response(&p.bytes, h) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        problems.push(format!("frame {}: response does not parse: {e}", p.frame));
-                        continue;
-                    }
+                let Some(r) = parsed(pdu::parse_response(&p.bytes, h), p.frame, "response", &mut problems) else {
+                    continue;
                 };
                 let stub_offset = pdu::HEADER_LEN + pdu::RESPONSE_HDR_LEN;
                 let Some((plain, stub, sealed)) = verify(p, h, stub_offset, &mut s2c, &mut problems) else {

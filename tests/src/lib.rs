@@ -9,6 +9,7 @@
 //! does not change what the tests see.
 
 pub mod capture;
+pub mod clusapi_nodes;
 pub mod ctdb;
 pub mod domain;
 pub mod http;
@@ -1042,20 +1043,7 @@ impl RpcClient {
         s.set_read_timeout(Some(Duration::from_secs(30))).expect("read timeout");
         s.set_write_timeout(Some(Duration::from_secs(30))).expect("write timeout");
         let _ = s.set_nodelay(true);
-        Self::connect_stream(s, auth)
-    }
-
-    fn connect_stream(stream: TcpStream, auth: Auth<'_>) -> RpcClient {
-        let conn = match auth {
-            Auth::None => ClientConnection::anonymous(),
-            Auth::Ntlm { user, password, level } => {
-                ClientConnection::authenticated(initiator(AuthType::Ntlmssp, user, password), level)
-            }
-            Auth::Spnego { user, password, level } => {
-                ClientConnection::authenticated(initiator(AuthType::Spnego, user, password), level)
-            }
-        };
-        RpcClient { stream, conn, inbuf: Vec::new(), assoc_group_id: 0 }
+        Self::over(s, auth)
     }
 
     /// Connects to 127.0.0.1:`port` with `auth`; bind with [`RpcClient::bind`].
@@ -1185,22 +1173,29 @@ fn initiator(kind: AuthType, user: &str, password: &str) -> Initiator {
     )
 }
 
-/// ept_map over `c` for the ncacn_ip_tcp tower of `iface` `major.minor` (NDR 2.0, port 0,
-/// address 0.0.0.0), as Windows and Samba clients ask; panics on a fault.
-pub fn ept_map(c: &mut RpcClient, iface: idl::Guid, major: u16, minor: u16) -> idl::epm::EptMapResponse {
-    use idl::epm::{EptMapRequest, EptMapResponse, TcpTower, Tower, Twr};
+/// The ept_map request for the ncacn_ip_tcp tower of `iface` `major.minor` (NDR 2.0, port 0,
+/// address 0.0.0.0), at most four towers back, as Windows and Samba clients ask.
+fn ept_map_request(iface: idl::Guid, major: u16, minor: u16) -> idl::epm::EptMapRequest {
+    use idl::epm::{EptMapRequest, TcpTower, Tower, Twr};
     let tower = Tower::ncacn_ip_tcp(&TcpTower {
         interface: (iface, major, minor),
         transfer: (idl::NDR20_UUID, 2),
         port: 0,
         ip: [0; 4],
     });
-    let req = EptMapRequest {
+    EptMapRequest {
         object: Some(idl::Guid::NIL),
         map_tower: Some(Twr(tower.to_bytes())),
         entry_handle: idl::ContextHandle::NULL,
         max_towers: 4,
-    };
+    }
+}
+
+/// ept_map over `c` for the ncacn_ip_tcp tower of `iface` `major.minor` (NDR 2.0, port 0,
+/// address 0.0.0.0), as Windows and Samba clients ask; panics on a fault.
+pub fn ept_map(c: &mut RpcClient, iface: idl::Guid, major: u16, minor: u16) -> idl::epm::EptMapResponse {
+    use idl::epm::{EptMapRequest, EptMapResponse};
+    let req = ept_map_request(iface, major, minor);
     let stub = c.call(EptMapRequest::OPNUM, &req.to_stub()).expect("ept_map faulted");
     EptMapResponse::decode_stub(&stub, idl::ByteOrder::Little).expect("decoding ept_map")
 }
@@ -1213,19 +1208,8 @@ pub fn try_ept_map(
     major: u16,
     minor: u16,
 ) -> Result<Vec<idl::epm::TcpTower>, String> {
-    use idl::epm::{EptMapRequest, EptMapResponse, TcpTower, Tower, Twr};
-    let tower = Tower::ncacn_ip_tcp(&TcpTower {
-        interface: (iface, major, minor),
-        transfer: (idl::NDR20_UUID, 2),
-        port: 0,
-        ip: [0; 4],
-    });
-    let req = EptMapRequest {
-        object: Some(idl::Guid::NIL),
-        map_tower: Some(Twr(tower.to_bytes())),
-        entry_handle: idl::ContextHandle::NULL,
-        max_towers: 4,
-    };
+    use idl::epm::{EptMapRequest, EptMapResponse, TcpTower, Tower};
+    let req = ept_map_request(iface, major, minor);
     let stub = c.try_call(EptMapRequest::OPNUM, &req.to_stub()).map_err(|e| format!("ept_map: {e:?}"))?;
     let r = EptMapResponse::decode_stub(&stub, idl::ByteOrder::Little).map_err(|e| format!("ept_map reply: {e:?}"))?;
     if r.status.0 != 0 {

@@ -9,54 +9,14 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use idl::clusapi::*;
-use idl::{ByteOrder, ContextHandle, WString};
+use idl::{ByteOrder, ContextHandle};
+use tests::clusapi_nodes::{node_state, open_node, pause_node, resume_node};
 use tests::ctdb::LocalCluster;
 use tests::*;
 
 const NODE_UP: u32 = 0;
 const NODE_DOWN: u32 = 1;
 const NODE_PAUSED: u32 = 2;
-
-fn open_node(c: &mut RpcClient, name: &str) -> ContextHandle {
-    let stub = ApiOpenNodeRequest { node_name: WString::new(name) }.to_stub();
-    let r = ApiOpenNodeResponse::decode_stub(
-        &c.call(ApiOpenNodeRequest::OPNUM, &stub).expect("no fault"),
-        ByteOrder::Little,
-    )
-    .expect("decodes");
-    assert_eq!(r.status.0, 0, "ApiOpenNode {name}");
-    r.node
-}
-
-fn node_state(c: &mut RpcClient, h: ContextHandle) -> u32 {
-    let stub = ApiGetNodeStateRequest { node: h }.to_stub();
-    let r = ApiGetNodeStateResponse::decode_stub(
-        &c.call(ApiGetNodeStateRequest::OPNUM, &stub).expect("no fault"),
-        ByteOrder::Little,
-    )
-    .expect("decodes");
-    assert_eq!(r.result.0, 0, "ApiGetNodeState");
-    r.state
-}
-
-fn pause(c: &mut RpcClient, h: ContextHandle) -> u32 {
-    let stub = ApiPauseNodeRequest { node: h }.to_stub();
-    ApiPauseNodeResponse::decode_stub(&c.call(ApiPauseNodeRequest::OPNUM, &stub).expect("no fault"), ByteOrder::Little)
-        .expect("decodes")
-        .result
-        .0
-}
-
-fn resume(c: &mut RpcClient, h: ContextHandle) -> u32 {
-    let stub = ApiResumeNodeRequest { node: h }.to_stub();
-    ApiResumeNodeResponse::decode_stub(
-        &c.call(ApiResumeNodeRequest::OPNUM, &stub).expect("no fault"),
-        ByteOrder::Little,
-    )
-    .expect("decodes")
-    .result
-    .0
-}
 
 /// Polls ApiGetNodeState until it is `want`; returns the time it took.
 fn wait_state(c: &mut RpcClient, h: ContextHandle, want: u32, timeout: Duration) -> Duration {
@@ -126,15 +86,15 @@ fn serve_on_a_real_ctdb_cluster() {
     // pause through clusapi = ctdb disable: pnn 1 DISABLED and its IPs moved away
     let n1 = open_node(&mut c, "CTDB_NODE_1");
     assert_eq!(node_state(&mut c, n1), NODE_UP);
-    assert_eq!(pause(&mut c, n1), 0);
+    assert_eq!(pause_node(&mut c, n1), 0);
     assert!(cluster.status_line(1).contains("DISABLED"), "ctdb status: {}", cluster.status_line(1));
     assert!(cluster.ips_on(1).is_empty(), "pnn 1 still hosts {:?}", cluster.ips_on(1));
     assert_eq!(node_state(&mut c, n1), NODE_PAUSED);
-    assert_eq!(resume(&mut c, n1), 0);
+    assert_eq!(resume_node(&mut c, n1), 0);
     assert!(cluster.status_line(1).ends_with("OK"), "ctdb status: {}", cluster.status_line(1));
     assert_eq!(node_state(&mut c, n1), NODE_UP);
     // [MS-CMRP] resuming a node that is not paused
-    assert_eq!(resume(&mut c, n1), 5058);
+    assert_eq!(resume_node(&mut c, n1), 5058);
 
     // a read-only account may look but not pause
     let mut ro = RpcClient::clusapi_as(
@@ -142,7 +102,7 @@ fn serve_on_a_real_ctdb_cluster() {
         Auth::Spnego { user: BOB_USER, password: BOB_PASSWORD, level: dcerpc::pdu::auth_level::PKT_PRIVACY },
     );
     let n1_ro = open_node(&mut ro, "CTDB_NODE_1");
-    assert_eq!(pause(&mut ro, n1_ro), 5);
+    assert_eq!(pause_node(&mut ro, n1_ro), 5);
     assert!(cluster.status_line(1).ends_with("OK"));
 
     // the same through rpcclient, as an admin would

@@ -20,7 +20,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use idl::clusapi::*;
-use idl::{ByteOrder, ContextHandle, WString};
+use idl::{ByteOrder, WString};
+use tests::clusapi_nodes::{self, open_node};
 use tests::lab::{self, node_ip, public_ips, Lab, CLIENT, LAB_CLUSTER, LAB_PASSWORD, LAB_USER};
 use tests::RpcClient;
 
@@ -35,27 +36,9 @@ fn user() -> String {
     format!("{LAB_USER}%{LAB_PASSWORD}")
 }
 
-fn open_node(c: &mut RpcClient, name: &str) -> ContextHandle {
-    let stub = ApiOpenNodeRequest { node_name: WString::new(name) }.to_stub();
-    let r = ApiOpenNodeResponse::decode_stub(
-        &c.call(ApiOpenNodeRequest::OPNUM, &stub).expect("no fault"),
-        ByteOrder::Little,
-    )
-    .expect("decodes");
-    assert_eq!(r.status.0, 0, "ApiOpenNode {name}");
-    r.node
-}
-
 fn node_state(c: &mut RpcClient, name: &str) -> u32 {
     let h = open_node(c, name);
-    let stub = ApiGetNodeStateRequest { node: h }.to_stub();
-    let r = ApiGetNodeStateResponse::decode_stub(
-        &c.call(ApiGetNodeStateRequest::OPNUM, &stub).expect("no fault"),
-        ByteOrder::Little,
-    )
-    .expect("decodes");
-    assert_eq!(r.result.0, 0, "ApiGetNodeState");
-    r.state
+    clusapi_nodes::node_state(c, h)
 }
 
 /// ApiOpenGroup + ApiGetGroupState: (state, owner node name).
@@ -219,6 +202,24 @@ fn clusapid_check_is_ok_on_every_node() {
     }
 }
 
+/// After node `victim`'s addresses `moved` went to `holders`: each answers SMB from its new
+/// node within `smb_within`, and clusapi through it reports the victim in `state` (value, name)
+/// and the address's group owned by the new node.
+fn taken_over(lab: &Lab, victim: u32, state: (u32, &str), moved: &[IpAddr], holders: &[u32], smb_within: Duration) {
+    let (want, state_name) = state;
+    for (a, n) in moved.iter().zip(holders) {
+        let (_, took) =
+            lab::wait_for(&format!("smbclient //{a}/data from node{n}"), smb_within, || smb_ls(lab, *a).ok());
+        eprintln!("  {a}: SMB answers from node{n} {took:?} after the move was seen");
+        let owner = clusapi_until(lab, *a, &format!("node {state_name} and the group's new owner"), |c| {
+            let in_state = node_state(c, &format!("CTDB_NODE_{victim}")) == want;
+            let (_, owner) = group_state(c, &format!("Public IP {a}"));
+            (in_state && owner == format!("CTDB_NODE_{n}")).then_some(owner)
+        });
+        eprintln!("  clusapi through {a}: CTDB_NODE_{victim} {state_name}, \"Public IP {a}\" owned by {owner}");
+    }
+}
+
 #[test]
 fn ctdb_disable_moves_the_ips_and_clusapi_sees_it() {
     let Some(lab) = lab::shared("lab", NODES) else { return };
@@ -235,18 +236,7 @@ fn ctdb_disable_moves_the_ips_and_clusapi_sees_it() {
         (h.len() == moved.len() && h.iter().all(|&n| n != victim)).then_some(h)
     });
     eprintln!("ctdb disable: {moved:?} on nodes {holders:?} after {took:?} (since the command: {:?})", t.elapsed());
-    for (a, n) in moved.iter().zip(&holders) {
-        let (_, took) = lab::wait_for(&format!("smbclient //{a}/data from node{n}"), Duration::from_secs(10), || {
-            smb_ls(&lab, *a).ok()
-        });
-        eprintln!("  {a}: SMB answers from node{n} {took:?} after the move was seen");
-        let owner = clusapi_until(&lab, *a, "node Paused and the group's new owner", |c| {
-            let paused = node_state(c, &format!("CTDB_NODE_{victim}")) == NODE_PAUSED;
-            let (_, owner) = group_state(c, &format!("Public IP {a}"));
-            (paused && owner == format!("CTDB_NODE_{n}")).then_some(owner)
-        });
-        eprintln!("  clusapi through {a}: CTDB_NODE_{victim} Paused, \"Public IP {a}\" owned by {owner}");
-    }
+    taken_over(&lab, victim, (NODE_PAUSED, "Paused"), &moved, &holders, Duration::from_secs(10));
     lab.ctdb(victim, &["enable"]);
     lab::wait_for("node back and hosting again", Duration::from_secs(20), || {
         (!lab.ips_on(victim).is_empty()).then_some(())
@@ -287,18 +277,7 @@ fn killed_ctdbd_moves_the_ips_and_clusapi_reports_the_node_down() {
         std::process::Command::new("ip").args(["-n", &ns, "link", "set", "eth0", "down"]).status().expect("ip link");
     assert!(st.success());
     let _ = lab.exec(CLIENT, &["ip", "neigh", "flush", "dev", "eth0"]);
-    for (a, n) in moved.iter().zip(&holders) {
-        let (_, took) = lab::wait_for(&format!("smbclient //{a}/data from node{n}"), Duration::from_secs(15), || {
-            smb_ls(&lab, *a).ok()
-        });
-        eprintln!("  {a}: SMB answers from node{n} {took:?} after the takeover was seen");
-        let owner = clusapi_until(&lab, *a, "node Down and the group's new owner", |c| {
-            let down = node_state(c, &format!("CTDB_NODE_{victim}")) == NODE_DOWN;
-            let (_, owner) = group_state(c, &format!("Public IP {a}"));
-            (down && owner == format!("CTDB_NODE_{n}")).then_some(owner)
-        });
-        eprintln!("  clusapi through {a}: CTDB_NODE_{victim} Down, \"Public IP {a}\" owned by {owner}");
-    }
+    taken_over(&lab, victim, (NODE_DOWN, "Down"), &moved, &holders, Duration::from_secs(15));
     // back: link up, ctdbd (its init removes the stale addresses), smbd with it
     let st = std::process::Command::new("ip").args(["-n", &ns, "link", "set", "eth0", "up"]).status().expect("ip link");
     assert!(st.success());

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use idl::clusapi::*;
 use idl::{Bool32, ByteOrder, ContextHandle, WString};
+use tests::clusapi_nodes::{open_node, pause_node, resume_node};
 use tests::*;
 
 const LE: ByteOrder = ByteOrder::Little;
@@ -16,15 +17,6 @@ const NODE_STATE_V2: i64 = 0x10;
 const NODE_PAUSED: u32 = 2;
 const ERROR_INVALID_FUNCTION: u32 = 1;
 const ERROR_NO_MORE_ITEMS: u32 = 259;
-
-fn open_node(c: &mut RpcClient, name: &str) -> ContextHandle {
-    let stub = c
-        .call(ApiOpenNodeRequest::OPNUM, &ApiOpenNodeRequest { node_name: WString::new(name) }.to_stub())
-        .expect("ApiOpenNode faulted");
-    let r = ApiOpenNodeResponse::decode_stub(&stub, LE).expect("decoding ApiOpenNode");
-    assert_eq!(r.status.0, 0, "ApiOpenNode {name}");
-    r.node
-}
 
 fn get_notify_v2(c: &mut RpcClient, port: ContextHandle) -> ApiGetNotifyV2Response {
     let stub = c
@@ -41,16 +33,6 @@ fn get_in_background(mut c: RpcClient, port: ContextHandle) -> mpsc::Receiver<(R
         let _ = tx.send((c, r));
     });
     rx
-}
-
-fn pause_node(c: &mut RpcClient, node: ContextHandle) -> u32 {
-    let out = c.call(ApiPauseNodeRequest::OPNUM, &ApiPauseNodeRequest { node }.to_stub()).expect("faulted");
-    ApiPauseNodeResponse::decode_stub(&out, LE).expect("decoding ApiPauseNode").result.0
-}
-
-fn resume_node(c: &mut RpcClient, node: ContextHandle) -> u32 {
-    let out = c.call(ApiResumeNodeRequest::OPNUM, &ApiResumeNodeRequest { node }.to_stub()).expect("faulted");
-    ApiResumeNodeResponse::decode_stub(&out, LE).expect("decoding ApiResumeNode").result.0
 }
 
 #[test]

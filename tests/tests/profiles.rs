@@ -7,8 +7,9 @@
 use std::time::{Duration, Instant};
 
 use idl::clusapi::*;
-use idl::{Bool32, ByteOrder, ConfBytes, ContextHandle, WString};
+use idl::{Bool32, ByteOrder, ConfBytes, ContextHandle};
 use registry_model::{PropValue, PropertyList};
+use tests::clusapi_nodes::open_node;
 use tests::*;
 
 const LE: ByteOrder = ByteOrder::Little;
@@ -27,13 +28,6 @@ fn open_cluster(c: &mut RpcClient) -> ContextHandle {
     let r = ApiOpenClusterResponse::decode_stub(&stub, LE).unwrap();
     assert_eq!(r.status.0, 0);
     r.cluster
-}
-
-fn open_node(c: &mut RpcClient, name: &str) -> ContextHandle {
-    let req = ApiOpenNodeRequest { node_name: WString::new(name) };
-    let r = ApiOpenNodeResponse::decode_stub(&c.call(ApiOpenNodeRequest::OPNUM, &req.to_stub()).unwrap(), LE).unwrap();
-    assert_eq!(r.status.0, 0, "open {name}");
-    r.node
 }
 
 fn node_ro(c: &mut RpcClient, node: ContextHandle) -> PropertyList {

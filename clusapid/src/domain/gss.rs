@@ -63,6 +63,21 @@ struct Iov {
     buffer: Buffer,
 }
 
+/// The IOV array of a wrap or unwrap: `header` (the token) as HEADER, then `pre` as SIGN_ONLY
+/// (when not empty), `data` as DATA (en- or decrypted in place) and `post` as SIGN_ONLY (when
+/// not empty). The buffers point into the slices, which must outlive the call.
+fn message_iovs(header: Buffer, pre: &[u8], data: &mut [u8], post: &[u8]) -> Vec<Iov> {
+    let mut iov = vec![Iov { kind: IOV_HEADER, buffer: header }];
+    if !pre.is_empty() {
+        iov.push(Iov { kind: IOV_SIGN_ONLY, buffer: Buffer::of(pre) });
+    }
+    iov.push(Iov { kind: IOV_DATA, buffer: Buffer::of_mut(data) });
+    if !post.is_empty() {
+        iov.push(Iov { kind: IOV_SIGN_ONLY, buffer: Buffer::of(post) });
+    }
+    iov
+}
+
 const IOV_DATA: Om = 1;
 const IOV_HEADER: Om = 2;
 const IOV_SIGN_ONLY: Om = 11;
@@ -512,14 +527,7 @@ impl GssContext for Context {
     fn wrap(&mut self, pre: &[u8], data: &mut [u8], post: &[u8], token: &mut [u8]) -> Result<(), AuthError> {
         let mut minor = 0;
         let mut conf: c_int = 0;
-        let mut iov = vec![Iov { kind: IOV_HEADER, buffer: Buffer::of_mut(token) }];
-        if !pre.is_empty() {
-            iov.push(Iov { kind: IOV_SIGN_ONLY, buffer: Buffer::of(pre) });
-        }
-        iov.push(Iov { kind: IOV_DATA, buffer: Buffer::of_mut(data) });
-        if !post.is_empty() {
-            iov.push(Iov { kind: IOV_SIGN_ONLY, buffer: Buffer::of(post) });
-        }
+        let mut iov = message_iovs(Buffer::of_mut(token), pre, data, post);
         let n = iov.len() as c_int;
         // SAFETY: established context; HEADER is exactly wrap_len bytes (the caller's
         // contract), DATA is encrypted in place, SIGN_ONLY buffers are only read.
@@ -537,14 +545,7 @@ impl GssContext for Context {
         let mut minor = 0;
         let mut conf: c_int = 0;
         let mut qop: Om = 0;
-        let mut iov = vec![Iov { kind: IOV_HEADER, buffer: Buffer::of(token) }];
-        if !pre.is_empty() {
-            iov.push(Iov { kind: IOV_SIGN_ONLY, buffer: Buffer::of(pre) });
-        }
-        iov.push(Iov { kind: IOV_DATA, buffer: Buffer::of_mut(data) });
-        if !post.is_empty() {
-            iov.push(Iov { kind: IOV_SIGN_ONLY, buffer: Buffer::of(post) });
-        }
+        let mut iov = message_iovs(Buffer::of(token), pre, data, post);
         let n = iov.len() as c_int;
         // SAFETY: established context; DATA is decrypted in place, the others only read.
         let r = unsafe { (self.api.unwrap_iov)(&mut minor, self.ctx, &mut conf, &mut qop, iov.as_mut_ptr(), n) };

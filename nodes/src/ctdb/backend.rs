@@ -105,14 +105,13 @@
 //!   writes fail with `Unavailable`, and the database is opened once the
 //!   node is active.
 //! * The optional `state_file` and the blob file next to it
-//!   ([`registry_path`]) are a local cache, rewritten whenever the stored
+//!   ([`registry_file`]) are a local cache, rewritten whenever the stored
 //!   values change, and the migration source: when the database has no
 //!   overlay (or blob) record yet and the file exists, it is imported on
 //!   connect.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fs::{self, File};
-use std::io::{ErrorKind, Write};
+use std::fs;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -128,13 +127,14 @@ use super::client::{
 };
 use super::pdb::{self, CommitOutcome, DbSnapshot};
 use super::protocol::{self, opcode, srvid, PublicIpEntry, ReplyControl, ReqControl, ReqMessage, CTDB_CURRENT_NODE};
-use crate::backend::{BackendError, BackendResult, BoxFuture, ClusterBackend, Destination, PeerMessage};
+use crate::backend::{group_to_move, BackendError, BackendResult, BoxFuture, ClusterBackend, Destination, PeerMessage};
 use crate::events::{self, ClusterEvent};
 use crate::mapping;
-use crate::model::{ClusterState, GroupKind, NodeState, PropValue};
+use crate::model::{ClusterState, NodeState, PropValue};
 use crate::overlay::{Overlay, ResourceRequest};
 use crate::presentation::{Drain, NodeHostName, NodeNaming, WindowsVersion};
 use crate::raw::{CtdbInterface, CtdbNodeFlags, CtdbNodeInfo, PublicIp, RawCluster, Share};
+use crate::state_file::{load_overlay, load_registry, persist_bytes, persist_overlay, registry_file};
 
 /// Capacity of the event channel; slow subscribers see `Lagged`.
 const EVENT_CAPACITY: usize = 1024;
@@ -203,7 +203,7 @@ pub struct CtdbConfig {
     /// The clustered Samba's shares at start ([`ClusterBackend::set_shares`] replaces them).
     pub shares: Vec<Share>,
     /// Local cache of the admin overlay (TOML; the blob goes to
-    /// [`registry_path`] next to it), and the source imported into the
+    /// [`registry_file`] next to it), and the source imported into the
     /// persistent database when that has no overlay yet. `None`: no cache.
     pub state_file: Option<PathBuf>,
     /// The Windows version the cluster presents.
@@ -233,76 +233,6 @@ impl CtdbConfig {
             read_cache: READ_CACHE,
         }
     }
-}
-
-fn io_err(what: &str, path: &Path, e: std::io::Error) -> BackendError {
-    BackendError::Storage(format!("{what} {}: {e}", path.display()))
-}
-
-/// Loads the overlay; a missing file is an empty overlay.
-pub fn load_overlay(path: &Path) -> BackendResult<Overlay> {
-    match fs::read_to_string(path) {
-        Ok(text) => Overlay::from_toml(&text),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(Overlay::default()),
-        Err(e) => Err(io_err("cannot read", path, e)),
-    }
-}
-
-/// Writes the overlay crash-safely (see [`persist_bytes`]).
-pub fn persist_overlay(path: &Path, overlay: &Overlay) -> BackendResult<()> {
-    persist_bytes(path, overlay.to_toml()?.as_bytes())
-}
-
-/// The file holding the cluster-registry blob next to the state file
-/// `state`: `state` with the extension `registry` (`state.toml` →
-/// `state.registry`; `state` → `state.registry`).
-pub fn registry_path(state: &Path) -> PathBuf {
-    let p = state.with_extension("registry");
-    if p == state {
-        let mut s = state.as_os_str().to_owned();
-        s.push(".registry");
-        PathBuf::from(s)
-    } else {
-        p
-    }
-}
-
-/// Loads the registry blob; a missing file is `None`.
-fn load_registry(path: &Path) -> BackendResult<Option<Vec<u8>>> {
-    match fs::read(path) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io_err("cannot read", path, e)),
-    }
-}
-
-/// Writes `bytes` to `path` crash-safely: temp file, fsync, rename, fsync
-/// directory. A crash leaves the old or the new content; on error the
-/// temp file is removed.
-pub fn persist_bytes(path: &Path, bytes: &[u8]) -> BackendResult<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let written = (|| {
-        let mut f = File::create(&tmp).map_err(|e| io_err("cannot create", &tmp, e))?;
-        f.write_all(bytes).map_err(|e| io_err("cannot write", &tmp, e))?;
-        f.sync_all().map_err(|e| io_err("cannot sync", &tmp, e))?;
-        drop(f);
-        fs::rename(&tmp, path).map_err(|e| io_err("cannot rename onto", path, e))
-    })();
-    if written.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    written?;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    // Best effort: not every filesystem lets a directory be fsynced.
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
 }
 
 /// Maps a client failure onto the backend's errors: a lost or unusable
@@ -507,7 +437,7 @@ struct Shared {
     /// The cluster-registry blob (see [`ClusterBackend::registry_blob`]),
     /// as last read from the persistent database.
     registry: Mutex<Option<Vec<u8>>>,
-    /// Local cache of the blob: [`registry_path`] of the state file.
+    /// Local cache of the blob: [`registry_file`] of the state file.
     registry_file: Option<PathBuf>,
     /// The persistent database; held across a whole read-modify-commit.
     db: tokio::sync::Mutex<DbCache>,
@@ -1451,7 +1381,7 @@ impl CtdbBackend {
             return Err(BackendError::InvalidParameter("empty cluster name".into()));
         }
         let overlay = Overlay::default();
-        let registry_file = config.state_file.as_deref().map(registry_path);
+        let registry_file = config.state_file.as_deref().map(registry_file);
         let raw = RawCluster {
             cluster_name: config.cluster_name.clone(),
             shares: config.shares.clone(),
@@ -1810,20 +1740,8 @@ impl CtdbBackend {
     async fn do_move_group(&self, group_id: &str, to: Option<u32>) -> BackendResult<u32> {
         self.shared.check_available()?;
         let state = self.snapshot();
-        let g = state.group_by_id(group_id).ok_or_else(|| BackendError::GroupNotFound(group_id.into()))?;
-        let addr = match &g.kind {
-            GroupKind::PublicIp(a) => Some(*a),
-            GroupKind::Cluster => match state.public_ips.first() {
-                Some(p) => Some(p.addr),
-                None => return Err(BackendError::Unsupported("the cluster group follows the leader")),
-            },
-            GroupKind::FileServer => return Err(BackendError::Unsupported("the File Server role runs on every node")),
-            GroupKind::Created => None,
-        };
-        let target = match to {
-            Some(pnn) => pnn,
-            None => self.best_other(&state, g.owner, addr)?,
-        };
+        let (g, addr, target) =
+            group_to_move(&state, group_id, to, |owner, addr| self.best_other(&state, owner, addr))?;
         match addr {
             Some(a) => self.do_move_ip(a, target).await?,
             None => {

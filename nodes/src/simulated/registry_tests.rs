@@ -1,5 +1,7 @@
 //! The simulated backend's cluster-registry blob storage.
 
+use std::fs;
+
 use super::*;
 
 fn tmpdir(tag: &str) -> PathBuf {
@@ -14,13 +16,6 @@ fn tmpdir(tag: &str) -> PathBuf {
 
 fn block<T>(f: BoxFuture<'_, T>) -> T {
     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
-}
-
-#[test]
-fn file_next_to_the_state_file() {
-    assert_eq!(registry_file(Path::new("/x/state.toml")), PathBuf::from("/x/state.registry"));
-    assert_eq!(registry_file(Path::new("/x/state")), PathBuf::from("/x/state.registry"));
-    assert_eq!(registry_file(Path::new("/x/a.registry")), PathBuf::from("/x/a.registry.registry"));
 }
 
 #[test]

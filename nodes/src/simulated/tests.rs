@@ -1,10 +1,12 @@
 //! Simulated backend tests, including the generic conformance suite.
 
+use std::fs;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
 use super::*;
 use crate::conformance::{self, check_invariants};
+use crate::model::GroupKind;
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()

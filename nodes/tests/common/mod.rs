@@ -71,6 +71,30 @@ pub fn ctdb_417_or_skip(test: &str) -> Option<Ctdb> {
     None
 }
 
+/// The two tests of a real-cluster check, both running the test file's `exercise(ctdb)`:
+/// `$installed` on the installed CTDB (skipped as [`ctdbd_or_skip`] says) and `$old` on
+/// Debian 12's own CTDB 4.17 (skipped as [`ctdb_417_or_skip`] says); `$what` names them in
+/// the skip messages.
+macro_rules! on_both_ctdb_versions {
+    ($what:literal, $(#[$installed_doc:meta])* $installed:ident, $(#[$old_doc:meta])* $old:ident) => {
+        $(#[$installed_doc])*
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $installed() {
+            if !common::ctdbd_or_skip($what) {
+                return;
+            }
+            exercise(common::Ctdb::Installed).await;
+        }
+
+        $(#[$old_doc])*
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $old() {
+            let Some(ctdb) = common::ctdb_417_or_skip(concat!($what, " (4.17)")) else { return };
+            exercise(ctdb).await;
+        }
+    };
+}
+
 pub fn have_ctdbd() -> bool {
     ["/usr/sbin/ctdbd", "/usr/bin/ctdbd", "/usr/local/sbin/ctdbd"].iter().any(|p| Path::new(p).exists())
         || Command::new("sh").args(["-c", "command -v ctdbd"]).output().map(|o| o.status.success()).unwrap_or(false)

@@ -14,7 +14,7 @@
 use idl::clusapi::*;
 use idl::{ConfBytes, ContextHandle, WError, WString};
 use nodes::model::group_type;
-use nodes::GroupKind;
+use nodes::{ClusterState, GroupKind};
 use registry_model::{multi_sz_decode, PropertyList};
 
 use super::access::Granted;
@@ -299,6 +299,35 @@ pub fn bytes_len(b: &Option<Vec<u8>>) -> u32 {
     b.as_ref().map_or(0, |b| u32::try_from(b.len()).unwrap_or(u32::MAX))
 }
 
+/// What ApiCreateGroupEnum and ApiCreateResourceEnum share: the cluster handle check, the two
+/// MULTI_SZ name lists `names` (`pProperties`, `pRoProperties`: [`property_names`]), then for
+/// every object of `objects` the entry `entry` makes of it and of its lists `lists` (common,
+/// read-only) reduced to the names asked for ([`selected`]).
+pub fn enum_with_properties<T, E>(
+    s: &ClusapiService,
+    ctx: &CallCtx,
+    cluster: &ContextHandle,
+    names: [(Option<&ConfBytes>, u32); 2],
+    objects: fn(&ClusterState) -> &[T],
+    lists: [fn(&T, &ClusterState) -> PropertyList; 2],
+    entry: impl Fn(&ClusterState, &T, Option<Vec<u8>>, Option<Vec<u8>>) -> E,
+) -> Result<Vec<E>, u32> {
+    handle::<Cluster>(ctx, cluster)?;
+    let [(rw, cb_rw), (ro, cb_ro)] = names;
+    let rw = property_names(rw, cb_rw)?;
+    let ro = property_names(ro, cb_ro)?;
+    let snap = s.backend.snapshot();
+    let [common, ro_common] = lists;
+    objects(&snap)
+        .iter()
+        .map(|o| {
+            let props = selected(&rw, || common(o, &snap))?;
+            let ro_props = selected(&ro, || ro_common(o, &snap))?;
+            Ok(entry(&snap, o, props, ro_props))
+        })
+        .collect()
+}
+
 /// [MS-CMRP 3.1.4.2.139] ApiCreateGroupEnum: every group with its id, state, owner node and
 /// flags, and property lists of the common (`pProperties`) and read-only (`pRoProperties`)
 /// properties named in the two MULTI_SZ inputs (either may be empty).
@@ -307,31 +336,21 @@ pub fn api_create_group_enum(
     ctx: &CallCtx,
     req: ApiCreateGroupEnumRequest,
 ) -> ApiCreateGroupEnumResponse {
-    if let Err(e) = handle::<Cluster>(ctx, &req.cluster) {
-        return ApiCreateGroupEnumResponse::error(e);
-    }
-    let r = (|| {
-        let rw = property_names(req.properties.as_ref(), req.cb_properties)?;
-        let ro = property_names(req.ro_properties.as_ref(), req.cb_ro_properties)?;
-        let snap = s.backend.snapshot();
-        let mut entries = Vec::with_capacity(snap.groups.len());
-        for g in &snap.groups {
-            let props = selected(&rw, || properties::group_common(g, &snap))?;
-            let ro_props = selected(&ro, || properties::group_ro_common(g, &snap))?;
-            entries.push(GroupEnumEntry {
-                name: Some(WString::new(g.name.clone())),
-                id: Some(WString::new(g.id.clone())),
-                dw_state: g.state.as_u32(),
-                owner: Some(WString::new(owner_name(&snap, g.owner))),
-                dw_flags: g.flags,
-                cb_properties: bytes_len(&props),
-                properties: props.map(ConfBytes),
-                cb_ro_properties: bytes_len(&ro_props),
-                ro_properties: ro_props.map(ConfBytes),
-            });
-        }
-        Ok(entries)
-    })();
+    let names = [(req.properties.as_ref(), req.cb_properties), (req.ro_properties.as_ref(), req.cb_ro_properties)];
+    let groups: fn(&ClusterState) -> &[nodes::Group] = |snap| &snap.groups;
+    let lists = [properties::group_common, properties::group_ro_common];
+    let r =
+        enum_with_properties(s, ctx, &req.cluster, names, groups, lists, |snap, g, props, ro_props| GroupEnumEntry {
+            name: Some(WString::new(g.name.clone())),
+            id: Some(WString::new(g.id.clone())),
+            dw_state: g.state.as_u32(),
+            owner: Some(WString::new(owner_name(snap, g.owner))),
+            dw_flags: g.flags,
+            cb_properties: bytes_len(&props),
+            properties: props.map(ConfBytes),
+            cb_ro_properties: bytes_len(&ro_props),
+            ro_properties: ro_props.map(ConfBytes),
+        });
     match r {
         Ok(entries) => ApiCreateGroupEnumResponse {
             result_list: Some(GroupEnumList { entries }),

@@ -24,8 +24,8 @@ use nodes::ids::names_equal;
 use nodes::{ClusterState, Resource, ResourceState};
 
 use super::access::Granted;
-use super::group::{bytes_len, property_names, selected};
-use super::objclass::{handle, object, read, writable, Cluster, Groups, Nodes, Resources};
+use super::group::{bytes_len, enum_with_properties};
+use super::objclass::{handle, object, read, writable, Groups, Nodes, Resources};
 use super::properties;
 use super::{status, win, ClusapiService, ResourceHandle};
 use crate::services::CallCtx;
@@ -638,10 +638,7 @@ pub fn api_change_csv_state(
     ctx: &CallCtx,
     req: ApiChangeCsvStateRequest,
 ) -> ApiChangeCsvStateResponse {
-    let r = writable::<Resources>(ctx, &req.resource)
-        .and_then(|h| object::<Resources>(&s.backend.snapshot(), &h).map(|_| ()))
-        .and(Err(win::ERROR_NOT_SUPPORTED));
-    ApiChangeCsvStateResponse { rpc_status: 0, result: status(r) }
+    ApiChangeCsvStateResponse { rpc_status: 0, result: csv_state_refused(s, ctx, &req.resource) }
 }
 
 /// [MS-CMRP 3.1.4.2.164] ApiChangeCsvStateEx: refused by design, as ApiChangeCsvState.
@@ -650,10 +647,16 @@ pub fn api_change_csv_state_ex(
     ctx: &CallCtx,
     req: ApiChangeCsvStateExRequest,
 ) -> ApiChangeCsvStateExResponse {
-    let r = writable::<Resources>(ctx, &req.resource)
+    ApiChangeCsvStateExResponse { rpc_status: 0, result: csv_state_refused(s, ctx, &req.resource) }
+}
+
+/// The status of both CSV state calls: the handle checks (a writable handle of a resource that
+/// still exists), then ERROR_NOT_SUPPORTED.
+fn csv_state_refused(s: &ClusapiService, ctx: &CallCtx, resource: &ContextHandle) -> WError {
+    let r = writable::<Resources>(ctx, resource)
         .and_then(|h| object::<Resources>(&s.backend.snapshot(), &h).map(|_| ()))
         .and(Err(win::ERROR_NOT_SUPPORTED));
-    ApiChangeCsvStateExResponse { rpc_status: 0, result: status(r) }
+    status(r)
 }
 
 /// [MS-CMRP 3.1.4.2.140] ApiCreateResourceEnum: every resource with its id, its group's name and
@@ -665,31 +668,22 @@ pub fn api_create_resource_enum(
     ctx: &CallCtx,
     req: ApiCreateResourceEnumRequest,
 ) -> ApiCreateResourceEnumResponse {
-    if let Err(e) = handle::<Cluster>(ctx, &req.cluster) {
-        return ApiCreateResourceEnumResponse::error(e);
-    }
-    let r = (|| {
-        let rw = property_names(req.properties.as_ref(), req.cb_properties)?;
-        let ro = property_names(req.ro_properties.as_ref(), req.cb_ro_properties)?;
-        let snap = s.backend.snapshot();
-        let mut entries = Vec::with_capacity(snap.resources.len());
-        for r in &snap.resources {
-            let props = selected(&rw, || properties::resource_common(r, &snap))?;
-            let ro_props = selected(&ro, || properties::resource_ro_common(r, &snap))?;
-            let group = snap.group_by_id(&r.group_id);
-            entries.push(ResourceEnumEntry {
-                name: Some(WString::new(r.name.clone())),
-                id: Some(WString::new(r.id.clone())),
-                owner_name: Some(WString::new(group.map(|g| g.name.clone()).unwrap_or_default())),
-                owner_id: Some(WString::new(r.group_id.clone())),
-                cb_properties: bytes_len(&props),
-                properties: props.map(ConfBytes),
-                cb_ro_properties: bytes_len(&ro_props),
-                ro_properties: ro_props.map(ConfBytes),
-            });
+    let names = [(req.properties.as_ref(), req.cb_properties), (req.ro_properties.as_ref(), req.cb_ro_properties)];
+    let resources: fn(&ClusterState) -> &[Resource] = |snap| &snap.resources;
+    let lists = [properties::resource_common, properties::resource_ro_common];
+    let r = enum_with_properties(s, ctx, &req.cluster, names, resources, lists, |snap, r, props, ro_props| {
+        let group = snap.group_by_id(&r.group_id);
+        ResourceEnumEntry {
+            name: Some(WString::new(r.name.clone())),
+            id: Some(WString::new(r.id.clone())),
+            owner_name: Some(WString::new(group.map(|g| g.name.clone()).unwrap_or_default())),
+            owner_id: Some(WString::new(r.group_id.clone())),
+            cb_properties: bytes_len(&props),
+            properties: props.map(ConfBytes),
+            cb_ro_properties: bytes_len(&ro_props),
+            ro_properties: ro_props.map(ConfBytes),
         }
-        Ok(entries)
-    })();
+    });
     match r {
         Ok(entries) => ApiCreateResourceEnumResponse {
             result_list: Some(ResourceEnumList { entries }),

@@ -113,21 +113,6 @@ fn client_errors_map_to_backend_errors() {
     assert!(matches!(client_err(ClientError::Timeout { opcode: 91 }), BackendError::Ctdb(_)));
 }
 
-#[test]
-fn overlay_file_roundtrip() {
-    let dir = std::env::temp_dir().join(format!("nodes-ctdb-overlay-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).expect("dir");
-    let path = dir.join("overlay.toml");
-    assert_eq!(load_overlay(&path), Ok(Overlay::default()));
-    let mut o = Overlay::default();
-    o.descriptions.insert("x".into(), "y".into());
-    persist_overlay(&path, &o).expect("persist");
-    assert_eq!(load_overlay(&path), Ok(o));
-    assert!(!dir.join("overlay.toml.tmp").exists());
-    let _ = fs::remove_dir_all(&dir);
-}
-
 #[tokio::test]
 async fn connect_to_missing_socket_is_unavailable() {
     let cfg = CtdbConfig::new("/nonexistent/run/ctdbd.socket", "CLUSTER");
@@ -158,31 +143,6 @@ fn node_flags_come_from_the_node_itself() {
     assert_eq!(flags, [0, 4, 1, 0]);
     assert_eq!(merged[1].addr, local[1].addr);
     assert_eq!(merge_node_flags(&local, &[]), local);
-}
-
-#[test]
-fn registry_file_next_to_state_file() {
-    assert_eq!(registry_path(Path::new("/x/state.toml")), PathBuf::from("/x/state.registry"));
-    assert_eq!(registry_path(Path::new("/x/state")), PathBuf::from("/x/state.registry"));
-    assert_eq!(registry_path(Path::new("/x/s.registry")), PathBuf::from("/x/s.registry.registry"));
-}
-
-#[test]
-fn persist_bytes_replaces_atomically() {
-    let dir = std::env::temp_dir().join(format!("nodes-ctdb-bytes-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).expect("dir");
-    let path = dir.join("blob.registry");
-    assert_eq!(load_registry(&path), Ok(None));
-    persist_bytes(&path, b"one").expect("persist");
-    persist_bytes(&path, b"two").expect("persist");
-    assert_eq!(load_registry(&path), Ok(Some(b"two".to_vec())));
-    // a directory in the way: error, nothing left behind
-    let bad = dir.join("sub");
-    fs::create_dir_all(bad.join("x")).expect("dir");
-    assert!(persist_bytes(&bad, b"x").is_err());
-    assert!(!dir.join("sub.tmp").exists());
-    let _ = fs::remove_dir_all(&dir);
 }
 
 #[test]

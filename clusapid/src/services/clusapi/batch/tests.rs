@@ -313,8 +313,10 @@ async fn port_reports_changes_of_every_connection() {
     assert_eq!(h.port.path(), "A");
 }
 
-#[tokio::test]
-async fn get_batch_notification_blocks_until_a_change() {
+/// A service over a fresh simulated cluster, an admin caller, a batch port on the root key, and
+/// ApiGetBatchNotification on it running in a task of its own.
+async fn waiting_on_a_root_port(
+) -> (Arc<ClusapiService>, Arc<CallCtx>, ContextHandle, tokio::task::JoinHandle<ApiGetBatchNotificationResponse>) {
     let b = sim();
     let s = Arc::new(svc_over(&b));
     let c = Arc::new(admin());
@@ -326,6 +328,12 @@ async fn get_batch_notification_blocks_until_a_change() {
             api_get_batch_notification(&s, &c, ApiGetBatchNotificationRequest { batch_notify: p }).await
         })
     };
+    (s, c, p, waiter)
+}
+
+#[tokio::test]
+async fn get_batch_notification_blocks_until_a_change() {
+    let (s, _c, _p, waiter) = waiting_on_a_root_port().await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(!waiter.is_finished(), "nothing changed yet");
     let w = admin();
@@ -338,17 +346,7 @@ async fn get_batch_notification_blocks_until_a_change() {
 
 #[tokio::test]
 async fn close_batch_port_releases_a_waiting_call() {
-    let b = sim();
-    let s = Arc::new(svc_over(&b));
-    let c = Arc::new(admin());
-    let r = root(&s, &c).await;
-    let p = port(&s, &c, &r).await;
-    let waiter = {
-        let (s, c) = (s.clone(), c.clone());
-        tokio::spawn(async move {
-            api_get_batch_notification(&s, &c, ApiGetBatchNotificationRequest { batch_notify: p }).await
-        })
-    };
+    let (s, c, p, waiter) = waiting_on_a_root_port().await;
     tokio::time::sleep(Duration::from_millis(50)).await;
     let closed = api_close_batch_port(&s, &c, ApiCloseBatchPortRequest { batch_port: p });
     assert_eq!((closed.result.0, closed.batch_port), (0, ContextHandle::NULL));

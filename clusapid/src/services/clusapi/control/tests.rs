@@ -100,100 +100,38 @@ fn open(ctx: &CallCtx, s: &ClusterState, which: &str, access: Granted) -> H {
 fn call_on(s: &ClusapiService, ctx: &CallCtx, h: H, code: u32, input: Option<Vec<u8>>, out: u32) -> R {
     let size = input.as_ref().map_or(0, |b| b.len() as u32);
     let in_buffer = input.map(ConfBytes);
+    // every object's control method, called with the same code and buffers
+    macro_rules! control {
+        ($method:ident, $req:ident { $($field:ident $(: $value:expr)?),* }) => {
+            r($method(
+                s,
+                ctx,
+                $req {
+                    $($field $(: $value)?,)*
+                    control_code: code,
+                    in_buffer,
+                    in_buffer_size: size,
+                    out_buffer_size: out,
+                },
+            )
+            .await
+            .into_reply())
+        };
+    }
     block_on(async {
         match h {
-            H::Cluster(cluster) => r(api_cluster_control(
-                s,
-                ctx,
-                ApiClusterControlRequest {
-                    cluster,
-                    control_code: code,
-                    in_buffer,
-                    in_buffer_size: size,
-                    out_buffer_size: out,
-                },
-            )
-            .await
-            .into_reply()),
-            H::Node(node) => r(api_node_control(
-                s,
-                ctx,
-                ApiNodeControlRequest {
-                    node,
-                    control_code: code,
-                    in_buffer,
-                    in_buffer_size: size,
-                    out_buffer_size: out,
-                },
-            )
-            .await
-            .into_reply()),
-            H::Group(group) => r(api_group_control(
-                s,
-                ctx,
-                ApiGroupControlRequest {
-                    group,
-                    control_code: code,
-                    in_buffer,
-                    in_buffer_size: size,
-                    out_buffer_size: out,
-                },
-            )
-            .await
-            .into_reply()),
-            H::Resource(resource) => r(api_resource_control(
-                s,
-                ctx,
-                ApiResourceControlRequest {
-                    resource,
-                    control_code: code,
-                    in_buffer,
-                    in_buffer_size: size,
-                    out_buffer_size: out,
-                },
-            )
-            .await
-            .into_reply()),
-            H::Network(network) => r(api_network_control(
-                s,
-                ctx,
-                ApiNetworkControlRequest {
-                    network,
-                    control_code: code,
-                    in_buffer,
-                    in_buffer_size: size,
-                    out_buffer_size: out,
-                },
-            )
-            .await
-            .into_reply()),
-            H::NetInterface(net_interface) => r(api_net_interface_control(
-                s,
-                ctx,
-                ApiNetInterfaceControlRequest {
-                    net_interface,
-                    control_code: code,
-                    in_buffer,
-                    in_buffer_size: size,
-                    out_buffer_size: out,
-                },
-            )
-            .await
-            .into_reply()),
-            H::ResType(cluster, name) => r(api_resource_type_control(
-                s,
-                ctx,
-                ApiResourceTypeControlRequest {
-                    cluster,
-                    resource_type_name: idl::WString::new(name),
-                    control_code: code,
-                    in_buffer,
-                    in_buffer_size: size,
-                    out_buffer_size: out,
-                },
-            )
-            .await
-            .into_reply()),
+            H::Cluster(cluster) => control!(api_cluster_control, ApiClusterControlRequest { cluster }),
+            H::Node(node) => control!(api_node_control, ApiNodeControlRequest { node }),
+            H::Group(group) => control!(api_group_control, ApiGroupControlRequest { group }),
+            H::Resource(resource) => control!(api_resource_control, ApiResourceControlRequest { resource }),
+            H::Network(network) => control!(api_network_control, ApiNetworkControlRequest { network }),
+            H::NetInterface(net_interface) => {
+                control!(api_net_interface_control, ApiNetInterfaceControlRequest { net_interface })
+            }
+            H::ResType(cluster, name) => control!(
+                api_resource_type_control,
+                ApiResourceTypeControlRequest { cluster, resource_type_name: idl::WString::new(name) }
+            ),
         }
     })
 }

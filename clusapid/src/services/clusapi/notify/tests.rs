@@ -111,6 +111,36 @@ fn port_arc(c: &CallCtx, h: &ContextHandle) -> Arc<NotifyPort> {
     notify_port(c, h).expect("port")
 }
 
+/// A service over a fresh simulated cluster, an admin caller, a version 2 port and a cluster
+/// handle.
+fn v2_setup() -> (Arc<SimulatedCluster>, ClusapiService, CallCtx, ContextHandle, ContextHandle) {
+    let b = sim();
+    let (s, c) = (svc_over(&b), admin());
+    let port = v2_port(&s, &c);
+    let cl = open_cluster(&s, &c);
+    (b, s, c, port, cl)
+}
+
+/// ApiAddNotifyCluster of `filter` on the version 1 port `port`; the result.
+fn add_v1_cluster(
+    s: &ClusapiService,
+    c: &CallCtx,
+    port: ContextHandle,
+    cl: ContextHandle,
+    filter: u32,
+    key: u32,
+) -> u32 {
+    let req = ApiAddNotifyClusterRequest { notify: port, cluster: cl, filter, notify_key: key };
+    api_add_notify_cluster(s, c, req).result.0
+}
+
+/// `call` started and checked to block: it has not completed after [`BRIEF`].
+async fn blocked<F: std::future::Future>(call: F) -> std::pin::Pin<Box<F>> {
+    let mut fut = Box::pin(call);
+    assert!(tokio::time::timeout(BRIEF, &mut fut).await.is_err(), "completed without an indication");
+    fut
+}
+
 // ---------------------------------------------------------------------------------------------
 // version 2
 // ---------------------------------------------------------------------------------------------
@@ -147,15 +177,10 @@ async fn v2_node_state_indication_carries_id_name_and_state() {
 
 #[tokio::test]
 async fn blocked_get_notify_v2_completes_when_an_event_arrives() {
-    let b = sim();
-    let (s, c) = (svc_over(&b), admin());
-    let port = v2_port(&s, &c);
-    let cl = open_cluster(&s, &c);
+    let (b, s, c, port, cl) = v2_setup();
     assert_eq!(add_v2(&s, &c, port, cl, object_type::NODE, v2::NODE_STATE, 1, false), 0);
 
-    let fut = api_get_notify_v2(&s, &c, ApiGetNotifyV2Request { notify: port });
-    tokio::pin!(fut);
-    assert!(tokio::time::timeout(BRIEF, &mut fut).await.is_err(), "completed without an indication");
+    let mut fut = blocked(api_get_notify_v2(&s, &c, ApiGetNotifyV2Request { notify: port })).await;
     // other calls of the association run meanwhile
     assert_eq!(add_v2(&s, &c, port, cl, object_type::GROUP, v2::GROUP_STATE, 2, false), 0);
     b.pause_node(2).await.unwrap();
@@ -166,15 +191,10 @@ async fn blocked_get_notify_v2_completes_when_an_event_arrives() {
 
 #[tokio::test]
 async fn unblock_completes_waiters_then_the_port_is_closed() {
-    let b = sim();
-    let (s, c) = (svc_over(&b), admin());
-    let port = v2_port(&s, &c);
-    let cl = open_cluster(&s, &c);
+    let (b, s, c, port, cl) = v2_setup();
     assert_eq!(add_v2(&s, &c, port, cl, object_type::NODE, v2::NODE_STATE, 1, false), 0);
 
-    let fut = api_get_notify_v2(&s, &c, ApiGetNotifyV2Request { notify: port });
-    tokio::pin!(fut);
-    assert!(tokio::time::timeout(BRIEF, &mut fut).await.is_err());
+    let mut fut = blocked(api_get_notify_v2(&s, &c, ApiGetNotifyV2Request { notify: port })).await;
     let u = api_unblock_get_notify_call(&s, &c, ApiUnblockGetNotifyCallRequest { notify: port });
     assert_eq!(u.result.0, 0);
     let r = tokio::time::timeout(WAIT, &mut fut).await.expect("unblock did not complete the call");
@@ -205,15 +225,8 @@ async fn close_completes_waiters_and_zeroes_the_handle() {
     let (s, c) = (svc_over(&b), admin());
     let port = v1_port(&s, &c);
     let cl = open_cluster(&s, &c);
-    let r = api_add_notify_cluster(
-        &s,
-        &c,
-        ApiAddNotifyClusterRequest { notify: port, cluster: cl, filter: change::NODE_STATE, notify_key: 1 },
-    );
-    assert_eq!(r.result.0, 0);
-    let fut = api_get_notify(&s, &c, ApiGetNotifyRequest { notify: port });
-    tokio::pin!(fut);
-    assert!(tokio::time::timeout(BRIEF, &mut fut).await.is_err());
+    assert_eq!(add_v1_cluster(&s, &c, port, cl, change::NODE_STATE, 1), 0);
+    let mut fut = blocked(api_get_notify(&s, &c, ApiGetNotifyRequest { notify: port })).await;
     let r = api_close_notify(&s, &c, ApiCloseNotifyRequest { notify: port });
     assert_eq!((r.result.0, r.notify), (0, ContextHandle::NULL));
     let r = tokio::time::timeout(WAIT, &mut fut).await.expect("close did not complete the call");
@@ -224,10 +237,7 @@ async fn close_completes_waiters_and_zeroes_the_handle() {
 
 #[tokio::test]
 async fn add_notify_v2_validates_filter_version_and_handles() {
-    let b = sim();
-    let (s, c) = (svc_over(&b), admin());
-    let port = v2_port(&s, &c);
-    let cl = open_cluster(&s, &c);
+    let (_b, s, c, port, cl) = v2_setup();
     let n1 = open_node(&s, &c, "CTDB_NODE_1");
     let g = open_group(&s, &c, "Cluster Group");
     let bad = win::ERROR_INVALID_PARAMETER;
@@ -299,10 +309,7 @@ async fn add_notify_v2_validates_filter_version_and_handles() {
 
 #[tokio::test]
 async fn v2_group_move_reports_owner_and_node_gains_and_losses() {
-    let b = sim();
-    let (s, c) = (svc_over(&b), admin());
-    let port = v2_port(&s, &c);
-    let cl = open_cluster(&s, &c);
+    let (b, s, c, port, cl) = v2_setup();
     let g = open_group(&s, &c, "Public IP 127.0.100.2");
     let gid = b.snapshot().find_group_by_name("Public IP 127.0.100.2").unwrap().id.clone();
     let n2 = open_node(&s, &c, "CTDB_NODE_2");
@@ -457,9 +464,7 @@ async fn v1_cluster_registration_sees_every_object_and_async_batches() {
     let port = v1_port(&s, &c);
     let cl = open_cluster(&s, &c);
     let filter = change::NODE_STATE | change::GROUP_STATE | change::HANDLE_CLOSE;
-    let r =
-        api_add_notify_cluster(&s, &c, ApiAddNotifyClusterRequest { notify: port, cluster: cl, filter, notify_key: 9 });
-    assert_eq!(r.result.0, 0);
+    assert_eq!(add_v1_cluster(&s, &c, port, cl, filter, 9), 0);
     b.pause_node(1).await.unwrap();
     let r = get_async(&s, &c, port).await;
     assert_eq!(r.result.0, 0);
@@ -529,8 +534,7 @@ async fn a_full_queue_ends_with_reconnect_or_lost_notifications() {
         |filter: i64| Notice { object_type: object_type::NODE, filter, object_id: "1".into(), ..Notice::default() };
 
     let p1 = v1_port(&s, &c);
-    let req = ApiAddNotifyClusterRequest { notify: p1, cluster: cl, filter: change::NODE_STATE, notify_key: 4 };
-    assert_eq!(api_add_notify_cluster(&s, &c, req).result.0, 0);
+    assert_eq!(add_v1_cluster(&s, &c, p1, cl, change::NODE_STATE, 4), 0);
     let port = port_arc(&c, &p1);
     port.deliver(&vec![notice(change::NODE_STATE.into()); MAX_QUEUED + 10]);
     assert_eq!(port.pending(), MAX_QUEUED);
@@ -583,10 +587,7 @@ async fn nothing_is_queued_before_the_first_registration() {
 
 #[tokio::test]
 async fn a_closed_port_stops_receiving_and_its_task_ends() {
-    let b = sim();
-    let (s, c) = (svc_over(&b), admin());
-    let h = v2_port(&s, &c);
-    let cl = open_cluster(&s, &c);
+    let (b, s, c, h, cl) = v2_setup();
     assert_eq!(add_v2(&s, &c, h, cl, object_type::NODE, v2::NODE_STATE, 1, false), 0);
     let rk = root(&s, &c).await;
     assert_eq!(add_v2(&s, &c, h, rk, object_type::REGISTRY, v2::REGISTRY_VALUE, 2, true), 0);
@@ -618,8 +619,7 @@ async fn ports_end_with_their_association_group() {
         let c = admin();
         let h = v1_port(&s, &c);
         let cl = open_cluster(&s, &c);
-        let req = ApiAddNotifyClusterRequest { notify: h, cluster: cl, filter: change::NODE_STATE, notify_key: 1 };
-        assert_eq!(api_add_notify_cluster(&s, &c, req).result.0, 0);
+        assert_eq!(add_v1_cluster(&s, &c, h, cl, change::NODE_STATE, 1), 0);
         let port = port_arc(&c, &h);
         (port.task_token(), Arc::downgrade(&port))
         // the association group (and every handle in it) goes with `c`
@@ -659,10 +659,7 @@ fn sequences_of_owned_objects_change_with_the_owner() {
 #[tokio::test]
 async fn add_notify_v2_on_handles_of_every_object_type() {
     use crate::services::clusapi::{netinterface, network, resource};
-    let b = sim();
-    let (s, c) = (svc_over(&b), admin());
-    let port = v2_port(&s, &c);
-    let cl = open_cluster(&s, &c);
+    let (b, s, c, port, cl) = v2_setup();
     let snap = b.snapshot();
     let res =
         resource::api_open_resource(&s, &c, ApiOpenResourceRequest { resource_name: WString::new("Cluster Name") });
