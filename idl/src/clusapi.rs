@@ -1247,6 +1247,7 @@ mod tests {
     use super::*;
     use crate::iface::{DispatchError, ERROR_CALL_NOT_IMPLEMENTED};
     use crate::ndr::{ByteOrder, Guid};
+    use crate::testutil::truncations;
 
     /// Opnums the spec marks "not used on the wire".
     const UNUSED: &[u16] =
@@ -1269,13 +1270,6 @@ mod tests {
 
     fn cat(parts: &[&[u8]]) -> Vec<u8> {
         parts.concat()
-    }
-
-    /// Every prefix of a valid stub must fail cleanly (or decode), never panic.
-    fn truncations<T>(stub: &[u8], decode: impl Fn(&[u8]) -> NdrResult<T>) {
-        for n in 0..stub.len() {
-            let _ = decode(&stub[..n]);
-        }
     }
 
     #[test]
@@ -1920,9 +1914,7 @@ mod tests {
         ]);
         assert_eq!(b, expected);
         assert_eq!(ClusterRegBatchUpdate::parse(&b).unwrap(), batch);
-        for n in 0..b.len() {
-            let _ = ClusterRegBatchUpdate::parse(&b[..n]);
-        }
+        truncations(&b, ClusterRegBatchUpdate::parse);
         // a name without NUL is rejected
         let bad = cat(&[&[1, 0, 0, 0], &[2, 0, 0, 0], &[0, 0, 0, 0], &[2, 0, 0, 0], &[b'a', 0], &[0, 0, 0, 0]]);
         assert!(ClusterRegBatchUpdate::parse(&bad).is_err());

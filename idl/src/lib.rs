@@ -18,6 +18,18 @@ pub mod rights;
 pub mod types;
 pub mod witness;
 
+#[cfg(test)]
+pub(crate) mod testutil {
+    //! Helpers shared by the codec unit tests.
+
+    /// Every prefix of a valid stub or buffer must fail cleanly (or decode), never panic.
+    pub(crate) fn truncations<T, E>(stub: &[u8], decode: impl Fn(&[u8]) -> Result<T, E>) {
+        for n in 0..stub.len() {
+            let _ = decode(&stub[..n]);
+        }
+    }
+}
+
 pub use iface::DispatchError;
 pub use ndr::{
     Bool32, ByteOrder, ConfArray, ConfBytes, ConfVarBytes, ContextHandle, Guid, NdrError, NdrReader, NdrResult,
