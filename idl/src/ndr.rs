@@ -108,34 +108,29 @@ impl<'a> NdrReader<'a> {
         Ok(self.array::<1>()?[0])
     }
 
+    /// An `N`-byte integer aligned to `N`, in the sender's byte order.
+    fn int<const N: usize, T>(&mut self, le: fn([u8; N]) -> T, be: fn([u8; N]) -> T) -> NdrResult<T> {
+        self.align(N)?;
+        let a = self.array::<N>()?;
+        Ok(match self.order {
+            ByteOrder::Little => le(a),
+            ByteOrder::Big => be(a),
+        })
+    }
+
     /// Aligned `short`.
     pub fn u16(&mut self) -> NdrResult<u16> {
-        self.align(2)?;
-        let a = self.array::<2>()?;
-        Ok(match self.order {
-            ByteOrder::Little => u16::from_le_bytes(a),
-            ByteOrder::Big => u16::from_be_bytes(a),
-        })
+        self.int(u16::from_le_bytes, u16::from_be_bytes)
     }
 
     /// Aligned `long`.
     pub fn u32(&mut self) -> NdrResult<u32> {
-        self.align(4)?;
-        let a = self.array::<4>()?;
-        Ok(match self.order {
-            ByteOrder::Little => u32::from_le_bytes(a),
-            ByteOrder::Big => u32::from_be_bytes(a),
-        })
+        self.int(u32::from_le_bytes, u32::from_be_bytes)
     }
 
     /// Aligned `hyper`.
     pub fn u64(&mut self) -> NdrResult<u64> {
-        self.align(8)?;
-        let a = self.array::<8>()?;
-        Ok(match self.order {
-            ByteOrder::Little => u64::from_le_bytes(a),
-            ByteOrder::Big => u64::from_be_bytes(a),
-        })
+        self.int(u64::from_le_bytes, u64::from_be_bytes)
     }
 
     /// Reads a conformance / variance count and checks that `count` elements of at least
