@@ -11,9 +11,23 @@ use dcerpc::client::{ClientConnection, ClientEvent};
 use dcerpc::pdu::{self, auth_level, fault, nak, pfc, PacketType, SecTrailer, SyntaxId};
 use dcerpc::server::{CloseReason, Next, ServerConnection};
 use dcerpc::Associations;
+use idl::Guid;
 
 fn server() -> ServerConnection {
     ServerConnection::new(common::config("sealed", "open", 64 * 1024, ""), Associations::new())
+}
+
+/// An NTLM client at `level` binds to `iface` (v3.0) on a fresh server: the client's event on
+/// the server's bind_ack, the server, and the auth3 the client wrote (not yet delivered).
+fn ntlm_bind_to_auth3(level: u8, iface: Guid) -> (ClientEvent, ServerConnection, Vec<u8>) {
+    let mut c = ClientConnection::authenticated(initiator(AuthType::Ntlmssp, "Passw0rd-1"), level);
+    let mut s = server();
+    let mut to_s = Vec::new();
+    c.bind(&[(0, SyntaxId::new(iface, 3, 0))], 0, &mut to_s);
+    let (_, out) = feed(&mut s, to_s);
+    let mut auth3 = Vec::new();
+    let ev = c.handle_fragment(&mut out.clone(), &mut auth3).unwrap();
+    (ev, s, auth3)
 }
 
 /// A bind for the open interface, with an optional auth trailer (pad octets inserted before
@@ -153,13 +167,7 @@ fn request_with_auth_trailer_on_an_unauthenticated_connection_is_refused() {
 fn request_auth_trailer_naming_another_context_is_refused() {
     // NTLMSSP at CONNECT level: requests carry no verifier, but a trailer must name the
     // context the bind set up
-    let mut c = ClientConnection::authenticated(initiator(AuthType::Ntlmssp, "Passw0rd-1"), auth_level::CONNECT);
-    let mut s = server();
-    let mut to_s = Vec::new();
-    c.bind(&[(0, SyntaxId::new(OPEN, 3, 0))], 0, &mut to_s);
-    let (_, out) = feed(&mut s, to_s);
-    let mut auth3 = Vec::new();
-    let ev = c.handle_fragment(&mut out.clone(), &mut auth3).unwrap();
+    let (ev, mut s, auth3) = ntlm_bind_to_auth3(auth_level::CONNECT, OPEN);
     assert!(matches!(ev, ClientEvent::Bound { .. }));
     let (n, _) = feed(&mut s, auth3);
     assert!(matches!(n, Next::Continue));
@@ -229,13 +237,7 @@ fn call_id_of_an_executing_call_is_refused_until_answered() {
 
 #[test]
 fn auth3_pad_outside_the_body_closes() {
-    let mut c = ClientConnection::authenticated(initiator(AuthType::Ntlmssp, "Passw0rd-1"), auth_level::PKT_PRIVACY);
-    let mut s = server();
-    let mut to_s = Vec::new();
-    c.bind(&[(0, SyntaxId::new(SEALED, 3, 0))], 0, &mut to_s);
-    let (_, out) = feed(&mut s, to_s);
-    let mut auth3 = Vec::new();
-    c.handle_fragment(&mut out.clone(), &mut auth3).unwrap();
+    let (_, mut s, mut auth3) = ntlm_bind_to_auth3(auth_level::PKT_PRIVACY, SEALED);
     auth3[pdu::HEADER_LEN + 4 + 2] = 8; // auth_pad_length 8 with a 4-octet body
     let (n, out) = feed(&mut s, auth3);
     assert!(matches!(n, Next::Close(CloseReason::Protocol(_))), "{n:?}");
