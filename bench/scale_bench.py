@@ -175,15 +175,22 @@ class Flock:
         self.f.close()
 
 
+def fresh_cluster():
+    """Stops the loopback CTDB cluster, wiping its state, and starts it again with three nodes.
+    Returns None, or the tail of the script's output when the start failed."""
+    subprocess.run(["bash", LOCAL_CLUSTER, "stop", CLUSTER_DIR, "--clean"], capture_output=True)
+    r = subprocess.run(["bash", LOCAL_CLUSTER, "start", CLUSTER_DIR, "--nodes", "3"], capture_output=True, text=True)
+    return None if r.returncode == 0 else (r.stdout + r.stderr)[-300:]
+
+
 def part_readpath(a, out):
     lock = Flock(CLUSTER_LOCK)
     res = {"part": "readpath"}
     daemons = []
     try:
-        subprocess.run(["bash", LOCAL_CLUSTER, "stop", CLUSTER_DIR, "--clean"], capture_output=True)
-        r = subprocess.run(["bash", LOCAL_CLUSTER, "start", CLUSTER_DIR, "--nodes", "3"], capture_output=True, text=True)
-        if r.returncode != 0:
-            res["error"] = "loopback cluster did not start: " + (r.stdout + r.stderr)[-300:]
+        err = fresh_cluster()
+        if err is not None:
+            res["error"] = "loopback cluster did not start: " + err
             out(res)
             return res
         sock = lambda n: os.path.join(CLUSTER_DIR, "node.%d" % n, "run", "ctdbd.socket")
@@ -195,10 +202,9 @@ def part_readpath(a, out):
             res["backend"] = {"error": (p.stderr.strip().splitlines() or ["no output"])[-1][:300]}
         # end to end: ApiQueryValue through clusapid serve (ctdb) and clusapid demo, on a fresh
         # cluster (read_path stored bytes that are no registry)
-        subprocess.run(["bash", LOCAL_CLUSTER, "stop", CLUSTER_DIR, "--clean"], capture_output=True)
-        r = subprocess.run(["bash", LOCAL_CLUSTER, "start", CLUSTER_DIR, "--nodes", "3"], capture_output=True, text=True)
-        if r.returncode != 0:
-            res["error"] = "loopback cluster did not restart: " + (r.stdout + r.stderr)[-300:]
+        err = fresh_cluster()
+        if err is not None:
+            res["error"] = "loopback cluster did not restart: " + err
             out(res)
             return res
         d = os.path.join(RUN, "serve")

@@ -35,12 +35,17 @@ fn check(pdu_len: usize, data: &Range<usize>, sign_len: usize) -> Result<(), Aut
     Ok(())
 }
 
-/// Splits `pdu[..sign_len]` into (pre, data, post) around `data`.
-fn split(pdu: &mut [u8], data: Range<usize>, sign_len: usize) -> (&mut [u8], &mut [u8], &mut [u8]) {
+/// What a Kerberos wrap token covers, as (pre, data, post): `pdu[..sign_len]` split around
+/// `data` when header signing was negotiated, else `data` alone between empty parts.
+fn gss_parts(pdu: &mut [u8], data: Range<usize>, sign_len: usize, header_sign: bool) -> (&[u8], &mut [u8], &[u8]) {
     let (head, _) = pdu.split_at_mut(sign_len);
     let (pre, rest) = head.split_at_mut(data.start);
     let (mid, post) = rest.split_at_mut(data.end - data.start);
-    (pre, mid, post)
+    if header_sign {
+        (pre, mid, post)
+    } else {
+        (&[], mid, &[])
+    }
 }
 
 impl Protection<'_> {
@@ -81,12 +86,8 @@ impl Protection<'_> {
                 Ok(())
             }
             Protection::Gss(g) => {
-                let (pre, mid, post) = split(pdu, data, sign_len);
-                if header_sign {
-                    g.wrap(pre, mid, post, sig)
-                } else {
-                    g.wrap(&[], mid, &[], sig)
-                }
+                let (pre, mid, post) = gss_parts(pdu, data, sign_len, header_sign);
+                g.wrap(pre, mid, post, sig)
             }
         }
     }
@@ -126,12 +127,8 @@ impl Protection<'_> {
         match self {
             Protection::Ntlm(s) => s.unseal(pdu, data, sign_len, sig),
             Protection::Gss(g) => {
-                let (pre, mid, post) = split(pdu, data, sign_len);
-                if header_sign {
-                    g.unwrap(pre, mid, post, sig)
-                } else {
-                    g.unwrap(&[], mid, &[], sig)
-                }
+                let (pre, mid, post) = gss_parts(pdu, data, sign_len, header_sign);
+                g.unwrap(pre, mid, post, sig)
             }
         }
     }

@@ -96,13 +96,25 @@ fn ntlm_client(user: &str, domain: &str, password: &str) -> NtlmInitiator {
     NtlmInitiator::new(user, domain, password.into(), "CLIENT", [3; 8], [4; 16])
 }
 
-#[test]
-fn ntlm_acceptor_passes_the_response_through_and_takes_the_domain_answer() {
-    let domain = FakeDomain::new(Verdict::Ok);
-    let mut s = NtlmAcceptor::with_verifier(config(), domain.clone(), [7; 8], 1);
-    let mut c = ntlm_client("CLUSADMIN", "lab", "Passw0rd-1");
+/// An acceptor whose fake domain answers `verdict`, a client for `user`, and the client's
+/// AUTHENTICATE_MESSAGE to the acceptor's CHALLENGE (not yet given to the acceptor).
+fn ntlm_exchange(
+    verdict: Verdict,
+    user: &str,
+    domain: &str,
+    password: &str,
+) -> (Arc<FakeDomain>, NtlmAcceptor, NtlmInitiator, Vec<u8>) {
+    let fake = FakeDomain::new(verdict);
+    let mut s = NtlmAcceptor::with_verifier(config(), fake.clone(), [7; 8], 1);
+    let mut c = ntlm_client(user, domain, password);
     let NtlmStep::Continue(challenge) = s.step(&c.negotiate()).unwrap() else { panic!("no challenge") };
     let authenticate = c.step(&challenge).unwrap();
+    (fake, s, c, authenticate)
+}
+
+#[test]
+fn ntlm_acceptor_passes_the_response_through_and_takes_the_domain_answer() {
+    let (domain, mut s, mut c, authenticate) = ntlm_exchange(Verdict::Ok, "CLUSADMIN", "lab", "Passw0rd-1");
     let sent = AuthenticateMessage::parse(&authenticate).unwrap();
     assert_eq!(s.step(&authenticate).unwrap(), NtlmStep::Done);
     let seen = domain.seen.lock().unwrap().clone();
@@ -133,31 +145,21 @@ fn ntlm_acceptor_passes_the_response_through_and_takes_the_domain_answer() {
 #[test]
 fn ntlm_refusals_with_a_verifier() {
     // wrong password: the verifier says no
-    let domain = FakeDomain::new(Verdict::Ok);
-    let mut s = NtlmAcceptor::with_verifier(config(), domain.clone(), [7; 8], 1);
-    let mut c = ntlm_client("clusadmin", "LAB", "wrong");
-    let NtlmStep::Continue(ch) = s.step(&c.negotiate()).unwrap() else { panic!() };
-    assert_eq!(s.step(&c.step(&ch).unwrap()), Err(AuthError::LogonFailure));
+    let (_, mut s, _, a) = ntlm_exchange(Verdict::Ok, "clusadmin", "LAB", "wrong");
+    assert_eq!(s.step(&a), Err(AuthError::LogonFailure));
     assert!(s.authenticated_user().is_none());
 
     // guest and an unreachable authority are refusals too
     for (verdict, want) in
         [(Verdict::Guest, AuthError::Guest), (Verdict::Down, AuthError::Backend("winbindd is not running".into()))]
     {
-        let domain = FakeDomain::new(verdict);
-        let mut s = NtlmAcceptor::with_verifier(config(), domain, [7; 8], 1);
-        let mut c = ntlm_client("clusadmin", "LAB", "Passw0rd-1");
-        let NtlmStep::Continue(ch) = s.step(&c.negotiate()).unwrap() else { panic!() };
-        assert_eq!(s.step(&c.step(&ch).unwrap()), Err(want));
+        let (_, mut s, _, a) = ntlm_exchange(verdict, "clusadmin", "LAB", "Passw0rd-1");
+        assert_eq!(s.step(&a), Err(want));
         assert!(!s.is_done());
     }
 
     // anonymous is refused before anyone is asked
-    let domain = FakeDomain::new(Verdict::Ok);
-    let mut s = NtlmAcceptor::with_verifier(config(), domain.clone(), [7; 8], 1);
-    let mut c = ntlm_client("", "", "");
-    let NtlmStep::Continue(ch) = s.step(&c.negotiate()).unwrap() else { panic!() };
-    let mut anon = c.step(&ch).unwrap();
+    let (domain, mut s, _, mut anon) = ntlm_exchange(Verdict::Ok, "", "", "");
     // empty user name field
     anon[36..40].fill(0);
     assert!(s.step(&anon).is_err());
@@ -166,11 +168,7 @@ fn ntlm_refusals_with_a_verifier() {
 
 #[test]
 fn the_mic_is_still_checked_with_a_verifier() {
-    let domain = FakeDomain::new(Verdict::Ok);
-    let mut s = NtlmAcceptor::with_verifier(config(), domain.clone(), [7; 8], 1);
-    let mut c = ntlm_client("clusadmin", "LAB", "Passw0rd-1");
-    let NtlmStep::Continue(ch) = s.step(&c.negotiate()).unwrap() else { panic!() };
-    let mut a = c.step(&ch).unwrap();
+    let (domain, mut s, c, mut a) = ntlm_exchange(Verdict::Ok, "clusadmin", "LAB", "Passw0rd-1");
     assert!(c.mic_sent(), "the initiator sends a MIC when the challenge has a timestamp");
     let mic = auth::ntlm::messages::MIC_OFFSET;
     a[mic] ^= 1;

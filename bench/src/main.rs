@@ -955,6 +955,16 @@ fn append(path: &PathBuf, text: &str, header: Option<&str>) -> anyhow::Result<()
     Ok(())
 }
 
+/// Prints a result as one JSON line on stdout and appends that line to `--json` when given.
+fn emit(o: &Json, json: Option<&PathBuf>) -> anyhow::Result<()> {
+    let line = o.to_string();
+    println!("{line}");
+    if let Some(p) = json {
+        append(p, &format!("{line}\n"), None)?;
+    }
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let a = Args::parse();
     let lab = matches!(a.host, IpAddr::V4(v) if v.octets()[..3] == [192, 0, 2]);
@@ -996,11 +1006,7 @@ fn main() -> anyhow::Result<()> {
                 o.set(&k, v);
             }
         }
-        let line = o.to_string();
-        println!("{line}");
-        if let Some(p) = &a.json {
-            append(p, &format!("{line}\n"), None)?;
-        }
+        emit(&o, a.json.as_ref())?;
         return Ok(());
     }
     let auth_cfg = |kind, level| AuthCfg {
@@ -1048,11 +1054,7 @@ fn main() -> anyhow::Result<()> {
             })?
         };
         o.set("tag", a.tag.as_str()).set("server", a.server.as_str());
-        let line = o.to_string();
-        println!("{line}");
-        if let Some(p) = &a.json {
-            append(p, &format!("{line}\n"), None)?;
-        }
+        emit(&o, a.json.as_ref())?;
         return Ok(());
     }
     let port = if a.mode == Mode::Soak { a.port.unwrap_or(4135) } else { resolve_port(&a, profile)? };
@@ -1067,19 +1069,8 @@ fn main() -> anyhow::Result<()> {
             },
         ),
     };
-    let t = Target {
-        addr: SocketAddr::new(a.host, port),
-        nodelay: !a.no_nodelay,
-        auth: AuthCfg {
-            kind,
-            level,
-            user: a.user.clone(),
-            domain: a.domain.clone(),
-            nt_hash: auth::nt_hash(&a.password),
-            workstation: "BENCHCLIENT".into(),
-        },
-        profile,
-    };
+    let t =
+        Target { addr: SocketAddr::new(a.host, port), nodelay: !a.no_nodelay, auth: auth_cfg(kind, level), profile };
     let usable = procfs::affinity(0).map_or(1, |v| v.len().max(1));
     if a.mode == Mode::Soak {
         let o = soak::run(soak::SoakCfg {
@@ -1094,11 +1085,7 @@ fn main() -> anyhow::Result<()> {
             threads: a.threads.unwrap_or(usable).max(1),
             ramp: Duration::from_secs(a.ramp),
         })?;
-        let line = o.to_string();
-        println!("{line}");
-        if let Some(p) = &a.json {
-            append(p, &format!("{line}\n"), None)?;
-        }
+        emit(&o, a.json.as_ref())?;
         let title = if a.tag.is_empty() { "soak".to_string() } else { a.tag.clone() };
         let md = soak::markdown(&o, &title);
         if let Some(p) = &a.md {
@@ -1118,11 +1105,7 @@ fn main() -> anyhow::Result<()> {
         o.set("server_pid", i64::from(pid));
         o.set("server_affinity", procfs::affinity(pid).map(|v| v.into_iter().map(|c| c as u64).collect::<Vec<u64>>()));
     }
-    let line = o.to_string();
-    println!("{line}");
-    if let Some(p) = &a.json {
-        append(p, &format!("{line}\n"), None)?;
-    }
+    emit(&o, a.json.as_ref())?;
     if let Some(p) = &a.md {
         append(p, &md_row(&o), Some(MD_HEADER))?;
     }

@@ -46,6 +46,19 @@ struct ClientAuth {
     context_id: u32,
 }
 
+impl ClientAuth {
+    /// The sec_trailer of a bind, alter_context or auth3: their bodies end 4-aligned, so
+    /// there is no pad.
+    fn trailer(&self) -> SecTrailer {
+        SecTrailer {
+            auth_type: self.auth_type,
+            auth_level: self.level,
+            auth_pad_length: 0,
+            auth_context_id: self.context_id,
+        }
+    }
+}
+
 /// One client connection.
 pub struct ClientConnection {
     auth: Option<ClientAuth>,
@@ -118,15 +131,7 @@ impl ClientConnection {
         }
         let mut al = 0;
         if let (Some(a), Some(tok)) = (&self.auth, token) {
-            pdu::write_sec_trailer(
-                out,
-                &SecTrailer {
-                    auth_type: a.auth_type,
-                    auth_level: a.level,
-                    auth_pad_length: 0,
-                    auth_context_id: a.context_id,
-                },
-            );
+            pdu::write_sec_trailer(out, &a.trailer());
             out.extend_from_slice(tok);
             al = u16::try_from(tok.len()).unwrap_or(0);
         }
@@ -140,15 +145,7 @@ impl ClientConnection {
         let start = pdu::write_header(out, PacketType::Auth3, pfc::FIRST_FRAG | pfc::LAST_FRAG, call_id);
         out.extend_from_slice(&self.max_frag.to_le_bytes());
         out.extend_from_slice(&self.max_frag.to_le_bytes());
-        pdu::write_sec_trailer(
-            out,
-            &SecTrailer {
-                auth_type: a.auth_type,
-                auth_level: a.level,
-                auth_pad_length: 0,
-                auth_context_id: a.context_id,
-            },
-        );
+        pdu::write_sec_trailer(out, &a.trailer());
         out.extend_from_slice(token);
         pdu::finish_pdu(out, start, u16::try_from(token.len()).unwrap_or(0));
     }
@@ -172,13 +169,7 @@ impl ClientConnection {
         let mut off = 0;
         loop {
             let chunk = (stub.len() - off).min(chunk_max);
-            let mut flags = 0;
-            if off == 0 {
-                flags |= pfc::FIRST_FRAG;
-            }
-            if off + chunk == stub.len() {
-                flags |= pfc::LAST_FRAG;
-            }
+            let flags = pfc::fragment(off, chunk, stub.len());
             let start = pdu::write_header(out, PacketType::Request, flags, call_id);
             out.extend_from_slice(&u32::try_from(stub.len() - off).unwrap_or(0).to_le_bytes());
             out.extend_from_slice(&context_id.to_le_bytes());

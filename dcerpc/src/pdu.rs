@@ -82,6 +82,19 @@ pub mod pfc {
     pub const MAYBE: u8 = 0x40;
     /// An object UUID follows the request header.
     pub const OBJECT_UUID: u8 = 0x80;
+
+    /// The fragment flags of the stub piece `off..off + chunk` of a `total`-byte stub:
+    /// FIRST_FRAG on the piece at offset 0, LAST_FRAG on the piece that reaches the end.
+    pub fn fragment(off: usize, chunk: usize, total: usize) -> u8 {
+        let mut flags = 0;
+        if off == 0 {
+            flags |= FIRST_FRAG;
+        }
+        if off + chunk == total {
+            flags |= LAST_FRAG;
+        }
+        flags
+    }
 }
 
 /// Fault status codes ([C706] appendix E and [MS-ERREF] 2.2 for the Win32 values Windows sends).

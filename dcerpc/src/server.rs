@@ -833,13 +833,7 @@ impl ServerConnection {
         let mut off = 0usize;
         loop {
             let chunk = (stub.len() - off).min(chunk_max);
-            let mut flags = 0;
-            if off == 0 {
-                flags |= pfc::FIRST_FRAG;
-            }
-            if off + chunk == stub.len() {
-                flags |= pfc::LAST_FRAG;
-            }
+            let flags = pfc::fragment(off, chunk, stub.len());
             let start = pdu::write_header(out, PacketType::Response, flags, call_id);
             let alloc_hint = u32::try_from(stub.len() - off).unwrap_or(u32::MAX);
             out.extend_from_slice(&alloc_hint.to_le_bytes());

@@ -1,51 +1,17 @@
 //! Client and server state machines driven against each other in memory.
 
-use std::sync::Arc;
+mod common;
 
-use auth::{AcceptorConfig, AuthType, ClientSecret, Initiator, NtlmInitiator, StaticCredentials};
+use auth::AuthType;
+use common::{initiator, OPEN, SEALED as IFACE};
 use dcerpc::client::{ClientConnection, ClientError, ClientEvent};
 use dcerpc::pdu::{self, auth_level, fault, SyntaxId};
-use dcerpc::server::{Entropy, InterfaceSpec, Next, ServerConfig, ServerConnection};
+use dcerpc::server::{Next, ServerConfig, ServerConnection};
 use dcerpc::Associations;
 use idl::Guid;
 
-struct Fixed;
-impl Entropy for Fixed {
-    fn challenge(&self) -> [u8; 8] {
-        [1, 2, 3, 4, 5, 6, 7, 8]
-    }
-    fn now_filetime(&self) -> u64 {
-        133_000_000_000_000_000
-    }
-}
-
-const IFACE: Guid = Guid::parse("b97db8b2-4c63-11cf-bff6-08002be23f2f");
-const OPEN: Guid = Guid::parse("e1af8308-5d1f-11c9-91a4-08002b14a0fa");
-
-fn config() -> Arc<ServerConfig> {
-    Arc::new(ServerConfig {
-        interfaces: vec![
-            InterfaceSpec { name: "clusapi", uuid: IFACE, major: 3, minor: 0, min_auth_level: auth_level::PKT_PRIVACY },
-            InterfaceSpec { name: "epm", uuid: OPEN, major: 3, minor: 0, min_auth_level: auth_level::NONE },
-        ],
-        sec_addr: "4135".into(),
-        max_request: 1 << 20,
-        acceptor: AcceptorConfig {
-            netbios_computer: "NODE0".into(),
-            netbios_domain: "CLUSTER".into(),
-            dns_computer: "node0".into(),
-            dns_domain: "".into(),
-        },
-        mechanisms: auth::Mechanisms::local(Arc::new(StaticCredentials::new().with_password("alice", "Passw0rd-1"))),
-        entropy: Arc::new(Fixed),
-    })
-}
-
-fn initiator(kind: AuthType, password: &str) -> Initiator {
-    Initiator::new(
-        kind,
-        NtlmInitiator::new("alice", "WORKGROUP", ClientSecret::Password(password.into()), "WS", [9; 8], [7; 16]),
-    )
+fn config() -> std::sync::Arc<ServerConfig> {
+    common::config("clusapi", "epm", 1 << 20, "node0")
 }
 
 /// Splits a byte stream into fragments.

@@ -3,49 +3,31 @@
 //! and the connection closes; nothing executes. Each test also shows the well-formed variant
 //! is accepted, so the check is the one that refuses.
 
-use std::sync::Arc;
+mod common;
 
-use auth::{AcceptorConfig, AuthType, ClientSecret, Initiator, NtlmInitiator, StaticCredentials};
+use auth::AuthType;
+use common::{initiator, OPEN, SEALED};
 use dcerpc::client::{ClientConnection, ClientEvent};
 use dcerpc::pdu::{self, auth_level, fault, nak, pfc, PacketType, SecTrailer, SyntaxId};
-use dcerpc::server::{CloseReason, Entropy, InterfaceSpec, Next, ServerConfig, ServerConnection};
+use dcerpc::server::{CloseReason, Next, ServerConnection};
 use dcerpc::Associations;
 use idl::Guid;
 
-struct Fixed;
-impl Entropy for Fixed {
-    fn challenge(&self) -> [u8; 8] {
-        [1, 2, 3, 4, 5, 6, 7, 8]
-    }
-    fn now_filetime(&self) -> u64 {
-        133_000_000_000_000_000
-    }
-}
-
-const SEALED: Guid = Guid::parse("b97db8b2-4c63-11cf-bff6-08002be23f2f");
-const OPEN: Guid = Guid::parse("e1af8308-5d1f-11c9-91a4-08002b14a0fa");
-
-fn config() -> Arc<ServerConfig> {
-    Arc::new(ServerConfig {
-        interfaces: vec![
-            InterfaceSpec { name: "sealed", uuid: SEALED, major: 3, minor: 0, min_auth_level: auth_level::PKT_PRIVACY },
-            InterfaceSpec { name: "open", uuid: OPEN, major: 3, minor: 0, min_auth_level: auth_level::NONE },
-        ],
-        sec_addr: "4135".into(),
-        max_request: 64 * 1024,
-        acceptor: AcceptorConfig {
-            netbios_computer: "NODE0".into(),
-            netbios_domain: "CLUSTER".into(),
-            dns_computer: String::new(),
-            dns_domain: String::new(),
-        },
-        mechanisms: auth::Mechanisms::local(Arc::new(StaticCredentials::new().with_password("alice", "Passw0rd-1"))),
-        entropy: Arc::new(Fixed),
-    })
-}
-
 fn server() -> ServerConnection {
-    ServerConnection::new(config(), Associations::new())
+    ServerConnection::new(common::config("sealed", "open", 64 * 1024, ""), Associations::new())
+}
+
+/// An NTLM client at `level` binds to `iface` (v3.0) on a fresh server: the client's event on
+/// the server's bind_ack, the server, and the auth3 the client wrote (not yet delivered).
+fn ntlm_bind_to_auth3(level: u8, iface: Guid) -> (ClientEvent, ServerConnection, Vec<u8>) {
+    let mut c = ClientConnection::authenticated(initiator(AuthType::Ntlmssp, "Passw0rd-1"), level);
+    let mut s = server();
+    let mut to_s = Vec::new();
+    c.bind(&[(0, SyntaxId::new(iface, 3, 0))], 0, &mut to_s);
+    let (_, out) = feed(&mut s, to_s);
+    let mut auth3 = Vec::new();
+    let ev = c.handle_fragment(&mut out.clone(), &mut auth3).unwrap();
+    (ev, s, auth3)
 }
 
 /// A bind for the open interface, with an optional auth trailer (pad octets inserted before
@@ -185,26 +167,7 @@ fn request_with_auth_trailer_on_an_unauthenticated_connection_is_refused() {
 fn request_auth_trailer_naming_another_context_is_refused() {
     // NTLMSSP at CONNECT level: requests carry no verifier, but a trailer must name the
     // context the bind set up
-    let mut c = ClientConnection::authenticated(
-        Initiator::new(
-            AuthType::Ntlmssp,
-            NtlmInitiator::new(
-                "alice",
-                "WORKGROUP",
-                ClientSecret::Password("Passw0rd-1".into()),
-                "WS",
-                [9; 8],
-                [7; 16],
-            ),
-        ),
-        auth_level::CONNECT,
-    );
-    let mut s = server();
-    let mut to_s = Vec::new();
-    c.bind(&[(0, SyntaxId::new(OPEN, 3, 0))], 0, &mut to_s);
-    let (_, out) = feed(&mut s, to_s);
-    let mut auth3 = Vec::new();
-    let ev = c.handle_fragment(&mut out.clone(), &mut auth3).unwrap();
+    let (ev, mut s, auth3) = ntlm_bind_to_auth3(auth_level::CONNECT, OPEN);
     assert!(matches!(ev, ClientEvent::Bound { .. }));
     let (n, _) = feed(&mut s, auth3);
     assert!(matches!(n, Next::Continue));
@@ -274,26 +237,7 @@ fn call_id_of_an_executing_call_is_refused_until_answered() {
 
 #[test]
 fn auth3_pad_outside_the_body_closes() {
-    let mut c = ClientConnection::authenticated(
-        Initiator::new(
-            AuthType::Ntlmssp,
-            NtlmInitiator::new(
-                "alice",
-                "WORKGROUP",
-                ClientSecret::Password("Passw0rd-1".into()),
-                "WS",
-                [9; 8],
-                [7; 16],
-            ),
-        ),
-        auth_level::PKT_PRIVACY,
-    );
-    let mut s = server();
-    let mut to_s = Vec::new();
-    c.bind(&[(0, SyntaxId::new(SEALED, 3, 0))], 0, &mut to_s);
-    let (_, out) = feed(&mut s, to_s);
-    let mut auth3 = Vec::new();
-    c.handle_fragment(&mut out.clone(), &mut auth3).unwrap();
+    let (_, mut s, mut auth3) = ntlm_bind_to_auth3(auth_level::PKT_PRIVACY, SEALED);
     auth3[pdu::HEADER_LEN + 4 + 2] = 8; // auth_pad_length 8 with a 4-octet body
     let (n, out) = feed(&mut s, auth3);
     assert!(matches!(n, Next::Close(CloseReason::Protocol(_))), "{n:?}");

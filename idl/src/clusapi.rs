@@ -19,7 +19,7 @@ use crate::ndr::{
     Bool32, ConfArray, ConfBytes, ConfVarBytes, ContextHandle, NdrError, NdrReader, NdrResult, NdrType, NdrWriter,
     WError, WString,
 };
-use crate::types::{le_u32, take, utf16z, ConfVarArray};
+use crate::types::{conformant_list, le_u32, take, utf16z, ConfVarArray};
 
 crate::ndr_struct! {
     /// [MS-CMRP 2.2.3.4] ENUM_ENTRY: one named object of an enumeration.
@@ -36,42 +36,7 @@ pub struct EnumList {
     pub entries: Vec<EnumEntry>,
 }
 
-impl NdrType for EnumList {
-    const ALIGN: usize = 4;
-    const MIN_WIRE: usize = 8;
-    fn encode(&self, w: &mut NdrWriter) {
-        let n = u32::try_from(self.entries.len()).unwrap_or(u32::MAX);
-        w.u32(n);
-        w.u32(n);
-        for e in &self.entries {
-            e.encode(w);
-        }
-    }
-    fn encode_deferred(&self, w: &mut NdrWriter) {
-        for e in &self.entries {
-            e.encode_deferred(w);
-        }
-    }
-    fn decode(r: &mut NdrReader<'_>) -> NdrResult<Self> {
-        let max = r.u32()?;
-        let count = r.u32()?;
-        if count != max {
-            return Err(crate::ndr::NdrError::ConformanceMismatch { expected: max, actual: count });
-        }
-        let n = r.check_count(count, EnumEntry::MIN_WIRE)?;
-        let mut entries = Vec::with_capacity(n);
-        for _ in 0..n {
-            entries.push(EnumEntry::decode(r)?);
-        }
-        Ok(EnumList { entries })
-    }
-    fn decode_deferred(&mut self, r: &mut NdrReader<'_>) -> NdrResult<()> {
-        for e in &mut self.entries {
-            e.decode_deferred(r)?;
-        }
-        Ok(())
-    }
-}
+conformant_list!(EnumList, entries, EnumEntry);
 
 crate::ndr_struct! {
     /// [MS-CMRP 2.2.3.1] CLUSTER_OPERATIONAL_VERSION_INFO.
@@ -82,50 +47,6 @@ crate::ndr_struct! {
         pub dw_flags: u32,
         pub dw_reserved: u32,
     }
-}
-
-/// Implements [`NdrType`] for a conformant list struct `{ DWORD EntryCount; [size_is(EntryCount)]
-/// ENTRY Entry[] }` held as `entries: Vec<ENTRY>` (same wire form as [`EnumList`]: max_count,
-/// EntryCount, the entries' scalar parts, then their pointees).
-macro_rules! conformant_list {
-    ($list:ident, $entry:ty) => {
-        impl NdrType for $list {
-            const ALIGN: usize = 4;
-            const MIN_WIRE: usize = 8;
-            fn encode(&self, w: &mut NdrWriter) {
-                let n = u32::try_from(self.entries.len()).unwrap_or(u32::MAX);
-                w.u32(n);
-                w.u32(n);
-                for e in &self.entries {
-                    e.encode(w);
-                }
-            }
-            fn encode_deferred(&self, w: &mut NdrWriter) {
-                for e in &self.entries {
-                    e.encode_deferred(w);
-                }
-            }
-            fn decode(r: &mut NdrReader<'_>) -> NdrResult<Self> {
-                let max = r.u32()?;
-                let count = r.u32()?;
-                if count != max {
-                    return Err(NdrError::ConformanceMismatch { expected: max, actual: count });
-                }
-                let n = r.check_count(count, <$entry as NdrType>::MIN_WIRE)?;
-                let mut entries = Vec::with_capacity(n);
-                for _ in 0..n {
-                    entries.push(<$entry as NdrType>::decode(r)?);
-                }
-                Ok($list { entries })
-            }
-            fn decode_deferred(&mut self, r: &mut NdrReader<'_>) -> NdrResult<()> {
-                for e in &mut self.entries {
-                    e.decode_deferred(r)?;
-                }
-                Ok(())
-            }
-        }
-    };
 }
 
 crate::ndr_struct! {
@@ -195,10 +116,7 @@ impl NdrType for RpcSecurityDescriptor {
     }
     fn encode_deferred(&self, w: &mut NdrWriter) {
         if let Some(data) = &self.lp_security_descriptor {
-            let len = u32::try_from(data.len()).unwrap_or(u32::MAX);
-            w.u32(self.cb_in_security_descriptor.max(len));
-            w.u32(0);
-            w.u32(len);
+            w.varying(self.cb_in_security_descriptor, u32::try_from(data.len()).unwrap_or(u32::MAX));
             w.bytes(data);
         }
     }
@@ -215,12 +133,7 @@ impl NdrType for RpcSecurityDescriptor {
     }
     fn decode_deferred(&mut self, r: &mut NdrReader<'_>) -> NdrResult<()> {
         if self.lp_security_descriptor.is_some() {
-            let max = r.u32()?;
-            let offset = r.u32()?;
-            let len = r.u32()?;
-            if offset != 0 || len > max {
-                return Err(NdrError::BadVarying { offset, length: len, max });
-            }
+            let (max, len) = r.varying()?;
             if max != self.cb_in_security_descriptor {
                 return Err(NdrError::ConformanceMismatch { expected: self.cb_in_security_descriptor, actual: max });
             }
@@ -344,7 +257,7 @@ pub struct GroupEnumList {
     pub entries: Vec<GroupEnumEntry>,
 }
 
-conformant_list!(GroupEnumList, GroupEnumEntry);
+conformant_list!(GroupEnumList, entries, GroupEnumEntry);
 
 /// [MS-CMRP 2.2.3] RESOURCE_ENUM_LIST: conformant struct `{ DWORD EntryCount;
 /// RESOURCE_ENUM_ENTRY Entry[] }`.
@@ -353,7 +266,7 @@ pub struct ResourceEnumList {
     pub entries: Vec<ResourceEnumEntry>,
 }
 
-conformant_list!(ResourceEnumList, ResourceEnumEntry);
+conformant_list!(ResourceEnumList, entries, ResourceEnumEntry);
 
 /// [MS-CMRP 2.2.2.8] CLUSTER_REG_BATCH_COMMAND values used in [`BatchUpdateCommand`].
 pub mod batch_command {
@@ -1334,6 +1247,7 @@ mod tests {
     use super::*;
     use crate::iface::{DispatchError, ERROR_CALL_NOT_IMPLEMENTED};
     use crate::ndr::{ByteOrder, Guid};
+    use crate::testutil::truncations;
 
     /// Opnums the spec marks "not used on the wire".
     const UNUSED: &[u16] =
@@ -1356,13 +1270,6 @@ mod tests {
 
     fn cat(parts: &[&[u8]]) -> Vec<u8> {
         parts.concat()
-    }
-
-    /// Every prefix of a valid stub must fail cleanly (or decode), never panic.
-    fn truncations<T>(stub: &[u8], decode: impl Fn(&[u8]) -> NdrResult<T>) {
-        for n in 0..stub.len() {
-            let _ = decode(&stub[..n]);
-        }
     }
 
     #[test]
@@ -2007,9 +1914,7 @@ mod tests {
         ]);
         assert_eq!(b, expected);
         assert_eq!(ClusterRegBatchUpdate::parse(&b).unwrap(), batch);
-        for n in 0..b.len() {
-            let _ = ClusterRegBatchUpdate::parse(&b[..n]);
-        }
+        truncations(&b, ClusterRegBatchUpdate::parse);
         // a name without NUL is rejected
         let bad = cat(&[&[1, 0, 0, 0], &[2, 0, 0, 0], &[0, 0, 0, 0], &[2, 0, 0, 0], &[b'a', 0], &[0, 0, 0, 0]]);
         assert!(ClusterRegBatchUpdate::parse(&bad).is_err());

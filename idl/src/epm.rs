@@ -2,6 +2,7 @@
 //! clusapid answers on port 135, and the protocol tower codec ([C706] appendix L).
 
 use crate::ndr::{ContextHandle, Guid, NdrError, NdrReader, NdrResult, NdrType, NdrWriter, WError};
+use crate::types::conf_var_list;
 
 /// `twr_t`: a conformant struct `{ u32 tower_length; byte tower_octet_string[tower_length] }`.
 /// On the wire the conformance (max_count) precedes the struct.
@@ -12,17 +13,11 @@ impl NdrType for Twr {
     const ALIGN: usize = 4;
     const MIN_WIRE: usize = 8;
     fn encode(&self, w: &mut NdrWriter) {
-        let n = u32::try_from(self.0.len()).unwrap_or(u32::MAX);
-        w.u32(n);
-        w.u32(n);
+        w.conformant_count(u32::try_from(self.0.len()).unwrap_or(u32::MAX));
         w.bytes(&self.0);
     }
     fn decode(r: &mut NdrReader<'_>) -> NdrResult<Self> {
-        let max = r.u32()?;
-        let len = r.u32()?;
-        if len != max {
-            return Err(NdrError::ConformanceMismatch { expected: max, actual: len });
-        }
+        let len = r.conformant_count()?;
         let n = r.check_count(len, 1)?;
         Ok(Twr(r.take(n)?.to_vec()))
     }
@@ -38,44 +33,7 @@ pub struct TowerArray {
     pub towers: Vec<Option<Twr>>,
 }
 
-impl NdrType for TowerArray {
-    const ALIGN: usize = 4;
-    const MIN_WIRE: usize = 12;
-    fn encode(&self, w: &mut NdrWriter) {
-        let n = u32::try_from(self.towers.len()).unwrap_or(u32::MAX);
-        w.u32(self.max.max(n));
-        w.u32(0);
-        w.u32(n);
-        for t in &self.towers {
-            t.encode(w);
-        }
-    }
-    fn encode_deferred(&self, w: &mut NdrWriter) {
-        for t in &self.towers {
-            t.encode_deferred(w);
-        }
-    }
-    fn decode(r: &mut NdrReader<'_>) -> NdrResult<Self> {
-        let max = r.u32()?;
-        let offset = r.u32()?;
-        let len = r.u32()?;
-        if offset != 0 || len > max {
-            return Err(NdrError::BadVarying { offset, length: len, max });
-        }
-        let n = r.check_count(len, 4)?;
-        let mut towers = Vec::with_capacity(n);
-        for _ in 0..n {
-            towers.push(Option::<Twr>::decode(r)?);
-        }
-        Ok(TowerArray { max, towers })
-    }
-    fn decode_deferred(&mut self, r: &mut NdrReader<'_>) -> NdrResult<()> {
-        for t in &mut self.towers {
-            t.decode_deferred(r)?;
-        }
-        Ok(())
-    }
-}
+conf_var_list!(TowerArray, towers, Option<Twr>);
 
 crate::ndr_struct! {
     /// `rpc_if_id_t`: an interface UUID and version ([C706] appendix O).
@@ -130,44 +88,7 @@ pub struct EptEntryArray {
     pub entries: Vec<EptEntry>,
 }
 
-impl NdrType for EptEntryArray {
-    const ALIGN: usize = 4;
-    const MIN_WIRE: usize = 12;
-    fn encode(&self, w: &mut NdrWriter) {
-        let n = u32::try_from(self.entries.len()).unwrap_or(u32::MAX);
-        w.u32(self.max.max(n));
-        w.u32(0);
-        w.u32(n);
-        for e in &self.entries {
-            e.encode(w);
-        }
-    }
-    fn encode_deferred(&self, w: &mut NdrWriter) {
-        for e in &self.entries {
-            e.encode_deferred(w);
-        }
-    }
-    fn decode(r: &mut NdrReader<'_>) -> NdrResult<Self> {
-        let max = r.u32()?;
-        let offset = r.u32()?;
-        let len = r.u32()?;
-        if offset != 0 || len > max {
-            return Err(NdrError::BadVarying { offset, length: len, max });
-        }
-        let n = r.check_count(len, <EptEntry as NdrType>::MIN_WIRE)?;
-        let mut entries = Vec::with_capacity(n);
-        for _ in 0..n {
-            entries.push(EptEntry::decode(r)?);
-        }
-        Ok(EptEntryArray { max, entries })
-    }
-    fn decode_deferred(&mut self, r: &mut NdrReader<'_>) -> NdrResult<()> {
-        for e in &mut self.entries {
-            e.decode_deferred(r)?;
-        }
-        Ok(())
-    }
-}
+conf_var_list!(EptEntryArray, entries, EptEntry);
 
 /// ept_lookup inquiry types ([C706] appendix O, `RPC_C_EP_*`).
 pub mod inquiry {
@@ -357,6 +278,7 @@ crate::rpc_interface! {
 mod tests {
     use super::*;
     use crate::ndr::ByteOrder;
+    use crate::testutil::truncations;
 
     #[test]
     fn tower_roundtrip() {
@@ -396,9 +318,7 @@ mod tests {
         let stub = resp.to_stub();
         assert_eq!(EptMapResponse::decode_stub(&stub, ByteOrder::Little).unwrap(), resp);
         // truncation anywhere is an error, never a panic
-        for n in 0..stub.len() {
-            let _ = EptMapResponse::decode_stub(&stub[..n], ByteOrder::Little);
-        }
+        truncations(&stub, |s| EptMapResponse::decode_stub(s, ByteOrder::Little));
     }
 
     #[test]
@@ -437,9 +357,7 @@ mod tests {
         // the first entry: object, tower referent, offset 0, actual_count 4, "abc\0"
         assert_eq!(&stub[56..64], &[0, 0, 0, 0, 4, 0, 0, 0]);
         assert_eq!(&stub[64..68], b"abc\0");
-        for n in 0..stub.len() {
-            let _ = EptLookupResponse::decode_stub(&stub[..n], ByteOrder::Little);
-        }
+        truncations(&stub, |s| EptLookupResponse::decode_stub(s, ByteOrder::Little));
         // an annotation longer than 64 octets is refused
         let mut w = crate::ndr::NdrWriter::new();
         w.u32(0);

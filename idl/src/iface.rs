@@ -164,24 +164,7 @@ macro_rules! rpc_interface {
                 impl [<$op Request>] {
                     /// Opnum of this operation.
                     pub const OPNUM: u16 = $opnum;
-                    /// Decodes a request stub.
-                    pub fn decode_stub(stub: &[u8], order: $crate::ndr::ByteOrder) -> $crate::ndr::NdrResult<Self> {
-                        #[allow(unused_mut, unused_variables)]
-                        let mut r = $crate::ndr::NdrReader::new(stub, order);
-                        $( let $in_field = <$in_ty as $crate::ndr::NdrType>::decode_param(&mut r)?; )*
-                        Ok(Self { $( $in_field ),* })
-                    }
-                    /// Encodes a request stub (client side).
-                    #[allow(unused_variables)]
-                    pub fn encode_into(&self, w: &mut $crate::ndr::NdrWriter) {
-                        $( <$in_ty as $crate::ndr::NdrType>::encode_param(&self.$in_field, w); )*
-                    }
-                    /// Encodes a request stub into a new buffer.
-                    pub fn to_stub(&self) -> Vec<u8> {
-                        let mut w = $crate::ndr::NdrWriter::new();
-                        self.encode_into(&mut w);
-                        w.into_bytes()
-                    }
+                    $crate::__stub_codec!($( $in_field: $in_ty ),*);
                 }
 
                 #[doc = concat!("Response of ", stringify!($op), " (opnum ", stringify!($opnum), ").")]
@@ -207,26 +190,37 @@ macro_rules! rpc_interface {
                         $( if let Some(c) = <$out_ty as $crate::ndr::NdrType>::error_code(&self.$out_field) { st = Some(c); } )*
                         st
                     }
-                    /// Encodes the response stub.
-                    #[allow(unused_variables)]
-                    pub fn encode_into(&self, w: &mut $crate::ndr::NdrWriter) {
-                        $( <$out_ty as $crate::ndr::NdrType>::encode_param(&self.$out_field, w); )*
-                    }
-                    /// Encodes the response stub into a new buffer.
-                    pub fn to_stub(&self) -> Vec<u8> {
-                        let mut w = $crate::ndr::NdrWriter::new();
-                        self.encode_into(&mut w);
-                        w.into_bytes()
-                    }
-                    /// Decodes a response stub (client side).
-                    pub fn decode_stub(stub: &[u8], order: $crate::ndr::ByteOrder) -> $crate::ndr::NdrResult<Self> {
-                        #[allow(unused_mut, unused_variables)]
-                        let mut r = $crate::ndr::NdrReader::new(stub, order);
-                        $( let $out_field = <$out_ty as $crate::ndr::NdrType>::decode_param(&mut r)?; )*
-                        Ok(Self { $( $out_field ),* })
-                    }
+                    $crate::__stub_codec!($( $out_field: $out_ty ),*);
                 }
             )*
+        }
+    };
+}
+
+/// The stub codec of a request or response struct declared by [`rpc_interface!`]: its
+/// parameters in order, each with [`NdrType::encode_param`](crate::ndr::NdrType::encode_param)
+/// / `decode_param`. Expands to methods inside the struct's `impl`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __stub_codec {
+    ( $( $field:ident : $ty:ty ),* ) => {
+        /// Decodes a stub (a request on the server side, a response on the client side).
+        pub fn decode_stub(stub: &[u8], order: $crate::ndr::ByteOrder) -> $crate::ndr::NdrResult<Self> {
+            #[allow(unused_mut, unused_variables)]
+            let mut r = $crate::ndr::NdrReader::new(stub, order);
+            $( let $field = <$ty as $crate::ndr::NdrType>::decode_param(&mut r)?; )*
+            Ok(Self { $( $field ),* })
+        }
+        /// Encodes the stub (a request on the client side, a response on the server side).
+        #[allow(unused_variables)]
+        pub fn encode_into(&self, w: &mut $crate::ndr::NdrWriter) {
+            $( <$ty as $crate::ndr::NdrType>::encode_param(&self.$field, w); )*
+        }
+        /// Encodes the stub into a new buffer.
+        pub fn to_stub(&self) -> Vec<u8> {
+            let mut w = $crate::ndr::NdrWriter::new();
+            self.encode_into(&mut w);
+            w.into_bytes()
         }
     };
 }

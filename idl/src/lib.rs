@@ -33,3 +33,15 @@ pub const NDR20_UUID: Guid = Guid::parse("8a885d04-1ceb-11c9-9fe8-08002b104860")
 pub const NDR20_VERSION: u32 = 2;
 /// Transfer syntax NDR64 ([MS-RPCE] 2.2.5.2): 71710533-beba-4937-8319-b5dbef9ccc36 v1.0.
 pub const NDR64_UUID: Guid = Guid::parse("71710533-beba-4937-8319-b5dbef9ccc36");
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    //! Helpers shared by the codec unit tests.
+
+    /// Every prefix of a valid stub or buffer must fail cleanly (or decode), never panic.
+    pub(crate) fn truncations<T, E>(stub: &[u8], decode: impl Fn(&[u8]) -> Result<T, E>) {
+        for n in 0..stub.len() {
+            let _ = decode(&stub[..n]);
+        }
+    }
+}

@@ -7,8 +7,8 @@
 //! (0 = `rpc_s_ok`); they are typed [`WError`] so that a default "not implemented" reply carries
 //! a non-zero status.
 
-use crate::ndr::{Bool32, ConfArray, Guid, NdrError, NdrReader, NdrResult, NdrType, NdrWriter, WError};
-use crate::types::ConfVarCString;
+use crate::ndr::{Bool32, ConfArray, Guid, WError};
+use crate::types::{conformant_list, ConfVarCString};
 
 /// Indexes into the `rpc__mgmt_inq_stats` vector ([C706] appendix Q / `rpc_c_stats_*`).
 pub mod stats {
@@ -58,42 +58,7 @@ impl RpcIfIdVector {
     }
 }
 
-impl NdrType for RpcIfIdVector {
-    const ALIGN: usize = 4;
-    const MIN_WIRE: usize = 8;
-    fn encode(&self, w: &mut NdrWriter) {
-        let n = u32::try_from(self.if_id.len()).unwrap_or(u32::MAX);
-        w.u32(n);
-        w.u32(n);
-        for p in &self.if_id {
-            p.encode(w);
-        }
-    }
-    fn encode_deferred(&self, w: &mut NdrWriter) {
-        for p in &self.if_id {
-            p.encode_deferred(w);
-        }
-    }
-    fn decode(r: &mut NdrReader<'_>) -> NdrResult<Self> {
-        let max = r.u32()?;
-        let count = r.u32()?;
-        if count != max {
-            return Err(NdrError::ConformanceMismatch { expected: max, actual: count });
-        }
-        let n = r.check_count(count, 4)?;
-        let mut if_id = Vec::with_capacity(n);
-        for _ in 0..n {
-            if_id.push(Option::<RpcIfId>::decode(r)?);
-        }
-        Ok(RpcIfIdVector { if_id })
-    }
-    fn decode_deferred(&mut self, r: &mut NdrReader<'_>) -> NdrResult<()> {
-        for p in &mut self.if_id {
-            p.decode_deferred(r)?;
-        }
-        Ok(())
-    }
-}
+conformant_list!(RpcIfIdVector, if_id, Option<RpcIfId>);
 
 crate::rpc_interface! {
     /// mgmt v1.0 ([C706] appendix Q).
@@ -137,6 +102,7 @@ crate::rpc_interface! {
 mod tests {
     use super::*;
     use crate::ndr::ByteOrder;
+    use crate::testutil::truncations;
 
     #[test]
     fn inq_if_ids_layout() {
@@ -166,9 +132,7 @@ mod tests {
         .concat();
         assert_eq!(stub, expected);
         assert_eq!(RpcMgmtInqIfIdsResponse::decode_stub(&stub, ByteOrder::Little).unwrap(), resp);
-        for n in 0..stub.len() {
-            let _ = RpcMgmtInqIfIdsResponse::decode_stub(&stub[..n], ByteOrder::Little);
-        }
+        truncations(&stub, |s| RpcMgmtInqIfIdsResponse::decode_stub(s, ByteOrder::Little));
         // the request has no stub data at all
         assert!(RpcMgmtInqIfIdsRequest::default().to_stub().is_empty());
     }

@@ -108,34 +108,29 @@ impl<'a> NdrReader<'a> {
         Ok(self.array::<1>()?[0])
     }
 
+    /// An `N`-byte integer aligned to `N`, in the sender's byte order.
+    fn int<const N: usize, T>(&mut self, le: fn([u8; N]) -> T, be: fn([u8; N]) -> T) -> NdrResult<T> {
+        self.align(N)?;
+        let a = self.array::<N>()?;
+        Ok(match self.order {
+            ByteOrder::Little => le(a),
+            ByteOrder::Big => be(a),
+        })
+    }
+
     /// Aligned `short`.
     pub fn u16(&mut self) -> NdrResult<u16> {
-        self.align(2)?;
-        let a = self.array::<2>()?;
-        Ok(match self.order {
-            ByteOrder::Little => u16::from_le_bytes(a),
-            ByteOrder::Big => u16::from_be_bytes(a),
-        })
+        self.int(u16::from_le_bytes, u16::from_be_bytes)
     }
 
     /// Aligned `long`.
     pub fn u32(&mut self) -> NdrResult<u32> {
-        self.align(4)?;
-        let a = self.array::<4>()?;
-        Ok(match self.order {
-            ByteOrder::Little => u32::from_le_bytes(a),
-            ByteOrder::Big => u32::from_be_bytes(a),
-        })
+        self.int(u32::from_le_bytes, u32::from_be_bytes)
     }
 
     /// Aligned `hyper`.
     pub fn u64(&mut self) -> NdrResult<u64> {
-        self.align(8)?;
-        let a = self.array::<8>()?;
-        Ok(match self.order {
-            ByteOrder::Little => u64::from_le_bytes(a),
-            ByteOrder::Big => u64::from_be_bytes(a),
-        })
+        self.int(u64::from_le_bytes, u64::from_be_bytes)
     }
 
     /// Reads a conformance / variance count and checks that `count` elements of at least
@@ -144,6 +139,33 @@ impl<'a> NdrReader<'a> {
     pub fn count(&mut self, min_elem: usize) -> NdrResult<usize> {
         let c = self.u32()?;
         self.check_count(c, min_elem)
+    }
+
+    /// Reads the counts of a conformant varying array or string (max_count, offset,
+    /// actual_count) and refuses a non-zero offset or an actual_count above max_count.
+    /// Returns `(max_count, actual_count)`; the caller checks actual_count with
+    /// [`NdrReader::check_count`] before using it.
+    pub fn varying(&mut self) -> NdrResult<(u32, u32)> {
+        let max = self.u32()?;
+        let offset = self.u32()?;
+        let length = self.u32()?;
+        if offset != 0 || length > max {
+            return Err(NdrError::BadVarying { offset, length, max });
+        }
+        Ok((max, length))
+    }
+
+    /// Reads the count of a conformant struct whose array is sized by a member of its own
+    /// (`{ u32 n; [size_is(n)] T a[] }`): max_count, marshalled before the struct, then the
+    /// member, which must be equal to it. Returns the count, not yet checked against the bytes
+    /// left.
+    pub fn conformant_count(&mut self) -> NdrResult<u32> {
+        let max = self.u32()?;
+        let count = self.u32()?;
+        if count != max {
+            return Err(NdrError::ConformanceMismatch { expected: max, actual: count });
+        }
+        Ok(count)
     }
 
     /// Checks a count obtained elsewhere (e.g. a struct member named by `size_is`).
@@ -238,6 +260,21 @@ impl NdrWriter {
     pub fn u64(&mut self, v: u64) {
         self.align(8);
         self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+
+    /// The counts of a conformant varying array or string: max_count (never below `len`),
+    /// offset 0, actual_count `len`.
+    pub fn varying(&mut self, max: u32, len: u32) {
+        self.u32(max.max(len));
+        self.u32(0);
+        self.u32(len);
+    }
+
+    /// The count of a conformant struct whose array is sized by a member of its own: max_count
+    /// before the struct, then the member, both `n`.
+    pub fn conformant_count(&mut self, n: u32) {
+        self.u32(n);
+        self.u32(n);
     }
 
     /// A fresh non-zero referent id for an embedded or top-level unique pointer.
@@ -643,15 +680,45 @@ impl NdrType for WString {
         encode_wstring(w, &self.0);
     }
     fn decode(r: &mut NdrReader<'_>) -> NdrResult<Self> {
-        let max = r.u32()?;
-        let offset = r.u32()?;
-        let actual = r.u32()?;
-        if offset != 0 || actual > max {
-            return Err(NdrError::BadVarying { offset, length: actual, max });
-        }
+        let (_, actual) = r.varying()?;
         let n = r.check_count(actual, 2)?;
         Ok(WString(decode_utf16(r, n, true)?))
     }
+}
+
+/// The elements of an array after its counts: their scalar parts in order, each aligned to
+/// its type. Every array codec of the crate writes its elements with this.
+pub fn encode_elements<T: NdrType>(w: &mut NdrWriter, items: &[T]) {
+    for e in items {
+        w.align(T::ALIGN);
+        e.encode(w);
+    }
+}
+
+/// The deferred parts (pointees) of an array's elements, in order, after all their scalar parts.
+pub fn encode_elements_deferred<T: NdrType>(w: &mut NdrWriter, items: &[T]) {
+    for e in items {
+        e.encode_deferred(w);
+    }
+}
+
+/// Reads the scalar parts of `n` array elements; `n` comes from [`NdrReader::count`] or
+/// [`NdrReader::check_count`], so the allocation is bounded by the bytes left.
+pub fn decode_elements<T: NdrType>(r: &mut NdrReader<'_>, n: usize) -> NdrResult<Vec<T>> {
+    let mut v = Vec::with_capacity(n);
+    for _ in 0..n {
+        r.align(T::ALIGN)?;
+        v.push(T::decode(r)?);
+    }
+    Ok(v)
+}
+
+/// Reads the deferred parts of array elements decoded by [`decode_elements`].
+pub fn decode_elements_deferred<T: NdrType>(r: &mut NdrReader<'_>, items: &mut [T]) -> NdrResult<()> {
+    for e in items {
+        e.decode_deferred(r)?;
+    }
+    Ok(())
 }
 
 /// A conformant array pointee `[size_is(n)] T*`: max_count, then the elements' scalar parts,
@@ -664,30 +731,17 @@ impl<T: NdrType> NdrType for ConfArray<T> {
     const MIN_WIRE: usize = 4;
     fn encode(&self, w: &mut NdrWriter) {
         w.u32(u32::try_from(self.0.len()).unwrap_or(u32::MAX));
-        for e in &self.0 {
-            w.align(T::ALIGN);
-            e.encode(w);
-        }
+        encode_elements(w, &self.0);
     }
     fn encode_deferred(&self, w: &mut NdrWriter) {
-        for e in &self.0 {
-            e.encode_deferred(w);
-        }
+        encode_elements_deferred(w, &self.0);
     }
     fn decode(r: &mut NdrReader<'_>) -> NdrResult<Self> {
         let n = r.count(T::MIN_WIRE)?;
-        let mut v = Vec::with_capacity(n);
-        for _ in 0..n {
-            r.align(T::ALIGN)?;
-            v.push(T::decode(r)?);
-        }
-        Ok(ConfArray(v))
+        Ok(ConfArray(decode_elements(r, n)?))
     }
     fn decode_deferred(&mut self, r: &mut NdrReader<'_>) -> NdrResult<()> {
-        for e in &mut self.0 {
-            e.decode_deferred(r)?;
-        }
-        Ok(())
+        decode_elements_deferred(r, &mut self.0)
     }
 }
 
@@ -703,19 +757,11 @@ impl NdrType for ConfVarBytes {
     const ALIGN: usize = 4;
     const MIN_WIRE: usize = 12;
     fn encode(&self, w: &mut NdrWriter) {
-        let len = u32::try_from(self.data.len()).unwrap_or(u32::MAX);
-        w.u32(self.max.max(len));
-        w.u32(0);
-        w.u32(len);
+        w.varying(self.max, u32::try_from(self.data.len()).unwrap_or(u32::MAX));
         w.bytes(&self.data);
     }
     fn decode(r: &mut NdrReader<'_>) -> NdrResult<Self> {
-        let max = r.u32()?;
-        let offset = r.u32()?;
-        let len = r.u32()?;
-        if offset != 0 || len > max {
-            return Err(NdrError::BadVarying { offset, length: len, max });
-        }
+        let (max, len) = r.varying()?;
         let n = r.check_count(len, 1)?;
         Ok(ConfVarBytes { max, data: r.take(n)?.to_vec() })
     }

@@ -1,5 +1,6 @@
 //! Generic NDR 2.0 constructs used by the interface declarations that [`crate::ndr`] does not
-//! provide: a conformant varying array of structures and a conformant varying `char` string; plus
+//! provide: a conformant varying array of structures (and the macros that give named list
+//! structs the same wire forms), a conformant varying `char` string; plus
 //! bounds-checked readers for custom-marshalled (non-NDR) buffers.
 
 use crate::ndr::{NdrError, NdrReader, NdrResult, NdrType, NdrWriter};
@@ -22,46 +23,68 @@ impl<T> Default for ConfVarArray<T> {
     }
 }
 
-impl<T: NdrType> NdrType for ConfVarArray<T> {
-    const ALIGN: usize = 4;
-    const MIN_WIRE: usize = 12;
-    fn encode(&self, w: &mut NdrWriter) {
-        let n = u32::try_from(self.items.len()).unwrap_or(u32::MAX);
-        w.u32(self.max.max(n));
-        w.u32(0);
-        w.u32(n);
-        for e in &self.items {
-            w.align(T::ALIGN);
-            e.encode(w);
+/// Implements [`NdrType`] for a conformant varying array held as a struct with `max: u32`
+/// and the transmitted elements in a `Vec` member: max_count (never below the length),
+/// offset 0, actual_count, the elements' scalar parts, then their deferred parts. The decoder
+/// refuses a non-zero offset or an actual_count above max_count.
+///
+/// `conf_var_list!(TowerArray, towers, Option<Twr>)`; a generic list names its parameter:
+/// `conf_var_list!(ConfVarArray<T>, items, T)`.
+macro_rules! conf_var_list {
+    ($list:ident $(<$g:ident>)?, $field:ident, $entry:ty) => {
+        impl$(<$g: $crate::ndr::NdrType>)? $crate::ndr::NdrType for $list$(<$g>)? {
+            const ALIGN: usize = 4;
+            const MIN_WIRE: usize = 12;
+            fn encode(&self, w: &mut $crate::ndr::NdrWriter) {
+                w.varying(self.max, u32::try_from(self.$field.len()).unwrap_or(u32::MAX));
+                $crate::ndr::encode_elements(w, &self.$field);
+            }
+            fn encode_deferred(&self, w: &mut $crate::ndr::NdrWriter) {
+                $crate::ndr::encode_elements_deferred(w, &self.$field);
+            }
+            fn decode(r: &mut $crate::ndr::NdrReader<'_>) -> $crate::ndr::NdrResult<Self> {
+                let (max, len) = r.varying()?;
+                let n = r.check_count(len, <$entry as $crate::ndr::NdrType>::MIN_WIRE)?;
+                Ok($list { max, $field: $crate::ndr::decode_elements(r, n)? })
+            }
+            fn decode_deferred(&mut self, r: &mut $crate::ndr::NdrReader<'_>) -> $crate::ndr::NdrResult<()> {
+                $crate::ndr::decode_elements_deferred(r, &mut self.$field)
+            }
         }
-    }
-    fn encode_deferred(&self, w: &mut NdrWriter) {
-        for e in &self.items {
-            e.encode_deferred(w);
-        }
-    }
-    fn decode(r: &mut NdrReader<'_>) -> NdrResult<Self> {
-        let max = r.u32()?;
-        let offset = r.u32()?;
-        let len = r.u32()?;
-        if offset != 0 || len > max {
-            return Err(NdrError::BadVarying { offset, length: len, max });
-        }
-        let n = r.check_count(len, T::MIN_WIRE)?;
-        let mut items = Vec::with_capacity(n);
-        for _ in 0..n {
-            r.align(T::ALIGN)?;
-            items.push(T::decode(r)?);
-        }
-        Ok(ConfVarArray { max, items })
-    }
-    fn decode_deferred(&mut self, r: &mut NdrReader<'_>) -> NdrResult<()> {
-        for e in &mut self.items {
-            e.decode_deferred(r)?;
-        }
-        Ok(())
-    }
+    };
 }
+pub(crate) use conf_var_list;
+
+conf_var_list!(ConfVarArray<T>, items, T);
+
+/// Implements [`NdrType`] for a conformant list struct `{ DWORD EntryCount; [size_is(EntryCount)]
+/// ENTRY Entry[] }` held as a struct with the entries in its one `Vec` member: max_count,
+/// EntryCount (the decoder requires the two equal), the entries' scalar parts, then their
+/// pointees. `conformant_list!(EnumList, entries, EnumEntry)`.
+macro_rules! conformant_list {
+    ($list:ident, $field:ident, $entry:ty) => {
+        impl $crate::ndr::NdrType for $list {
+            const ALIGN: usize = 4;
+            const MIN_WIRE: usize = 8;
+            fn encode(&self, w: &mut $crate::ndr::NdrWriter) {
+                w.conformant_count(u32::try_from(self.$field.len()).unwrap_or(u32::MAX));
+                $crate::ndr::encode_elements(w, &self.$field);
+            }
+            fn encode_deferred(&self, w: &mut $crate::ndr::NdrWriter) {
+                $crate::ndr::encode_elements_deferred(w, &self.$field);
+            }
+            fn decode(r: &mut $crate::ndr::NdrReader<'_>) -> $crate::ndr::NdrResult<Self> {
+                let count = r.conformant_count()?;
+                let n = r.check_count(count, <$entry as $crate::ndr::NdrType>::MIN_WIRE)?;
+                Ok($list { $field: $crate::ndr::decode_elements(r, n)? })
+            }
+            fn decode_deferred(&mut self, r: &mut $crate::ndr::NdrReader<'_>) -> $crate::ndr::NdrResult<()> {
+                $crate::ndr::decode_elements_deferred(r, &mut self.$field)
+            }
+        }
+    };
+}
+pub(crate) use conformant_list;
 
 /// A conformant varying 8-bit string `[string, size_is(max)] char s[]`: max_count, offset 0,
 /// actual_count (including the terminating NUL), then the octets. `max` may exceed the string
@@ -79,20 +102,12 @@ impl NdrType for ConfVarCString {
     const ALIGN: usize = 4;
     const MIN_WIRE: usize = 12;
     fn encode(&self, w: &mut NdrWriter) {
-        let len = u32::try_from(self.value.len() + 1).unwrap_or(u32::MAX);
-        w.u32(self.max.max(len));
-        w.u32(0);
-        w.u32(len);
+        w.varying(self.max, u32::try_from(self.value.len() + 1).unwrap_or(u32::MAX));
         w.bytes(self.value.as_bytes());
         w.u8(0);
     }
     fn decode(r: &mut NdrReader<'_>) -> NdrResult<Self> {
-        let max = r.u32()?;
-        let offset = r.u32()?;
-        let len = r.u32()?;
-        if offset != 0 || len > max {
-            return Err(NdrError::BadVarying { offset, length: len, max });
-        }
+        let (max, len) = r.varying()?;
         let n = r.check_count(len, 1)?;
         let raw = r.take(n)?;
         let text = raw.split(|&b| b == 0).next().unwrap_or(&[]);

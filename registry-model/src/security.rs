@@ -382,35 +382,25 @@ impl SecurityDescriptor {
             }
             Ok(&b[o_us..])
         };
-        let owner = match o_owner {
-            0 => None,
-            o => Some(Sid::parse(part("owner", o)?)?.0),
+        // offset 0: no SID
+        let sid = |name: &'static str, o: u32| -> Result<Option<Sid>, SdError> {
+            Ok(if o == 0 { None } else { Some(Sid::parse(part(name, o)?)?.0) })
         };
-        let group = match o_group {
-            0 => None,
-            o => Some(Sid::parse(part("group", o)?)?.0),
-        };
-        let sacl = if control & SE_SACL_PRESENT != 0 {
-            match o_sacl {
-                0 => None,
-                o => Some(Acl::parse(part("SACL", o)?)?),
+        // an ACL whose `present` control bit is clear must have offset 0; with the bit set,
+        // offset 0 is a NULL ACL
+        let acl = |name: &'static str, present: u16, o: u32| -> Result<Option<Acl>, SdError> {
+            if control & present == 0 {
+                return if o == 0 { Ok(None) } else { Err(SdError::UnexpectedOffset(name)) };
             }
-        } else if o_sacl != 0 {
-            return Err(SdError::UnexpectedOffset("SACL"));
-        } else {
-            None
+            Ok(if o == 0 { None } else { Some(Acl::parse(part(name, o)?)?) })
         };
-        let dacl = if control & SE_DACL_PRESENT != 0 {
-            match o_dacl {
-                0 => None,
-                o => Some(Acl::parse(part("DACL", o)?)?),
-            }
-        } else if o_dacl != 0 {
-            return Err(SdError::UnexpectedOffset("DACL"));
-        } else {
-            None
-        };
-        Ok(SecurityDescriptor { control, owner, group, sacl, dacl })
+        Ok(SecurityDescriptor {
+            control,
+            owner: sid("owner", o_owner)?,
+            group: sid("group", o_group)?,
+            sacl: acl("SACL", SE_SACL_PRESENT, o_sacl)?,
+            dacl: acl("DACL", SE_DACL_PRESENT, o_dacl)?,
+        })
     }
 
     /// Encodes the descriptor in self-relative form.

@@ -50,18 +50,6 @@ pub enum NtlmStep {
     Done,
 }
 
-/// Flags we are willing to echo back from the client's NEGOTIATE_MESSAGE.
-const OFFERED: u32 = NTLMSSP_REQUEST_TARGET
-    | NTLMSSP_NEGOTIATE_SIGN
-    | NTLMSSP_NEGOTIATE_SEAL
-    | NTLMSSP_NEGOTIATE_NTLM
-    | NTLMSSP_NEGOTIATE_ALWAYS_SIGN
-    | NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY
-    | NTLMSSP_NEGOTIATE_VERSION
-    | NTLMSSP_NEGOTIATE_128
-    | NTLMSSP_NEGOTIATE_56
-    | NTLMSSP_NEGOTIATE_KEY_EXCH;
-
 enum State {
     AwaitNegotiate,
     AwaitAuthenticate { negotiate: Vec<u8>, challenge: Vec<u8>, flags: u32 },
@@ -172,7 +160,7 @@ impl NtlmAcceptor {
     fn on_negotiate(&mut self, token: &[u8]) -> Result<NtlmStep, AuthError> {
         let neg = NegotiateMessage::parse(token)?;
         let client = neg.flags;
-        let mut flags = (client & OFFERED) | NTLMSSP_NEGOTIATE_NTLM | NTLMSSP_NEGOTIATE_TARGET_INFO;
+        let mut flags = (client & SUPPORTED) | NTLMSSP_NEGOTIATE_NTLM | NTLMSSP_NEGOTIATE_TARGET_INFO;
         let unicode = client & NTLMSSP_NEGOTIATE_UNICODE != 0 || client & NTLM_NEGOTIATE_OEM == 0;
         flags |= if unicode { NTLMSSP_NEGOTIATE_UNICODE } else { NTLM_NEGOTIATE_OEM };
         let target_name = if client & NTLMSSP_REQUEST_TARGET != 0 {

@@ -68,4 +68,18 @@ pub mod flags {
     pub const NTLMSSP_NEGOTIATE_KEY_EXCH: u32 = 0x4000_0000;
     /// W: 56-bit session key strength.
     pub const NTLMSSP_NEGOTIATE_56: u32 = 0x8000_0000;
+
+    /// The options this implementation negotiates on both sides, the character set apart:
+    /// what the initiator requests besides UNICODE, and what the acceptor echoes back from a
+    /// client's NEGOTIATE_MESSAGE.
+    pub const SUPPORTED: u32 = NTLMSSP_REQUEST_TARGET
+        | NTLMSSP_NEGOTIATE_SIGN
+        | NTLMSSP_NEGOTIATE_SEAL
+        | NTLMSSP_NEGOTIATE_NTLM
+        | NTLMSSP_NEGOTIATE_ALWAYS_SIGN
+        | NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY
+        | NTLMSSP_NEGOTIATE_VERSION
+        | NTLMSSP_NEGOTIATE_128
+        | NTLMSSP_NEGOTIATE_56
+        | NTLMSSP_NEGOTIATE_KEY_EXCH;
 }

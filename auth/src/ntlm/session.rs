@@ -240,6 +240,11 @@ mod tests {
         hex::decode(s.replace(' ', "")).unwrap()
     }
 
+    /// The client and the server session of one exchange (same key and flags).
+    fn client_and_server(key: [u8; 16], flags: u32) -> (NtlmSession, NtlmSession) {
+        (NtlmSession::new(key, flags, Role::Client).unwrap(), NtlmSession::new(key, flags, Role::Server).unwrap())
+    }
+
     /// MS-NLMP 4.2.4.4: sealing "Plaintext" (UTF-16) with RandomSessionKey
     /// 0x55.. as the client, sequence number 0.
     #[test]
@@ -274,8 +279,7 @@ mod tests {
             NTLMSSP_NEGOTIATE_128,
         ] {
             let flags = base | extra;
-            let mut c = NtlmSession::new([7; 16], flags, Role::Client).unwrap();
-            let mut s = NtlmSession::new([7; 16], flags, Role::Server).unwrap();
+            let (mut c, mut s) = client_and_server([7; 16], flags);
             for i in 0..10u8 {
                 // Header (signed, clear) + body (sealed) like a DCE/RPC PDU.
                 let plain: Vec<u8> = (0..40).map(|b| b ^ i).collect();
@@ -302,8 +306,7 @@ mod tests {
     #[test]
     fn tampering_and_replay_are_detected() {
         let flags = FLAGS_4_2_4;
-        let mut c = NtlmSession::new([9; 16], flags, Role::Client).unwrap();
-        let mut s = NtlmSession::new([9; 16], flags, Role::Server).unwrap();
+        let (mut c, mut s) = client_and_server([9; 16], flags);
         let sig0 = c.sign(b"first");
         s.verify(b"first", &sig0).unwrap();
         // Replaying the same signature: wrong sequence number.
@@ -327,8 +330,7 @@ mod tests {
     #[test]
     fn mech_list_mic_keeps_rc4_state() {
         let flags = FLAGS_4_2_4;
-        let mut c = NtlmSession::new([1; 16], flags, Role::Client).unwrap();
-        let mut s = NtlmSession::new([1; 16], flags, Role::Server).unwrap();
+        let (mut c, mut s) = client_and_server([1; 16], flags);
         let mic = c.sign_mech_list_mic(b"mechs");
         s.verify_mech_list_mic(b"mechs", &mic).unwrap();
         let mic = s.sign_mech_list_mic(b"mechs");
