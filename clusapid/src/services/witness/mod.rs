@@ -200,7 +200,13 @@ impl AddressWatch {
 
 /// The node that serves `ip` for SMB: the CTDB host of the address, if that node is up.
 pub(crate) fn serving_node(snap: &ClusterState, ip: IpAddr) -> Option<u32> {
-    let pnn = snap.ip_host(ip).flatten()?;
+    serving(snap, snap.ip_host(ip).flatten())
+}
+
+/// `host` if that node is up (what [`serving_node`] says once the address's host is known;
+/// walks over every address use it, so they stay linear in the number of addresses).
+fn serving(snap: &ClusterState, host: Option<u32>) -> Option<u32> {
+    let pnn = host?;
     (snap.node_by_pnn(pnn)?.state == NodeState::Up).then_some(pnn)
 }
 
@@ -227,7 +233,7 @@ fn same_host(name: &str, net_name: &str) -> bool {
 }
 
 fn all_ips(snap: &ClusterState) -> Vec<(IpAddr, bool)> {
-    snap.public_ips.iter().map(|p| (p.addr, serving_node(snap, p.addr).is_some())).collect()
+    snap.public_ips.iter().map(|p| (p.addr, serving(snap, p.pnn).is_some())).collect()
 }
 
 pub(crate) fn ipaddr_info(addr: IpAddr, online: bool) -> IpAddrInfo {
@@ -449,7 +455,7 @@ impl Concerns {
                 (name, r.state == ResourceState::Online)
             })
             .collect();
-        Concerns { serving: snap.public_ips.iter().map(|p| (p.addr, serving_node(snap, p.addr))).collect(), net_names }
+        Concerns { serving: snap.public_ips.iter().map(|p| (p.addr, serving(snap, p.pnn))).collect(), net_names }
     }
 }
 
@@ -632,7 +638,7 @@ impl WitnessService {
         snap.public_ips
             .iter()
             .map(|p| {
-                let available = serving_node(snap, p.addr).is_some();
+                let available = serving(snap, p.pnn).is_some();
                 let mut info = WitnessInterfaceInfo {
                     interface_group_name: group.clone(),
                     version: WITNESS_V2,
