@@ -469,10 +469,9 @@ async fn dispatch(
     addresses: Arc<Mutex<AddressWatch>>,
     settle: Duration,
 ) {
-    let snap = backend.snapshot();
-    let mut last = Concerns::of(&snap);
+    let mut seen = backend.snapshot();
+    let mut last = Concerns::of(&seen);
     let mut settle_at: Option<Instant> = None;
-    drop(snap);
     loop {
         let settled = async {
             match settle_at {
@@ -492,9 +491,22 @@ async fn dispatch(
         if let Err(RecvError::Closed) = event {
             return;
         }
-        // an event, or several missed (Lagged): either way compare states
-        let Some(registry) = registry.upgrade() else { return };
+        // an event, or several missed (Lagged): either way compare states, once per snapshot
+        // (one snapshot brings a burst of events; looking at each would make the cost of a
+        // change grow with the number of events times the number of addresses)
+        loop {
+            match events.try_recv() {
+                Ok(_) | Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::TryRecvError::Closed) => return,
+                Err(tokio::sync::broadcast::error::TryRecvError::Empty) => break,
+            }
+        }
         let snap = backend.snapshot();
+        if Arc::ptr_eq(&snap, &seen) {
+            continue;
+        }
+        seen = snap.clone();
+        let Some(registry) = registry.upgrade() else { return };
         let now = Concerns::of(&snap);
         let availability = |c: &Concerns| c.serving.iter().map(|(a, n)| (*a, n.is_some())).collect::<Vec<_>>();
         let addresses_changed = availability(&now) != availability(&last);
