@@ -44,23 +44,26 @@ pub enum PacketType {
 }
 
 impl PacketType {
+    /// Every connection-oriented type: the table [`from_u8`](Self::from_u8) looks the PTYPE
+    /// octet up in, so each number is written once, in the declaration.
+    pub const ALL: [Self; 12] = [
+        Self::Request,
+        Self::Response,
+        Self::Fault,
+        Self::Bind,
+        Self::BindAck,
+        Self::BindNak,
+        Self::AlterContext,
+        Self::AlterContextResp,
+        Self::Auth3,
+        Self::Shutdown,
+        Self::CoCancel,
+        Self::Orphaned,
+    ];
+
     /// From the PTYPE octet; connectionless-only and unknown types give `None`.
     pub fn from_u8(v: u8) -> Option<Self> {
-        Some(match v {
-            0 => Self::Request,
-            2 => Self::Response,
-            3 => Self::Fault,
-            11 => Self::Bind,
-            12 => Self::BindAck,
-            13 => Self::BindNak,
-            14 => Self::AlterContext,
-            15 => Self::AlterContextResp,
-            16 => Self::Auth3,
-            17 => Self::Shutdown,
-            18 => Self::CoCancel,
-            19 => Self::Orphaned,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|t| *t as u8 == v)
     }
 }
 
@@ -626,6 +629,16 @@ pub fn parse_response(buf: &[u8], h: &Header) -> Result<ResponseHdr, PduError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ptype_octets() {
+        for t in PacketType::ALL {
+            assert_eq!(PacketType::from_u8(t as u8), Some(t), "{t:?}");
+        }
+        // connectionless-only (request 0 apart) and undefined types
+        let known: Vec<u8> = (0..=255).filter(|v| PacketType::from_u8(*v).is_some()).collect();
+        assert_eq!(known, [0, 2, 3, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+    }
 
     fn bind_bytes(order_le: bool) -> Vec<u8> {
         // a bind with two contexts: clusapi/NDR20 and clusapi/[NDR64, feature negotiation]
