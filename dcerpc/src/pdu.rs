@@ -224,6 +224,16 @@ struct Cur<'a> {
 }
 
 impl<'a> Cur<'a> {
+    /// A cursor at the end of the common header of `h`'s fragment `buf`.
+    fn after_header(buf: &'a [u8], h: &Header) -> Self {
+        Cur { b: buf, p: HEADER_LEN, order: h.order() }
+    }
+    /// A cursor over the body of `h`'s fragment `buf`: after the common header, up to
+    /// `body_end` (where the auth trailer starts); `what` names the body in the error.
+    fn body(buf: &'a [u8], h: &Header, body_end: usize, what: &'static str) -> Result<Self, PduError> {
+        let body = buf.get(..body_end).ok_or(PduError::Malformed(what))?;
+        Ok(Self::after_header(body, h))
+    }
     fn take(&mut self, n: usize) -> Result<&'a [u8], PduError> {
         let end = self.p.checked_add(n).ok_or(PduError::Malformed("length overflow"))?;
         let s = self.b.get(self.p..end).ok_or(PduError::Truncated { need: end, have: self.b.len() })?;
@@ -256,6 +266,20 @@ impl<'a> Cur<'a> {
         let mut a = [0u8; 16];
         a.copy_from_slice(s);
         Ok(Guid::from_bytes(&a, self.order))
+    }
+    /// A `p_syntax_id_t`.
+    fn syntax_id(&mut self) -> Result<SyntaxId, PduError> {
+        Ok(SyntaxId { uuid: self.guid()?, version: self.u32()? })
+    }
+    /// `(max_xmit_frag, max_recv_frag, assoc_group_id)`, which bind and bind_ack bodies (and
+    /// their alter_context forms) open with ([C706] 12.6.4.3, 12.6.4.4).
+    fn assoc_fields(&mut self) -> Result<(u16, u16, u32), PduError> {
+        Ok((self.u16()?, self.u16()?, self.u32()?))
+    }
+    /// `(alloc_hint, p_cont_id)`, which request, response and fault headers open with
+    /// ([C706] 12.6.4.7, 12.6.4.9, 12.6.4.10).
+    fn call_fields(&mut self) -> Result<(u32, u16), PduError> {
+        Ok((self.u32()?, self.u16()?))
     }
 }
 
@@ -395,11 +419,8 @@ pub struct Bind {
 
 /// Parses a bind or alter_context body (the bytes after the header, up to the auth trailer).
 pub fn parse_bind(buf: &[u8], h: &Header, body_end: usize) -> Result<Bind, PduError> {
-    let body = buf.get(..body_end).ok_or(PduError::Malformed("bind body"))?;
-    let mut c = Cur { b: body, p: HEADER_LEN, order: h.order() };
-    let max_xmit_frag = c.u16()?;
-    let max_recv_frag = c.u16()?;
-    let assoc_group_id = c.u32()?;
+    let mut c = Cur::body(buf, h, body_end, "bind body")?;
+    let (max_xmit_frag, max_recv_frag, assoc_group_id) = c.assoc_fields()?;
     let n = c.u8()?;
     c.take(3)?;
     let mut contexts = Vec::with_capacity(usize::from(n));
@@ -407,13 +428,13 @@ pub fn parse_bind(buf: &[u8], h: &Header, body_end: usize) -> Result<Bind, PduEr
         let context_id = c.u16()?;
         let n_ts = c.u8()?;
         c.u8()?;
-        let abstract_syntax = SyntaxId { uuid: c.guid()?, version: c.u32()? };
+        let abstract_syntax = c.syntax_id()?;
         if n_ts == 0 {
             return Err(PduError::Malformed("context without transfer syntax"));
         }
         let mut transfer_syntaxes = Vec::with_capacity(usize::from(n_ts));
         for _ in 0..n_ts {
-            transfer_syntaxes.push(SyntaxId { uuid: c.guid()?, version: c.u32()? });
+            transfer_syntaxes.push(c.syntax_id()?);
         }
         contexts.push(ContextElem { context_id, abstract_syntax, transfer_syntaxes });
     }
@@ -534,11 +555,8 @@ pub fn encode_bind_ack(
 
 /// Parses a bind_ack / alter_context_resp body (client side).
 pub fn parse_bind_ack(buf: &[u8], h: &Header, body_end: usize) -> Result<BindAck, PduError> {
-    let body = buf.get(..body_end).ok_or(PduError::Malformed("bind_ack body"))?;
-    let mut c = Cur { b: body, p: HEADER_LEN, order: h.order() };
-    let max_xmit_frag = c.u16()?;
-    let max_recv_frag = c.u16()?;
-    let assoc_group_id = c.u32()?;
+    let mut c = Cur::body(buf, h, body_end, "bind_ack body")?;
+    let (max_xmit_frag, max_recv_frag, assoc_group_id) = c.assoc_fields()?;
     let n = usize::from(c.u16()?);
     let sec_addr = c.take(n)?;
     let sec_addr = String::from_utf8_lossy(sec_addr.strip_suffix(&[0]).unwrap_or(sec_addr)).into_owned();
@@ -549,7 +567,7 @@ pub fn parse_bind_ack(buf: &[u8], h: &Header, body_end: usize) -> Result<BindAck
     for _ in 0..nres {
         let result = c.u16()?;
         let reason = c.u16()?;
-        let transfer_syntax = SyntaxId { uuid: c.guid()?, version: c.u32()? };
+        let transfer_syntax = c.syntax_id()?;
         results.push(ContextResult { result, reason, transfer_syntax });
     }
     Ok(BindAck { max_xmit_frag, max_recv_frag, assoc_group_id, sec_addr, results })
@@ -597,9 +615,8 @@ pub struct RequestHdr {
 
 /// Parses the fixed part of a request.
 pub fn parse_request(buf: &[u8], h: &Header) -> Result<RequestHdr, PduError> {
-    let mut c = Cur { b: buf, p: HEADER_LEN, order: h.order() };
-    let alloc_hint = c.u32()?;
-    let context_id = c.u16()?;
+    let mut c = Cur::after_header(buf, h);
+    let (alloc_hint, context_id) = c.call_fields()?;
     let opnum = c.u16()?;
     let object = if h.pfc_flags & pfc::OBJECT_UUID != 0 { Some(c.guid()?) } else { None };
     Ok(RequestHdr { alloc_hint, context_id, opnum, object, stub_offset: c.p })
@@ -617,9 +634,8 @@ pub struct ResponseHdr {
 
 /// Parses a response or fault fixed part.
 pub fn parse_response(buf: &[u8], h: &Header) -> Result<ResponseHdr, PduError> {
-    let mut c = Cur { b: buf, p: HEADER_LEN, order: h.order() };
-    let alloc_hint = c.u32()?;
-    let context_id = c.u16()?;
+    let mut c = Cur::after_header(buf, h);
+    let (alloc_hint, context_id) = c.call_fields()?;
     let cancel_count = c.u8()?;
     c.u8()?;
     let status = if h.ptype == PacketType::Fault { c.u32()? } else { 0 };
