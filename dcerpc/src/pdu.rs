@@ -673,22 +673,19 @@ mod tests {
         o.extend_from_slice(&[1, 0, 0, 0]);
         put16(&mut o, 0);
         o.extend_from_slice(&[1, 0]);
-        let g = Guid::parse("b97db8b2-4c63-11cf-bff6-08002be23f2f");
-        let mut gb = g.to_le_bytes();
-        if !order_le {
-            gb[0..4].reverse();
-            gb[4..6].reverse();
-            gb[6..8].reverse();
-        }
-        o.extend_from_slice(&gb);
+        // a GUID's first three fields follow the byte order, its last eight octets do not
+        let put_guid = |o: &mut Vec<u8>, g: Guid| {
+            let mut b = g.to_le_bytes();
+            if !order_le {
+                b[0..4].reverse();
+                b[4..6].reverse();
+                b[6..8].reverse();
+            }
+            o.extend_from_slice(&b);
+        };
+        put_guid(&mut o, Guid::parse("b97db8b2-4c63-11cf-bff6-08002be23f2f"));
         put32(&mut o, 3);
-        let mut nb = idl::NDR20_UUID.to_le_bytes();
-        if !order_le {
-            nb[0..4].reverse();
-            nb[4..6].reverse();
-            nb[6..8].reverse();
-        }
-        o.extend_from_slice(&nb);
+        put_guid(&mut o, idl::NDR20_UUID);
         put32(&mut o, 2);
         let n = o.len() as u16;
         if order_le {
