@@ -42,6 +42,7 @@ pub struct Layout {
 }
 
 impl Layout {
+    /// The layout of a PDU whose verifier covers `data` within `pdu[..sign_len]`.
     pub fn new(data: Range<usize>, sign_len: usize, header_sign: bool) -> Self {
         Layout { data, sign_len, header_sign }
     }
