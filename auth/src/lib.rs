@@ -43,7 +43,7 @@ use std::sync::Arc;
 pub use crypto::nt_hash;
 pub use gss::{GssAcceptorFactory, GssContext, KerberosAcceptor};
 pub use ntlm::{AcceptorConfig, ClientSecret, NtlmAcceptor, NtlmInitiator, NtlmSession, NtlmStep, Role};
-pub use protect::Protection;
+pub use protect::{Layout, Protection};
 pub use spnego::{SpnegoAcceptor, SpnegoInitiator};
 pub use verifier::{LocalVerifier, NtlmLogon, NtlmVerifier, VerifiedLogon};
 

@@ -2,9 +2,9 @@
 //! whatever mechanism established the context: [`Protection`] borrows the NTLM session or the
 //! Kerberos GSS context of a finished acceptor and signs, seals, verifies and unseals one PDU.
 //!
-//! The PDU is passed whole, as the caller built or received it: `pdu[..sign_len]` is
-//! everything before the verifier (headers, stub, padding, sec_trailer) and `data` is the
-//! range of stub and padding. What is covered differs per mechanism:
+//! The PDU is passed whole, as the caller built or received it, with its [`Layout`]:
+//! `pdu[..sign_len]` is everything before the verifier (headers, stub, padding, sec_trailer)
+//! and `data` is the range of stub and padding. What is covered differs per mechanism:
 //! - NTLM always signs the whole `pdu[..sign_len]` and seals `data` (MS-NLMP 3.4.3);
 //! - Kerberos signs the headers and the sec_trailer only when header signing was negotiated
 //!   (`PFC_SUPPORT_HEADER_SIGN`, MS-RPCE 2.2.2.3), otherwise only `data`; sealing encrypts
@@ -28,23 +28,46 @@ pub enum Protection<'a> {
     Gss(&'a mut dyn GssContext),
 }
 
-fn check(pdu_len: usize, data: &Range<usize>, sign_len: usize) -> Result<(), AuthError> {
-    if data.start > data.end || data.end > sign_len || sign_len > pdu_len {
-        return Err(AuthError::Malformed("protected region out of bounds"));
-    }
-    Ok(())
+/// Which bytes of a protected PDU the verifier covers: `data` (stub and padding) inside
+/// `pdu[..sign_len]` (everything before the verifier), and whether header signing was
+/// negotiated. The three always travel together and are checked together.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// The range of stub and padding.
+    pub data: Range<usize>,
+    /// Length of everything before the verifier.
+    pub sign_len: usize,
+    /// `PFC_SUPPORT_HEADER_SIGN` was negotiated (MS-RPCE 2.2.2.3).
+    pub header_sign: bool,
 }
 
-/// What a Kerberos wrap token covers, as (pre, data, post): `pdu[..sign_len]` split around
-/// `data` when header signing was negotiated, else `data` alone between empty parts.
-fn gss_parts(pdu: &mut [u8], data: Range<usize>, sign_len: usize, header_sign: bool) -> (&[u8], &mut [u8], &[u8]) {
-    let (head, _) = pdu.split_at_mut(sign_len);
-    let (pre, rest) = head.split_at_mut(data.start);
-    let (mid, post) = rest.split_at_mut(data.end - data.start);
-    if header_sign {
-        (pre, mid, post)
-    } else {
-        (&[], mid, &[])
+impl Layout {
+    /// The layout of a PDU whose verifier covers `data` within `pdu[..sign_len]`.
+    pub fn new(data: Range<usize>, sign_len: usize, header_sign: bool) -> Self {
+        Layout { data, sign_len, header_sign }
+    }
+
+    /// The ranges lie inside a PDU of `pdu_len` bytes, in order.
+    fn check(&self, pdu_len: usize) -> Result<(), AuthError> {
+        let Layout { data, sign_len, .. } = self;
+        if data.start > data.end || data.end > *sign_len || *sign_len > pdu_len {
+            return Err(AuthError::Malformed("protected region out of bounds"));
+        }
+        Ok(())
+    }
+
+    /// What a Kerberos wrap token covers, as (pre, data, post): `pdu[..sign_len]` split
+    /// around `data` when header signing was negotiated, else `data` alone between empty
+    /// parts.
+    fn gss_parts<'p>(&self, pdu: &'p mut [u8]) -> (&'p [u8], &'p mut [u8], &'p [u8]) {
+        let (head, _) = pdu.split_at_mut(self.sign_len);
+        let (pre, rest) = head.split_at_mut(self.data.start);
+        let (mid, post) = rest.split_at_mut(self.data.end - self.data.start);
+        if self.header_sign {
+            (pre, mid, post)
+        } else {
+            (&[], mid, &[])
+        }
     }
 }
 
@@ -66,46 +89,32 @@ impl Protection<'_> {
         }
     }
 
-    /// Seals `pdu[data]` in place and writes the verifier into `sig`, whose length is
-    /// [`sig_len`](Protection::sig_len)`(true, data.len())`.
-    pub fn seal(
-        &mut self,
-        pdu: &mut [u8],
-        data: Range<usize>,
-        sign_len: usize,
-        header_sign: bool,
-        sig: &mut [u8],
-    ) -> Result<(), AuthError> {
-        check(pdu.len(), &data, sign_len)?;
+    /// Seals `pdu[layout.data]` in place and writes the verifier into `sig`, whose length is
+    /// [`sig_len`](Protection::sig_len)`(true, layout.data.len())`.
+    pub fn seal(&mut self, pdu: &mut [u8], layout: &Layout, sig: &mut [u8]) -> Result<(), AuthError> {
+        layout.check(pdu.len())?;
         match self {
             Protection::Ntlm(s) => {
                 if sig.len() != SIGNATURE_LEN {
                     return Err(AuthError::Malformed("ntlm verifier length"));
                 }
-                sig.copy_from_slice(&s.seal(pdu, data, sign_len));
+                sig.copy_from_slice(&s.seal(pdu, layout.data.clone(), layout.sign_len));
                 Ok(())
             }
             Protection::Gss(g) => {
-                let (pre, mid, post) = gss_parts(pdu, data, sign_len, header_sign);
+                let (pre, mid, post) = layout.gss_parts(pdu);
                 g.wrap(pre, mid, post, sig)
             }
         }
     }
 
     /// Signs a PDU (integrity only) and writes the verifier into `sig`.
-    pub fn sign(
-        &mut self,
-        pdu: &[u8],
-        data: Range<usize>,
-        sign_len: usize,
-        header_sign: bool,
-        sig: &mut [u8],
-    ) -> Result<(), AuthError> {
-        check(pdu.len(), &data, sign_len)?;
+    pub fn sign(&mut self, pdu: &[u8], layout: &Layout, sig: &mut [u8]) -> Result<(), AuthError> {
+        layout.check(pdu.len())?;
         let token = match self {
-            Protection::Ntlm(s) => s.sign(&pdu[..sign_len]).to_vec(),
-            Protection::Gss(g) if header_sign => g.get_mic(&pdu[..sign_len])?,
-            Protection::Gss(g) => g.get_mic(&pdu[data])?,
+            Protection::Ntlm(s) => s.sign(&pdu[..layout.sign_len]).to_vec(),
+            Protection::Gss(g) if layout.header_sign => g.get_mic(&pdu[..layout.sign_len])?,
+            Protection::Gss(g) => g.get_mic(&pdu[layout.data.clone()])?,
         };
         if token.len() != sig.len() {
             return Err(AuthError::Malformed("verifier length changed"));
@@ -114,39 +123,25 @@ impl Protection<'_> {
         Ok(())
     }
 
-    /// Checks the verifier `sig` of a sealed PDU and decrypts `pdu[data]` in place.
-    pub fn unseal(
-        &mut self,
-        pdu: &mut [u8],
-        data: Range<usize>,
-        sign_len: usize,
-        header_sign: bool,
-        sig: &[u8],
-    ) -> Result<(), AuthError> {
-        check(pdu.len(), &data, sign_len)?;
+    /// Checks the verifier `sig` of a sealed PDU and decrypts `pdu[layout.data]` in place.
+    pub fn unseal(&mut self, pdu: &mut [u8], layout: &Layout, sig: &[u8]) -> Result<(), AuthError> {
+        layout.check(pdu.len())?;
         match self {
-            Protection::Ntlm(s) => s.unseal(pdu, data, sign_len, sig),
+            Protection::Ntlm(s) => s.unseal(pdu, layout.data.clone(), layout.sign_len, sig),
             Protection::Gss(g) => {
-                let (pre, mid, post) = gss_parts(pdu, data, sign_len, header_sign);
+                let (pre, mid, post) = layout.gss_parts(pdu);
                 g.unwrap(pre, mid, post, sig)
             }
         }
     }
 
     /// Checks the verifier `sig` of a signed (integrity only) PDU.
-    pub fn verify(
-        &mut self,
-        pdu: &[u8],
-        data: Range<usize>,
-        sign_len: usize,
-        header_sign: bool,
-        sig: &[u8],
-    ) -> Result<(), AuthError> {
-        check(pdu.len(), &data, sign_len)?;
+    pub fn verify(&mut self, pdu: &[u8], layout: &Layout, sig: &[u8]) -> Result<(), AuthError> {
+        layout.check(pdu.len())?;
         match self {
-            Protection::Ntlm(s) => s.verify(&pdu[..sign_len], sig),
-            Protection::Gss(g) if header_sign => g.verify_mic(&pdu[..sign_len], sig),
-            Protection::Gss(g) => g.verify_mic(&pdu[data], sig),
+            Protection::Ntlm(s) => s.verify(&pdu[..layout.sign_len], sig),
+            Protection::Gss(g) if layout.header_sign => g.verify_mic(&pdu[..layout.sign_len], sig),
+            Protection::Gss(g) => g.verify_mic(&pdu[layout.data.clone()], sig),
         }
     }
 }

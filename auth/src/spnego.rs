@@ -102,6 +102,14 @@ fn octets<'a>(t: Option<Tlv<'a>>) -> Result<Option<&'a [u8]>, AuthError> {
     }
 }
 
+/// A reader over the fields of a NegotiationToken choice, `[n] SEQUENCE { ... }`, read from
+/// `parent` (NegTokenInit and NegTokenResp alike).
+fn choice_fields<'a>(parent: &Reader<'a>, choice: &Tlv<'a>) -> Result<Reader<'a>, AuthError> {
+    let mut c = parent.enter(choice)?;
+    let seq = c.read_tag(tag::SEQUENCE)?;
+    c.enter(&seq)
+}
+
 /// Parses the first token of a context: `[APPLICATION 0] { OID, [0]
 /// NegTokenInit }` or a bare `[0] NegTokenInit`. A NegTokenResp here gives
 /// [`AuthError::UnexpectedMessage`].
@@ -124,9 +132,7 @@ pub fn parse_init_token(token: &[u8]) -> Result<NegTokenInit<'_>, AuthError> {
     if choice.tag != tag::context(0) {
         return Err(AuthError::Malformed("spnego: expected negtokeninit"));
     }
-    let mut c = parent.enter(&choice)?;
-    let seq = c.read_tag(tag::SEQUENCE)?;
-    let mut s = c.enter(&seq)?;
+    let mut s = choice_fields(&parent, &choice)?;
     let mech_list = s.read_explicit(0)?;
     if mech_list.tag != tag::SEQUENCE {
         return Err(AuthError::Malformed("spnego: mechtypes is not a sequence"));
@@ -156,9 +162,7 @@ pub fn parse_resp_token(token: &[u8]) -> Result<NegTokenResp<'_>, AuthError> {
     if choice.tag != tag::context(1) {
         return Err(AuthError::Malformed("spnego: expected negtokenresp"));
     }
-    let mut c = top.enter(&choice)?;
-    let seq = c.read_tag(tag::SEQUENCE)?;
-    let mut s = c.enter(&seq)?;
+    let mut s = choice_fields(&top, &choice)?;
     let neg_state = match optional_explicit(&mut s, 0)? {
         None => None,
         Some(t) if t.tag == tag::ENUMERATED && t.value.len() == 1 => Some(t.value[0]),

@@ -46,6 +46,18 @@ impl ToyKrb {
         ToyKrb { role_server: false, state: 2, user: String::new(), send_seq: 0, recv_seq: 0, seen: Arc::default() }
     }
 
+    /// The client's third SPNEGO leg: a NegTokenResp with its AP-REP (`AP-REP-CLIENT`) and a
+    /// mechListMIC over `mech_types` (the DER mechTypes the client sent), made with this
+    /// (client) context.
+    pub fn spnego_leg3(&mut self, mech_types: &[u8]) -> Result<Vec<u8>, AuthError> {
+        let mic = self.get_mic(mech_types)?;
+        Ok(crate::spnego::encode_resp(&crate::spnego::NegTokenResp {
+            response_token: Some(b"AP-REP-CLIENT"),
+            mech_list_mic: Some(&mic),
+            ..Default::default()
+        }))
+    }
+
     fn mac(dir: bool, seq: u32, parts: &[&[u8]]) -> [u8; 16] {
         let mut all: Vec<&[u8]> = Vec::new();
         let d = [u8::from(dir)];

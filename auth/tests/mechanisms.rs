@@ -13,8 +13,9 @@ use auth::ntlm::messages::AuthenticateMessage;
 use auth::spnego::{self, NegTokenResp, ACCEPT_COMPLETED, ACCEPT_INCOMPLETE, NTLMSSP_OID};
 use auth::toy_krb::{Seen, ToyFactory, ToyKrb, USER_SID};
 use auth::{
-    Acceptor, AcceptorConfig, AuthError, AuthType, CredentialStore, GssContext, LocalVerifier, Mechanism, Mechanisms,
-    NtlmAcceptor, NtlmInitiator, NtlmLogon, NtlmStep, NtlmVerifier, Protection, StaticCredentials, Step, VerifiedLogon,
+    Acceptor, AcceptorConfig, AuthError, AuthType, CredentialStore, GssContext, Layout, LocalVerifier, Mechanism,
+    Mechanisms, NtlmAcceptor, NtlmInitiator, NtlmLogon, NtlmStep, NtlmVerifier, Protection, StaticCredentials, Step,
+    VerifiedLogon,
 };
 
 const GROUP_SID: &str = "S-1-5-21-1-2-3-1106";
@@ -217,12 +218,7 @@ fn spnego_kerberos_three_legs_with_the_microsoft_oid() {
 
     // third leg with the client's mechListMIC: verified, answered with ours
     let mut client = ToyKrb::client();
-    let mic = client.get_mic(&mech_types).unwrap();
-    let leg3 = spnego::encode_resp(&NegTokenResp {
-        response_token: Some(b"AP-REP-CLIENT"),
-        mech_list_mic: Some(&mic),
-        ..Default::default()
-    });
+    let leg3 = client.spnego_leg3(&mech_types).unwrap();
     let r = done(s.step(&leg3));
     let r = resp(&r);
     assert_eq!(r.neg_state, Some(ACCEPT_COMPLETED));
@@ -240,7 +236,7 @@ fn spnego_kerberos_three_legs_with_the_microsoft_oid() {
     let plain: Vec<u8> = (0..64u8).collect();
     let mut pdu = plain.clone();
     let mut sig = [0u8; 20];
-    p.seal(&mut pdu, 24..56, 64, true, &mut sig).unwrap();
+    p.seal(&mut pdu, &Layout::new(24..56, 64, true), &mut sig).unwrap();
     assert_eq!(pdu[..24], plain[..24]);
     assert_ne!(pdu[24..56], plain[24..56]);
     {
@@ -250,7 +246,7 @@ fn spnego_kerberos_three_legs_with_the_microsoft_oid() {
     assert_eq!(pdu, plain);
     // without header signing only the data is covered
     let mut pdu = plain.clone();
-    p.seal(&mut pdu, 24..56, 64, false, &mut sig).unwrap();
+    p.seal(&mut pdu, &Layout::new(24..56, 64, false), &mut sig).unwrap();
     assert_eq!(seen.lock().unwrap().last(), Some(&(0, 32, 0)));
     client.unwrap(&[], &mut pdu[24..56], &[], &sig).unwrap();
     // a request from the client, unsealed and checked; a tampered one is refused
@@ -261,7 +257,7 @@ fn spnego_kerberos_three_legs_with_the_microsoft_oid() {
         let (data, post) = rest.split_at_mut(32);
         client.wrap(pre, data, &post[..8], &mut csig).unwrap();
     }
-    p.unseal(&mut pdu, 24..56, 64, true, &csig).unwrap();
+    p.unseal(&mut pdu, &Layout::new(24..56, 64, true), &csig).unwrap();
     assert_eq!(seen.lock().unwrap().last(), Some(&(24, 32, 8)));
     assert_eq!(pdu, plain);
     let mut pdu = plain.clone();
@@ -271,13 +267,13 @@ fn spnego_kerberos_three_legs_with_the_microsoft_oid() {
         client.wrap(pre, data, &post[..8], &mut csig).unwrap();
     }
     pdu[2] ^= 1; // a header byte: covered with header signing
-    assert_eq!(p.unseal(&mut pdu, 24..56, 64, true, &csig), Err(AuthError::BadSignature));
+    assert_eq!(p.unseal(&mut pdu, &Layout::new(24..56, 64, true), &csig), Err(AuthError::BadSignature));
     // ranges from the peer never panic
     #[allow(clippy::reversed_empty_ranges)]
     let reversed = 60..56;
-    assert!(p.unseal(&mut pdu, reversed, 64, true, &csig).is_err());
-    assert!(p.unseal(&mut pdu, 24..70, 64, true, &csig).is_err());
-    assert!(p.unseal(&mut pdu, 24..56, 65, true, &csig).is_err());
+    assert!(p.unseal(&mut pdu, &Layout::new(reversed, 64, true), &csig).is_err());
+    assert!(p.unseal(&mut pdu, &Layout::new(24..70, 64, true), &csig).is_err());
+    assert!(p.unseal(&mut pdu, &Layout::new(24..56, 65, true), &csig).is_err());
 }
 
 #[test]

@@ -44,23 +44,26 @@ pub enum PacketType {
 }
 
 impl PacketType {
+    /// Every connection-oriented type: the table [`from_u8`](Self::from_u8) looks the PTYPE
+    /// octet up in, so each number is written once, in the declaration.
+    pub const ALL: [Self; 12] = [
+        Self::Request,
+        Self::Response,
+        Self::Fault,
+        Self::Bind,
+        Self::BindAck,
+        Self::BindNak,
+        Self::AlterContext,
+        Self::AlterContextResp,
+        Self::Auth3,
+        Self::Shutdown,
+        Self::CoCancel,
+        Self::Orphaned,
+    ];
+
     /// From the PTYPE octet; connectionless-only and unknown types give `None`.
     pub fn from_u8(v: u8) -> Option<Self> {
-        Some(match v {
-            0 => Self::Request,
-            2 => Self::Response,
-            3 => Self::Fault,
-            11 => Self::Bind,
-            12 => Self::BindAck,
-            13 => Self::BindNak,
-            14 => Self::AlterContext,
-            15 => Self::AlterContextResp,
-            16 => Self::Auth3,
-            17 => Self::Shutdown,
-            18 => Self::CoCancel,
-            19 => Self::Orphaned,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|t| *t as u8 == v)
     }
 }
 
@@ -221,6 +224,16 @@ struct Cur<'a> {
 }
 
 impl<'a> Cur<'a> {
+    /// A cursor at the end of the common header of `h`'s fragment `buf`.
+    fn after_header(buf: &'a [u8], h: &Header) -> Self {
+        Cur { b: buf, p: HEADER_LEN, order: h.order() }
+    }
+    /// A cursor over the body of `h`'s fragment `buf`: after the common header, up to
+    /// `body_end` (where the auth trailer starts); `what` names the body in the error.
+    fn body(buf: &'a [u8], h: &Header, body_end: usize, what: &'static str) -> Result<Self, PduError> {
+        let body = buf.get(..body_end).ok_or(PduError::Malformed(what))?;
+        Ok(Self::after_header(body, h))
+    }
     fn take(&mut self, n: usize) -> Result<&'a [u8], PduError> {
         let end = self.p.checked_add(n).ok_or(PduError::Malformed("length overflow"))?;
         let s = self.b.get(self.p..end).ok_or(PduError::Truncated { need: end, have: self.b.len() })?;
@@ -253,6 +266,20 @@ impl<'a> Cur<'a> {
         let mut a = [0u8; 16];
         a.copy_from_slice(s);
         Ok(Guid::from_bytes(&a, self.order))
+    }
+    /// A `p_syntax_id_t`.
+    fn syntax_id(&mut self) -> Result<SyntaxId, PduError> {
+        Ok(SyntaxId { uuid: self.guid()?, version: self.u32()? })
+    }
+    /// `(max_xmit_frag, max_recv_frag, assoc_group_id)`, which bind and bind_ack bodies (and
+    /// their alter_context forms) open with ([C706] 12.6.4.3, 12.6.4.4).
+    fn assoc_fields(&mut self) -> Result<(u16, u16, u32), PduError> {
+        Ok((self.u16()?, self.u16()?, self.u32()?))
+    }
+    /// `(alloc_hint, p_cont_id)`, which request, response and fault headers open with
+    /// ([C706] 12.6.4.7, 12.6.4.9, 12.6.4.10).
+    fn call_fields(&mut self) -> Result<(u32, u16), PduError> {
+        Ok((self.u32()?, self.u16()?))
     }
 }
 
@@ -392,11 +419,8 @@ pub struct Bind {
 
 /// Parses a bind or alter_context body (the bytes after the header, up to the auth trailer).
 pub fn parse_bind(buf: &[u8], h: &Header, body_end: usize) -> Result<Bind, PduError> {
-    let body = buf.get(..body_end).ok_or(PduError::Malformed("bind body"))?;
-    let mut c = Cur { b: body, p: HEADER_LEN, order: h.order() };
-    let max_xmit_frag = c.u16()?;
-    let max_recv_frag = c.u16()?;
-    let assoc_group_id = c.u32()?;
+    let mut c = Cur::body(buf, h, body_end, "bind body")?;
+    let (max_xmit_frag, max_recv_frag, assoc_group_id) = c.assoc_fields()?;
     let n = c.u8()?;
     c.take(3)?;
     let mut contexts = Vec::with_capacity(usize::from(n));
@@ -404,13 +428,13 @@ pub fn parse_bind(buf: &[u8], h: &Header, body_end: usize) -> Result<Bind, PduEr
         let context_id = c.u16()?;
         let n_ts = c.u8()?;
         c.u8()?;
-        let abstract_syntax = SyntaxId { uuid: c.guid()?, version: c.u32()? };
+        let abstract_syntax = c.syntax_id()?;
         if n_ts == 0 {
             return Err(PduError::Malformed("context without transfer syntax"));
         }
         let mut transfer_syntaxes = Vec::with_capacity(usize::from(n_ts));
         for _ in 0..n_ts {
-            transfer_syntaxes.push(SyntaxId { uuid: c.guid()?, version: c.u32()? });
+            transfer_syntaxes.push(c.syntax_id()?);
         }
         contexts.push(ContextElem { context_id, abstract_syntax, transfer_syntaxes });
     }
@@ -531,11 +555,8 @@ pub fn encode_bind_ack(
 
 /// Parses a bind_ack / alter_context_resp body (client side).
 pub fn parse_bind_ack(buf: &[u8], h: &Header, body_end: usize) -> Result<BindAck, PduError> {
-    let body = buf.get(..body_end).ok_or(PduError::Malformed("bind_ack body"))?;
-    let mut c = Cur { b: body, p: HEADER_LEN, order: h.order() };
-    let max_xmit_frag = c.u16()?;
-    let max_recv_frag = c.u16()?;
-    let assoc_group_id = c.u32()?;
+    let mut c = Cur::body(buf, h, body_end, "bind_ack body")?;
+    let (max_xmit_frag, max_recv_frag, assoc_group_id) = c.assoc_fields()?;
     let n = usize::from(c.u16()?);
     let sec_addr = c.take(n)?;
     let sec_addr = String::from_utf8_lossy(sec_addr.strip_suffix(&[0]).unwrap_or(sec_addr)).into_owned();
@@ -546,7 +567,7 @@ pub fn parse_bind_ack(buf: &[u8], h: &Header, body_end: usize) -> Result<BindAck
     for _ in 0..nres {
         let result = c.u16()?;
         let reason = c.u16()?;
-        let transfer_syntax = SyntaxId { uuid: c.guid()?, version: c.u32()? };
+        let transfer_syntax = c.syntax_id()?;
         results.push(ContextResult { result, reason, transfer_syntax });
     }
     Ok(BindAck { max_xmit_frag, max_recv_frag, assoc_group_id, sec_addr, results })
@@ -594,9 +615,8 @@ pub struct RequestHdr {
 
 /// Parses the fixed part of a request.
 pub fn parse_request(buf: &[u8], h: &Header) -> Result<RequestHdr, PduError> {
-    let mut c = Cur { b: buf, p: HEADER_LEN, order: h.order() };
-    let alloc_hint = c.u32()?;
-    let context_id = c.u16()?;
+    let mut c = Cur::after_header(buf, h);
+    let (alloc_hint, context_id) = c.call_fields()?;
     let opnum = c.u16()?;
     let object = if h.pfc_flags & pfc::OBJECT_UUID != 0 { Some(c.guid()?) } else { None };
     Ok(RequestHdr { alloc_hint, context_id, opnum, object, stub_offset: c.p })
@@ -614,9 +634,8 @@ pub struct ResponseHdr {
 
 /// Parses a response or fault fixed part.
 pub fn parse_response(buf: &[u8], h: &Header) -> Result<ResponseHdr, PduError> {
-    let mut c = Cur { b: buf, p: HEADER_LEN, order: h.order() };
-    let alloc_hint = c.u32()?;
-    let context_id = c.u16()?;
+    let mut c = Cur::after_header(buf, h);
+    let (alloc_hint, context_id) = c.call_fields()?;
     let cancel_count = c.u8()?;
     c.u8()?;
     let status = if h.ptype == PacketType::Fault { c.u32()? } else { 0 };
@@ -626,6 +645,16 @@ pub fn parse_response(buf: &[u8], h: &Header) -> Result<ResponseHdr, PduError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ptype_octets() {
+        for t in PacketType::ALL {
+            assert_eq!(PacketType::from_u8(t as u8), Some(t), "{t:?}");
+        }
+        // connectionless-only (request 0 apart) and undefined types
+        let known: Vec<u8> = (0..=255).filter(|v| PacketType::from_u8(*v).is_some()).collect();
+        assert_eq!(known, [0, 2, 3, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+    }
 
     fn bind_bytes(order_le: bool) -> Vec<u8> {
         // a bind with two contexts: clusapi/NDR20 and clusapi/[NDR64, feature negotiation]
@@ -644,22 +673,19 @@ mod tests {
         o.extend_from_slice(&[1, 0, 0, 0]);
         put16(&mut o, 0);
         o.extend_from_slice(&[1, 0]);
-        let g = Guid::parse("b97db8b2-4c63-11cf-bff6-08002be23f2f");
-        let mut gb = g.to_le_bytes();
-        if !order_le {
-            gb[0..4].reverse();
-            gb[4..6].reverse();
-            gb[6..8].reverse();
-        }
-        o.extend_from_slice(&gb);
+        // a GUID's first three fields follow the byte order, its last eight octets do not
+        let put_guid = |o: &mut Vec<u8>, g: Guid| {
+            let mut b = g.to_le_bytes();
+            if !order_le {
+                b[0..4].reverse();
+                b[4..6].reverse();
+                b[6..8].reverse();
+            }
+            o.extend_from_slice(&b);
+        };
+        put_guid(&mut o, Guid::parse("b97db8b2-4c63-11cf-bff6-08002be23f2f"));
         put32(&mut o, 3);
-        let mut nb = idl::NDR20_UUID.to_le_bytes();
-        if !order_le {
-            nb[0..4].reverse();
-            nb[4..6].reverse();
-            nb[6..8].reverse();
-        }
-        o.extend_from_slice(&nb);
+        put_guid(&mut o, idl::NDR20_UUID);
         put32(&mut o, 2);
         let n = o.len() as u16;
         if order_le {

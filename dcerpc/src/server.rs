@@ -678,11 +678,11 @@ impl ServerConnection {
             return Err(CloseReason::Protocol("auth pad longer than the stub".into()));
         }
         let sig = frag[a.value_offset..].to_vec();
-        let data = stub_offset..a.trailer_offset;
+        let layout = auth::Layout::new(stub_offset..a.trailer_offset, a.value_offset, header_sign);
         let res = if st.level == auth_level::PKT_PRIVACY {
-            protection.unseal(frag, data, a.value_offset, header_sign, &sig)
+            protection.unseal(frag, &layout, &sig)
         } else {
-            protection.verify(frag, data, a.value_offset, header_sign, &sig)
+            protection.verify(frag, &layout, &sig)
         };
         res.map_err(|e| CloseReason::BadVerifier(e.to_string()))?;
         Ok((stub_offset, a.trailer_offset - pad))
@@ -857,12 +857,12 @@ impl ServerConnection {
                 out.extend(std::iter::repeat_n(0u8, sig_len));
                 pdu::finish_pdu(out, start, auth_len);
                 let frag = &mut out[start..];
-                let data = head..head + chunk + pad;
+                let layout = auth::Layout::new(head..head + chunk + pad, sign_len, header_sign);
                 let mut sig = vec![0u8; sig_len];
                 if sealed {
-                    p.seal(&mut frag[..sign_len], data, sign_len, header_sign, &mut sig)?;
+                    p.seal(&mut frag[..sign_len], &layout, &mut sig)?;
                 } else {
-                    p.sign(&frag[..sign_len], data, sign_len, header_sign, &mut sig)?;
+                    p.sign(&frag[..sign_len], &layout, &mut sig)?;
                 }
                 frag[sign_len..sign_len + sig_len].copy_from_slice(&sig);
             } else {

@@ -12,7 +12,7 @@ pub mod seed;
 use std::path::Path;
 use std::sync::Arc;
 
-use auth::{AcceptorConfig, AuthType, ClientSecret, Initiator, NtlmAcceptor, NtlmInitiator, StaticCredentials};
+use auth::{AcceptorConfig, AuthType, ClientSecret, Initiator, Layout, NtlmAcceptor, NtlmInitiator, StaticCredentials};
 use dcerpc::pdu::{self, auth_level, PacketType};
 use dcerpc::server::{Entropy, InterfaceSpec, Next, ServerConfig, ServerConnection};
 use dcerpc::Associations;
@@ -556,8 +556,8 @@ pub fn krb(data: &[u8]) {
         let mut buf = body.to_vec();
         let n = buf.len();
         let half = n / 2;
-        let _ = p.unseal(&mut buf, 0..n, n, false, sig);
-        let _ = p.verify(body, half..n, n, true, sig);
-        let _ = p.verify(body, 0..half, n, false, sig);
+        let _ = p.unseal(&mut buf, &Layout::new(0..n, n, false), sig);
+        let _ = p.verify(body, &Layout::new(half..n, n, true), sig);
+        let _ = p.verify(body, &Layout::new(0..half, n, false), sig);
     }
 }

@@ -329,7 +329,7 @@ fn config_seeds() -> Vec<(u8, String)> {
 /// privacy, completes the third leg in an auth3 and sends sealed clusapi and witness calls.
 pub fn krb_seeds() -> Vec<Vec<u8>> {
     use auth::gss::{GssContext, KRB5_OID, MS_KRB5_OID};
-    use auth::spnego::{self, NegTokenResp, NTLMSSP_OID};
+    use auth::spnego::{self, NTLMSSP_OID};
     use auth::toy_krb::ToyKrb;
     let framed = |mode: u8, toks: &[&[u8]]| {
         let mut v = vec![mode];
@@ -343,13 +343,7 @@ pub fn krb_seeds() -> Vec<Vec<u8>> {
     // SPNEGO: AP-REQ in the NegTokenInit, the client's AP-REP with its mechListMIC
     let mech_types = spnego::encode_mech_types(&[MS_KRB5_OID, KRB5_OID, NTLMSSP_OID]);
     let init = spnego::encode_init(&mech_types, Some(b"AP-REQ:alice"));
-    let mut client = ToyKrb::client();
-    let mic = client.get_mic(&mech_types).unwrap_or_default();
-    let leg3 = spnego::encode_resp(&NegTokenResp {
-        response_token: Some(b"AP-REP-CLIENT"),
-        mech_list_mic: Some(&mic),
-        ..Default::default()
-    });
+    let leg3 = ToyKrb::client().spnego_leg3(&mech_types).unwrap_or_default();
     out.push(framed(0, &[&init, &leg3]));
     out.push(framed(0, &[&spnego::encode_init(&mech_types, Some(b"AP-REQ:nokey"))]));
     // raw Kerberos, then one sealed message

@@ -130,24 +130,27 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format this codec knows: the table [`from_u16`](Self::from_u16) looks a wire
+    /// number up in, so each number is written once, in the declaration.
+    pub const ALL: [Format; 13] = [
+        Format::Unknown,
+        Format::Binary,
+        Format::Dword,
+        Format::Sz,
+        Format::ExpandSz,
+        Format::MultiSz,
+        Format::ULargeInteger,
+        Format::Long,
+        Format::ExpandedSz,
+        Format::SecurityDescriptor,
+        Format::LargeInteger,
+        Format::Word,
+        Format::FileTime,
+    ];
+
     /// Maps a wire format number; `None` for values this codec does not know.
     pub fn from_u16(v: u16) -> Option<Format> {
-        Some(match v {
-            0 => Format::Unknown,
-            1 => Format::Binary,
-            2 => Format::Dword,
-            3 => Format::Sz,
-            4 => Format::ExpandSz,
-            5 => Format::MultiSz,
-            6 => Format::ULargeInteger,
-            7 => Format::Long,
-            8 => Format::ExpandedSz,
-            9 => Format::SecurityDescriptor,
-            10 => Format::LargeInteger,
-            11 => Format::Word,
-            12 => Format::FileTime,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|f| f.as_u16() == v)
     }
 
     /// The wire format number.
@@ -828,6 +831,15 @@ mod tests {
             0, 0, 0, 0, // trailing ENDMARK
         ];
         assert_eq!(bytes, want);
+    }
+
+    #[test]
+    fn format_numbers() {
+        for f in Format::ALL {
+            assert_eq!(Format::from_u16(f.as_u16()), Some(f), "{f:?}");
+        }
+        let known: Vec<u16> = (0..=u16::MAX).filter(|v| Format::from_u16(*v).is_some()).collect();
+        assert_eq!(known, (0..=12).collect::<Vec<u16>>());
     }
 
     #[test]

@@ -463,53 +463,61 @@ pub fn default_key_sd() -> Vec<u8> {
     .to_self_relative()
 }
 
+/// The four parts of a descriptor that SECURITY_INFORMATION selects.
+#[derive(Clone, Copy)]
+enum Part {
+    Owner,
+    Group,
+    Dacl,
+    Sacl,
+}
+
+/// Each part with its SECURITY_INFORMATION bit and the control bits that describe it.
+const PARTS: [(Part, u32, u16); 4] = [
+    (Part::Owner, OWNER_SECURITY_INFORMATION, SE_OWNER_DEFAULTED),
+    (Part::Group, GROUP_SECURITY_INFORMATION, SE_GROUP_DEFAULTED),
+    (Part::Dacl, DACL_SECURITY_INFORMATION, DACL_BITS),
+    (Part::Sacl, SACL_SECURITY_INFORMATION, SACL_BITS),
+];
+
+impl SecurityDescriptor {
+    /// Replaces `part` and its control bits `bits` by those of `from`.
+    fn copy_part(&mut self, from: &SecurityDescriptor, part: Part, bits: u16) {
+        match part {
+            Part::Owner => self.owner.clone_from(&from.owner),
+            Part::Group => self.group.clone_from(&from.group),
+            Part::Dacl => self.dacl.clone_from(&from.dacl),
+            Part::Sacl => self.sacl.clone_from(&from.sacl),
+        }
+        self.control = (self.control & !bits) | (from.control & bits);
+    }
+}
+
 /// A new self-relative descriptor holding only the parts selected by
 /// `security_information` (OWNER 0x1, GROUP 0x2, DACL 0x4, SACL 0x8; other
 /// bits ignored). Control bits of parts left out are cleared.
 pub fn filter(sd: &[u8], security_information: u32) -> Result<Vec<u8>, SdError> {
     let mut p = SecurityDescriptor::parse(sd)?;
-    let mut control = p.control;
-    if security_information & OWNER_SECURITY_INFORMATION == 0 {
-        p.owner = None;
-        control &= !SE_OWNER_DEFAULTED;
+    // a part left out is taken from a descriptor that has none and no control bits
+    let none = SecurityDescriptor { control: 0, owner: None, group: None, sacl: None, dacl: None };
+    for (part, info_bit, bits) in PARTS {
+        if security_information & info_bit == 0 {
+            p.copy_part(&none, part, bits);
+        }
     }
-    if security_information & GROUP_SECURITY_INFORMATION == 0 {
-        p.group = None;
-        control &= !SE_GROUP_DEFAULTED;
-    }
-    if security_information & DACL_SECURITY_INFORMATION == 0 {
-        p.dacl = None;
-        control &= !DACL_BITS;
-    }
-    if security_information & SACL_SECURITY_INFORMATION == 0 {
-        p.sacl = None;
-        control &= !SACL_BITS;
-    }
-    p.control = control;
     Ok(p.to_self_relative())
 }
 
 /// SetKeySecurity semantics: the parts of `new` selected by
-/// `security_information` replace those of `current`; the rest of `current`
-/// is kept. Both descriptors are validated.
+/// `security_information` replace those of `current`, with their control bits;
+/// the rest of `current` is kept. Both descriptors are validated.
 pub fn merge(current: &[u8], new: &[u8], security_information: u32) -> Result<Vec<u8>, SdError> {
     let mut cur = SecurityDescriptor::parse(current)?;
     let new = SecurityDescriptor::parse(new)?;
-    if security_information & OWNER_SECURITY_INFORMATION != 0 {
-        cur.owner = new.owner;
-        cur.control = (cur.control & !SE_OWNER_DEFAULTED) | (new.control & SE_OWNER_DEFAULTED);
-    }
-    if security_information & GROUP_SECURITY_INFORMATION != 0 {
-        cur.group = new.group;
-        cur.control = (cur.control & !SE_GROUP_DEFAULTED) | (new.control & SE_GROUP_DEFAULTED);
-    }
-    if security_information & DACL_SECURITY_INFORMATION != 0 {
-        cur.dacl = new.dacl;
-        cur.control = (cur.control & !DACL_BITS) | (new.control & DACL_BITS);
-    }
-    if security_information & SACL_SECURITY_INFORMATION != 0 {
-        cur.sacl = new.sacl;
-        cur.control = (cur.control & !SACL_BITS) | (new.control & SACL_BITS);
+    for (part, info_bit, bits) in PARTS {
+        if security_information & info_bit != 0 {
+            cur.copy_part(&new, part, bits);
+        }
     }
     Ok(cur.to_self_relative())
 }

@@ -305,8 +305,7 @@ mod tests {
 
     #[test]
     fn tampering_and_replay_are_detected() {
-        let flags = FLAGS_4_2_4;
-        let (mut c, mut s) = client_and_server([9; 16], flags);
+        let (mut c, mut s) = client_and_server([9; 16], FLAGS_4_2_4);
         let sig0 = c.sign(b"first");
         s.verify(b"first", &sig0).unwrap();
         // Replaying the same signature: wrong sequence number.
