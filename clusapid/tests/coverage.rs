@@ -66,23 +66,28 @@ fn table() -> String {
     t
 }
 
-#[test]
-fn readme_coverage_table_matches_behaviour() {
-    let t = table();
+/// Checks that README.md's section from the marker starting with `start` to `end` is
+/// `generated` (with UPDATE_README set: writes it there). `markers` and `stale` name the section
+/// in the failure messages.
+fn check_readme_section(start: &str, end: &str, generated: &str, markers: &str, stale: &str) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
     let readme = std::fs::read_to_string(&path).unwrap();
-    let (Some(a), Some(b)) = (readme.find("<!-- coverage:start"), readme.find(END)) else {
-        panic!("README.md lacks the coverage markers");
+    let (Some(a), Some(b)) = (readme.find(start), readme.find(end)) else {
+        panic!("README.md lacks the {markers} markers");
     };
-    let current = &readme[a..b + END.len()];
-    if current != t {
+    if readme[a..b + end.len()] != *generated {
         if std::env::var_os("UPDATE_README").is_some() {
-            let new = format!("{}{}{}", &readme[..a], t, &readme[b + END.len()..]);
+            let new = format!("{}{}{}", &readme[..a], generated, &readme[b + end.len()..]);
             std::fs::write(&path, new).unwrap();
         } else {
-            panic!("README.md's coverage table is stale; regenerate with UPDATE_README=1 cargo test -p clusapid --test coverage\n\n{t}");
+            panic!("README.md's {stale} stale; regenerate with UPDATE_README=1 cargo test -p clusapid --test coverage\n\n{generated}");
         }
     }
+}
+
+#[test]
+fn readme_coverage_table_matches_behaviour() {
+    check_readme_section("<!-- coverage:start", END, &table(), "coverage", "coverage table is");
 }
 
 const PROPS_START: &str =
@@ -135,18 +140,5 @@ fn property_tables() -> String {
 
 #[test]
 fn readme_property_tables_match_code() {
-    let t = property_tables();
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
-    let readme = std::fs::read_to_string(&path).unwrap();
-    let (Some(a), Some(b)) = (readme.find("<!-- properties:start"), readme.find(PROPS_END)) else {
-        panic!("README.md lacks the properties markers");
-    };
-    if readme[a..b + PROPS_END.len()] != t {
-        if std::env::var_os("UPDATE_README").is_some() {
-            let new = format!("{}{}{}", &readme[..a], t, &readme[b + PROPS_END.len()..]);
-            std::fs::write(&path, new).unwrap();
-        } else {
-            panic!("README.md's property tables are stale; regenerate with UPDATE_README=1 cargo test -p clusapid --test coverage\n\n{t}");
-        }
-    }
+    check_readme_section("<!-- properties:start", PROPS_END, &property_tables(), "properties", "property tables are");
 }

@@ -30,7 +30,7 @@ use registry_model::{ClusterRegistry, RegValue, Registry};
 use tokio::sync::Notify;
 
 use super::access::Granted;
-use super::registry::{self, code, handle_key, key_handle, relative, sub_path, Change, VALUE_TYPES};
+use super::registry::{self, handle_key, key_handle, relative, sub_path, Change, VALUE_TYPES};
 use super::{win, ClusapiService};
 use crate::services::CallCtx;
 
@@ -203,7 +203,7 @@ fn apply_batch(
     changes: &mut Vec<Change>,
     failed: &mut i32,
 ) -> Result<(), u32> {
-    cr.live().open_checked(base).map_err(|_| code::ERROR_KEY_DELETED)?;
+    cr.live().open_checked(base).map_err(|_| win::ERROR_KEY_DELETED)?;
     // [MS-CMRP 3.1.4.2.112] "The server MUST maintain a current key pointer that is initially
     // set to the designated key"
     let mut cur: Option<String> = Some(base.to_owned());
@@ -306,15 +306,12 @@ pub async fn api_create_batch_port(
     ctx: &CallCtx,
     req: ApiCreateBatchPortRequest,
 ) -> ApiCreateBatchPortResponse {
-    let r = async {
-        let h = key_handle(ctx, &req.key)?;
-        let reg = registry::live(s).await;
-        handle_key(&reg, &h)?;
+    let r = registry::read_key(s, ctx, &req.key, |h, _| {
         let port = Arc::new(BatchPort::new(h.path.clone()));
         let sink: std::sync::Weak<dyn registry::ChangeSink> = Arc::downgrade(&port) as _;
         registry::state(s).add_sink(sink);
         ctx.group.insert(BatchPortHandle { port }).ok_or(win::ERROR_NOT_ENOUGH_MEMORY)
-    }
+    })
     .await;
     match r {
         Ok(batch_port) => ApiCreateBatchPortResponse { batch_port, rpc_status: 0, result: WError(0) },
@@ -380,7 +377,7 @@ pub fn api_close_batch_port(
 /// or CLUSREG_READ_ERROR with the Win32 code in `ValueType`. Any other command is
 /// ERROR_INVALID_PARAMETER for the whole call.
 pub fn read_batch(reg: &Registry, base: &str, batch: &ClusterRegBatchUpdate) -> Result<Vec<u8>, u32> {
-    reg.open_checked(base).map_err(|_| code::ERROR_KEY_DELETED)?;
+    reg.open_checked(base).map_err(|_| win::ERROR_KEY_DELETED)?;
     let mut out = ClusterRegBatchUpdate { version: BATCH_VERSION, commands: Vec::new() };
     let mut size = 4usize;
     let mut cur: Result<String, u32> = Ok(base.to_owned());
@@ -451,14 +448,13 @@ pub async fn api_execute_read_batch_ex(
     ctx: &CallCtx,
     req: ApiExecuteReadBatchExRequest,
 ) -> ApiExecuteReadBatchExResponse {
-    match execute_read_batch(s, ctx, &req.key, req.cb_in_data, &req.in_data.0).await {
-        Ok(out) => ApiExecuteReadBatchExResponse {
-            cb_out_data: u32::try_from(out.len()).unwrap_or(u32::MAX),
-            out_data: Some(ConfBytes(out)),
-            rpc_status: 0,
-            result: WError(0),
-        },
-        Err(e) => ApiExecuteReadBatchExResponse::error(e),
+    let ApiExecuteReadBatchExRequest { key, cb_in_data, in_data, flags: _ } = req;
+    let r = api_execute_read_batch(s, ctx, ApiExecuteReadBatchRequest { key, cb_in_data, in_data }).await;
+    ApiExecuteReadBatchExResponse {
+        cb_out_data: r.cb_out_data,
+        out_data: r.out_data,
+        rpc_status: r.rpc_status,
+        result: r.result,
     }
 }
 

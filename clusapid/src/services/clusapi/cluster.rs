@@ -73,48 +73,32 @@ pub fn api_get_cluster_version2(
 
 /// The entries of a CLUSTER_ENUM_* mask, in the order of the bits, from one snapshot.
 pub fn enum_entries(snap: &nodes::ClusterState, mask: u32) -> Vec<(EnumEntry, String)> {
-    let mut v = Vec::new();
-    let mut push = |t: u32, name: &str, id: &str| {
-        v.push((EnumEntry { entry_type: t, name: Some(WString::new(name)) }, id.to_owned()));
-    };
-    if mask & enum_type::NODE != 0 {
-        for n in &snap.nodes {
-            push(enum_type::NODE, &n.name, &n.id);
-        }
+    type Objects<'a> = Box<dyn Iterator<Item = (&'a str, &'a str)> + 'a>;
+    fn names_ids<'a, T>(objects: &'a [T], name_id: fn(&T) -> (&str, &str)) -> Objects<'a> {
+        Box::new(objects.iter().map(name_id))
     }
-    if mask & enum_type::RESTYPE != 0 {
-        for t in &snap.resource_types {
-            push(enum_type::RESTYPE, &t.name, &t.name);
-        }
-    }
-    if mask & enum_type::RESOURCE != 0 {
-        for r in &snap.resources {
-            push(enum_type::RESOURCE, &r.name, &r.id);
-        }
-    }
-    if mask & enum_type::GROUP != 0 {
-        for g in &snap.groups {
-            push(enum_type::GROUP, &g.name, &g.id);
-        }
-    }
-    if mask & enum_type::NETWORK != 0 {
-        for n in &snap.networks {
-            push(enum_type::NETWORK, &n.name, &n.id);
-        }
-    }
-    if mask & enum_type::NETINTERFACE != 0 {
-        for i in &snap.net_interfaces {
-            push(enum_type::NETINTERFACE, &i.name, &i.id);
-        }
-    }
-    if mask & enum_type::INTERNAL_NETWORK != 0 {
+    // (type bit, the names and ids of its objects); SHARED_VOLUME_RESOURCE has none: CTDB
+    // clusters have no cluster shared volumes
+    let kinds: [(u32, Objects); 7] = [
+        (enum_type::NODE, names_ids(&snap.nodes, |n| (&n.name, &n.id))),
+        (enum_type::RESTYPE, names_ids(&snap.resource_types, |t| (&t.name, &t.name))),
+        (enum_type::RESOURCE, names_ids(&snap.resources, |r| (&r.name, &r.id))),
+        (enum_type::GROUP, names_ids(&snap.groups, |g| (&g.name, &g.id))),
+        (enum_type::NETWORK, names_ids(&snap.networks, |n| (&n.name, &n.id))),
+        (enum_type::NETINTERFACE, names_ids(&snap.net_interfaces, |i| (&i.name, &i.id))),
         // networks the cluster may use internally, in priority order
-        for n in snap.networks.iter().filter(|n| n.role.as_u32() & 1 != 0) {
-            push(enum_type::INTERNAL_NETWORK, &n.name, &n.id);
-        }
-    }
-    // SHARED_VOLUME_RESOURCE: CTDB clusters have no cluster shared volumes.
-    v
+        (
+            enum_type::INTERNAL_NETWORK,
+            Box::new(snap.networks.iter().filter(|n| n.role.as_u32() & 1 != 0).map(|n| (&*n.name, &*n.id))),
+        ),
+    ];
+    kinds
+        .into_iter()
+        .filter(|(t, _)| mask & t != 0)
+        .flat_map(|(t, objects)| {
+            objects.map(move |(name, id)| (EnumEntry { entry_type: t, name: Some(WString::new(name)) }, id.to_owned()))
+        })
+        .collect()
 }
 
 /// [MS-CMRP 3.1.4.2.8] ApiCreateEnum: names of the objects selected by dwType (no handle: the

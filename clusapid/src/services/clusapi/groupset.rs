@@ -14,7 +14,7 @@ use idl::clusapi::*;
 use idl::WError;
 
 use super::access::Granted;
-use super::objclass::{handle, object, writable, Cluster, GroupSets, Groups};
+use super::objclass::{handle, writable, writable_object, Cluster, GroupSets, Groups};
 use super::{status, win, ClusapiService};
 use crate::services::CallCtx;
 
@@ -38,26 +38,39 @@ pub fn api_create_group_set(
     ApiCreateGroupSetResponse::error(e)
 }
 
-/// [MS-CMRP 3.1.4.2.149] ApiDeleteGroupSet: needs a group set handle (none exists).
-pub fn api_delete_group_set(
-    _s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiDeleteGroupSetRequest,
-) -> ApiDeleteGroupSetResponse {
-    let r = writable::<GroupSets>(ctx, &req.group_set).and(Err(win::ERROR_NOT_SUPPORTED));
-    ApiDeleteGroupSetResponse { rpc_status: 0, result: status(r) }
+/// `ApiX(handle field: Class, ...) => code;` — the methods that need a group set handle (none
+/// exists): each handle is checked in order ([`writable`]: an open handle of its class with
+/// "All" access, so ERROR_INVALID_HANDLE for any group set handle), then the method answers
+/// `code`.
+macro_rules! need_group_set {
+    ($($(#[$doc:meta])* $op:ident($($h:ident: $class:ty),+) => $code:ident;)*) => { idl::__paste! { $(
+        $(#[$doc])*
+        pub fn [<$op:snake>](_s: &ClusapiService, ctx: &CallCtx, req: [<$op Request>]) -> [<$op Response>] {
+            let r = Ok(())$(.and_then(|()| writable::<$class>(ctx, &req.$h).map(drop)))+.and(Err(win::$code));
+            [<$op Response>] { rpc_status: 0, result: status(r) }
+        }
+    )* } };
 }
 
-/// [MS-CMRP 3.1.4.2.150] ApiAddGroupToGroupSet: needs a group set handle (none exists).
-pub fn api_add_group_to_group_set(
-    _s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiAddGroupToGroupSetRequest,
-) -> ApiAddGroupToGroupSetResponse {
-    let r = writable::<GroupSets>(ctx, &req.group_set)
-        .and_then(|_| writable::<Groups>(ctx, &req.group))
-        .and(Err(win::ERROR_NOT_SUPPORTED));
-    ApiAddGroupToGroupSetResponse { rpc_status: 0, result: status(r) }
+need_group_set! {
+    /// [MS-CMRP 3.1.4.2.149] ApiDeleteGroupSet.
+    ApiDeleteGroupSet(group_set: GroupSets) => ERROR_NOT_SUPPORTED;
+    /// [MS-CMRP 3.1.4.2.150] ApiAddGroupToGroupSet.
+    ApiAddGroupToGroupSet(group_set: GroupSets, group: Groups) => ERROR_NOT_SUPPORTED;
+    /// [MS-CMRP 3.1.4.2.152] ApiMoveGroupToGroupSet.
+    ApiMoveGroupToGroupSet(group_set: GroupSets, group: Groups) => ERROR_NOT_SUPPORTED;
+    /// [MS-CMRP 3.1.4.2.153] ApiAddGroupSetDependency.
+    ApiAddGroupSetDependency(dependent_group_set: GroupSets, provider_group_set: GroupSets) => ERROR_NOT_SUPPORTED;
+    /// [MS-CMRP 3.1.4.2.154] ApiAddGroupToGroupSetDependency.
+    ApiAddGroupToGroupSetDependency(dependent_group: Groups, provider_group_set: GroupSets) => ERROR_NOT_SUPPORTED;
+    /// [MS-CMRP 3.1.4.2.159] ApiSetGroupSetDependencyExpression.
+    ApiSetGroupSetDependencyExpression(group_set: GroupSets) => ERROR_NOT_SUPPORTED;
+    /// [MS-CMRP 3.1.4.2.160] ApiRemoveGroupSetDependency.
+    ApiRemoveGroupSetDependency(group_set: GroupSets, depends_on: GroupSets) => ERROR_DEPENDENCY_NOT_FOUND;
+    /// [MS-CMRP 3.1.4.2.161] ApiRemoveClusterGroupToGroupSetDependency.
+    ApiRemoveClusterGroupToGroupSetDependency(group: Groups, depends_on: GroupSets) => ERROR_DEPENDENCY_NOT_FOUND;
+    /// [MS-CMRP 3.1.4.2.165] ApiAddGroupToGroupSetEx.
+    ApiAddGroupToGroupSetEx(group_set: GroupSets, group: Groups) => ERROR_NOT_SUPPORTED;
 }
 
 /// [MS-CMRP 3.1.4.2.151] ApiRemoveGroupFromGroupSet: the group belongs to no group set, which
@@ -67,81 +80,8 @@ pub fn api_remove_group_from_group_set(
     ctx: &CallCtx,
     req: ApiRemoveGroupFromGroupSetRequest,
 ) -> ApiRemoveGroupFromGroupSetResponse {
-    let r = writable::<Groups>(ctx, &req.group).and_then(|h| object::<Groups>(&s.backend.snapshot(), &h).map(|_| ()));
+    let r = writable_object::<Groups>(s, ctx, &req.group);
     ApiRemoveGroupFromGroupSetResponse { rpc_status: 0, result: status(r) }
-}
-
-/// [MS-CMRP 3.1.4.2.152] ApiMoveGroupToGroupSet: needs a group set handle (none exists).
-pub fn api_move_group_to_group_set(
-    _s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiMoveGroupToGroupSetRequest,
-) -> ApiMoveGroupToGroupSetResponse {
-    let r = writable::<GroupSets>(ctx, &req.group_set)
-        .and_then(|_| writable::<Groups>(ctx, &req.group))
-        .and(Err(win::ERROR_NOT_SUPPORTED));
-    ApiMoveGroupToGroupSetResponse { rpc_status: 0, result: status(r) }
-}
-
-/// [MS-CMRP 3.1.4.2.153] ApiAddGroupSetDependency: needs group set handles (none exists).
-pub fn api_add_group_set_dependency(
-    _s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiAddGroupSetDependencyRequest,
-) -> ApiAddGroupSetDependencyResponse {
-    let r = writable::<GroupSets>(ctx, &req.dependent_group_set)
-        .and_then(|_| writable::<GroupSets>(ctx, &req.provider_group_set))
-        .and(Err(win::ERROR_NOT_SUPPORTED));
-    ApiAddGroupSetDependencyResponse { rpc_status: 0, result: status(r) }
-}
-
-/// [MS-CMRP 3.1.4.2.154] ApiAddGroupToGroupSetDependency: needs a group set handle (none
-/// exists).
-pub fn api_add_group_to_group_set_dependency(
-    _s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiAddGroupToGroupSetDependencyRequest,
-) -> ApiAddGroupToGroupSetDependencyResponse {
-    let r = writable::<Groups>(ctx, &req.dependent_group)
-        .and_then(|_| writable::<GroupSets>(ctx, &req.provider_group_set))
-        .and(Err(win::ERROR_NOT_SUPPORTED));
-    ApiAddGroupToGroupSetDependencyResponse { rpc_status: 0, result: status(r) }
-}
-
-/// [MS-CMRP 3.1.4.2.159] ApiSetGroupSetDependencyExpression: needs a group set handle (none
-/// exists).
-pub fn api_set_group_set_dependency_expression(
-    _s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiSetGroupSetDependencyExpressionRequest,
-) -> ApiSetGroupSetDependencyExpressionResponse {
-    let r = writable::<GroupSets>(ctx, &req.group_set).and(Err(win::ERROR_NOT_SUPPORTED));
-    ApiSetGroupSetDependencyExpressionResponse { rpc_status: 0, result: status(r) }
-}
-
-/// [MS-CMRP 3.1.4.2.160] ApiRemoveGroupSetDependency: needs group set handles (none exists).
-pub fn api_remove_group_set_dependency(
-    _s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiRemoveGroupSetDependencyRequest,
-) -> ApiRemoveGroupSetDependencyResponse {
-    let r = writable::<GroupSets>(ctx, &req.group_set)
-        .and_then(|_| writable::<GroupSets>(ctx, &req.depends_on))
-        .and(Err(win::ERROR_DEPENDENCY_NOT_FOUND));
-    ApiRemoveGroupSetDependencyResponse { rpc_status: 0, result: status(r) }
-}
-
-/// [MS-CMRP 3.1.4.2.161] ApiRemoveClusterGroupToGroupSetDependency: needs a group set handle
-/// (none exists).
-pub fn api_remove_cluster_group_to_group_set_dependency(
-    _s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiRemoveClusterGroupToGroupSetDependencyRequest,
-) -> ApiRemoveClusterGroupToGroupSetDependencyResponse {
-    let r = writable::<Groups>(ctx, &req.group)
-        .and_then(|_| writable::<GroupSets>(ctx, &req.depends_on))
-        .and(Err(win::ERROR_DEPENDENCY_NOT_FOUND));
-    ApiRemoveClusterGroupToGroupSetDependencyResponse { rpc_status: 0, result: status(r) }
 }
 
 /// [MS-CMRP 3.1.4.2.162] ApiCreateGroupSetEnum: the cluster's group sets — none.
@@ -158,18 +98,6 @@ pub fn api_create_group_set_enum(
         rpc_status: 0,
         result: WError(0),
     }
-}
-
-/// [MS-CMRP 3.1.4.2.165] ApiAddGroupToGroupSetEx: needs a group set handle (none exists).
-pub fn api_add_group_to_group_set_ex(
-    _s: &ClusapiService,
-    ctx: &CallCtx,
-    req: ApiAddGroupToGroupSetExRequest,
-) -> ApiAddGroupToGroupSetExResponse {
-    let r = writable::<GroupSets>(ctx, &req.group_set)
-        .and_then(|_| writable::<Groups>(ctx, &req.group))
-        .and(Err(win::ERROR_NOT_SUPPORTED));
-    ApiAddGroupToGroupSetExResponse { rpc_status: 0, result: status(r) }
 }
 
 #[cfg(test)]

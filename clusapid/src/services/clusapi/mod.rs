@@ -84,6 +84,15 @@ pub mod win {
     pub const ERROR_CLUSTER_NODE_EVACUATION_IN_PROGRESS: u32 = 5962;
     /// A renamed network's handle outlived the network.
     pub const ERROR_NETWORK_NOT_AVAILABLE: u32 = 5035;
+    // the cluster registry
+    /// The GetKeySecurity size probe.
+    pub const ERROR_INSUFFICIENT_BUFFER: u32 = 122;
+    /// The stored registry blob does not verify (checksum, format).
+    pub const ERROR_REGISTRY_CORRUPT: u32 = 1015;
+    /// The key behind a handle no longer exists.
+    pub const ERROR_KEY_DELETED: u32 = 1018;
+    /// Serialising the stored layer failed.
+    pub const ERROR_INTERNAL_ERROR: u32 = 1359;
 }
 
 /// What every presented version shares (README "Which Windows version clusapid presents"); the

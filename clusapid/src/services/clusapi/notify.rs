@@ -915,6 +915,17 @@ fn port_of(ctx: &CallCtx, h: &ContextHandle, version: PortVersion) -> Result<Arc
     notify_port(ctx, h).filter(|p| p.version == version).ok_or(win::ERROR_INVALID_HANDLE)
 }
 
+/// The wait of the GetNotify methods: on the port of handle `h` ([`port_of`]) until `take`
+/// takes something from it ([`NotifyPort::wait`]).
+async fn wait_on<T>(
+    ctx: &CallCtx,
+    h: &ContextHandle,
+    version: PortVersion,
+    take: impl FnMut(&mut PortState) -> Option<T>,
+) -> Result<T, u32> {
+    port_of(ctx, h, version)?.wait(take).await
+}
+
 fn create(s: &ClusapiService, ctx: &CallCtx, version: PortVersion) -> Result<ContextHandle, u32> {
     Granted::entitled(ctx.access).ok_or(win::ERROR_ACCESS_DENIED)?;
     let (port, stop) = NotifyPort::new(version);
@@ -1157,11 +1168,7 @@ pub fn api_add_notify_key(s: &ClusapiService, ctx: &CallCtx, req: ApiAddNotifyKe
 /// the port has been closed"; it never returns REGISTRY_SUBTREE, CLUSTER_STATE or
 /// HANDLE_CLOSE, and returns CLUSTER_RECONNECT where indications were lost.
 pub async fn api_get_notify(_s: &ClusapiService, ctx: &CallCtx, req: ApiGetNotifyRequest) -> ApiGetNotifyResponse {
-    let port = match port_of(ctx, &req.notify, PortVersion::V1) {
-        Ok(p) => p,
-        Err(e) => return ApiGetNotifyResponse::error(e),
-    };
-    match port.wait(|st| st.take_one(PortVersion::V1)).await {
+    match wait_on(ctx, &req.notify, PortVersion::V1, |st| st.take_one(PortVersion::V1)).await {
         Ok(q) => ApiGetNotifyResponse {
             notify_key: q.key,
             filter: q.notice.filter as u32,
@@ -1181,11 +1188,7 @@ pub async fn api_get_notify_async(
     ctx: &CallCtx,
     req: ApiGetNotifyAsyncRequest,
 ) -> ApiGetNotifyAsyncResponse {
-    let port = match port_of(ctx, &req.notify, PortVersion::V1) {
-        Ok(p) => p,
-        Err(e) => return ApiGetNotifyAsyncResponse::error(e),
-    };
-    match port.wait(|st| st.take_all(PortVersion::V1)).await {
+    match wait_on(ctx, &req.notify, PortVersion::V1, |st| st.take_all(PortVersion::V1)).await {
         Ok(v) => {
             let items: Vec<NotificationDataAsyncRpc> = v
                 .into_iter()
@@ -1378,11 +1381,7 @@ pub async fn api_get_notify_v2(
     ctx: &CallCtx,
     req: ApiGetNotifyV2Request,
 ) -> ApiGetNotifyV2Response {
-    let port = match port_of(ctx, &req.notify, PortVersion::V2) {
-        Ok(p) => p,
-        Err(e) => return ApiGetNotifyV2Response::error(e),
-    };
-    match port.wait(|st| st.take_all(PortVersion::V2)).await {
+    match wait_on(ctx, &req.notify, PortVersion::V2, |st| st.take_all(PortVersion::V2)).await {
         Ok(v) => {
             let items: Vec<NotificationRpc> = v.into_iter().map(notification_rpc).collect();
             ApiGetNotifyV2Response {

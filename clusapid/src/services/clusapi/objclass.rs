@@ -120,6 +120,13 @@ pub fn object<'a, C: ObjectClass>(snap: &'a ClusterState, h: &C::Handle) -> Resu
     C::lookup(snap, h).ok_or(C::NOT_FOUND)
 }
 
+/// The check of a state-changing call on one object: [`writable`], and the object is still in
+/// the model ([`object`]).
+pub fn writable_object<C: ObjectClass>(s: &ClusapiService, ctx: &CallCtx, h: &ContextHandle) -> Result<(), u32> {
+    let h = writable::<C>(ctx, h)?;
+    object::<C>(&s.backend.snapshot(), &h).map(drop)
+}
+
 /// The start of every method that reads one object: its open handle of class `C` ([`handle`]),
 /// the current model and the object in it ([`object`]), handed to `f`.
 pub fn read<C: ObjectClass, T>(

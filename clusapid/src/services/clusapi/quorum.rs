@@ -11,7 +11,6 @@ use idl::clusapi::*;
 use idl::{WError, WString};
 
 use super::access::Granted;
-use super::objclass::{object, writable, Resources};
 use super::{win, ClusapiService};
 use crate::services::CallCtx;
 
@@ -45,10 +44,7 @@ pub fn api_set_quorum_resource(
     ctx: &CallCtx,
     req: ApiSetQuorumResourceRequest,
 ) -> ApiSetQuorumResourceResponse {
-    let r: Result<(), u32> = writable::<Resources>(ctx, &req.resource)
-        .and_then(|h| object::<Resources>(&s.backend.snapshot(), &h).map(|_| ()))
-        .and(Err(win::ERROR_NOT_SUPPORTED));
-    ApiSetQuorumResourceResponse { rpc_status: 0, result: WError(r.err().unwrap_or(0)) }
+    ApiSetQuorumResourceResponse { rpc_status: 0, result: super::resource::refused(s, ctx, &req.resource) }
 }
 
 #[cfg(test)]

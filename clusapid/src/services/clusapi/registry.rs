@@ -47,18 +47,6 @@ use super::{win, ClusapiService};
 use crate::cluster_access::{parse_edits, ClusterAccess, Edit, EDITS_VALUE};
 use crate::services::CallCtx;
 
-/// Win32 codes of the registry methods not in [`super::win`] ([MS-ERREF] 2.2).
-pub mod code {
-    /// The GetKeySecurity size probe.
-    pub const ERROR_INSUFFICIENT_BUFFER: u32 = 122;
-    /// The stored registry blob does not verify (checksum, format).
-    pub const ERROR_REGISTRY_CORRUPT: u32 = 1015;
-    /// The key behind a handle no longer exists.
-    pub const ERROR_KEY_DELETED: u32 = 1018;
-    /// Serialising the stored layer failed.
-    pub const ERROR_INTERNAL_ERROR: u32 = 1359;
-}
-
 /// REGSAM bits ([MS-RRP] 2.2.3), with the wire codecs.
 pub use idl::rights::sam;
 
@@ -467,7 +455,7 @@ pub async fn write<T: Send>(
         .update_registry_blob(Box::new(|blob: Option<&[u8]>| {
             let stored = parse_blob(blob).map_err(|error| {
                 tracing::error!(%error, "Stored cluster registry does not verify; refusing to overwrite it");
-                op_error = Some(code::ERROR_REGISTRY_CORRUPT);
+                op_error = Some(win::ERROR_REGISTRY_CORRUPT);
                 BackendError::Storage("stored cluster registry does not verify".into())
             })?;
             let mut cr = ClusterRegistry::new(derived.clone(), stored.clone());
@@ -480,7 +468,7 @@ pub async fn write<T: Send>(
                 (Some(b), true) => b.to_vec(),
                 _ => cr.stored().to_file_bytes().map_err(|error| {
                     tracing::error!(%error, "Cannot serialise the cluster registry");
-                    op_error = Some(code::ERROR_INTERNAL_ERROR);
+                    op_error = Some(win::ERROR_INTERNAL_ERROR);
                     BackendError::Storage("cannot serialise the cluster registry".into())
                 })?,
             };
@@ -500,7 +488,7 @@ pub async fn write<T: Send>(
         }
     };
     let Some((out, changes, stored)) = outcome else {
-        return Err(code::ERROR_INTERNAL_ERROR);
+        return Err(win::ERROR_INTERNAL_ERROR);
     };
     {
         let mut c = st.cache();
@@ -528,14 +516,27 @@ fn writable_key(ctx: &CallCtx, h: &ContextHandle) -> Result<Arc<KeyHandle>, u32>
     super::writable::<KeyHandle>(ctx, h)
 }
 
+/// The start of every method that reads one key: its handle ([`key_handle`]), the live registry
+/// and the key in it ([`handle_key`]), handed to `f`.
+pub async fn read_key<T>(
+    s: &ClusapiService,
+    ctx: &CallCtx,
+    key: &ContextHandle,
+    f: impl FnOnce(&KeyHandle, &Key) -> Result<T, u32>,
+) -> Result<T, u32> {
+    let h = key_handle(ctx, key)?;
+    let reg = live(s).await;
+    f(&h, handle_key(&reg, &h)?)
+}
+
 /// The key a handle refers to, or ERROR_KEY_DELETED when it is gone.
 pub fn handle_key<'a>(reg: &'a Registry, h: &KeyHandle) -> Result<&'a Key, u32> {
-    reg.open_checked(&h.path).map_err(|_| code::ERROR_KEY_DELETED)
+    reg.open_checked(&h.path).map_err(|_| win::ERROR_KEY_DELETED)
 }
 
 /// The path of `sub` (relative, possibly empty) below the existing key `base`.
 pub fn sub_path(reg: &Registry, base: &str, sub: &str) -> Result<String, u32> {
-    reg.open_checked(base).map_err(|_| code::ERROR_KEY_DELETED)?;
+    reg.open_checked(base).map_err(|_| win::ERROR_KEY_DELETED)?;
     if split_path(sub).map_err(|e| e.win32_code())?.is_empty() {
         return Ok(base.to_owned());
     }
@@ -642,13 +643,10 @@ pub async fn api_open_key(s: &ClusapiService, ctx: &CallCtx, req: ApiOpenKeyRequ
 /// [MS-CMRP 3.1.4.2.32] ApiEnumKey: the name and last write time of the subkey at `dwIndex`
 /// (subkeys in name order); ERROR_NO_MORE_ITEMS past the last one.
 pub async fn api_enum_key(s: &ClusapiService, ctx: &CallCtx, req: ApiEnumKeyRequest) -> ApiEnumKeyResponse {
-    let r = async {
-        let h = key_handle(ctx, &req.key)?;
-        let reg = live(s).await;
-        let k = handle_key(&reg, &h)?;
+    let r = read_key(s, ctx, &req.key, |_, k| {
         let sub = k.subkeys.get_index(req.index as usize).ok_or(win::ERROR_NO_MORE_ITEMS)?;
         Ok((sub.name.clone(), sub.last_write))
-    }
+    })
     .await;
     match r {
         Ok((name, lw)) => ApiEnumKeyResponse {
@@ -713,10 +711,7 @@ pub async fn api_query_value(s: &ClusapiService, ctx: &CallCtx, req: ApiQueryVal
         return ApiQueryValueResponse::error(win::ERROR_NOT_ENOUGH_MEMORY);
     }
     let mut data = vec![0u8; req.cb_data as usize];
-    let r = async {
-        let h = key_handle(ctx, &req.key)?;
-        let reg = live(s).await;
-        let k = handle_key(&reg, &h)?;
+    let r = read_key(s, ctx, &req.key, |_, k| {
         let v = k.value(req.value_name.as_str()).ok_or(win::ERROR_FILE_NOT_FOUND)?;
         let needed = len32(v.data.len());
         if v.data.len() > data.len() {
@@ -724,7 +719,7 @@ pub async fn api_query_value(s: &ClusapiService, ctx: &CallCtx, req: ApiQueryVal
         }
         data[..v.data.len()].copy_from_slice(&v.data);
         Ok((v.kind, needed, 0))
-    }
+    })
     .await;
     match r {
         Ok((value_type, cb_required, status)) => ApiQueryValueResponse {
@@ -770,13 +765,10 @@ pub async fn api_delete_key(s: &ClusapiService, ctx: &CallCtx, req: ApiDeleteKey
 /// too small: ERROR_MORE_DATA with the size needed in `*lpcbData`. `TotalSize` is the size of
 /// the name (with its NUL) plus the data.
 pub async fn api_enum_value(s: &ClusapiService, ctx: &CallCtx, req: ApiEnumValueRequest) -> ApiEnumValueResponse {
-    let r = async {
-        let h = key_handle(ctx, &req.key)?;
-        let reg = live(s).await;
-        let k = handle_key(&reg, &h)?;
+    let r = read_key(s, ctx, &req.key, |_, k| {
         let (name, entry) = k.values.get_index(req.index as usize).ok_or(win::ERROR_NO_MORE_ITEMS)?;
         Ok((name.to_owned(), entry.value.clone()))
-    }
+    })
     .await;
     match r {
         Ok((name, v)) => {
@@ -812,12 +804,7 @@ pub async fn api_query_info_key(
     ctx: &CallCtx,
     req: ApiQueryInfoKeyRequest,
 ) -> ApiQueryInfoKeyResponse {
-    let r = async {
-        let h = key_handle(ctx, &req.key)?;
-        let reg = live(s).await;
-        Ok(handle_key(&reg, &h)?.info())
-    }
-    .await;
+    let r = read_key(s, ctx, &req.key, |_, k| Ok(k.info())).await;
     match r {
         Ok(i) => ApiQueryInfoKeyResponse {
             sub_keys: i.subkeys,
@@ -866,12 +853,9 @@ pub async fn api_get_key_security(
     ctx: &CallCtx,
     req: ApiGetKeySecurityRequest,
 ) -> ApiGetKeySecurityResponse {
-    let r = async {
-        let h = key_handle(ctx, &req.key)?;
-        let reg = live(s).await;
-        let k = handle_key(&reg, &h)?;
+    let r = read_key(s, ctx, &req.key, |_, k| {
         security::filter(&k.security, req.security_information).map_err(|e| e.win32_code())
-    }
+    })
     .await;
     let resp = |sd: RpcSecurityDescriptor, e: u32| ApiGetKeySecurityResponse {
         security_descriptor: sd,
@@ -885,7 +869,7 @@ pub async fn api_get_key_security(
                 cb_in_security_descriptor: len32(sd.len()),
                 cb_out_security_descriptor: 0,
             },
-            code::ERROR_INSUFFICIENT_BUFFER,
+            win::ERROR_INSUFFICIENT_BUFFER,
         ),
         Ok(sd) => resp(RpcSecurityDescriptor::with_data(req.security_descriptor.cb_in_security_descriptor, sd), 0),
         Err(e) => resp(RpcSecurityDescriptor::default(), e),

@@ -25,7 +25,7 @@ use nodes::{ClusterState, Resource, ResourceState};
 
 use super::access::Granted;
 use super::group::{bytes_len, enum_with_properties};
-use super::objclass::{handle, object, read, writable, Groups, Nodes, Resources};
+use super::objclass::{handle, object, read, writable, writable_object, Groups, Nodes, Resources};
 use super::properties;
 use super::{status, win, ClusapiService, ResourceHandle};
 use crate::services::CallCtx;
@@ -638,7 +638,7 @@ pub fn api_change_csv_state(
     ctx: &CallCtx,
     req: ApiChangeCsvStateRequest,
 ) -> ApiChangeCsvStateResponse {
-    ApiChangeCsvStateResponse { rpc_status: 0, result: csv_state_refused(s, ctx, &req.resource) }
+    ApiChangeCsvStateResponse { rpc_status: 0, result: refused(s, ctx, &req.resource) }
 }
 
 /// [MS-CMRP 3.1.4.2.164] ApiChangeCsvStateEx: refused by design, as ApiChangeCsvState.
@@ -647,16 +647,14 @@ pub fn api_change_csv_state_ex(
     ctx: &CallCtx,
     req: ApiChangeCsvStateExRequest,
 ) -> ApiChangeCsvStateExResponse {
-    ApiChangeCsvStateExResponse { rpc_status: 0, result: csv_state_refused(s, ctx, &req.resource) }
+    ApiChangeCsvStateExResponse { rpc_status: 0, result: refused(s, ctx, &req.resource) }
 }
 
-/// The status of both CSV state calls: the handle checks (a writable handle of a resource that
-/// still exists), then ERROR_NOT_SUPPORTED.
-fn csv_state_refused(s: &ClusapiService, ctx: &CallCtx, resource: &ContextHandle) -> WError {
-    let r = writable::<Resources>(ctx, resource)
-        .and_then(|h| object::<Resources>(&s.backend.snapshot(), &h).map(|_| ()))
-        .and(Err(win::ERROR_NOT_SUPPORTED));
-    status(r)
+/// The status of a call on a resource that is refused by design (both CSV state calls,
+/// ApiSetQuorumResource): the handle checks (a writable handle of a resource that still
+/// exists), then ERROR_NOT_SUPPORTED.
+pub fn refused(s: &ClusapiService, ctx: &CallCtx, resource: &ContextHandle) -> WError {
+    status(writable_object::<Resources>(s, ctx, resource).and(Err(win::ERROR_NOT_SUPPORTED)))
 }
 
 /// [MS-CMRP 3.1.4.2.140] ApiCreateResourceEnum: every resource with its id, its group's name and

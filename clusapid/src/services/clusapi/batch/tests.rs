@@ -11,7 +11,9 @@ use registry_model::RegValue;
 
 use super::*;
 use crate::services::clusapi::registry::api_delete_key;
-use crate::services::clusapi::registry::tests::{admin, create, open, read, reader, root, set, sim, svc_over};
+use crate::services::clusapi::registry::tests::{
+    admin, admin_root, create, open, read, reader, root, set, sim, svc_over,
+};
 
 fn cmd(command_type: u32, value_type: u32, name: &str, data: &[u8]) -> BatchUpdateCommand {
     BatchUpdateCommand { command_type, value_type, name: name.into(), data: data.to_vec() }
@@ -97,9 +99,7 @@ async fn read_batch_call(
 #[tokio::test]
 async fn execute_batch_applies_every_command() {
     let b = sim();
-    let s = svc_over(&b);
-    let c = admin();
-    let r = root(&s, &c).await;
+    let (s, c, r) = admin_root(&b).await;
     let batch = batch(vec![
         // relative to the designated key (the root) until the first CREATE_KEY
         set_cmd("AtRoot", &RegValue::dword(1)),
@@ -137,9 +137,7 @@ fn batch_of(commands: Vec<BatchUpdateCommand>) -> ClusterRegBatchUpdate {
 #[tokio::test]
 async fn execute_batch_is_all_or_nothing() {
     let b = sim();
-    let s = svc_over(&b);
-    let c = admin();
-    let r = root(&s, &c).await;
+    let (s, c, r) = admin_root(&b).await;
     let before = b.registry_blob().await.unwrap();
     let failing = batch(vec![
         cmd(CLUSREG_CREATE_KEY, 0, "Tx", &[]),
@@ -184,9 +182,7 @@ async fn execute_batch_is_all_or_nothing() {
 
 #[tokio::test]
 async fn execute_batch_rejects_bad_requests() {
-    let s = svc_over(&sim());
-    let c = admin();
-    let r = root(&s, &c).await;
+    let (s, c, r) = admin_root(&sim()).await;
     let good = batch(vec![set_cmd("A", &RegValue::dword(1))]).to_bytes();
     let call = |key, cb: u32, data: Vec<u8>| ApiExecuteBatchRequest { key, cb_data: cb, data: ConfBytes(data) };
     let n = good.len() as u32;
@@ -370,9 +366,7 @@ async fn state_ports_are_pruned(s: &ClusapiService) -> bool {
 #[tokio::test]
 async fn batch_port_errors() {
     let b = sim();
-    let s = svc_over(&b);
-    let c = admin();
-    let r = root(&s, &c).await;
+    let (s, c, r) = admin_root(&b).await;
     let e = api_create_batch_port(&s, &c, ApiCreateBatchPortRequest { key: ContextHandle::NULL }).await;
     assert_eq!((e.result.0, e.batch_port), (6, ContextHandle::NULL));
     // Read access is enough.
@@ -384,7 +378,7 @@ async fn batch_port_errors() {
     let del = ApiDeleteKeyRequest { key: r, sub_key: WString::new("Gone") };
     assert_eq!(api_delete_key(&s, &c, del).await.result.0, 0);
     let e = api_create_batch_port(&s, &c, ApiCreateBatchPortRequest { key: k }).await;
-    assert_eq!(e.result.0, registry::code::ERROR_KEY_DELETED);
+    assert_eq!(e.result.0, win::ERROR_KEY_DELETED);
     // A key handle is not a port handle.
     let g = api_get_batch_notification(&s, &c, ApiGetBatchNotificationRequest { batch_notify: r }).await;
     assert_eq!(g.result.0, 6);
@@ -408,9 +402,7 @@ async fn port_queue_is_bounded() {
 #[tokio::test]
 async fn read_batches() {
     let b = sim();
-    let s = svc_over(&b);
-    let c = admin();
-    let r = root(&s, &c).await;
+    let (s, c, r) = admin_root(&b).await;
     let k = create(&s, &c, &r, "App\\Cfg").await.key;
     assert_eq!(set(&s, &c, &k, "Name", &RegValue::sz("n")).await, 0);
     assert_eq!(set(&s, &c, &k, "", &RegValue::dword(5)).await, 0);
@@ -474,9 +466,7 @@ async fn read_batches() {
 #[tokio::test]
 async fn read_batch_reply_is_bounded() {
     let b = sim();
-    let s = svc_over(&b);
-    let c = admin();
-    let r = root(&s, &c).await;
+    let (s, c, r) = admin_root(&b).await;
     assert_eq!(set(&s, &c, &r, "Big", &RegValue::binary(vec![0u8; 1 << 20])).await, 0);
     let many = batch((0..16).map(|_| cmd(CLUSREG_READ_VALUE, 0, "Big", &[])).collect());
     assert_eq!(read_batch_call(&s, &c, &r, &many, false).await.unwrap_err(), win::ERROR_NOT_ENOUGH_MEMORY);

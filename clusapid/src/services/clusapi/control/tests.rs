@@ -29,6 +29,14 @@ fn service() -> (ClusapiService, Arc<SimulatedCluster>) {
     service_with(SimConfig::with_nodes(3))
 }
 
+/// What most tests start from: [`service`], an association with full access and the model as
+/// it starts.
+fn setup() -> (ClusapiService, Arc<SimulatedCluster>, CallCtx, Arc<ClusterState>) {
+    let (s, b) = service();
+    let snap = s.backend.snapshot();
+    (s, b, ctx(), snap)
+}
+
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
 }
@@ -348,9 +356,7 @@ fn buffer_protocol() {
 
 #[test]
 fn more_data_reply_on_the_wire() {
-    let (s, _) = service();
-    let c = ctx();
-    let snap = s.backend.snapshot();
+    let (s, _, c, snap) = setup();
     let H::Node(node) = open(&c, &snap, "node", Granted::All) else { unreachable!() };
     let resp = block_on(api_node_control(
         &s,
@@ -397,9 +403,7 @@ fn input_buffer_bounds() {
 
 #[test]
 fn code_zero_other_objects_and_unsupported_codes_are_invalid_function() {
-    let (s, _) = service();
-    let c = ctx();
-    let snap = s.backend.snapshot();
+    let (s, _, c, snap) = setup();
     for which in ["cluster", "node", "group", "resource", "network", "netinterface", "restype"] {
         let h = open(&c, &snap, which, Granted::All);
         assert_eq!(call_on(&s, &c, h, 0, None, 0).status, ERROR_INVALID_FUNCTION, "{which}");
@@ -443,9 +447,7 @@ fn code_zero_other_objects_and_unsupported_codes_are_invalid_function() {
 
 #[test]
 fn invalid_handles_and_unknown_resource_types() {
-    let (s, _) = service();
-    let c = ctx();
-    let snap = s.backend.snapshot();
+    let (s, _, c, snap) = setup();
     let bogus = ContextHandle { attributes: 0, uuid: idl::Guid { data1: 0x1234, data2: 0, data3: 0, data4: [0; 8] } };
     for h in [H::Cluster(bogus), H::Node(bogus), H::Group(bogus), H::Resource(bogus), H::ResType(bogus, "IP Address")] {
         assert_eq!(call_on(&s, &c, h, 0, None, 0).status, ERROR_INVALID_HANDLE);
@@ -462,9 +464,7 @@ fn invalid_handles_and_unknown_resource_types() {
 
 #[test]
 fn modify_codes_need_all_access() {
-    let (s, _) = service();
-    let c = ctx();
-    let snap = s.backend.snapshot();
+    let (s, _, c, snap) = setup();
     let ro = open(&c, &snap, "node", Granted::Read);
     let input = plist(&[("Description", PropValue::Sz("x".into()))]);
     assert_eq!(call_on(&s, &c, ro, NODE_SET_COMMON, Some(input.clone()), 0).status, ERROR_ACCESS_DENIED);
@@ -519,9 +519,7 @@ fn modify_codes_need_all_access() {
 
 #[test]
 fn cluster_control_torture_codes() {
-    let (s, _) = service();
-    let c = ctx();
-    let snap = s.backend.snapshot();
+    let (s, _, c, snap) = setup();
     let h = open(&c, &snap, "cluster", Granted::All);
     for code in [CLUSTER_GET_COMMON, CLUSTER_GET_RO_COMMON, 0x0700_003d, CLUSTER_GET_PRIVATE, CLUSTER_CHECK_VOTER_DOWN]
     {
@@ -550,9 +548,7 @@ fn cluster_control_torture_codes() {
 
 #[test]
 fn check_voter() {
-    let (s, b) = service();
-    let c = ctx();
-    let snap = s.backend.snapshot();
+    let (s, b, c, snap) = setup();
     let h = open(&c, &snap, "cluster", Granted::All);
     let id = |x: &str| Some(registry_model::utf16z_encode(x));
     let q = |code, inp| u32::from_le_bytes(call_on(&s, &c, h, code, inp, 4).ok().try_into().unwrap());
@@ -574,9 +570,7 @@ fn check_voter() {
 
 #[test]
 fn every_resource_type_answers_the_torture_codes() {
-    let (s, _) = service();
-    let c = ctx();
-    let snap = s.backend.snapshot();
+    let (s, _, c, snap) = setup();
     let H::Cluster(cl) = open(&c, &snap, "cluster", Granted::All) else { unreachable!() };
     for t in &snap.resource_types {
         let name: &'static str = Box::leak(t.name.clone().into_boxed_str());
@@ -606,9 +600,7 @@ fn every_resource_type_answers_the_torture_codes() {
 
 #[test]
 fn node_control_torture_codes() {
-    let (s, _) = service();
-    let c = ctx();
-    let snap = s.backend.snapshot();
+    let (s, _, c, snap) = setup();
     let h = open(&c, &snap, "node", Granted::All);
     let ro = PropertyList::decode(&probe_and_get(&s, &c, h, NODE_GET_RO_COMMON, None)).unwrap();
     assert_eq!(ro.get("NodeName"), Some(&PropValue::Sz("CTDB_NODE_1".into())));
@@ -625,9 +617,7 @@ fn node_control_torture_codes() {
 
 #[test]
 fn group_control_torture_codes_fit_in_1024_bytes() {
-    let (s, _) = service();
-    let c = ctx();
-    let snap = s.backend.snapshot();
+    let (s, _, c, snap) = setup();
     for g in &snap.groups {
         let h = H::Group(c.group.insert(GroupHandle { id: g.id.clone(), access: Granted::All }).unwrap());
         assert_eq!(call_on(&s, &c, h, 0, None, 0).status, ERROR_INVALID_FUNCTION);
@@ -649,9 +639,7 @@ fn group_control_torture_codes_fit_in_1024_bytes() {
 
 #[test]
 fn resource_network_and_netinterface_codes() {
-    let (s, _) = service();
-    let c = ctx();
-    let snap = s.backend.snapshot();
+    let (s, _, c, snap) = setup();
     let h = open(&c, &snap, "resource", Granted::All);
     assert_eq!(utf16z(&probe_and_get(&s, &c, h, 0x0100_002d, None)), "Network Name");
     assert_eq!(utf16z(&probe_and_get(&s, &c, h, 0x0100_0029, None)), "Cluster Name");
@@ -692,9 +680,7 @@ fn resource_network_and_netinterface_codes() {
 /// properties: characteristics, required dependencies and the read-only private properties.
 #[test]
 fn resource_characteristics_dependencies_and_ro_private() {
-    let (s, _) = service();
-    let c = ctx();
-    let snap = s.backend.snapshot();
+    let (s, _, c, snap) = setup();
     let share = snap.resources.iter().find(|r| r.type_name == "File Share").expect("a share resource");
     let h = H::Resource(c.group.insert(ResourceHandle { id: share.id.clone(), access: Granted::All }).unwrap());
     let t = snap.find_resource_type("File Share").unwrap();
@@ -745,9 +731,7 @@ fn cluster_properties_follow_the_profile() {
 
 #[test]
 fn set_validation_errors() {
-    let (s, _) = service();
-    let c = ctx();
-    let snap = s.backend.snapshot();
+    let (s, _, c, snap) = setup();
     let g = open(&c, &snap, "group", Granted::All);
     let set = |inp: Vec<u8>| call_on(&s, &c, g, GROUP_SET_COMMON, Some(inp), 0).status;
     assert_eq!(set(plist(&[("Bogus", PropValue::Dword(1))])), 87, "unknown name");
@@ -772,9 +756,7 @@ fn set_validation_errors() {
 
 #[test]
 fn set_common_stores_renames_and_describes() {
-    let (s, _) = service();
-    let c = ctx();
-    let snap = s.backend.snapshot();
+    let (s, _, c, snap) = setup();
     let g = open(&c, &snap, "group", Granted::All);
     let inp = plist(&[
         ("priority", PropValue::Dword(3000)),
@@ -814,9 +796,7 @@ fn set_common_stores_renames_and_describes() {
 
 #[test]
 fn resource_sets_take_effect_after_a_restart() {
-    let (s, _) = service();
-    let c = ctx();
-    let snap = s.backend.snapshot();
+    let (s, _, c, snap) = setup();
     let ip = open(&c, &snap, "ip", Granted::All);
     // SeparateMonitor of an online resource: stored, effective after a restart
     let inp = plist(&[("SeparateMonitor", PropValue::Dword(1))]);
@@ -843,9 +823,7 @@ fn resource_sets_take_effect_after_a_restart() {
 
 #[test]
 fn private_properties_of_other_objects() {
-    let (s, _) = service();
-    let c = ctx();
-    let snap = s.backend.snapshot();
+    let (s, _, c, snap) = setup();
     let n = open(&c, &snap, "node", Granted::All);
     let inp = plist(&[("Site", PropValue::Sz("rack1".into())), ("Weight", PropValue::Dword(3))]);
     assert_eq!(call_on(&s, &c, n, NODE_SET_PRIVATE, Some(inp), 0).status, 0);
@@ -936,9 +914,7 @@ fn group_sets_only_answer_get_id() {
 
 #[test]
 fn read_only_node_state_values() {
-    let (s, b) = service();
-    let c = ctx();
-    let snap = s.backend.snapshot();
+    let (s, b, c, snap) = setup();
     let n = open(&c, &snap, "node", Granted::All);
     block_on(b.pause_node(1)).unwrap();
     let ro = PropertyList::decode(&probe_and_get(&s, &c, n, NODE_GET_RO_COMMON, None)).unwrap();
@@ -1069,9 +1045,7 @@ fn set_account_access_edits_the_cluster_descriptor() {
     const SET: u32 = 0x0740_00f2;
     let user = "S-1-5-21-7-7-7-1103";
     let token = vec![user.to_string(), "S-1-5-11".to_string()];
-    let (s, b) = service();
-    let c = ctx();
-    let snap = s.backend.snapshot();
+    let (s, b, c, snap) = setup();
     assert_eq!(s.access.entitlement(&token), None);
     let before = s.access.descriptor();
 

@@ -111,11 +111,17 @@ fn port_arc(c: &CallCtx, h: &ContextHandle) -> Arc<NotifyPort> {
     notify_port(c, h).expect("port")
 }
 
+/// A fresh simulated cluster, a service over it and an admin caller.
+fn sim_admin() -> (Arc<SimulatedCluster>, ClusapiService, CallCtx) {
+    let b = sim();
+    let s = svc_over(&b);
+    (b, s, admin())
+}
+
 /// A service over a fresh simulated cluster, an admin caller, a version 2 port and a cluster
 /// handle.
 fn v2_setup() -> (Arc<SimulatedCluster>, ClusapiService, CallCtx, ContextHandle, ContextHandle) {
-    let b = sim();
-    let (s, c) = (svc_over(&b), admin());
+    let (b, s, c) = sim_admin();
     let port = v2_port(&s, &c);
     let cl = open_cluster(&s, &c);
     (b, s, c, port, cl)
@@ -147,8 +153,7 @@ async fn blocked<F: std::future::Future>(call: F) -> std::pin::Pin<Box<F>> {
 
 #[tokio::test]
 async fn v2_node_state_indication_carries_id_name_and_state() {
-    let b = sim();
-    let (s, c) = (svc_over(&b), admin());
+    let (b, s, c) = sim_admin();
     let port = v2_port(&s, &c);
     let n1 = open_node(&s, &c, "CTDB_NODE_1");
     assert_eq!(add_v2(&s, &c, port, n1, object_type::NODE, v2::NODE_STATE, 7, true), 0);
@@ -221,8 +226,7 @@ async fn unblock_completes_waiters_then_the_port_is_closed() {
 
 #[tokio::test]
 async fn close_completes_waiters_and_zeroes_the_handle() {
-    let b = sim();
-    let (s, c) = (svc_over(&b), admin());
+    let (_, s, c) = sim_admin();
     let port = v1_port(&s, &c);
     let cl = open_cluster(&s, &c);
     assert_eq!(add_v1_cluster(&s, &c, port, cl, change::NODE_STATE, 1), 0);
@@ -382,8 +386,7 @@ fn v2_mapping_of_added_objects_and_properties() {
 
 #[tokio::test]
 async fn readd_with_a_stale_sequence_queues_the_state_at_once() {
-    let b = sim();
-    let (s, c) = (svc_over(&b), admin());
+    let (b, s, c) = sim_admin();
     let port = v1_port(&s, &c);
     let n2 = open_node(&s, &c, "CTDB_NODE_2");
     let r = api_add_notify_node(
@@ -478,8 +481,7 @@ async fn v1_cluster_registration_sees_every_object_and_async_batches() {
 
 #[tokio::test]
 async fn registry_changes_reach_key_watches() {
-    let b = sim();
-    let (s, c) = (svc_over(&b), admin());
+    let (_, s, c) = sim_admin();
     let rk = root(&s, &c).await;
     let app = create(&s, &c, &rk, "App").await.key;
 
@@ -527,8 +529,7 @@ async fn registry_changes_reach_key_watches() {
 
 #[tokio::test]
 async fn a_full_queue_ends_with_reconnect_or_lost_notifications() {
-    let b = sim();
-    let (s, c) = (svc_over(&b), admin());
+    let (_, s, c) = sim_admin();
     let cl = open_cluster(&s, &c);
     let notice =
         |filter: i64| Notice { object_type: object_type::NODE, filter, object_id: "1".into(), ..Notice::default() };
@@ -577,8 +578,7 @@ async fn creating_a_port_needs_an_account() {
 
 #[tokio::test]
 async fn nothing_is_queued_before_the_first_registration() {
-    let b = sim();
-    let (s, c) = (svc_over(&b), admin());
+    let (b, s, c) = sim_admin();
     let port = v2_port(&s, &c);
     b.pause_node(1).await.unwrap();
     settle().await;

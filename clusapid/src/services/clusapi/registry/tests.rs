@@ -43,6 +43,15 @@ pub(crate) async fn root(s: &ClusapiService, c: &CallCtx) -> ContextHandle {
     r.key
 }
 
+/// What most tests start from: a service over `b`, an association with full access and the
+/// root key handle it opened.
+pub(crate) async fn admin_root(b: &Arc<SimulatedCluster>) -> (ClusapiService, CallCtx, ContextHandle) {
+    let s = svc_over(b);
+    let c = admin();
+    let r = root(&s, &c).await;
+    (s, c, r)
+}
+
 pub(crate) async fn open(s: &ClusapiService, c: &CallCtx, h: &ContextHandle, sub: &str) -> ApiOpenKeyResponse {
     api_open_key(s, c, ApiOpenKeyRequest { key: *h, sub_key: WString::new(sub), sam_desired: sam::MAXIMUM_ALLOWED })
         .await
@@ -209,9 +218,7 @@ fn every_value_fits_the_2048_byte_enum_buffer() {
 #[tokio::test]
 async fn derived_tree_follows_model_changes() {
     let b = sim();
-    let s = svc_over(&b);
-    let c = admin();
-    let r = root(&s, &c).await;
+    let (s, c, r) = admin_root(&b).await;
     let id = b.create_group("Extra").await.unwrap();
     let g = open(&s, &c, &r, &format!("Groups\\{id}")).await;
     assert_eq!(g.status.0, 0);
@@ -220,9 +227,9 @@ async fn derived_tree_follows_model_changes() {
     assert_eq!(read(&s, &c, &g.key, "Name").await.unwrap(), RegValue::sz("Renamed"));
     b.delete_group(&id).await.unwrap();
     // The handle's key is gone.
-    assert_eq!(read(&s, &c, &g.key, "Name").await.unwrap_err(), code::ERROR_KEY_DELETED);
+    assert_eq!(read(&s, &c, &g.key, "Name").await.unwrap_err(), win::ERROR_KEY_DELETED);
     let e = api_enum_key(&s, &c, ApiEnumKeyRequest { key: g.key, index: 0 }).await;
-    assert_eq!(e.result.0, code::ERROR_KEY_DELETED);
+    assert_eq!(e.result.0, win::ERROR_KEY_DELETED);
 }
 
 // ---- handles and access ----
@@ -284,9 +291,7 @@ async fn get_root_key_and_close_key() {
 #[tokio::test]
 async fn open_key() {
     let b = sim();
-    let s = svc_over(&b);
-    let c = admin();
-    let r = root(&s, &c).await;
+    let (s, c, r) = admin_root(&b).await;
     let node_id = b.snapshot().nodes[0].id.clone();
     let k = open(&s, &c, &r, &format!("nodes\\{node_id}")).await;
     assert_eq!((k.status.0, k.rpc_status), (0, 0));
@@ -314,9 +319,7 @@ async fn open_key() {
 
 #[tokio::test]
 async fn enum_key() {
-    let s = svc_over(&sim());
-    let c = admin();
-    let r = root(&s, &c).await;
+    let (s, c, r) = admin_root(&sim()).await;
     let mut names = Vec::new();
     for index in 0.. {
         let e = api_enum_key(&s, &c, ApiEnumKeyRequest { key: r, index }).await;
@@ -342,9 +345,7 @@ async fn enum_key() {
 #[tokio::test]
 async fn query_value_more_data_protocol() {
     let b = sim();
-    let s = svc_over(&b);
-    let c = admin();
-    let r = root(&s, &c).await;
+    let (s, c, r) = admin_root(&b).await;
     let id = RegValue::sz(&b.snapshot().cluster.instance_id);
     // smbtorture's probe: a 0-byte buffer → ERROR_MORE_DATA and the size needed.
     let probe = query(&s, &c, &r, "ClusterInstanceID", 0).await;
@@ -369,9 +370,7 @@ async fn query_value_more_data_protocol() {
 #[tokio::test]
 async fn enum_value_walk_with_2048_byte_buffers() {
     let b = sim();
-    let s = svc_over(&b);
-    let c = admin();
-    let r = root(&s, &c).await;
+    let (s, c, r) = admin_root(&b).await;
     // smbtorture's all_keys: every top-level key, and the root, walk to ERROR_NO_MORE_ITEMS.
     let mut keys = vec![r];
     for name in ["Nodes", "Groups", "Resources", "ResourceTypes", "Networks", "NetworkInterfaces", "Quorum"] {
@@ -406,9 +405,7 @@ async fn enum_value_walk_with_2048_byte_buffers() {
 
 #[tokio::test]
 async fn query_info_key() {
-    let s = svc_over(&sim());
-    let c = admin();
-    let r = root(&s, &c).await;
+    let (s, c, r) = admin_root(&sim()).await;
     let i = api_query_info_key(&s, &c, ApiQueryInfoKeyRequest { key: r }).await;
     assert_eq!((i.result.0, i.rpc_status), (0, 0));
     // the served tree: the derived layer with the cluster security descriptor of the access list
@@ -435,9 +432,7 @@ async fn query_info_key() {
 
 #[tokio::test]
 async fn get_key_security_size_probe() {
-    let s = svc_over(&sim());
-    let c = admin();
-    let r = root(&s, &c).await;
+    let (s, c, r) = admin_root(&sim()).await;
     let si = security::OWNER_SECURITY_INFORMATION
         | security::GROUP_SECURITY_INFORMATION
         | security::DACL_SECURITY_INFORMATION;
@@ -467,9 +462,7 @@ async fn get_key_security_size_probe() {
 
 #[tokio::test]
 async fn set_key_security() {
-    let s = svc_over(&sim());
-    let c = admin();
-    let r = root(&s, &c).await;
+    let (s, c, r) = admin_root(&sim()).await;
     let k = open(&s, &c, &r, "Nodes").await.key;
     let everyone_owner =
         SecurityDescriptor { control: 0, owner: Some(Sid::everyone()), group: None, sacl: None, dacl: None }
@@ -500,9 +493,7 @@ async fn set_key_security() {
 #[tokio::test]
 async fn derived_values_and_keys_are_read_only() {
     let b = sim();
-    let s = svc_over(&b);
-    let c = admin();
-    let r = root(&s, &c).await;
+    let (s, c, r) = admin_root(&b).await;
     assert_eq!(set(&s, &c, &r, "ClusterName", &RegValue::sz("hijack")).await, 5);
     assert_eq!(set(&s, &c, &r, "clusterinstanceid", &RegValue::sz("x")).await, 5);
     let del = |name: &str| ApiDeleteValueRequest { key: r, value_name: WString::new(name) };
@@ -519,9 +510,7 @@ async fn derived_values_and_keys_are_read_only() {
 #[tokio::test]
 async fn admin_values_and_keys() {
     let b = sim();
-    let s = svc_over(&b);
-    let c = admin();
-    let r = root(&s, &c).await;
+    let (s, c, r) = admin_root(&b).await;
     // Admin values next to derived ones, even below a derived key.
     let node = b.snapshot().nodes[0].id.clone();
     let nk = open(&s, &c, &r, &format!("Nodes\\{node}")).await.key;
@@ -555,9 +544,7 @@ async fn admin_values_and_keys() {
 #[tokio::test]
 async fn create_key() {
     let b = sim();
-    let s = svc_over(&b);
-    let c = admin();
-    let r = root(&s, &c).await;
+    let (s, c, r) = admin_root(&b).await;
     let k = create(&s, &c, &r, "Admin\\Sub\\Deeper").await;
     assert_eq!((k.status.0, k.rpc_status, k.disposition), (0, 0, disposition::REG_CREATED_NEW_KEY));
     assert_eq!(c.group.get::<KeyHandle>(&k.key).unwrap().path, "Admin\\Sub\\Deeper");
@@ -624,9 +611,7 @@ async fn create_key() {
 
 #[tokio::test]
 async fn delete_key() {
-    let s = svc_over(&sim());
-    let c = admin();
-    let r = root(&s, &c).await;
+    let (s, c, r) = admin_root(&sim()).await;
     create(&s, &c, &r, "A\\B").await;
     let a = open(&s, &c, &r, "A").await.key;
     let b_key = open(&s, &c, &a, "B").await.key;
@@ -640,9 +625,9 @@ async fn delete_key() {
     assert_eq!(api_delete_key(&s, &c, del(a, "b")).await.result.0, 0);
     // Handles to a deleted key answer ERROR_KEY_DELETED.
     let e = api_enum_key(&s, &c, ApiEnumKeyRequest { key: b_key, index: 0 }).await;
-    assert_eq!(e.result.0, code::ERROR_KEY_DELETED);
-    assert_eq!(set(&s, &c, &b_key, "V", &RegValue::dword(1)).await, code::ERROR_KEY_DELETED);
-    assert_eq!(create(&s, &c, &b_key, "C").await.status.0, code::ERROR_KEY_DELETED);
+    assert_eq!(e.result.0, win::ERROR_KEY_DELETED);
+    assert_eq!(set(&s, &c, &b_key, "V", &RegValue::dword(1)).await, win::ERROR_KEY_DELETED);
+    assert_eq!(create(&s, &c, &b_key, "C").await.status.0, win::ERROR_KEY_DELETED);
     assert_eq!(api_delete_key(&s, &c, del(r, "A")).await.result.0, 0);
     assert_eq!(open(&s, &c, &r, "A").await.status.0, 2);
     let ro = reader();
@@ -670,9 +655,7 @@ async fn writes_survive_a_restart() {
     let cfg = SimConfig { state_file: Some(dir.path().join("state.toml")), ..SimConfig::with_nodes(3) };
     {
         let b = Arc::new(SimulatedCluster::new(cfg.clone()).unwrap());
-        let s = svc_over(&b);
-        let c = admin();
-        let r = root(&s, &c).await;
+        let (s, c, r) = admin_root(&b).await;
         let k = create(&s, &c, &r, "Admin\\Settings").await;
         assert_eq!(k.status.0, 0);
         assert_eq!(set(&s, &c, &k.key, "Answer", &RegValue::dword(42)).await, 0);
@@ -683,9 +666,7 @@ async fn writes_survive_a_restart() {
     assert!(dir.path().join("state.registry").exists());
     // Everything dropped; a new backend and service from the same file.
     let b = Arc::new(SimulatedCluster::new(cfg).unwrap());
-    let s = svc_over(&b);
-    let c = admin();
-    let r = root(&s, &c).await;
+    let (s, c, r) = admin_root(&b).await;
     let k = open(&s, &c, &r, "admin\\settings").await;
     assert_eq!(k.status.0, 0);
     assert_eq!(read(&s, &c, &k.key, "Answer").await.unwrap(), RegValue::dword(42));
@@ -698,9 +679,7 @@ async fn writes_survive_a_restart() {
 #[tokio::test]
 async fn failed_store_changes_nothing() {
     let b = sim();
-    let s = svc_over(&b);
-    let c = admin();
-    let r = root(&s, &c).await;
+    let (s, c, r) = admin_root(&b).await;
     assert_eq!(set(&s, &c, &r, "Kept", &RegValue::dword(1)).await, 0);
     b.set_available(false);
     // The store is unreachable: the write fails with the backend's code ...
@@ -722,9 +701,7 @@ async fn failed_file_write_changes_nothing() {
     std::fs::create_dir(&sub).unwrap();
     let cfg = SimConfig { state_file: Some(sub.join("state.toml")), ..SimConfig::with_nodes(2) };
     let b = Arc::new(SimulatedCluster::new(cfg).unwrap());
-    let s = svc_over(&b);
-    let c = admin();
-    let r = root(&s, &c).await;
+    let (s, c, r) = admin_root(&b).await;
     assert_eq!(set(&s, &c, &r, "Kept", &RegValue::dword(1)).await, 0);
     std::fs::remove_dir_all(&sub).unwrap();
     assert_eq!(set(&s, &c, &r, "Lost", &RegValue::dword(2)).await, 1359);
@@ -736,9 +713,7 @@ async fn failed_file_write_changes_nothing() {
 async fn writes_of_other_nodes_show_up() {
     // Another node's clusapid stores a new blob: the next read sees it.
     let b = sim();
-    let s = svc_over(&b);
-    let c = admin();
-    let r = root(&s, &c).await;
+    let (s, c, r) = admin_root(&b).await;
     assert_eq!(read(&s, &c, &r, "Other").await.unwrap_err(), 2);
     let mut t = registry_model::StoredTree::default();
     t.apply_set_value("", "Other", &RegValue::dword(9), 1);
@@ -749,9 +724,7 @@ async fn writes_of_other_nodes_show_up() {
 #[tokio::test]
 async fn corrupt_store_is_never_overwritten() {
     let b = sim();
-    let s = svc_over(&b);
-    let c = admin();
-    let r = root(&s, &c).await;
+    let (s, c, r) = admin_root(&b).await;
     assert_eq!(set(&s, &c, &r, "Good", &RegValue::dword(1)).await, 0);
     let mut bytes = b.registry_blob().await.unwrap().unwrap();
     let last = bytes.len() - 2;
@@ -759,7 +732,7 @@ async fn corrupt_store_is_never_overwritten() {
     b.store_registry_blob(bytes.clone()).await.unwrap();
     // Reads serve the last good copy; writes refuse to replace what does not verify.
     assert_eq!(read(&s, &c, &r, "Good").await.unwrap(), RegValue::dword(1));
-    assert_eq!(set(&s, &c, &r, "New", &RegValue::dword(2)).await, code::ERROR_REGISTRY_CORRUPT);
+    assert_eq!(set(&s, &c, &r, "New", &RegValue::dword(2)).await, win::ERROR_REGISTRY_CORRUPT);
     assert_eq!(b.registry_blob().await.unwrap(), Some(bytes));
 }
 
@@ -814,9 +787,7 @@ async fn registry_state_is_per_backend() {
 #[tokio::test]
 async fn replies_encode_as_clients_decode_them() {
     use idl::ByteOrder;
-    let s = svc_over(&sim());
-    let c = admin();
-    let r = root(&s, &c).await;
+    let (s, c, r) = admin_root(&sim()).await;
     let q = query(&s, &c, &r, "ClusterName", 64).await;
     assert_eq!(ApiQueryValueResponse::decode_stub(&q.to_stub(), ByteOrder::Little).unwrap(), q);
     let q0 = query(&s, &c, &r, "ClusterName", 0).await;
