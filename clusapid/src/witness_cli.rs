@@ -31,23 +31,9 @@ pub enum WitnessCmd {
         socket: SocketArgs,
     },
     /// Tell clients to move to another node (CLIENT_MOVE), like Move-SmbWitnessClient.
-    MoveClient {
-        #[command(flatten)]
-        to: TargetArgs,
-        #[command(flatten)]
-        filter: FilterArgs,
-        #[command(flatten)]
-        socket: SocketArgs,
-    },
+    MoveClient(MoveArgs),
     /// Tell clients a share moved (SHARE_MOVE; version 2 registrations with a share).
-    MoveShare {
-        #[command(flatten)]
-        to: TargetArgs,
-        #[command(flatten)]
-        filter: FilterArgs,
-        #[command(flatten)]
-        socket: SocketArgs,
-    },
+    MoveShare(MoveArgs),
     /// Remove registrations (a pending notification call ends with ERROR_NOT_FOUND).
     ForceUnregister {
         #[command(flatten)]
@@ -95,6 +81,17 @@ impl FilterArgs {
         }
         Ok(self.filter.clone())
     }
+}
+
+/// What `move-client` and `move-share` take: where to, whom, and the daemon's socket.
+#[derive(Args, Clone)]
+pub struct MoveArgs {
+    #[command(flatten)]
+    pub to: TargetArgs,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    #[command(flatten)]
+    pub socket: SocketArgs,
 }
 
 #[derive(Args, Clone)]
@@ -169,10 +166,10 @@ pub async fn run(cmd: WitnessCmd) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        WitnessCmd::MoveClient { to, filter, socket } => {
+        WitnessCmd::MoveClient(MoveArgs { to, filter, socket }) => {
             command(&socket, filter.steering()?, Action::MoveClient { to: target(&to) }).await
         }
-        WitnessCmd::MoveShare { to, filter, socket } => {
+        WitnessCmd::MoveShare(MoveArgs { to, filter, socket }) => {
             command(&socket, filter.steering()?, Action::MoveShare { to: target(&to) }).await
         }
         WitnessCmd::ForceUnregister { filter, socket } => {
