@@ -216,7 +216,8 @@ pub fn open_key_stub(parent: &[u8; 20], key: &str) -> Vec<u8> {
 /// with nothing in it, `*data_size = 512`, `*data_length = 0`.
 pub fn query_value_stub(key: &[u8; 20], value: &str) -> Vec<u8> {
     let mut w = handle_and_name(key, value);
-    unique_u32(&mut w, 0x0002_0004, 0); // type
+    // *type = REG_NONE
+    unique_u32(&mut w, 0x0002_0004, 0);
     // [in, out, unique, size_is(*data_size), length_is(*data_length)] data: size, offset, length
     w.u32(0x0002_0008);
     w.u32(512);
