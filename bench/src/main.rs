@@ -903,6 +903,16 @@ fn cell(o: &Json, path: &[&str]) -> String {
     }
 }
 
+/// The cells at `keys` (space-separated; `a.b` is key `b` inside `a`), as [`cell`] writes each.
+fn cells(o: &Json, keys: &str) -> Vec<String> {
+    keys.split_whitespace().map(|k| cell(o, &k.split('.').collect::<Vec<_>>())).collect()
+}
+
+/// A markdown table row of `cells`.
+fn md_line(cells: &[String]) -> String {
+    format!("| {} |\n", cells.join(" | "))
+}
+
 const MD_HEADER: &str = "| server | profile | mode | auth | placement | conns | ops/s | p50 µs | p99 µs | server CPU µs/op | client CPU µs/op | server CPU % | PSS KiB | errors |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
 
 fn md_row(o: &Json) -> String {
@@ -920,23 +930,13 @@ fn md_row(o: &Json) -> String {
     if let Some(Json::Str(e)) = get(o, &["first_error"]) {
         errors = format!("{errors} ({})", e.replace('|', "/"));
     }
-    format!(
-        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
-        cell(o, &["server"]),
-        cell(o, &["profile"]),
-        cell(o, &["mode"]),
-        cell(o, &["auth"]),
-        cell(o, &["placement"]),
-        cell(o, &["conns"]),
-        cell(o, &["ops_per_s"]),
-        cell(o, &["lat_us", "p50"]),
-        cell(o, &["lat_us", "p99"]),
-        cell(o, &["server_cpu_us_per_op"]),
-        cell(o, &["client_cpu_us_per_op"]),
-        cell(o, &["server_cpu_pct"]),
-        pss,
-        errors,
-    )
+    let mut row = cells(
+        o,
+        "server profile mode auth placement conns ops_per_s lat_us.p50 lat_us.p99 server_cpu_us_per_op \
+         client_cpu_us_per_op server_cpu_pct",
+    );
+    row.extend([pss, errors]);
+    md_line(&row)
 }
 
 fn append(path: &PathBuf, text: &str, header: Option<&str>) -> anyhow::Result<()> {
@@ -1114,4 +1114,20 @@ fn main() -> anyhow::Result<()> {
         std::process::exit(2);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_row_cells() {
+        let mut lat = Json::obj();
+        lat.set("p50", 120u64).set("p99", Json::Num(7.25));
+        let mut o = Json::obj();
+        o.set("server", "clusapid").set("conns", 8u64).set("lat_us", lat).set("errors", 0u64);
+        o.set("first_error", "bind: a|b");
+        assert_eq!(cells(&o, "server lat_us.p50 lat_us.p99 profile"), ["clusapid", "120", "7.2", "-"]);
+        assert_eq!(md_row(&o), "| clusapid | - | - | - | - | 8 | - | 120 | 7.2 | - | - | - | - | 0 (bind: a/b) |\n");
+    }
 }

@@ -190,11 +190,23 @@ pub fn open_hklm_stub() -> Vec<u8> {
     w.into_bytes()
 }
 
+/// The start of BaseRegOpenKey and BaseRegQueryValue: the key's handle, then a name.
+fn handle_and_name(handle: &[u8; 20], name: &str) -> NdrWriter {
+    let mut w = NdrWriter::new();
+    w.bytes(handle);
+    winreg_string(&mut w, name, 0x0002_0000);
+    w
+}
+
+/// An `[in, out, unique] DWORD*`: the referent id, then the value.
+fn unique_u32(w: &mut NdrWriter, referent: u32, value: u32) {
+    w.u32(referent);
+    w.u32(value);
+}
+
 /// BaseRegOpenKey (opnum 15): parent handle, key name, options 0, MAXIMUM_ALLOWED.
 pub fn open_key_stub(parent: &[u8; 20], key: &str) -> Vec<u8> {
-    let mut w = NdrWriter::new();
-    w.bytes(parent);
-    winreg_string(&mut w, key, 0x0002_0000);
+    let mut w = handle_and_name(parent, key);
     w.u32(0);
     w.u32(MAXIMUM_ALLOWED);
     w.into_bytes()
@@ -203,19 +215,16 @@ pub fn open_key_stub(parent: &[u8; 20], key: &str) -> Vec<u8> {
 /// BaseRegQueryValue (opnum 17): handle, value name, `*type = REG_NONE`, a 512-byte data buffer
 /// with nothing in it, `*data_size = 512`, `*data_length = 0`.
 pub fn query_value_stub(key: &[u8; 20], value: &str) -> Vec<u8> {
-    let mut w = NdrWriter::new();
-    w.bytes(key);
-    winreg_string(&mut w, value, 0x0002_0000);
-    w.u32(0x0002_0004); // [in, out, unique] type
-    w.u32(0);
-    w.u32(0x0002_0008); // [in, out, unique, size_is(*data_size), length_is(*data_length)] data
+    let mut w = handle_and_name(key, value);
+    // *type = REG_NONE
+    unique_u32(&mut w, 0x0002_0004, 0);
+    // [in, out, unique, size_is(*data_size), length_is(*data_length)] data: size, offset, length
+    w.u32(0x0002_0008);
     w.u32(512);
     w.u32(0);
     w.u32(0);
-    w.u32(0x0002_000c); // [in, out, unique] data_size
-    w.u32(512);
-    w.u32(0x0002_0010); // [in, out, unique] data_length
-    w.u32(0);
+    unique_u32(&mut w, 0x0002_000c, 512); // data_size
+    unique_u32(&mut w, 0x0002_0010, 0); // data_length
     w.into_bytes()
 }
 

@@ -165,6 +165,17 @@ async fn refresh(c: &mut Client, cfg: &SoakCfg, node: &str) -> Result<u64, ()> {
             $resp::decode_stub(&out, LE).map_err(|_| ())?
         }};
     }
+    // the *Control calls: one control code on one object, no input, up to 8 KiB of output
+    macro_rules! control {
+        ($name:literal, $req:ident { $obj:ident: $h:expr }, $code:expr, $resp:ident) => {
+            call!(
+                $name,
+                $req { $obj: $h, control_code: $code, in_buffer: None, in_buffer_size: 0, out_buffer_size: 8192 },
+                $resp,
+                |r| r.result.0
+            )
+        };
+    }
     let cl = call!("ApiOpenCluster", ApiOpenClusterRequest {}, ApiOpenClusterResponse, |r| r.status.0);
     call!(
         "ApiCreateEnum",
@@ -175,17 +186,11 @@ async fn refresh(c: &mut Client, cfg: &SoakCfg, node: &str) -> Result<u64, ()> {
     let nd =
         call!("ApiOpenNode", ApiOpenNodeRequest { node_name: WString::new(node) }, ApiOpenNodeResponse, |r| r.status.0);
     call!("ApiGetNodeState", ApiGetNodeStateRequest { node: nd.node }, ApiGetNodeStateResponse, |r| r.result.0);
-    call!(
+    control!(
         "ApiNodeControl",
-        ApiNodeControlRequest {
-            node: nd.node,
-            control_code: NODE_GET_RO_COMMON_PROPERTIES,
-            in_buffer: None,
-            in_buffer_size: 0,
-            out_buffer_size: 8192
-        },
-        ApiNodeControlResponse,
-        |r| r.result.0
+        ApiNodeControlRequest { node: nd.node },
+        NODE_GET_RO_COMMON_PROPERTIES,
+        ApiNodeControlResponse
     );
     call!("ApiCloseNode", ApiCloseNodeRequest { node: nd.node }, ApiCloseNodeResponse, |r| r.result.0);
     let g = call!(
@@ -195,30 +200,18 @@ async fn refresh(c: &mut Client, cfg: &SoakCfg, node: &str) -> Result<u64, ()> {
         |r| r.status.0
     );
     call!("ApiGetGroupState", ApiGetGroupStateRequest { group: g.group }, ApiGetGroupStateResponse, |r| r.result.0);
-    call!(
+    control!(
         "ApiGroupControl",
-        ApiGroupControlRequest {
-            group: g.group,
-            control_code: GROUP_GET_COMMON_PROPERTIES,
-            in_buffer: None,
-            in_buffer_size: 0,
-            out_buffer_size: 8192
-        },
-        ApiGroupControlResponse,
-        |r| r.result.0
+        ApiGroupControlRequest { group: g.group },
+        GROUP_GET_COMMON_PROPERTIES,
+        ApiGroupControlResponse
     );
     call!("ApiCloseGroup", ApiCloseGroupRequest { group: g.group }, ApiCloseGroupResponse, |r| r.result.0);
-    call!(
+    control!(
         "ApiClusterControl",
-        ApiClusterControlRequest {
-            cluster: cl.cluster,
-            control_code: CLUSTER_GET_RO_COMMON_PROPERTIES,
-            in_buffer: None,
-            in_buffer_size: 0,
-            out_buffer_size: 8192
-        },
-        ApiClusterControlResponse,
-        |r| r.result.0
+        ApiClusterControlRequest { cluster: cl.cluster },
+        CLUSTER_GET_RO_COMMON_PROPERTIES,
+        ApiClusterControlResponse
     );
     let k = call!("ApiGetRootKey", ApiGetRootKeyRequest { sam_desired: MAXIMUM_ALLOWED }, ApiGetRootKeyResponse, |r| r
         .status
@@ -549,30 +542,18 @@ pub fn run(cfg: SoakCfg) -> anyhow::Result<Json> {
 
 /// The markdown report of a soak run.
 pub fn markdown(o: &Json, title: &str) -> String {
-    use crate::{cell, get};
+    use crate::{cell, cells, get, md_line};
     let mut s = format!("## {title}\n\n");
     s += "| clients (notification) | duration s | calls | calls/s | notifications | connects | errors | p50 µs | p99 µs | p99.9 µs | server CPU s | RSS after 1 min KiB | RSS at end KiB | end vs 1 min % | RSS max after 1 min KiB | RSS after the clients closed KiB |\n";
     s += "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
-    s += &format!(
-        "| {} ({}) | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n\n",
-        cell(o, &["clients"]),
-        cell(o, &["notification_clients"]),
-        cell(o, &["duration_s"]),
-        cell(o, &["calls"]),
-        cell(o, &["calls_per_s"]),
-        cell(o, &["notifications"]),
-        cell(o, &["connects"]),
-        cell(o, &["errors"]),
-        cell(o, &["p50_us"]),
-        cell(o, &["p99_us"]),
-        cell(o, &["p999_us"]),
-        cell(o, &["server_cpu_s"]),
-        cell(o, &["rss_kib_after_1min"]),
-        cell(o, &["rss_kib_end"]),
-        cell(o, &["rss_end_vs_1min_pct"]),
-        cell(o, &["rss_kib_max_after_1min"]),
-        cell(o, &["rss_kib_after_close"]),
-    );
+    let mut row = vec![format!("{} ({})", cell(o, &["clients"]), cell(o, &["notification_clients"]))];
+    row.extend(cells(
+        o,
+        "duration_s calls calls_per_s notifications connects errors p50_us p99_us p999_us server_cpu_s \
+         rss_kib_after_1min rss_kib_end rss_end_vs_1min_pct rss_kib_max_after_1min rss_kib_after_close",
+    ));
+    s += &md_line(&row);
+    s += "\n";
     if let Some(Json::Obj(m)) = get(o, &["error_kinds"]) {
         if !m.is_empty() {
             s += "Errors:\n\n";
@@ -585,13 +566,9 @@ pub fn markdown(o: &Json, title: &str) -> String {
     s += "| call | n | p50 µs | p99 µs | max µs |\n|---|---|---|---|---|\n";
     if let Some(Json::Obj(m)) = get(o, &["per_call"]) {
         for (k, v) in m {
-            s += &format!(
-                "| {k} | {} | {} | {} | {} |\n",
-                cell(v, &["n"]),
-                cell(v, &["p50_us"]),
-                cell(v, &["p99_us"]),
-                cell(v, &["max_us"])
-            );
+            let mut row = vec![k.clone()];
+            row.extend(cells(v, "n p50_us p99_us max_us"));
+            s += &md_line(&row);
         }
     }
     s += "\n";

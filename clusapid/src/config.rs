@@ -431,15 +431,7 @@ fn full_hostname() -> String {
 
 /// The machine's host name (first label).
 pub fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: buf is valid for buf.len() bytes; gethostname NUL-terminates on success.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return "clusapid".into();
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    let s = String::from_utf8_lossy(&buf[..end]).into_owned();
-    s.split('.').next().unwrap_or("clusapid").to_string()
+    full_hostname().split('.').next().unwrap_or("clusapid").to_string()
 }
 
 #[cfg(test)]

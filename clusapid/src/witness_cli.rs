@@ -31,23 +31,9 @@ pub enum WitnessCmd {
         socket: SocketArgs,
     },
     /// Tell clients to move to another node (CLIENT_MOVE), like Move-SmbWitnessClient.
-    MoveClient {
-        #[command(flatten)]
-        to: TargetArgs,
-        #[command(flatten)]
-        filter: FilterArgs,
-        #[command(flatten)]
-        socket: SocketArgs,
-    },
+    MoveClient(MoveArgs),
     /// Tell clients a share moved (SHARE_MOVE; version 2 registrations with a share).
-    MoveShare {
-        #[command(flatten)]
-        to: TargetArgs,
-        #[command(flatten)]
-        filter: FilterArgs,
-        #[command(flatten)]
-        socket: SocketArgs,
-    },
+    MoveShare(MoveArgs),
     /// Remove registrations (a pending notification call ends with ERROR_NOT_FOUND).
     ForceUnregister {
         #[command(flatten)]
@@ -80,49 +66,32 @@ pub enum WitnessCmd {
 
 #[derive(Args, Clone, Default)]
 pub struct FilterArgs {
-    /// Registration id (`<pnn>:<n>`, from `list`).
-    #[arg(long)]
-    pub id: Option<String>,
-    /// Client computer name (`*` wildcards, case-insensitive).
-    #[arg(long)]
-    pub client: Option<String>,
-    /// Net name the client registered.
-    #[arg(long)]
-    pub net_name: Option<String>,
-    /// Share name (version 2 registrations).
-    #[arg(long)]
-    pub share: Option<String>,
-    /// Registered address.
-    #[arg(long)]
-    pub ip: Option<String>,
-    /// Witness node or file server node (name or pnn).
-    #[arg(long)]
-    pub node: Option<String>,
+    #[command(flatten)]
+    pub filter: Filter,
     /// Act on every registration (needed by steering commands without a filter).
     #[arg(long)]
     pub all: bool,
 }
 
 impl FilterArgs {
-    fn filter(&self) -> Filter {
-        Filter {
-            id: self.id.clone(),
-            client_name: self.client.clone(),
-            net_name: self.net_name.clone(),
-            share_name: self.share.clone(),
-            ip_address: self.ip.clone(),
-            node: self.node.clone(),
-        }
-    }
-
     /// The filter of a steering command, which must select something explicitly.
     fn steering(&self) -> anyhow::Result<Filter> {
-        let f = self.filter();
-        if f.is_empty() && !self.all {
+        if self.filter.is_empty() && !self.all {
             bail!("name the registrations (--client, --ip, --share, --net-name, --node, --id) or pass --all");
         }
-        Ok(f)
+        Ok(self.filter.clone())
     }
+}
+
+/// What `move-client` and `move-share` take: where to, whom, and the daemon's socket.
+#[derive(Args, Clone)]
+pub struct MoveArgs {
+    #[command(flatten)]
+    pub to: TargetArgs,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    #[command(flatten)]
+    pub socket: SocketArgs,
 }
 
 #[derive(Args, Clone)]
@@ -183,7 +152,7 @@ pub struct WatchArgs {
 pub async fn run(cmd: WitnessCmd) -> anyhow::Result<()> {
     match cmd {
         WitnessCmd::List { filter, json, socket } => {
-            let listing = match ask(&socket, AdminRequest::WitnessList { filter: filter.filter() }).await? {
+            let listing = match ask(&socket, AdminRequest::WitnessList { filter: filter.filter }).await? {
                 AdminResponse::WitnessList { listing } => listing,
                 other => bail!("unexpected answer {other:?}"),
             };
@@ -197,10 +166,10 @@ pub async fn run(cmd: WitnessCmd) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        WitnessCmd::MoveClient { to, filter, socket } => {
+        WitnessCmd::MoveClient(MoveArgs { to, filter, socket }) => {
             command(&socket, filter.steering()?, Action::MoveClient { to: target(&to) }).await
         }
-        WitnessCmd::MoveShare { to, filter, socket } => {
+        WitnessCmd::MoveShare(MoveArgs { to, filter, socket }) => {
             command(&socket, filter.steering()?, Action::MoveShare { to: target(&to) }).await
         }
         WitnessCmd::ForceUnregister { filter, socket } => {

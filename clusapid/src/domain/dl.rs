@@ -55,14 +55,9 @@ impl Library {
     /// `F` must be the `extern "C" fn` type the library declares for `sym`.
     pub unsafe fn func<F: Copy>(&self, sym: &str) -> Result<F, DlError> {
         assert_eq!(std::mem::size_of::<F>(), std::mem::size_of::<*mut c_void>(), "F must be a function pointer");
-        let c = CString::new(sym).map_err(|_| DlError::Symbol { lib: self.name.clone(), sym: sym.into() })?;
-        // SAFETY: valid handle and C string.
-        let p = unsafe { libc::dlsym(self.handle, c.as_ptr()) };
-        if p.is_null() {
-            return Err(DlError::Symbol { lib: self.name.clone(), sym: sym.into() });
-        }
+        let p = self.data(sym)?;
         // SAFETY: the caller guarantees F is the symbol's function pointer type; sizes match.
-        Ok(unsafe { std::mem::transmute_copy::<*mut c_void, F>(&p) })
+        Ok(unsafe { std::mem::transmute_copy::<*const c_void, F>(&p) })
     }
 
     /// The address of data symbol `sym`.

@@ -59,15 +59,27 @@ pub struct RegistrationInfo {
 }
 
 /// Which registrations a list or a command is about: every given field must match (patterns
-/// are case-insensitive, `*` matches any run of characters). An empty filter matches all.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// are case-insensitive, `*` matches any run of characters). An empty filter matches all. The
+/// field docs are the options' help in `clusapid witness`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
 pub struct Filter {
+    /// Registration id (`<pnn>:<n>`, from `list`).
+    #[arg(long)]
     pub id: Option<String>,
+    /// Client computer name (`*` wildcards, case-insensitive).
+    #[arg(long = "client", value_name = "CLIENT")]
     pub client_name: Option<String>,
+    /// Net name the client registered.
+    #[arg(long)]
     pub net_name: Option<String>,
+    /// Share name (version 2 registrations).
+    #[arg(long = "share", value_name = "SHARE")]
     pub share_name: Option<String>,
+    /// Registered address.
+    #[arg(long = "ip", value_name = "IP")]
     pub ip_address: Option<String>,
-    /// Matches the witness node or the file server node (name or pnn).
+    /// Witness node or file server node (name or pnn).
+    #[arg(long)]
     pub node: Option<String>,
 }
 
