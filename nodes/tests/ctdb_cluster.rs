@@ -164,10 +164,7 @@ async fn exercise(ctdb: Ctdb) {
     assert!(cluster.status_line(1).contains("DISABLED"), "{}", cluster.status_line(1));
     assert!(cluster.ip_all().iter().all(|(_, h)| *h != Some(1)), "{:?}", cluster.ip_all());
     assert_eq!(b.snapshot().ips_hosted_by(1).count(), 0);
-    conformance::expect_event(&mut rx, "node 1 Paused", Duration::from_secs(2), |e| {
-        matches!(e, ClusterEvent::NodeStateChanged { pnn: 1, new: NodeState::Paused, .. })
-    })
-    .await;
+    conformance::expect_node_state(&mut rx, 1, NodeState::Paused, Duration::from_secs(2)).await;
     b.pause_node(1).await.expect("pausing a paused node");
 
     b.resume_node(1).await.expect("resume node 1");
