@@ -10,18 +10,15 @@ use dcerpc::pdu::{self, auth_level, fault};
 use idl::clusapi::*;
 use idl::epm::{EptMapResponse, Tower, EPT_S_NOT_REGISTERED};
 use idl::{ByteOrder, ContextHandle, Guid, WString};
+use tests::win::{
+    ERROR_ACCESS_DENIED, ERROR_CALL_NOT_IMPLEMENTED, ERROR_INVALID_HANDLE, ERROR_INVALID_PARAMETER, GENERIC_ALL,
+    GENERIC_READ, MAXIMUM_ALLOWED,
+};
 use tests::*;
 
 const LE: ByteOrder = ByteOrder::Little;
 
-const MAXIMUM_ALLOWED: u32 = 0x0200_0000;
-const GENERIC_ALL: u32 = 0x1000_0000;
-const GENERIC_READ: u32 = 0x8000_0000;
 const CLUSAPI_CHANGE_ACCESS: u32 = 0x0000_0002;
-const ERROR_ACCESS_DENIED: u32 = 5;
-const ERROR_INVALID_HANDLE: u32 = 6;
-const ERROR_INVALID_PARAMETER: u32 = 87;
-const ERROR_CALL_NOT_IMPLEMENTED: u32 = 120;
 /// Every CLUSTER_ENUM_* bit [MS-CMRP] defines for ApiCreateEnum.
 const CLUSTER_ENUM_ALL: u32 = 0x0000_003f | 0x4000_0000 | 0x8000_0000;
 
