@@ -60,6 +60,34 @@ pub async fn expect_event(
     }
 }
 
+/// Waits for `NodeStateChanged` of node `pnn` to `state`.
+pub async fn expect_node_state(
+    rx: &mut broadcast::Receiver<ClusterEvent>,
+    pnn: u32,
+    state: NodeState,
+    timeout: Duration,
+) {
+    let what = format!("NodeStateChanged of node {pnn} to {state:?}");
+    expect_event(
+        rx,
+        &what,
+        timeout,
+        |e| matches!(e, ClusterEvent::NodeStateChanged { pnn: p, new, .. } if *p == pnn && *new == state),
+    )
+    .await;
+}
+
+/// `expect_event` (with [`TIMEOUT`]) of the event `$variant` whose `$field` is `$id`, e.g.
+/// `expect_event_for!(&mut rx, ResourceAdded { resource_id: id })`.
+macro_rules! expect_event_for {
+    ($rx:expr, $variant:ident { $field:ident: $id:expr }) => {
+        expect_event($rx, stringify!($variant), TIMEOUT, |e| {
+            matches!(e, ClusterEvent::$variant { $field, .. } if *$field == $id)
+        })
+        .await
+    };
+}
+
 /// Structural invariants every snapshot must satisfy.
 pub fn check_invariants(s: &ClusterState) {
     fn unique<'a>(kind: &str, it: impl Iterator<Item = &'a str>) {
@@ -173,25 +201,13 @@ pub async fn check_pause_resume<B: ClusterBackend + ?Sized>(b: &B, pnn: u32) {
     .await;
     assert!(s.groups_owned_by(pnn).all(|g| !matches!(g.kind, GroupKind::PublicIp(_))));
     check_invariants(&s);
-    expect_event(
-        &mut rx,
-        "NodeStateChanged to Paused",
-        TIMEOUT,
-        |e| matches!(e, ClusterEvent::NodeStateChanged { pnn: p, new: NodeState::Paused, .. } if *p == pnn),
-    )
-    .await;
+    expect_node_state(&mut rx, pnn, NodeState::Paused, TIMEOUT).await;
 
     b.pause_node(pnn).await.expect("pausing a paused node succeeds");
 
     b.resume_node(pnn).await.expect("resume");
     wait_for(b, "node up", TIMEOUT, |s| s.node_by_pnn(pnn).map(|n| n.state) == Some(NodeState::Up)).await;
-    expect_event(
-        &mut rx,
-        "NodeStateChanged to Up",
-        TIMEOUT,
-        |e| matches!(e, ClusterEvent::NodeStateChanged { pnn: p, new: NodeState::Up, .. } if *p == pnn),
-    )
-    .await;
+    expect_node_state(&mut rx, pnn, NodeState::Up, TIMEOUT).await;
 
     let err = b.resume_node(pnn).await.expect_err("resume of an Up node");
     assert_eq!(err, BackendError::NodeNotPaused(pnn));
@@ -264,13 +280,7 @@ pub async fn check_resource_lifecycle<B: ClusterBackend + ?Sized>(b: &B) {
     assert_eq!(r.state, ResourceState::Offline, "new resources start Offline");
     assert_eq!(s.resource_network_name(&id).as_deref(), Some(s.cluster.name.as_str()));
     check_invariants(&s);
-    expect_event(
-        &mut rx,
-        "ResourceAdded",
-        TIMEOUT,
-        |e| matches!(e, ClusterEvent::ResourceAdded { resource_id, .. } if *resource_id == id),
-    )
-    .await;
+    expect_event_for!(&mut rx, ResourceAdded { resource_id: id });
 
     assert!(matches!(
         b.create_resource(&cg, &NAME.to_uppercase(), "Generic Service").await,
@@ -293,13 +303,7 @@ pub async fn check_resource_lifecycle<B: ClusterBackend + ?Sized>(b: &B) {
     })
     .await;
     assert!(s.find_resource_by_name(NAME).is_none());
-    expect_event(
-        &mut rx,
-        "ResourceRenamed",
-        TIMEOUT,
-        |e| matches!(e, ClusterEvent::ResourceRenamed { resource_id, .. } if *resource_id == id),
-    )
-    .await;
+    expect_event_for!(&mut rx, ResourceRenamed { resource_id: id });
 
     for (op, want) in [
         ("online", ResourceState::Online),
@@ -322,13 +326,7 @@ pub async fn check_resource_lifecycle<B: ClusterBackend + ?Sized>(b: &B) {
 
     b.delete_resource(&id).await.expect("delete");
     wait_for(b, "deleted", TIMEOUT, |s| s.resource_by_id(&id).is_none()).await;
-    expect_event(
-        &mut rx,
-        "ResourceDeleted",
-        TIMEOUT,
-        |e| matches!(e, ClusterEvent::ResourceDeleted { resource_id, .. } if *resource_id == id),
-    )
-    .await;
+    expect_event_for!(&mut rx, ResourceDeleted { resource_id: id });
     assert!(matches!(b.delete_resource(&id).await, Err(BackendError::ResourceNotFound(_))));
 }
 
@@ -373,13 +371,7 @@ pub async fn check_group_lifecycle<B: ClusterBackend + ?Sized>(b: &B) {
     let gid = b.create_group(NAME).await.expect("create group");
     let s = wait_for(b, "group created", TIMEOUT, |s| s.group_by_id(&gid).is_some()).await;
     assert_eq!(s.find_group_by_name(&NAME.to_uppercase()).map(|g| g.id.as_str()), Some(gid.as_str()));
-    expect_event(
-        &mut rx,
-        "GroupAdded",
-        TIMEOUT,
-        |e| matches!(e, ClusterEvent::GroupAdded { group_id, .. } if *group_id == gid),
-    )
-    .await;
+    expect_event_for!(&mut rx, GroupAdded { group_id: gid });
     assert!(matches!(b.create_group(NAME).await, Err(BackendError::ObjectAlreadyExists(_))));
     assert!(matches!(b.create_group(names::CLUSTER_GROUP).await, Err(BackendError::ObjectAlreadyExists(_))));
 

@@ -58,35 +58,29 @@ pub enum ResourceRequest {
     Fail,
 }
 
-/// Admin changes layered over the CTDB-derived model. Keys are object ids.
+/// Admin changes layered over the CTDB-derived model. Keys are object ids. Every field may be
+/// missing from a stored overlay (files written before it existed) and then starts empty.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Overlay {
     /// Serial for the next created object's id.
-    #[serde(default)]
     pub next_serial: u64,
-    #[serde(default)]
     pub groups: Vec<CreatedGroup>,
-    #[serde(default)]
     pub resources: Vec<CreatedResource>,
     /// Name overrides of derived groups, resources and networks.
-    #[serde(default)]
     pub names: BTreeMap<String, String>,
     /// Descriptions of any object (node, group, resource, network, netinterface).
-    #[serde(default)]
     pub descriptions: BTreeMap<String, String>,
     /// Private property overrides per resource, merged by name over the derived ones.
-    #[serde(default)]
     pub private_props: BTreeMap<String, Vec<PropEntry>>,
     /// Resource state overrides (see [`Overlay::set_resource_state`]).
-    #[serde(default)]
     pub resource_states: BTreeMap<String, ResourceState>,
     /// Group state overrides; only consulted for groups without resources.
-    #[serde(default)]
     pub group_states: BTreeMap<String, GroupState>,
     /// The admin property store: values clusapi keeps for properties CTDB has no notion of
     /// (e.g. a group's `Priority`, a node's `NodeWeight`, private properties of objects other
     /// than resources), by opaque object key (see [`Overlay::set_admin_props`]).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub admin_props: BTreeMap<String, Vec<PropEntry>>,
 }
 

@@ -24,7 +24,7 @@ use nodes::{BackendError, ClusterBackend, ClusterEvent, CtdbBackend, CtdbConfig,
 #[macro_use]
 mod common;
 
-use common::{Cluster, Ctdb, HostLock};
+use common::Cluster;
 
 trait ClusterExt {
     fn ctdb(&self, args: &[&str]) -> String;
@@ -100,12 +100,7 @@ on_both_ctdb_versions!(
     real_ctdb_cluster_4_17
 );
 
-async fn exercise(ctdb: Ctdb) {
-    let test_start = Instant::now();
-    let _lock = HostLock::take();
-    println!("CTDB: {ctdb:?}");
-    let cluster = Cluster::fresh_with(ctdb);
-
+async fn exercise(cluster: Cluster) {
     // ---- connect ----
     let state_file = cluster.dir.join("overlay.toml");
     let b: Arc<CtdbBackend> = CtdbBackend::connect(CtdbConfig {
@@ -164,10 +159,7 @@ async fn exercise(ctdb: Ctdb) {
     assert!(cluster.status_line(1).contains("DISABLED"), "{}", cluster.status_line(1));
     assert!(cluster.ip_all().iter().all(|(_, h)| *h != Some(1)), "{:?}", cluster.ip_all());
     assert_eq!(b.snapshot().ips_hosted_by(1).count(), 0);
-    conformance::expect_event(&mut rx, "node 1 Paused", Duration::from_secs(2), |e| {
-        matches!(e, ClusterEvent::NodeStateChanged { pnn: 1, new: NodeState::Paused, .. })
-    })
-    .await;
+    conformance::expect_node_state(&mut rx, 1, NodeState::Paused, Duration::from_secs(2)).await;
     b.pause_node(1).await.expect("pausing a paused node");
 
     b.resume_node(1).await.expect("resume node 1");
@@ -323,11 +315,9 @@ async fn exercise(ctdb: Ctdb) {
     // restart node 0 in the background; the backend reconnects (back-off
     // at most 5 s) while the script still waits for the cluster to settle
     let t = Instant::now();
-    let (dir, ctdb) = (cluster.dir.clone(), cluster.ctdb.clone());
+    let ctdb = cluster.ctdb.clone();
     let starter = std::thread::spawn(move || {
-        let c = Cluster { dir, ctdb };
-        c.start();
-        std::mem::forget(c); // the outer guard stops the cluster
+        ctdb.start_cluster();
         Instant::now()
     });
     let seen = measure(&b, "available again", Duration::from_secs(40), |b| b.available()).await;
@@ -347,5 +337,4 @@ async fn exercise(ctdb: Ctdb) {
     assert_eq!(snapshot_ips(&b).len(), 3);
 
     drop(b);
-    println!("whole test took {:?}", test_start.elapsed());
 }

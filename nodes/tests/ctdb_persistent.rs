@@ -24,7 +24,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{within, Cluster, Ctdb, HostLock};
+use common::{within, Cluster};
 use nodes::{BackendError, ClusterBackend, ClusterEvent, CtdbBackend, CtdbConfig};
 
 async fn backend(cluster: &Cluster, pnn: u32, cache: Option<&Path>) -> Arc<CtdbBackend> {
@@ -93,11 +93,7 @@ on_both_ctdb_versions!(
     overlay_and_registry_in_persistent_database_4_17
 );
 
-async fn exercise(ctdb: Ctdb) {
-    let test_start = Instant::now();
-    let _lock = HostLock::take();
-    println!("CTDB: {ctdb:?}");
-    let cluster = Cluster::fresh_with(ctdb);
+async fn exercise(cluster: Cluster) {
     let dir = cluster.dir.clone();
 
     // ---- (a) one node writes, another sees it ----
@@ -323,5 +319,4 @@ async fn exercise(ctdb: Ctdb) {
 
     drop(a);
     drop(b);
-    println!("whole test took {:?}", test_start.elapsed());
 }

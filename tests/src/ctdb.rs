@@ -131,17 +131,26 @@ impl LocalCluster {
 
 impl Drop for LocalCluster {
     fn drop(&mut self) {
-        let clean = !std::thread::panicking();
-        let mut args = vec!["stop", DIR];
-        if clean {
-            args.push("--clean");
-        }
-        let o = self.script(&args);
-        if !o.status.success() {
-            eprintln!("cluster stop failed: {}", text(&o));
-        }
-        if !clean {
-            eprintln!("test failed: ctdb logs kept in {DIR}/node.*/log.ctdb");
-        }
+        stop_on_drop(|args| self.script(args));
+    }
+}
+
+/// What a guard of the cluster in [`DIR`] does when dropped (this crate's [`LocalCluster`] and the
+/// `nodes` crate's test cluster): `stop` it through `script` (the guard's way of running
+/// `scripts/ctdb-local-cluster`), cleaned up after a pass; after a failure its logs are kept.
+pub fn stop_on_drop(script: impl Fn(&[&str]) -> Output) {
+    let clean = !std::thread::panicking();
+    let mut args = vec!["stop", DIR];
+    if clean {
+        args.push("--clean");
+    }
+    let o = script(&args);
+    if !o.status.success() {
+        eprintln!("cluster stop failed: {}", text(&o));
+    } else if clean {
+        let _ = std::fs::remove_dir_all(DIR);
+    }
+    if !clean {
+        eprintln!("test failed: ctdb logs kept in {DIR}/node.*/log.ctdb");
     }
 }

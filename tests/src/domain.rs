@@ -9,10 +9,9 @@ use idl::{ByteOrder, ConfBytes, ContextHandle, WString};
 use registry_model::security::SecurityDescriptor;
 use registry_model::{PropValue, PropertyList};
 
+use crate::win::MAXIMUM_ALLOWED;
 use crate::RpcClient;
 
-/// MAXIMUM_ALLOWED.
-pub const MAXIMUM_ALLOWED: u32 = 0x0200_0000;
 /// CLUSCTL_CLUSTER_SET_ACCOUNT_ACCESS ([MS-CMRP] 3.1.4.3.7.21).
 pub const CLUSCTL_CLUSTER_SET_ACCOUNT_ACCESS: u32 = 0x0740_00f2;
 

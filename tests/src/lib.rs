@@ -14,6 +14,7 @@ pub mod ctdb;
 pub mod domain;
 pub mod http;
 pub mod lab;
+pub mod win;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use idl::clusapi::*;
 use idl::{ByteOrder, ConfBytes, ContextHandle, WString};
 use tests::ctdb::LocalCluster;
+use tests::win::MAXIMUM_ALLOWED;
 use tests::*;
 
-const MAXIMUM_ALLOWED: u32 = 0x0200_0000;
 const REG_SZ: u32 = 1;
 
 fn utf16z(s: &str) -> Vec<u8> {

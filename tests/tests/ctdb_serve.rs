@@ -12,11 +12,8 @@ use idl::clusapi::*;
 use idl::{ByteOrder, ContextHandle};
 use tests::clusapi_nodes::{node_state, open_node, pause_node, resume_node};
 use tests::ctdb::LocalCluster;
+use tests::win::{NODE_DOWN, NODE_PAUSED, NODE_UP};
 use tests::*;
-
-const NODE_UP: u32 = 0;
-const NODE_DOWN: u32 = 1;
-const NODE_PAUSED: u32 = 2;
 
 /// Polls ApiGetNodeState until it is `want`; returns the time it took.
 fn wait_state(c: &mut RpcClient, h: ContextHandle, want: u32, timeout: Duration) -> Duration {

@@ -10,18 +10,15 @@ use dcerpc::pdu::{self, auth_level, fault};
 use idl::clusapi::*;
 use idl::epm::{EptMapResponse, Tower, EPT_S_NOT_REGISTERED};
 use idl::{ByteOrder, ContextHandle, Guid, WString};
+use tests::win::{
+    ERROR_ACCESS_DENIED, ERROR_CALL_NOT_IMPLEMENTED, ERROR_INVALID_HANDLE, ERROR_INVALID_PARAMETER, GENERIC_ALL,
+    GENERIC_READ, MAXIMUM_ALLOWED,
+};
 use tests::*;
 
 const LE: ByteOrder = ByteOrder::Little;
 
-const MAXIMUM_ALLOWED: u32 = 0x0200_0000;
-const GENERIC_ALL: u32 = 0x1000_0000;
-const GENERIC_READ: u32 = 0x8000_0000;
 const CLUSAPI_CHANGE_ACCESS: u32 = 0x0000_0002;
-const ERROR_ACCESS_DENIED: u32 = 5;
-const ERROR_INVALID_HANDLE: u32 = 6;
-const ERROR_INVALID_PARAMETER: u32 = 87;
-const ERROR_CALL_NOT_IMPLEMENTED: u32 = 120;
 /// Every CLUSTER_ENUM_* bit [MS-CMRP] defines for ApiCreateEnum.
 const CLUSTER_ENUM_ALL: u32 = 0x0000_003f | 0x4000_0000 | 0x8000_0000;
 
@@ -67,12 +64,14 @@ fn closed_connections_with(demo: &Demo, auth: &str) -> usize {
 // smbtorture, rpcclient
 // ---------------------------------------------------------------------------------------------
 
+/// A demo for a test that runs `tool`, or `None` when it is missing (see [`require_tool`]).
+fn demo_for(tool: &str) -> Option<Demo> {
+    require_tool(tool).then(|| Demo::start(&[]))
+}
+
 #[test]
 fn smbtorture_basic_calls_over_spnego_ntlm_and_big_endian() {
-    if !require_tool("smbtorture") {
-        return;
-    }
-    let mut demo = Demo::start(&[]);
+    let Some(mut demo) = demo_for("smbtorture") else { return };
     let r = smbtorture(&demo.binding("seal"), ALICE, &["rpc.clusapi.cluster.OpenCluster"], &[]);
     r.assert_success("cluster.OpenCluster");
     assert!(closed_connections_with(&demo, "type=9 level=6") > 0, "[seal] should have used SPNEGO at privacy");
@@ -93,15 +92,21 @@ fn smbtorture_basic_calls_over_spnego_ntlm_and_big_endian() {
     demo.assert_alive();
 }
 
-/// Starts a demo whose endpoint mapper is on port 135, or skips/fails the test (see
-/// [`skip_or_fail!`]); the lock guard must outlive the demo.
+/// For a test that runs `$tool` through the endpoint mapper on port 135: the port's lock and a
+/// demo whose mapper is there (the demo stops before the lock is released), or a return from the
+/// test when the tool is missing (see [`require_tool`]) or the port cannot be had (see
+/// [`skip_or_fail!`]).
 macro_rules! demo_on_135 {
-    ($($extra:expr),*) => {
-        match Demo::start_with_epm_135(&[$($extra),*]) {
-            Ok(d) => d,
+    ($tool:literal) => {{
+        if !require_tool($tool) {
+            return;
+        }
+        let guard = port135_lock();
+        match Demo::start_with_epm_135(&[]) {
+            Ok(d) => (guard, d),
             Err(why) => skip_or_fail!("{why}"),
         }
-    };
+    }};
 }
 
 /// Number of endpoint-mapper calls in the daemon's log.
@@ -111,12 +116,8 @@ fn ept_map_calls(demo: &Demo) -> usize {
 
 #[test]
 fn smbtorture_through_the_endpoint_mapper_on_port_135() {
-    if !require_tool("smbtorture") {
-        return;
-    }
-    let _guard = port135_lock();
     // `ncacn_ip_tcp:127.0.0.1[seal]` (no port) makes smbtorture ask the mapper on port 135
-    let mut demo = demo_on_135!();
+    let (_guard, mut demo) = demo_on_135!("smbtorture");
     assert_eq!(demo.epm_port, 135);
     let r = smbtorture("ncacn_ip_tcp:127.0.0.1[seal]", ALICE, &["rpc.clusapi.cluster.GetClusterName"], &[]);
     r.assert_success("cluster.GetClusterName");
@@ -126,11 +127,7 @@ fn smbtorture_through_the_endpoint_mapper_on_port_135() {
 
 #[test]
 fn rpcclient_name_version_and_enum() {
-    if !require_tool("rpcclient") {
-        return;
-    }
-    let _guard = port135_lock();
-    let mut demo = demo_on_135!();
+    let (_guard, mut demo) = demo_on_135!("rpcclient");
     let out = rpcclient(
         &demo.binding("seal"),
         ALICE,
@@ -151,11 +148,7 @@ fn rpcclient_name_version_and_enum() {
 
 #[test]
 fn rpcclient_with_a_wrong_password_fails() {
-    if !require_tool("rpcclient") {
-        return;
-    }
-    let _guard = port135_lock();
-    let mut demo = demo_on_135!();
+    let (_guard, mut demo) = demo_on_135!("rpcclient");
     for user in ["alice%wrong-password", "mallory%Passw0rd-1"] {
         for opts in ["seal", "seal,ntlm"] {
             let out = rpcclient(&demo.binding(opts), user, "clusapi_get_cluster_name");
@@ -175,16 +168,13 @@ fn rpcclient_with_a_wrong_password_fails() {
 
 #[test]
 fn wrong_password_is_refused_and_the_server_keeps_serving() {
-    if !require_tool("smbtorture") {
-        return;
+    let Some(mut demo) = demo_for("smbtorture") else { return };
+    for (opts, user) in
+        [("seal", "alice%wrong-password"), ("seal,ntlm", "alice%wrong-password"), ("seal", "mallory%Passw0rd-1")]
+    {
+        let r = smbtorture(&demo.binding(opts), user, &["rpc.clusapi.cluster.OpenCluster"], &[]);
+        r.assert_refused("cluster.OpenCluster", &["NT_STATUS_LOGON_FAILURE", "NT_STATUS_ACCESS_DENIED"]);
     }
-    let mut demo = Demo::start(&[]);
-    let r = smbtorture(&demo.binding("seal"), "alice%wrong-password", &["rpc.clusapi.cluster.OpenCluster"], &[]);
-    r.assert_refused("cluster.OpenCluster", &["NT_STATUS_LOGON_FAILURE", "NT_STATUS_ACCESS_DENIED"]);
-    let r = smbtorture(&demo.binding("seal,ntlm"), "alice%wrong-password", &["rpc.clusapi.cluster.OpenCluster"], &[]);
-    r.assert_refused("cluster.OpenCluster", &["NT_STATUS_LOGON_FAILURE", "NT_STATUS_ACCESS_DENIED"]);
-    let r = smbtorture(&demo.binding("seal"), "mallory%Passw0rd-1", &["rpc.clusapi.cluster.OpenCluster"], &[]);
-    r.assert_refused("cluster.OpenCluster", &["NT_STATUS_LOGON_FAILURE", "NT_STATUS_ACCESS_DENIED"]);
     let r = smbtorture(&demo.binding("seal"), ALICE, &["rpc.clusapi.cluster.OpenCluster"], &[]);
     r.assert_success("cluster.OpenCluster");
 
@@ -193,16 +183,11 @@ fn wrong_password_is_refused_and_the_server_keeps_serving() {
 
 #[test]
 fn integrity_only_and_anonymous_are_refused_by_smbtorture() {
-    if !require_tool("smbtorture") {
-        return;
+    let Some(mut demo) = demo_for("smbtorture") else { return };
+    for (opts, user) in [("sign", ALICE), ("seal", ""), ("", "")] {
+        let r = smbtorture(&demo.binding(opts), user, &["rpc.clusapi.cluster.OpenCluster"], &[]);
+        r.assert_refused("cluster.OpenCluster", &["NT_STATUS_ACCESS_DENIED"]);
     }
-    let mut demo = Demo::start(&[]);
-    let r = smbtorture(&demo.binding("sign"), ALICE, &["rpc.clusapi.cluster.OpenCluster"], &[]);
-    r.assert_refused("cluster.OpenCluster", &["NT_STATUS_ACCESS_DENIED"]);
-    let r = smbtorture(&demo.binding("seal"), "", &["rpc.clusapi.cluster.OpenCluster"], &[]);
-    r.assert_refused("cluster.OpenCluster", &["NT_STATUS_ACCESS_DENIED"]);
-    let r = smbtorture(&demo.binding(""), "", &["rpc.clusapi.cluster.OpenCluster"], &[]);
-    r.assert_refused("cluster.OpenCluster", &["NT_STATUS_ACCESS_DENIED"]);
     let r = smbtorture(&demo.binding("seal"), ALICE, &["rpc.clusapi.cluster.GetClusterName"], &[]);
     r.assert_success("cluster.GetClusterName");
     assert_serves(&mut demo);

@@ -20,15 +20,13 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use idl::clusapi::*;
-use idl::{ByteOrder, WString};
+use idl::{ByteOrder, ContextHandle, WString};
 use tests::clusapi_nodes::{self, open_node};
 use tests::lab::{self, node_ip, public_ips, Lab, CLIENT, LAB_CLUSTER, LAB_PASSWORD, LAB_USER};
+use tests::win::{NODE_DOWN, NODE_PAUSED, NODE_UP};
 use tests::RpcClient;
 
 const NODES: u32 = 3;
-const NODE_UP: u32 = 0;
-const NODE_DOWN: u32 = 1;
-const NODE_PAUSED: u32 = 2;
 const CLUSTER_ENUM_RESOURCE: u32 = 0x4;
 const GROUP_ENUM_CONTAINS: u32 = 0x1;
 
@@ -41,54 +39,48 @@ fn node_state(c: &mut RpcClient, name: &str) -> u32 {
     clusapi_nodes::node_state(c, h)
 }
 
+/// Calls `opnum` with `stub` and decodes the reply with `decode`; a fault or an undecodable reply
+/// panics.
+fn call<T>(c: &mut RpcClient, opnum: u16, stub: &[u8], decode: fn(&[u8], ByteOrder) -> idl::NdrResult<T>) -> T {
+    decode(&c.call(opnum, stub).expect("no fault"), ByteOrder::Little).expect("decodes")
+}
+
+/// ApiOpenGroup of `name`; asserts the status is 0.
+fn open_group(c: &mut RpcClient, name: &str) -> ContextHandle {
+    let stub = ApiOpenGroupRequest { group_name: WString::new(name) }.to_stub();
+    let r = call(c, ApiOpenGroupRequest::OPNUM, &stub, ApiOpenGroupResponse::decode_stub);
+    assert_eq!(r.status.0, 0, "ApiOpenGroup {name}");
+    r.group
+}
+
+/// The names in an enumeration's list.
+fn names(list: Option<EnumList>) -> Vec<String> {
+    list.map(|l| l.entries).unwrap_or_default().into_iter().filter_map(|x| Some(x.name?.0)).collect()
+}
+
 /// ApiOpenGroup + ApiGetGroupState: (state, owner node name).
 fn group_state(c: &mut RpcClient, name: &str) -> (u32, String) {
-    let stub = ApiOpenGroupRequest { group_name: WString::new(name) }.to_stub();
-    let r = ApiOpenGroupResponse::decode_stub(
-        &c.call(ApiOpenGroupRequest::OPNUM, &stub).expect("no fault"),
-        ByteOrder::Little,
-    )
-    .expect("decodes");
-    assert_eq!(r.status.0, 0, "ApiOpenGroup {name}");
-    let stub = ApiGetGroupStateRequest { group: r.group }.to_stub();
-    let s = ApiGetGroupStateResponse::decode_stub(
-        &c.call(ApiGetGroupStateRequest::OPNUM, &stub).expect("no fault"),
-        ByteOrder::Little,
-    )
-    .expect("decodes");
+    let stub = ApiGetGroupStateRequest { group: open_group(c, name) }.to_stub();
+    let s = call(c, ApiGetGroupStateRequest::OPNUM, &stub, ApiGetGroupStateResponse::decode_stub);
     assert_eq!(s.result.0, 0, "ApiGetGroupState {name}");
     (s.state, s.node_name.map(|n| n.as_str().to_string()).unwrap_or_default())
 }
 
 /// The resources of the File Server group (ApiCreateGroupResourceEnum CONTAINS).
 fn file_server_resources(c: &mut RpcClient) -> Vec<String> {
-    let stub = ApiOpenGroupRequest { group_name: WString::new("File Server") }.to_stub();
-    let r = ApiOpenGroupResponse::decode_stub(
-        &c.call(ApiOpenGroupRequest::OPNUM, &stub).expect("no fault"),
-        ByteOrder::Little,
-    )
-    .expect("decodes");
-    assert_eq!(r.status.0, 0, "ApiOpenGroup File Server");
-    let stub = ApiCreateGroupResourceEnumRequest { group: r.group, enum_type: GROUP_ENUM_CONTAINS }.to_stub();
-    let e = ApiCreateGroupResourceEnumResponse::decode_stub(
-        &c.call(ApiCreateGroupResourceEnumRequest::OPNUM, &stub).expect("no fault"),
-        ByteOrder::Little,
-    )
-    .expect("decodes");
+    let group = open_group(c, "File Server");
+    let stub = ApiCreateGroupResourceEnumRequest { group, enum_type: GROUP_ENUM_CONTAINS }.to_stub();
+    let e = call(c, ApiCreateGroupResourceEnumRequest::OPNUM, &stub, ApiCreateGroupResourceEnumResponse::decode_stub);
     assert_eq!(e.result.0, 0, "ApiCreateGroupResourceEnum");
-    e.return_enum.map(|l| l.entries).unwrap_or_default().into_iter().filter_map(|x| Some(x.name?.0)).collect()
+    names(e.return_enum)
 }
 
 /// Every resource name of the cluster (ApiCreateEnum RESOURCE).
 fn resources(c: &mut RpcClient) -> Vec<String> {
     let stub = ApiCreateEnumRequest { enum_type: CLUSTER_ENUM_RESOURCE }.to_stub();
-    let e = ApiCreateEnumResponse::decode_stub(
-        &c.call(ApiCreateEnumRequest::OPNUM, &stub).expect("no fault"),
-        ByteOrder::Little,
-    )
-    .expect("decodes");
+    let e = call(c, ApiCreateEnumRequest::OPNUM, &stub, ApiCreateEnumResponse::decode_stub);
     assert_eq!(e.result.0, 0, "ApiCreateEnum");
-    e.return_enum.map(|l| l.entries).unwrap_or_default().into_iter().filter_map(|x| Some(x.name?.0)).collect()
+    names(e.return_enum)
 }
 
 /// `smbclient //ADDR/data -c ls` from the client, as the lab user: succeeds?

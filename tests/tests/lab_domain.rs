@@ -128,6 +128,12 @@ impl Lab {
         (out.status.success(), text)
     }
 
+    /// rpcclient as `user` (the right password) with Kerberos required, through the cluster's
+    /// DNS name ([`KRB_NAME`]).
+    fn rpcclient_kerberos(&self, user: &str, cmds: &str) -> (bool, String) {
+        self.rpcclient("required", user, PASSWORD, KRB_NAME, cmds)
+    }
+
     /// Waits until the cluster serves again (after a pause or a failover).
     fn wait(&self) {
         let out = Command::new(script()).arg("wait").arg(&self.dir).output().expect("scripts/lab wait");
@@ -183,11 +189,8 @@ fn domain_client(addr: [u8; 4], user: &str) -> RpcClient {
 #[test]
 fn kerberos_admin_pauses_and_resumes() {
     let Some((lab, _serial)) = lab() else { return };
-    let (ok, text) = lab.rpcclient(
-        "required",
+    let (ok, text) = lab.rpcclient_kerberos(
         "clusadmin",
-        PASSWORD,
-        KRB_NAME,
         "clusapi_get_cluster_name; clusapi_pause_node CTDB_NODE_1; clusapi_resume_node CTDB_NODE_1",
     );
     assert!(ok, "{text}");
@@ -225,13 +228,7 @@ fn ntlm_admin_through_winbindd() {
 #[test]
 fn plain_user_reads_but_cannot_pause() {
     let Some((lab, _serial)) = lab() else { return };
-    let (ok, text) = lab.rpcclient(
-        "required",
-        "plainuser",
-        PASSWORD,
-        KRB_NAME,
-        "clusapi_get_cluster_name; clusapi_pause_node CTDB_NODE_1",
-    );
+    let (ok, text) = lab.rpcclient_kerberos("plainuser", "clusapi_get_cluster_name; clusapi_pause_node CTDB_NODE_1");
     assert!(!ok, "the pause must fail:\n{text}");
     assert!(text.contains("ClusterName: LABCLUSTER"), "{text}");
     assert!(text.contains("Failed to pause node CTDB_NODE_1") && text.contains("WERR_ACCESS_DENIED"), "{text}");
@@ -428,37 +425,31 @@ fn account_access_edits_apply_on_every_node() {
     };
     wait_for(lab, Err(5), "the configured read-only access");
 
-    let p = plain.clone();
-    let (aces, granted) = lab.in_client(move || {
-        let mut admin = domain_client([192, 0, 2, 11], "clusadmin");
-        assert_eq!(cluster_name(&mut admin).unwrap(), "LABCLUSTER");
-        let aces = descriptor_aces(&cluster_descriptor(&mut admin).unwrap());
-        let h = open_cluster(&mut admin).unwrap();
-        (aces, set_account_access(&mut admin, h, &p, 3, 0))
-    });
+    // as clusadmin on `node`: the ACEs of the cluster descriptor before the edit of plainuser's
+    // access (`mask`, `kind`), and the edit's status
+    let edit_access = |node: [u8; 4], mask: u32, kind: u32| {
+        let p = plain.clone();
+        lab.in_client(move || {
+            let mut admin = domain_client(node, "clusadmin");
+            assert_eq!(cluster_name(&mut admin).unwrap(), "LABCLUSTER");
+            let aces = descriptor_aces(&cluster_descriptor(&mut admin).unwrap());
+            let h = open_cluster(&mut admin).unwrap();
+            (aces, set_account_access(&mut admin, h, &p, mask, kind))
+        })
+    };
+    let (aces, granted) = edit_access([192, 0, 2, 11], 3, 0);
     assert!(aces.contains(&(0, 1, users.clone())), "Domain Users read: {aces:?}");
     assert_eq!(granted, 0);
     wait_for(lab, Ok(0x1000_0000), "the grant");
-    let (ok, text) = lab.rpcclient(
-        "required",
-        "plainuser",
-        PASSWORD,
-        KRB_NAME,
-        "clusapi_pause_node CTDB_NODE_1; clusapi_resume_node CTDB_NODE_1",
-    );
+    let (ok, text) =
+        lab.rpcclient_kerberos("plainuser", "clusapi_pause_node CTDB_NODE_1; clusapi_resume_node CTDB_NODE_1");
     assert!(ok && text.contains("has been paused") && text.contains("has been resumed"), "{text}");
     lab.wait();
 
-    let p = plain.clone();
-    let (aces, removed) = lab.in_client(move || {
-        let mut admin = domain_client([192, 0, 2, 12], "clusadmin");
-        let aces = descriptor_aces(&cluster_descriptor(&mut admin).unwrap());
-        let h = open_cluster(&mut admin).unwrap();
-        (aces, set_account_access(&mut admin, h, &p, 0, 2))
-    });
+    let (aces, removed) = edit_access([192, 0, 2, 12], 0, 2);
     assert!(aces.contains(&(0, 3, plain.clone())), "plainuser full, read on node1: {aces:?}");
     assert_eq!(removed, 0);
     wait_for(lab, Err(5), "the removal");
-    let (ok, text) = lab.rpcclient("required", "plainuser", PASSWORD, KRB_NAME, "clusapi_pause_node CTDB_NODE_1");
+    let (ok, text) = lab.rpcclient_kerberos("plainuser", "clusapi_pause_node CTDB_NODE_1");
     assert!(!ok && text.contains("WERR_ACCESS_DENIED"), "{text}");
 }

@@ -13,12 +13,10 @@ use dcerpc::pdu::{self, nak, SyntaxId};
 use idl::clusapi::*;
 use idl::witness::*;
 use idl::{ByteOrder, ContextHandle, WString};
+use tests::win::{ERROR_NOT_ENOUGH_MEMORY, ERROR_NO_SYSTEM_RESOURCES, RPC_S_SERVER_TOO_BUSY};
 use tests::*;
 
 const LE: ByteOrder = ByteOrder::Little;
-const RPC_S_SERVER_TOO_BUSY: u32 = 0x6bb;
-const ERROR_NOT_ENOUGH_MEMORY: u32 = 8;
-const ERROR_NO_SYSTEM_RESOURCES: u32 = 1450;
 
 /// Waits until the daemon's log has a line containing `needle`.
 fn assert_logged(demo: &Demo, needle: &str) {
@@ -39,14 +37,22 @@ fn bind_nak_reason(r: Result<Vec<pdu::ContextResult>, RpcError>) -> u16 {
     }
 }
 
-#[test]
-fn connections_per_client() {
-    let mut demo = Demo::start(&["--limit", "connections_per_client=2"]);
+/// A demo started with `--limit NAME=2`, the two places taken by a clusapi and an endpoint mapper
+/// connection: asserts a third connection's bind is refused (bind_nak LOCAL_LIMIT_EXCEEDED) and
+/// `logged` is in the log; returns the demo and the two connections.
+fn two_taken_third_refused(limit: &str, logged: &str) -> (Demo, RpcClient, RpcClient) {
+    let demo = Demo::start(&["--limit", &format!("{limit}=2")]);
     let a = RpcClient::clusapi(demo.port);
     let b = RpcClient::epm(demo.epm_port);
     let mut c = RpcClient::connect(demo.port, Auth::alice());
-    assert_eq!(bind_nak_reason(c.bind(clusapi_syntax(), 0)), nak::LOCAL_LIMIT_EXCEEDED);
-    assert_logged(&demo, "too many connections from this client");
+    assert_eq!(bind_nak_reason(c.bind(clusapi_syntax(), 0)), nak::LOCAL_LIMIT_EXCEEDED, "{limit}");
+    assert_logged(&demo, logged);
+    (demo, a, b)
+}
+
+#[test]
+fn connections_per_client() {
+    let (mut demo, a, b) = two_taken_third_refused("connections_per_client", "too many connections from this client");
     a.close();
     // the place comes back once the server has seen the close
     let end = Instant::now() + Duration::from_secs(5);
@@ -66,12 +72,7 @@ fn connections_per_client() {
 
 #[test]
 fn associations() {
-    let mut demo = Demo::start(&["--limit", "associations=2"]);
-    let a = RpcClient::clusapi(demo.port);
-    let _b = RpcClient::epm(demo.epm_port);
-    let mut c = RpcClient::connect(demo.port, Auth::alice());
-    assert_eq!(bind_nak_reason(c.bind(clusapi_syntax(), 0)), nak::LOCAL_LIMIT_EXCEEDED);
-    assert_logged(&demo, "Association limit reached");
+    let (mut demo, a, _b) = two_taken_third_refused("associations", "Association limit reached");
     // joining an existing association group is no new association
     let mut d = RpcClient::connect(demo.port, Auth::alice());
     let r = d.bind(clusapi_syntax(), a.assoc_group_id).expect("joining a live group");

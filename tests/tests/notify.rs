@@ -9,14 +9,12 @@ use std::time::Duration;
 use idl::clusapi::*;
 use idl::{Bool32, ByteOrder, ContextHandle, WString};
 use tests::clusapi_nodes::{open_node, pause_node, resume_node};
+use tests::win::{ERROR_INVALID_FUNCTION, ERROR_NO_MORE_ITEMS, NODE_PAUSED};
 use tests::*;
 
 const LE: ByteOrder = ByteOrder::Little;
 const OBJECT_TYPE_NODE: u32 = 7;
 const NODE_STATE_V2: i64 = 0x10;
-const NODE_PAUSED: u32 = 2;
-const ERROR_INVALID_FUNCTION: u32 = 1;
-const ERROR_NO_MORE_ITEMS: u32 = 259;
 
 fn get_notify_v2(c: &mut RpcClient, port: ContextHandle) -> ApiGetNotifyV2Response {
     let stub = c

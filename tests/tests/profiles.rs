@@ -10,11 +10,11 @@ use idl::clusapi::*;
 use idl::{Bool32, ByteOrder, ConfBytes, ContextHandle};
 use registry_model::{PropValue, PropertyList};
 use tests::clusapi_nodes::open_node;
+use tests::win::ERROR_IO_PENDING;
 use tests::*;
 
 const LE: ByteOrder = ByteOrder::Little;
 const NCA_S_OP_RNG_ERROR: u32 = 0x1C01_0002;
-const ERROR_IO_PENDING: u32 = 997;
 const CLUSCTL_NODE_GET_RO_COMMON_PROPERTIES: u32 = 0x0400_0055;
 const CLUSCTL_CLUSTER_GET_RO_COMMON_PROPERTIES: u32 = 0x0700_0055;
 

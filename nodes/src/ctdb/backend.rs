@@ -657,23 +657,16 @@ impl Shared {
             }
             let base = cache.snap.clone();
             let outcome = pdb::commit(conn, cache.db_id, &base, &updates, deadline).await.map_err(client_err)?;
-            match outcome {
+            // What a won commit keeps of the seqnum probe: a recovery's copy needs a fresh one.
+            let (snap, probe) = match outcome {
                 CommitOutcome::Committed(snap) => {
-                    cache.stats.committed += 1;
                     let probe = cache.probe.map(|(_, generation)| (snap.seqnum, generation));
-                    self.install(cache, snap);
-                    cache.probe = probe;
-                    self.announce_commit(conn).await;
-                    return Ok(out);
+                    (snap, probe)
                 }
                 CommitOutcome::CommittedByRecovery(snap) => {
-                    cache.stats.committed += 1;
                     cache.stats.committed_after_recovery += 1;
                     cache.stats.reads += 1;
-                    self.install(cache, snap);
-                    cache.probe = None;
-                    self.announce_commit(conn).await;
-                    return Ok(out);
+                    (snap, None)
                 }
                 CommitOutcome::Conflict(snap) => {
                     cache.stats.conflicts += 1;
@@ -689,8 +682,14 @@ impl Shared {
                         )));
                     }
                     tokio::time::sleep(retry_pause(attempt)).await;
+                    continue;
                 }
-            }
+            };
+            cache.stats.committed += 1;
+            self.install(cache, snap);
+            cache.probe = probe;
+            self.announce_commit(conn).await;
+            return Ok(out);
         }
     }
 
@@ -1546,26 +1545,33 @@ impl CtdbBackend {
             .map(drop)
     }
 
-    async fn do_pause(&self, pnn: u32) -> BackendResult<()> {
+    /// Pause and stop: refuses a node with any of `down` (or UNKNOWN) set; unless `flag` is
+    /// set already, sends `op` and waits for it; then waits until no public IP is left on it.
+    async fn take_out(
+        &self,
+        pnn: u32,
+        down: CtdbNodeFlags,
+        op: u32,
+        flag: CtdbNodeFlags,
+        what: &str,
+    ) -> BackendResult<()> {
         let conn = self.shared.conn()?;
         let flags = self.view(&conn).await?.flags(pnn)?;
-        if flags.intersects(CtdbNodeFlags::INACTIVE | CtdbNodeFlags::UNKNOWN) {
+        if flags.intersects(down | CtdbNodeFlags::UNKNOWN) {
             return Err(BackendError::NodeDown(pnn));
         }
-        if !flags.contains(CtdbNodeFlags::PERMANENTLY_DISABLED) {
-            self.flag_action(
-                &conn,
-                pnn,
-                opcode::DISABLE_NODE,
-                CtdbNodeFlags::PERMANENTLY_DISABLED,
-                true,
-                &format!("node {pnn} to be disabled"),
-            )
-            .await?;
+        if !flags.contains(flag) {
+            self.flag_action(&conn, pnn, op, flag, true, what).await?;
         }
         self.wait_ips_gone(&conn, pnn).await?;
         self.shared.refresh_after_action(&conn).await;
         Ok(())
+    }
+
+    async fn do_pause(&self, pnn: u32) -> BackendResult<()> {
+        let what = format!("node {pnn} to be disabled");
+        self.take_out(pnn, CtdbNodeFlags::INACTIVE, opcode::DISABLE_NODE, CtdbNodeFlags::PERMANENTLY_DISABLED, &what)
+            .await
     }
 
     async fn do_resume(&self, pnn: u32) -> BackendResult<()> {
@@ -1595,25 +1601,8 @@ impl CtdbBackend {
     }
 
     async fn do_stop(&self, pnn: u32) -> BackendResult<()> {
-        let conn = self.shared.conn()?;
-        let flags = self.view(&conn).await?.flags(pnn)?;
-        if flags.intersects(CtdbNodeFlags::DISCONNECTED | CtdbNodeFlags::UNKNOWN) {
-            return Err(BackendError::NodeDown(pnn));
-        }
-        if !flags.contains(CtdbNodeFlags::STOPPED) {
-            self.flag_action(
-                &conn,
-                pnn,
-                opcode::STOP_NODE,
-                CtdbNodeFlags::STOPPED,
-                true,
-                &format!("node {pnn} to stop"),
-            )
-            .await?;
-        }
-        self.wait_ips_gone(&conn, pnn).await?;
-        self.shared.refresh_after_action(&conn).await;
-        Ok(())
+        let what = format!("node {pnn} to stop");
+        self.take_out(pnn, CtdbNodeFlags::DISCONNECTED, opcode::STOP_NODE, CtdbNodeFlags::STOPPED, &what).await
     }
 
     async fn do_continue(&self, pnn: u32) -> BackendResult<()> {

@@ -282,6 +282,17 @@ impl<'a> Reader<'a> {
         }
         Ok(n)
     }
+
+    /// A counted list: the count (checked as [`Reader::count`] does for `elem_len`-byte
+    /// elements), then each element read with `elem`.
+    fn list<T>(&mut self, elem_len: usize, mut elem: impl FnMut(&mut Self) -> DResult<T>) -> DResult<Vec<T>> {
+        let n = self.count(elem_len)?;
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            out.push(elem(self)?);
+        }
+        Ok(out)
+    }
 }
 
 fn put_u16(out: &mut Vec<u8>, v: u16) {
@@ -294,6 +305,14 @@ fn put_u32(out: &mut Vec<u8>, v: u32) {
 
 fn put_u64(out: &mut Vec<u8>, v: u64) {
     out.extend_from_slice(&v.to_le_bytes());
+}
+
+/// A counted list as [`Reader::list`] reads it: the count, then each element written by `elem`.
+fn put_list<T>(out: &mut Vec<u8>, items: &[T], mut elem: impl FnMut(&T, &mut Vec<u8>)) {
+    put_u32(out, items.len() as u32);
+    for i in items {
+        elem(i, out);
+    }
 }
 
 // ---------------------------------------------------------------- header ----
@@ -643,30 +662,25 @@ pub struct NodeAndFlags {
 
 /// Decodes a `ctdb_node_map` (GET_NODEMAP reply).
 pub fn decode_node_map(buf: &[u8]) -> DResult<Vec<NodeAndFlags>> {
-    let mut r = Reader::new(buf, "node map");
-    let n = r.count(NODE_AND_FLAGS_LEN)?;
-    let mut out = Vec::with_capacity(n);
-    for _ in 0..n {
+    Reader::new(buf, "node map").list(NODE_AND_FLAGS_LEN, |r| {
         let pnn = r.u32()?;
         let flags = r.u32()?;
         let addr = sock_addr_from(r.bytes(SOCK_ADDR_LEN)?).ok();
-        out.push(NodeAndFlags { pnn, flags, addr });
-    }
-    Ok(out)
+        Ok(NodeAndFlags { pnn, flags, addr })
+    })
 }
 
 /// Encodes a `ctdb_node_map` (for tests and fake daemons).
 pub fn encode_node_map(nodes: &[NodeAndFlags]) -> Vec<u8> {
     let mut out = Vec::with_capacity(4 + nodes.len() * NODE_AND_FLAGS_LEN);
-    put_u32(&mut out, nodes.len() as u32);
-    for n in nodes {
-        put_u32(&mut out, n.pnn);
-        put_u32(&mut out, n.flags);
+    put_list(&mut out, nodes, |n, out| {
+        put_u32(out, n.pnn);
+        put_u32(out, n.flags);
         match n.addr {
-            Some(a) => encode_sock_addr(a, &mut out),
+            Some(a) => encode_sock_addr(a, out),
             None => out.resize(out.len() + SOCK_ADDR_LEN, 0),
         }
-    }
+    });
     out
 }
 
@@ -680,21 +694,14 @@ pub struct VnnMap {
 pub fn decode_vnn_map(buf: &[u8]) -> DResult<VnnMap> {
     let mut r = Reader::new(buf, "vnn map");
     let generation = r.u32()?;
-    let n = r.count(4)?;
-    let mut map = Vec::with_capacity(n);
-    for _ in 0..n {
-        map.push(r.u32()?);
-    }
+    let map = r.list(4, Reader::u32)?;
     Ok(VnnMap { generation, map })
 }
 
 pub fn encode_vnn_map(v: &VnnMap) -> Vec<u8> {
     let mut out = Vec::with_capacity(8 + 4 * v.map.len());
     put_u32(&mut out, v.generation);
-    put_u32(&mut out, v.map.len() as u32);
-    for m in &v.map {
-        put_u32(&mut out, *m);
-    }
+    put_list(&mut out, &v.map, |m, out| put_u32(out, *m));
     out
 }
 
@@ -724,21 +731,12 @@ pub fn decode_public_ip(buf: &[u8]) -> DResult<PublicIpEntry> {
 
 /// Decodes a `ctdb_public_ip_list` (GET_PUBLIC_IPS reply).
 pub fn decode_public_ip_list(buf: &[u8]) -> DResult<Vec<PublicIpEntry>> {
-    let mut r = Reader::new(buf, "public ip list");
-    let n = r.count(PUBLIC_IP_LEN)?;
-    let mut out = Vec::with_capacity(n);
-    for _ in 0..n {
-        out.push(decode_public_ip(r.bytes(PUBLIC_IP_LEN)?)?);
-    }
-    Ok(out)
+    Reader::new(buf, "public ip list").list(PUBLIC_IP_LEN, |r| decode_public_ip(r.bytes(PUBLIC_IP_LEN)?))
 }
 
 pub fn encode_public_ip_list(ips: &[(u32, IpAddr)]) -> Vec<u8> {
     let mut out = Vec::with_capacity(4 + ips.len() * PUBLIC_IP_LEN);
-    put_u32(&mut out, ips.len() as u32);
-    for &(pnn, addr) in ips {
-        out.extend_from_slice(&encode_public_ip(pnn, addr));
-    }
+    put_list(&mut out, ips, |&(pnn, addr), out| out.extend_from_slice(&encode_public_ip(pnn, addr)));
     out
 }
 
@@ -770,21 +768,12 @@ fn encode_iface(i: &Iface, out: &mut Vec<u8>) {
 
 /// Decodes a `ctdb_iface_list` (GET_IFACES reply).
 pub fn decode_iface_list(buf: &[u8]) -> DResult<Vec<Iface>> {
-    let mut r = Reader::new(buf, "interface list");
-    let n = r.count(IFACE_LEN)?;
-    let mut out = Vec::with_capacity(n);
-    for _ in 0..n {
-        out.push(decode_iface(&mut r)?);
-    }
-    Ok(out)
+    Reader::new(buf, "interface list").list(IFACE_LEN, decode_iface)
 }
 
 pub fn encode_iface_list(ifaces: &[Iface]) -> Vec<u8> {
     let mut out = Vec::with_capacity(4 + ifaces.len() * IFACE_LEN);
-    put_u32(&mut out, ifaces.len() as u32);
-    for i in ifaces {
-        encode_iface(i, &mut out);
-    }
+    put_list(&mut out, ifaces, encode_iface);
     out
 }
 
@@ -802,11 +791,7 @@ pub fn decode_public_ip_info(buf: &[u8]) -> DResult<PublicIpInfo> {
     let mut r = Reader::new(buf, "public ip info");
     let ip = decode_public_ip(r.bytes(PUBLIC_IP_LEN)?)?;
     let active_idx = r.u32()?;
-    let n = r.count(IFACE_LEN)?;
-    let mut ifaces = Vec::with_capacity(n);
-    for _ in 0..n {
-        ifaces.push(decode_iface(&mut r)?);
-    }
+    let ifaces = r.list(IFACE_LEN, decode_iface)?;
     Ok(PublicIpInfo { ip, active_idx, ifaces })
 }
 
@@ -818,10 +803,7 @@ pub fn encode_public_ip_info(info: &PublicIpInfo) -> Vec<u8> {
         None => out.resize(out.len() + SOCK_ADDR_LEN, 0),
     }
     put_u32(&mut out, info.active_idx);
-    put_u32(&mut out, info.ifaces.len() as u32);
-    for i in &info.ifaces {
-        encode_iface(i, &mut out);
-    }
+    put_list(&mut out, &info.ifaces, encode_iface);
     out
 }
 
@@ -1049,25 +1031,20 @@ impl DbIdEntry {
 }
 
 pub fn decode_dbid_map(buf: &[u8]) -> DResult<Vec<DbIdEntry>> {
-    let mut r = Reader::new(buf, "db map");
-    let n = r.count(DBID_LEN)?;
-    let mut out = Vec::with_capacity(n);
-    for _ in 0..n {
+    Reader::new(buf, "db map").list(DBID_LEN, |r| {
         let db_id = r.u32()?;
         let flags = r.bytes(1)?[0];
         let _pad = r.bytes(3)?;
-        out.push(DbIdEntry { db_id, flags });
-    }
-    Ok(out)
+        Ok(DbIdEntry { db_id, flags })
+    })
 }
 
 pub fn encode_dbid_map(dbs: &[DbIdEntry]) -> Vec<u8> {
     let mut out = Vec::with_capacity(4 + dbs.len() * DBID_LEN);
-    put_u32(&mut out, dbs.len() as u32);
-    for d in dbs {
-        put_u32(&mut out, d.db_id);
+    put_list(&mut out, dbs, |d, out| {
+        put_u32(out, d.db_id);
         out.extend_from_slice(&[d.flags, 0, 0, 0]);
-    }
+    });
     out
 }
 

@@ -1,7 +1,8 @@
 //! Shared by the tests that run a real loopback CTDB cluster with
 //! `scripts/ctdb-local-cluster` (see `ctdb_cluster.rs` for the conventions):
-//! one such cluster per host, serialised by an exclusive `flock` on
-//! [`LOCK`], in the fixed directory [`DIR`], stopped by [`Cluster`]'s drop.
+//! one such cluster per host, serialised by the workspace tests' [`HostLock`] (the
+//! `tests` crate's loopback cluster takes the same one), in the fixed directory [`DIR`],
+//! stopped by [`Cluster`]'s drop.
 //!
 //! [`Ctdb`] says which ctdbd runs it: the installed one (Samba 4.22 from
 //! bookworm-backports in CI) or Debian 12's own CTDB 4.17, unpacked by
@@ -10,13 +11,11 @@
 
 #![allow(dead_code)]
 
-use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-pub const DIR: &str = "/tmp/clusapid-ctdb-cluster-test";
-pub const LOCK: &str = "/tmp/clusapid-ctdb-cluster.lock";
+pub use tests::ctdb::{HostLock, DIR};
 
 pub fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/ctdb-local-cluster")
@@ -39,6 +38,15 @@ impl Ctdb {
     pub fn debian12_417() -> Option<Ctdb> {
         let root = PathBuf::from(CTDB_417_ROOT);
         root.join("usr/sbin/ctdbd").exists().then_some(Ctdb::Unpacked(root))
+    }
+
+    /// Starts every node of the 3-node cluster in [`DIR`] that is not running and waits until
+    /// all are healthy.
+    pub fn start_cluster(&self) {
+        let t = Instant::now();
+        let o = self.command().args(["start", DIR, "--nodes", "3"]).output().expect("run ctdb-local-cluster");
+        assert!(o.status.success(), "cluster start failed:\n{}", text(&o));
+        println!("cluster (re)started in {:.1}s", t.elapsed().as_secs_f64());
     }
 
     /// The script with this installation's environment.
@@ -71,7 +79,8 @@ pub fn ctdb_417_or_skip(test: &str) -> Option<Ctdb> {
     None
 }
 
-/// The two tests of a real-cluster check, both running the test file's `exercise(ctdb)`:
+/// The two tests of a real-cluster check, both running the test file's `exercise(cluster)`
+/// through [`exercise_on`]:
 /// `$installed` on the installed CTDB (skipped as [`ctdbd_or_skip`] says) and `$old` on
 /// Debian 12's own CTDB 4.17 (skipped as [`ctdb_417_or_skip`] says); `$what` names them in
 /// the skip messages.
@@ -83,16 +92,24 @@ macro_rules! on_both_ctdb_versions {
             if !common::ctdbd_or_skip($what) {
                 return;
             }
-            exercise(common::Ctdb::Installed).await;
+            common::exercise_on(common::Ctdb::Installed, exercise).await;
         }
 
         $(#[$old_doc])*
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
         async fn $old() {
             let Some(ctdb) = common::ctdb_417_or_skip(concat!($what, " (4.17)")) else { return };
-            exercise(ctdb).await;
+            common::exercise_on(ctdb, exercise).await;
         }
     };
+}
+
+/// Runs a real-cluster test's `exercise` on a fresh cluster of `ctdb` (see [`Cluster::fresh_with`])
+/// and says how long the whole took.
+pub async fn exercise_on<F: std::future::Future<Output = ()>>(ctdb: Ctdb, exercise: impl FnOnce(Cluster) -> F) {
+    let t = Instant::now();
+    exercise(Cluster::fresh_with(ctdb)).await;
+    println!("whole test took {:?}", t.elapsed());
 }
 
 pub fn have_ctdbd() -> bool {
@@ -118,26 +135,11 @@ pub fn text(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
-/// Holds the cross-process lock; released when dropped (fd closed).
-pub struct HostLock {
-    _file: std::fs::File,
-}
-
-impl HostLock {
-    pub fn take() -> Self {
-        let f =
-            std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(LOCK).expect("open lock file");
-        // SAFETY: flock on a file descriptor we own; blocks until free.
-        let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
-        assert_eq!(r, 0, "flock {LOCK}");
-        HostLock { _file: f }
-    }
-}
-
-/// The loopback cluster; stopped (and cleaned up) on drop.
+/// The loopback cluster; stopped (and cleaned up) on drop, then the host lock is released.
 pub struct Cluster {
     pub dir: PathBuf,
     pub ctdb: Ctdb,
+    _lock: HostLock,
 }
 
 impl Cluster {
@@ -147,9 +149,11 @@ impl Cluster {
         Cluster::fresh_with(Ctdb::Installed)
     }
 
-    /// The same with the CTDB installation `ctdb`.
+    /// The same with the CTDB installation `ctdb`; waits for the host lock first.
     pub fn fresh_with(ctdb: Ctdb) -> Cluster {
-        let c = Cluster { dir: DIR.into(), ctdb };
+        let lock = HostLock::take();
+        println!("CTDB: {ctdb:?}");
+        let c = Cluster { dir: DIR.into(), ctdb, _lock: lock };
         let _ = c.script(&["stop", DIR, "--clean"]);
         let _ = std::fs::remove_dir_all(DIR);
         c.start();
@@ -173,10 +177,7 @@ impl Cluster {
 
     /// Starts every node that is not running and waits until all are healthy.
     pub fn start(&self) {
-        let t = Instant::now();
-        let o = self.script(&["start", DIR, "--nodes", "3"]);
-        assert!(o.status.success(), "cluster start failed:\n{}", text(&o));
-        println!("cluster (re)started in {:.1}s", t.elapsed().as_secs_f64());
+        self.ctdb.start_cluster();
     }
 
     /// Stops the ctdbd of node `pnn` (SIGTERM, then its eventd).
@@ -199,20 +200,7 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        let clean = !std::thread::panicking();
-        let mut args = vec!["stop", DIR];
-        if clean {
-            args.push("--clean");
-        }
-        let o = self.script(&args);
-        if !o.status.success() {
-            eprintln!("cluster stop failed: {}", text(&o));
-        } else if clean {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-        if !clean {
-            eprintln!("test failed: logs kept in {DIR}/node.*/log.ctdb");
-        }
+        tests::ctdb::stop_on_drop(|args| self.script(args));
     }
 }
 

@@ -73,7 +73,30 @@ pub const MAX_TRAILING: usize = 7;
 trait Stub: Sized + PartialEq {
     fn decode(stub: &[u8], order: ByteOrder) -> NdrResult<Self>;
     fn encode(&self) -> Vec<u8>;
-    fn status(&self) -> Option<u32>;
+    /// The status a response carries; requests have none.
+    fn status(&self) -> Option<u32> {
+        None
+    }
+}
+
+/// Implements [`Stub`] for one generated type through its `decode_stub` and `to_stub`; a
+/// response names the function that reads its status.
+macro_rules! impl_stub {
+    ($ty:ty $(, status: $status:path)?) => {
+        impl Stub for $ty {
+            fn decode(stub: &[u8], order: ByteOrder) -> NdrResult<Self> {
+                Self::decode_stub(stub, order)
+            }
+            fn encode(&self) -> Vec<u8> {
+                self.to_stub()
+            }
+            $(
+                fn status(&self) -> Option<u32> {
+                    $status(self)
+                }
+            )?
+        }
+    };
 }
 
 /// Decodes `stub` as `T`, and finds how much of it the decoder used: decoding is sequential and
@@ -113,28 +136,8 @@ fn check<T: Stub>(stub: &[u8], order: ByteOrder) -> Result<Decoded, String> {
 macro_rules! op_table {
     ($decode:ident, $table_check:ident, $iface:path, $module:ident; $( $opnum:literal $req:ident $resp:ident, )*) => {
         $(
-            impl Stub for idl::$module::$req {
-                fn decode(stub: &[u8], order: ByteOrder) -> NdrResult<Self> {
-                    Self::decode_stub(stub, order)
-                }
-                fn encode(&self) -> Vec<u8> {
-                    self.to_stub()
-                }
-                fn status(&self) -> Option<u32> {
-                    None
-                }
-            }
-            impl Stub for idl::$module::$resp {
-                fn decode(stub: &[u8], order: ByteOrder) -> NdrResult<Self> {
-                    Self::decode_stub(stub, order)
-                }
-                fn encode(&self) -> Vec<u8> {
-                    self.to_stub()
-                }
-                fn status(&self) -> Option<u32> {
-                    idl::$module::$resp::status(self)
-                }
-            }
+            impl_stub!(idl::$module::$req);
+            impl_stub!(idl::$module::$resp, status: idl::$module::$resp::status);
         )*
 
         fn $decode(opnum: u16, response: bool, stub: &[u8], order: ByteOrder) -> Option<Result<Decoded, String>> {
