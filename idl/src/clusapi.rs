@@ -29,14 +29,13 @@ crate::ndr_struct! {
     }
 }
 
-/// [MS-CMRP 2.2.3.5] ENUM_LIST: a conformant struct `{ DWORD EntryCount; ENUM_ENTRY Entry[] }`;
-/// the array's max_count is marshalled before the struct.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct EnumList {
-    pub entries: Vec<EnumEntry>,
+conformant_list! {
+    /// [MS-CMRP 2.2.3.5] ENUM_LIST: a conformant struct `{ DWORD EntryCount; ENUM_ENTRY Entry[] }`;
+    /// the array's max_count is marshalled before the struct.
+    pub struct EnumList {
+        pub entries: Vec<EnumEntry>,
+    }
 }
-
-conformant_list!(EnumList, entries, EnumEntry);
 
 crate::ndr_struct! {
     /// [MS-CMRP 2.2.3.1] CLUSTER_OPERATIONAL_VERSION_INFO.
@@ -250,23 +249,21 @@ crate::ndr_struct! {
     }
 }
 
-/// [MS-CMRP 2.2.3] GROUP_ENUM_LIST: conformant struct `{ DWORD EntryCount;
-/// GROUP_ENUM_ENTRY Entry[] }`.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct GroupEnumList {
-    pub entries: Vec<GroupEnumEntry>,
+conformant_list! {
+    /// [MS-CMRP 2.2.3] GROUP_ENUM_LIST: conformant struct `{ DWORD EntryCount;
+    /// GROUP_ENUM_ENTRY Entry[] }`.
+    pub struct GroupEnumList {
+        pub entries: Vec<GroupEnumEntry>,
+    }
 }
 
-conformant_list!(GroupEnumList, entries, GroupEnumEntry);
-
-/// [MS-CMRP 2.2.3] RESOURCE_ENUM_LIST: conformant struct `{ DWORD EntryCount;
-/// RESOURCE_ENUM_ENTRY Entry[] }`.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct ResourceEnumList {
-    pub entries: Vec<ResourceEnumEntry>,
+conformant_list! {
+    /// [MS-CMRP 2.2.3] RESOURCE_ENUM_LIST: conformant struct `{ DWORD EntryCount;
+    /// RESOURCE_ENUM_ENTRY Entry[] }`.
+    pub struct ResourceEnumList {
+        pub entries: Vec<ResourceEnumEntry>,
+    }
 }
-
-conformant_list!(ResourceEnumList, entries, ResourceEnumEntry);
 
 /// [MS-CMRP 2.2.2.8] CLUSTER_REG_BATCH_COMMAND values used in [`BatchUpdateCommand`].
 pub mod batch_command {

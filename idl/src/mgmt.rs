@@ -43,12 +43,13 @@ crate::ndr_struct! {
     }
 }
 
-/// `rpc_if_id_vector_t`: a conformant struct `{ unsigned32 count; [size_is(count)]
-/// rpc_if_id_p_t if_id[] }` whose elements are full pointers to [`RpcIfId`]. The array's
-/// max_count precedes the struct; the pointees follow the pointer array.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct RpcIfIdVector {
-    pub if_id: Vec<Option<RpcIfId>>,
+conformant_list! {
+    /// `rpc_if_id_vector_t`: a conformant struct `{ unsigned32 count; [size_is(count)]
+    /// rpc_if_id_p_t if_id[] }` whose elements are full pointers to [`RpcIfId`]. The array's
+    /// max_count precedes the struct; the pointees follow the pointer array.
+    pub struct RpcIfIdVector {
+        pub if_id: Vec<Option<RpcIfId>>,
+    }
 }
 
 impl RpcIfIdVector {
@@ -57,8 +58,6 @@ impl RpcIfIdVector {
         RpcIfIdVector { if_id: ids.into_iter().map(Some).collect() }
     }
 }
-
-conformant_list!(RpcIfIdVector, if_id, Option<RpcIfId>);
 
 crate::rpc_interface! {
     /// mgmt v1.0 ([C706] appendix Q).

@@ -57,12 +57,25 @@ pub(crate) use conf_var_list;
 
 conf_var_list!(ConfVarArray<T>, items, T);
 
-/// Implements [`NdrType`] for a conformant list struct `{ DWORD EntryCount; [size_is(EntryCount)]
-/// ENTRY Entry[] }` held as a struct with the entries in its one `Vec` member: max_count,
+/// Declares a conformant list struct `{ DWORD EntryCount; [size_is(EntryCount)] ENTRY Entry[] }`,
+/// held with the entries in its one `Vec` member, and implements [`NdrType`] for it: max_count,
 /// EntryCount (the decoder requires the two equal), the entries' scalar parts, then their
-/// pointees. `conformant_list!(EnumList, entries, EnumEntry)`.
+/// pointees.
+///
+/// ```ignore
+/// conformant_list! {
+///     /// [MS-CMRP 2.2.3.5] ENUM_LIST
+///     pub struct EnumList { pub entries: Vec<EnumEntry> }
+/// }
+/// ```
 macro_rules! conformant_list {
-    ($list:ident, $field:ident, $entry:ty) => {
+    ($(#[$meta:meta])* pub struct $list:ident { pub $field:ident : Vec<$entry:ty> $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, Default, PartialEq)]
+        pub struct $list {
+            pub $field: Vec<$entry>,
+        }
+
         impl $crate::ndr::NdrType for $list {
             const ALIGN: usize = 4;
             const MIN_WIRE: usize = 8;
