@@ -245,6 +245,24 @@ mod tests {
         (NtlmSession::new(key, flags, Role::Client).unwrap(), NtlmSession::new(key, flags, Role::Server).unwrap())
     }
 
+    /// Seals `data` of a copy of `plain` as `from`, signing all of it, checks that only `data`
+    /// changed, and that `to` unseals it back to `plain`.
+    fn seal_and_unseal(from: &mut NtlmSession, to: &mut NtlmSession, plain: &[u8], data: Range<usize>) {
+        let mut pdu = plain.to_vec();
+        let sig = from.seal(&mut pdu, data.clone(), plain.len());
+        assert_ne!(pdu[data.clone()], plain[data.clone()], "sealed part left as it was");
+        assert_eq!(pdu[..data.start], plain[..data.start], "clear part before the sealed one changed");
+        assert_eq!(pdu[data.end..], plain[data.end..], "clear part after the sealed one changed");
+        to.unseal(&mut pdu, data, plain.len(), &sig).unwrap();
+        assert_eq!(pdu, plain);
+    }
+
+    /// Signs `msg` as `from` and checks that `to` accepts the signature.
+    fn sign_and_verify(from: &mut NtlmSession, to: &mut NtlmSession, msg: &[u8]) {
+        let sig = from.sign(msg);
+        to.verify(msg, &sig).unwrap();
+    }
+
     /// MS-NLMP 4.2.4.4: sealing "Plaintext" (UTF-16) with RandomSessionKey
     /// 0x55.. as the client, sequence number 0.
     #[test]
@@ -283,22 +301,10 @@ mod tests {
             for i in 0..10u8 {
                 // Header (signed, clear) + body (sealed) like a DCE/RPC PDU.
                 let plain: Vec<u8> = (0..40).map(|b| b ^ i).collect();
-                let mut pdu = plain.clone();
-                let sig = c.seal(&mut pdu, 16..40, 40);
-                assert_ne!(pdu[16..], plain[16..]);
-                assert_eq!(pdu[..16], plain[..16]);
-                s.unseal(&mut pdu, 16..40, 40, &sig).unwrap();
-                assert_eq!(pdu, plain);
-
-                let mut reply = plain.clone();
-                let sig = s.seal(&mut reply, 8..30, 40);
-                c.unseal(&mut reply, 8..30, 40, &sig).unwrap();
-                assert_eq!(reply, plain);
-
-                let sig = s.sign(&plain);
-                c.verify(&plain, &sig).unwrap();
-                let sig = c.sign(&plain);
-                s.verify(&plain, &sig).unwrap();
+                seal_and_unseal(&mut c, &mut s, &plain, 16..40);
+                seal_and_unseal(&mut s, &mut c, &plain, 8..30);
+                sign_and_verify(&mut s, &mut c, &plain);
+                sign_and_verify(&mut c, &mut s, &plain);
             }
         }
     }
