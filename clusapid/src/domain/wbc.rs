@@ -17,7 +17,7 @@ use std::sync::{Arc, OnceLock};
 
 use auth::{AuthError, NtlmLogon, NtlmVerifier, VerifiedLogon};
 
-use super::dl::{DlError, Library};
+use super::dl::{library_functions, DlError};
 use super::sid::{self, Sid};
 
 const WBC_MAXSUBAUTHS: usize = 15;
@@ -141,49 +141,34 @@ const NT_STATUS_LOGON_FAILURE: u32 = 0xC000_006D;
 const NT_STATUS_WRONG_PASSWORD: u32 = 0xC000_006A;
 const NT_STATUS_NO_SUCH_USER: u32 = 0xC000_0064;
 
-type CtxCreate = unsafe extern "C" fn() -> *mut c_void;
-type CtxFree = unsafe extern "C" fn(*mut c_void);
-type FreeMemory = unsafe extern "C" fn(*mut c_void);
-type CtxPing = unsafe extern "C" fn(*mut c_void) -> c_int;
-type CtxAuth = unsafe extern "C" fn(
-    *mut c_void,
-    *const WbcAuthUserParams,
-    *mut *mut WbcAuthUserInfo,
-    *mut *mut WbcAuthErrorInfo,
-) -> c_int;
-type CtxLookupName =
-    unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char, *mut WbcDomainSid, *mut c_int) -> c_int;
-type CtxGetSidAliases =
-    unsafe extern "C" fn(*mut c_void, *const WbcDomainSid, *mut WbcDomainSid, u32, *mut *mut u32, *mut u32) -> c_int;
-
-/// The functions of libwbclient clusapid uses.
-struct Api {
-    ctx_create: CtxCreate,
-    ctx_free: CtxFree,
-    free_memory: FreeMemory,
-    ping: CtxPing,
-    auth: CtxAuth,
-    lookup_name: CtxLookupName,
-    get_sid_aliases: CtxGetSidAliases,
-    _lib: Library,
-}
-
-impl Api {
-    fn load() -> Result<Api, DlError> {
-        let lib = Library::open("libwbclient.so.0")?;
-        // SAFETY: each type is the C prototype of wbclient.h for that symbol.
-        unsafe {
-            Ok(Api {
-                ctx_create: lib.func("wbcCtxCreate")?,
-                ctx_free: lib.func("wbcCtxFree")?,
-                free_memory: lib.func("wbcFreeMemory")?,
-                ping: lib.func("wbcCtxPing")?,
-                auth: lib.func("wbcCtxAuthenticateUserEx")?,
-                lookup_name: lib.func("wbcCtxLookupName")?,
-                get_sid_aliases: lib.func("wbcCtxGetSidAliases")?,
-                _lib: lib,
-            })
-        }
+library_functions! {
+    /// The functions of libwbclient clusapid uses; the prototypes are those of wbclient.h.
+    struct Api from "libwbclient.so.0" {
+        ctx_create: fn wbcCtxCreate() -> *mut c_void;
+        ctx_free: fn wbcCtxFree(*mut c_void);
+        free_memory: fn wbcFreeMemory(*mut c_void);
+        ping: fn wbcCtxPing(*mut c_void) -> c_int;
+        auth: fn wbcCtxAuthenticateUserEx(
+            *mut c_void,
+            *const WbcAuthUserParams,
+            *mut *mut WbcAuthUserInfo,
+            *mut *mut WbcAuthErrorInfo,
+        ) -> c_int;
+        lookup_name: fn wbcCtxLookupName(
+            *mut c_void,
+            *const c_char,
+            *const c_char,
+            *mut WbcDomainSid,
+            *mut c_int,
+        ) -> c_int;
+        get_sid_aliases: fn wbcCtxGetSidAliases(
+            *mut c_void,
+            *const WbcDomainSid,
+            *mut WbcDomainSid,
+            u32,
+            *mut *mut u32,
+            *mut u32,
+        ) -> c_int;
     }
 }
 
@@ -209,7 +194,7 @@ pub enum WbcError {
 /// One thread's libwbclient context, freed with the thread.
 struct ThreadCtx {
     ctx: *mut c_void,
-    free: CtxFree,
+    free: unsafe extern "C" fn(*mut c_void),
 }
 
 impl Drop for ThreadCtx {
