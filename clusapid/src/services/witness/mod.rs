@@ -676,19 +676,22 @@ impl WitnessService {
             .collect()
     }
 
-    /// The checks Register and RegisterEx share, in the order smbtorture expects: an
+    /// The steps Register and RegisterEx share, in the order smbtorture expects: an
     /// authenticated caller, the method's protocol version (ERROR_REVISION_MISMATCH before
-    /// anything else), then the names ([`check_names`]). Returns the snapshot they were checked
-    /// against and the registered address.
-    fn admit(
+    /// anything else), the names ([`check_names`]), the share (RegisterEx: one of the Samba
+    /// shares, the File Server role's, else ERROR_INVALID_STATE), then the client's limit.
+    /// Returns the new registration, not yet added, and the snapshot it was checked against.
+    #[allow(clippy::too_many_arguments)]
+    fn new_registration(
         &self,
         ctx: &CallCtx,
         want_version: u32,
         version: u32,
-        net_name: &Option<WString>,
+        net_name: Option<WString>,
+        share_name: Option<WString>,
         ip_address: &Option<WString>,
-        client: &Option<WString>,
-    ) -> Result<(Arc<ClusterState>, IpAddr), u32> {
+        client: Option<WString>,
+    ) -> Result<(Arc<ClusterState>, Registration), u32> {
         if ctx.principal.is_none() && ctx.access.is_none() {
             return Err(ERROR_ACCESS_DENIED);
         }
@@ -697,7 +700,18 @@ impl WitnessService {
         }
         let snap = self.backend.snapshot();
         let ip = check_names(&snap, net_name.as_ref(), ip_address.as_ref(), client.as_ref())?;
-        Ok((snap, ip))
+        if let Some(share) = &share_name {
+            if !snap.shares.iter().any(|s| names_equal(s, share.as_str())) {
+                return Err(ERROR_INVALID_STATE);
+            }
+        }
+        let slot = self.client_slot(ctx)?;
+        let net_name = net_name.map(|s| s.0).unwrap_or_default();
+        let mut reg = Registration::new(self.registry.next_id(), ctx, &snap, version, net_name, ip);
+        reg._slot = Some(slot);
+        reg.share_name = share_name.map(|s| s.0);
+        reg.client_computer_name = client.map(|s| s.0).unwrap_or_default();
+        Ok((snap, reg))
     }
 
     fn remove(&self, ctx: &CallCtx, h: &ContextHandle) -> u32 {
@@ -746,7 +760,7 @@ impl WitnessServer for WitnessService {
         ctx: &CallCtx,
         _req: WitnessrGetInterfaceListRequest,
     ) -> WitnessrGetInterfaceListResponse {
-        let fail = |code| WitnessrGetInterfaceListResponse { interface_list: None, result: WError(code) };
+        let fail = WitnessrGetInterfaceListResponse::error;
         if ctx.principal.is_none() && ctx.access.is_none() {
             return fail(ERROR_ACCESS_DENIED);
         }
@@ -775,23 +789,11 @@ impl WitnessServer for WitnessService {
     /// IpAddress does not match any of the IP addresses of the interfaces, the server MUST stop
     /// processing the request and return ERROR_INVALID_STATE".
     async fn witnessr_register(&self, ctx: &CallCtx, req: WitnessrRegisterRequest) -> WitnessrRegisterResponse {
-        let fail = |code| WitnessrRegisterResponse { context: ContextHandle::NULL, result: WError(code) };
-        let (snap, ip) =
-            match self.admit(ctx, WITNESS_V1, req.version, &req.net_name, &req.ip_address, &req.client_computer_name) {
-                Ok(v) => v,
-                Err(code) => return fail(code),
-            };
-        let slot = match self.client_slot(ctx) {
-            Ok(s) => s,
-            Err(code) => return fail(code),
-        };
-        let net_name = req.net_name.map(|s| s.0).unwrap_or_default();
-        let mut reg = Registration::new(self.registry.next_id(), ctx, &snap, WITNESS_V1, net_name, ip);
-        reg._slot = Some(slot);
-        reg.client_computer_name = req.client_computer_name.map(|s| s.0).unwrap_or_default();
-        match self.registry.add(reg, &ctx.group) {
-            Some(context) => WitnessrRegisterResponse { context, result: WError(ERROR_SUCCESS) },
-            None => fail(ERROR_NO_SYSTEM_RESOURCES),
+        let (net, ip, client) = (req.net_name, &req.ip_address, req.client_computer_name);
+        let reg = self.new_registration(ctx, WITNESS_V1, req.version, net, None, ip, client);
+        match reg.and_then(|(_, reg)| self.registry.add(reg, &ctx.group).ok_or(ERROR_NO_SYSTEM_RESOURCES)) {
+            Ok(context) => WitnessrRegisterResponse { context, result: WError(ERROR_SUCCESS) },
+            Err(code) => WitnessrRegisterResponse::error(code),
         }
     }
 
@@ -814,7 +816,7 @@ impl WitnessServer for WitnessService {
         ctx: &CallCtx,
         req: WitnessrAsyncNotifyRequest,
     ) -> WitnessrAsyncNotifyResponse {
-        let fail = |code| WitnessrAsyncNotifyResponse { resp: None, result: WError(code) };
+        let fail = WitnessrAsyncNotifyResponse::error;
         if ctx.principal.is_none() && ctx.access.is_none() {
             return fail(ERROR_ACCESS_DENIED);
         }
@@ -858,26 +860,11 @@ impl WitnessServer for WitnessService {
     /// is not a public address. KeepAliveTimeout is in seconds; 0 means
     /// [`WitnessService::default_keep_alive`].
     async fn witnessr_register_ex(&self, ctx: &CallCtx, req: WitnessrRegisterExRequest) -> WitnessrRegisterExResponse {
-        let fail = |code| WitnessrRegisterExResponse { context: ContextHandle::NULL, result: WError(code) };
-        let (snap, ip) =
-            match self.admit(ctx, WITNESS_V2, req.version, &req.net_name, &req.ip_address, &req.client_computer_name) {
-                Ok(v) => v,
-                Err(code) => return fail(code),
-            };
-        if let Some(share) = &req.share_name {
-            if !snap.shares.iter().any(|s| names_equal(s, share.as_str())) {
-                return fail(ERROR_INVALID_STATE);
-            }
-        }
-        let slot = match self.client_slot(ctx) {
-            Ok(s) => s,
-            Err(code) => return fail(code),
+        let (net, share, ip, client) = (req.net_name, req.share_name, &req.ip_address, req.client_computer_name);
+        let (snap, mut reg) = match self.new_registration(ctx, WITNESS_V2, req.version, net, share, ip, client) {
+            Ok(v) => v,
+            Err(code) => return WitnessrRegisterExResponse::error(code),
         };
-        let net_name = req.net_name.map(|s| s.0).unwrap_or_default();
-        let mut reg = Registration::new(self.registry.next_id(), ctx, &snap, WITNESS_V2, net_name, ip);
-        reg._slot = Some(slot);
-        reg.share_name = req.share_name.map(|s| s.0);
-        reg.client_computer_name = req.client_computer_name.map(|s| s.0).unwrap_or_default();
         reg.flags = req.flags;
         if reg.ip_notification() {
             // what the registration starts from is what address changes are measured against
@@ -889,7 +876,7 @@ impl WitnessServer for WitnessService {
         });
         match self.registry.add(reg, &ctx.group) {
             Some(context) => WitnessrRegisterExResponse { context, result: WError(ERROR_SUCCESS) },
-            None => fail(ERROR_NO_SYSTEM_RESOURCES),
+            None => WitnessrRegisterExResponse::error(ERROR_NO_SYSTEM_RESOURCES),
         }
     }
 
