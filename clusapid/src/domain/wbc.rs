@@ -121,6 +121,21 @@ struct WbcAuthErrorInfo {
     authoritative: u8,
 }
 
+// The structures as wbclient.h lays them out on LP64 targets (x86_64, aarch64), checked when
+// compiling.
+#[cfg(target_pointer_width = "64")]
+const _: () = {
+    use std::mem::{offset_of, size_of};
+    assert!(size_of::<WbcDomainSid>() == 68);
+    assert!(size_of::<WbcSidWithAttr>() == 72);
+    assert!(size_of::<WbcPassword>() == 40);
+    assert!(size_of::<WbcAuthUserParams>() == 80);
+    assert!(offset_of!(WbcAuthUserParams, password) == 40);
+    assert!(offset_of!(WbcAuthUserInfo, user_session_key) == 52);
+    assert!(offset_of!(WbcAuthUserInfo, num_sids) == 168);
+    assert!(offset_of!(WbcAuthErrorInfo, authoritative) == 32);
+};
+
 /// `wbcErr` values.
 mod err {
     pub const SUCCESS: i32 = 0;
@@ -521,19 +536,6 @@ impl NtlmVerifier for WinbindVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn layouts_match_wbclient_h() {
-        // x86_64 / aarch64 LP64 sizes of the C structures
-        assert_eq!(std::mem::size_of::<WbcDomainSid>(), 68);
-        assert_eq!(std::mem::size_of::<WbcSidWithAttr>(), 72);
-        assert_eq!(std::mem::size_of::<WbcPassword>(), 40);
-        assert_eq!(std::mem::size_of::<WbcAuthUserParams>(), 80);
-        assert_eq!(std::mem::offset_of!(WbcAuthUserParams, password), 40);
-        assert_eq!(std::mem::offset_of!(WbcAuthUserInfo, user_session_key), 52);
-        assert_eq!(std::mem::offset_of!(WbcAuthUserInfo, num_sids), 168);
-        assert_eq!(std::mem::offset_of!(WbcAuthErrorInfo, authoritative), 32);
-    }
 
     #[test]
     fn sid_conversions() {
