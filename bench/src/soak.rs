@@ -87,32 +87,29 @@ struct Client {
 }
 
 impl Client {
-    /// One call; the latency is recorded under `name`; `status` extracts the reply's status.
-    async fn call(
-        &mut self,
-        name: &'static str,
-        opnum: u16,
-        stub: &[u8],
-        status: impl Fn(&[u8]) -> Option<u32>,
-    ) -> Result<Vec<u8>, ()> {
+    /// One call of `req`: its latency is recorded under the operation's name; the reply must
+    /// decode and carry status 0.
+    async fn op<R: Op>(&mut self, req: R) -> Result<R::Response, ()> {
+        let (opnum, stub) = req.opnum_stub();
+        let name = Clusapi::op_name(opnum).unwrap_or("unknown operation");
         let t = Instant::now();
-        let r = self.conn.call(opnum, stub).await;
+        let r = self.conn.call(opnum, &stub).await;
         let us = u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX);
-        match r {
-            Ok(out) => match status(&out) {
-                Some(0) => {
+        match r.map(|out| R::decode(&out)) {
+            Ok(Some(resp)) => match R::status(&resp) {
+                0 => {
                     self.stats.lat.entry(name).or_default().push(us);
-                    Ok(out)
+                    Ok(resp)
                 }
-                Some(s) => {
+                s => {
                     self.stats.error(name, format!("status {s}"));
                     Err(())
                 }
-                None => {
-                    self.stats.error(name, "undecodable response");
-                    Err(())
-                }
             },
+            Ok(None) => {
+                self.stats.error(name, "undecodable response");
+                Err(())
+            }
             Err(e) => {
                 self.stats.error(name, e);
                 Err(())
@@ -149,114 +146,87 @@ async fn connect(cfg: &SoakCfg, stats: &mut Stats) -> Option<Conn> {
     }
 }
 
-fn st<T, F: Fn(&T) -> u32>(decode: fn(&[u8], ByteOrder) -> idl::NdrResult<T>, f: F) -> impl Fn(&[u8]) -> Option<u32> {
-    move |b| decode(b, LE).ok().map(|r| f(&r))
-}
-
 /// One Failover-Cluster-Manager-like refresh. Returns the number of calls made.
 async fn refresh(c: &mut Client, cfg: &SoakCfg, node: &str) -> Result<u64, ()> {
     let mut n = 0u64;
     macro_rules! call {
-        ($name:literal, $req:expr, $resp:ident, $f:expr) => {{
-            let out =
-                c.call($name, $req.to_stub_opnum().0, &$req.to_stub_opnum().1, st($resp::decode_stub, $f)).await?;
+        ($req:expr) => {{
+            let r = c.op($req).await?;
             n += 1;
             think(cfg).await;
-            $resp::decode_stub(&out, LE).map_err(|_| ())?
+            r
         }};
     }
     // the *Control calls: one control code on one object, no input, up to 8 KiB of output
     macro_rules! control {
-        ($name:literal, $req:ident { $obj:ident: $h:expr }, $code:expr, $resp:ident) => {
-            call!(
-                $name,
-                $req { $obj: $h, control_code: $code, in_buffer: None, in_buffer_size: 0, out_buffer_size: 8192 },
-                $resp,
-                |r| r.result.0
-            )
+        ($req:ident { $obj:ident: $h:expr }, $code:expr) => {
+            call!($req { $obj: $h, control_code: $code, in_buffer: None, in_buffer_size: 0, out_buffer_size: 8192 })
         };
     }
-    let cl = call!("ApiOpenCluster", ApiOpenClusterRequest {}, ApiOpenClusterResponse, |r| r.status.0);
-    call!(
-        "ApiCreateEnum",
-        ApiCreateEnumRequest { enum_type: CLUSTER_ENUM_NODE_RESOURCE_GROUP },
-        ApiCreateEnumResponse,
-        |r| r.result.0
-    );
-    let nd =
-        call!("ApiOpenNode", ApiOpenNodeRequest { node_name: WString::new(node) }, ApiOpenNodeResponse, |r| r.status.0);
-    call!("ApiGetNodeState", ApiGetNodeStateRequest { node: nd.node }, ApiGetNodeStateResponse, |r| r.result.0);
-    control!(
-        "ApiNodeControl",
-        ApiNodeControlRequest { node: nd.node },
-        NODE_GET_RO_COMMON_PROPERTIES,
-        ApiNodeControlResponse
-    );
-    call!("ApiCloseNode", ApiCloseNodeRequest { node: nd.node }, ApiCloseNodeResponse, |r| r.result.0);
-    let g = call!(
-        "ApiOpenGroup",
-        ApiOpenGroupRequest { group_name: WString::new("Cluster Group") },
-        ApiOpenGroupResponse,
-        |r| r.status.0
-    );
-    call!("ApiGetGroupState", ApiGetGroupStateRequest { group: g.group }, ApiGetGroupStateResponse, |r| r.result.0);
-    control!(
-        "ApiGroupControl",
-        ApiGroupControlRequest { group: g.group },
-        GROUP_GET_COMMON_PROPERTIES,
-        ApiGroupControlResponse
-    );
-    call!("ApiCloseGroup", ApiCloseGroupRequest { group: g.group }, ApiCloseGroupResponse, |r| r.result.0);
-    control!(
-        "ApiClusterControl",
-        ApiClusterControlRequest { cluster: cl.cluster },
-        CLUSTER_GET_RO_COMMON_PROPERTIES,
-        ApiClusterControlResponse
-    );
-    let k = call!("ApiGetRootKey", ApiGetRootKeyRequest { sam_desired: MAXIMUM_ALLOWED }, ApiGetRootKeyResponse, |r| r
-        .status
-        .0);
-    call!(
-        "ApiQueryValue",
-        ApiQueryValueRequest { key: k.key, value_name: WString::new("ClusterName"), cb_data: 512 },
-        ApiQueryValueResponse,
-        |r| r.result.0
-    );
-    call!("ApiCloseKey", ApiCloseKeyRequest { key: k.key }, ApiCloseKeyResponse, |r| r.result.0);
-    call!("ApiCloseCluster", ApiCloseClusterRequest { cluster: cl.cluster }, ApiCloseClusterResponse, |r| r.result.0);
+    let cl = call!(ApiOpenClusterRequest {});
+    call!(ApiCreateEnumRequest { enum_type: CLUSTER_ENUM_NODE_RESOURCE_GROUP });
+    let nd = call!(ApiOpenNodeRequest { node_name: WString::new(node) });
+    call!(ApiGetNodeStateRequest { node: nd.node });
+    control!(ApiNodeControlRequest { node: nd.node }, NODE_GET_RO_COMMON_PROPERTIES);
+    call!(ApiCloseNodeRequest { node: nd.node });
+    let g = call!(ApiOpenGroupRequest { group_name: WString::new("Cluster Group") });
+    call!(ApiGetGroupStateRequest { group: g.group });
+    control!(ApiGroupControlRequest { group: g.group }, GROUP_GET_COMMON_PROPERTIES);
+    call!(ApiCloseGroupRequest { group: g.group });
+    control!(ApiClusterControlRequest { cluster: cl.cluster }, CLUSTER_GET_RO_COMMON_PROPERTIES);
+    let k = call!(ApiGetRootKeyRequest { sam_desired: MAXIMUM_ALLOWED });
+    call!(ApiQueryValueRequest { key: k.key, value_name: WString::new("ClusterName"), cb_data: 512 });
+    call!(ApiCloseKeyRequest { key: k.key });
+    call!(ApiCloseClusterRequest { cluster: cl.cluster });
     Ok(n)
 }
 
-/// Request types as (opnum, stub).
-trait ToStub {
-    fn to_stub_opnum(&self) -> (u16, Vec<u8>);
+/// A clusapi request this bench sends, tied to its response type.
+trait Op {
+    type Response;
+    fn opnum_stub(&self) -> (u16, Vec<u8>);
+    fn decode(out: &[u8]) -> Option<Self::Response>;
+    /// The reply's Win32 status: its one status member (the result, or `Status` / `rpc_error`
+    /// of an Open or Create method).
+    fn status(r: &Self::Response) -> u32;
 }
 
-macro_rules! to_stub {
-    ($($t:ident),*) => {
-        $(impl ToStub for $t {
-            fn to_stub_opnum(&self) -> (u16, Vec<u8>) {
-                ($t::OPNUM, self.to_stub())
+macro_rules! ops {
+    ($($req:ident => $resp:ident),* $(,)?) => {
+        $(impl Op for $req {
+            type Response = $resp;
+            fn opnum_stub(&self) -> (u16, Vec<u8>) {
+                ($req::OPNUM, self.to_stub())
+            }
+            fn decode(out: &[u8]) -> Option<$resp> {
+                $resp::decode_stub(out, LE).ok()
+            }
+            fn status(r: &$resp) -> u32 {
+                r.status().unwrap_or(0)
             }
         })*
     };
 }
-to_stub!(
-    ApiOpenClusterRequest,
-    ApiCreateEnumRequest,
-    ApiOpenNodeRequest,
-    ApiGetNodeStateRequest,
-    ApiNodeControlRequest,
-    ApiCloseNodeRequest,
-    ApiOpenGroupRequest,
-    ApiGetGroupStateRequest,
-    ApiGroupControlRequest,
-    ApiCloseGroupRequest,
-    ApiClusterControlRequest,
-    ApiGetRootKeyRequest,
-    ApiQueryValueRequest,
-    ApiCloseKeyRequest,
-    ApiCloseClusterRequest
+ops!(
+    ApiOpenClusterRequest => ApiOpenClusterResponse,
+    ApiCreateEnumRequest => ApiCreateEnumResponse,
+    ApiOpenNodeRequest => ApiOpenNodeResponse,
+    ApiGetNodeStateRequest => ApiGetNodeStateResponse,
+    ApiNodeControlRequest => ApiNodeControlResponse,
+    ApiCloseNodeRequest => ApiCloseNodeResponse,
+    ApiOpenGroupRequest => ApiOpenGroupResponse,
+    ApiGetGroupStateRequest => ApiGetGroupStateResponse,
+    ApiGroupControlRequest => ApiGroupControlResponse,
+    ApiCloseGroupRequest => ApiCloseGroupResponse,
+    ApiClusterControlRequest => ApiClusterControlResponse,
+    ApiGetRootKeyRequest => ApiGetRootKeyResponse,
+    ApiQueryValueRequest => ApiQueryValueResponse,
+    ApiCloseKeyRequest => ApiCloseKeyResponse,
+    ApiCloseClusterRequest => ApiCloseClusterResponse,
+    ApiCreateNotifyV2Request => ApiCreateNotifyV2Response,
+    ApiAddNotifyV2Request => ApiAddNotifyV2Response,
+    ApiPauseNodeRequest => ApiPauseNodeResponse,
+    ApiResumeNodeRequest => ApiResumeNodeResponse,
 );
 
 async fn worker(i: usize, cfg: Arc<SoakCfg>, deadline: Instant) -> Stats {
@@ -293,23 +263,9 @@ async fn notifier(cfg: Arc<SoakCfg>, deadline: Instant) -> Stats {
         };
         let mut c = Client { conn, stats: std::mem::take(&mut stats) };
         let setup = async {
-            let out = c
-                .call(
-                    "ApiCreateNotifyV2",
-                    ApiCreateNotifyV2Request::OPNUM,
-                    &ApiCreateNotifyV2Request {}.to_stub(),
-                    |b| ApiCreateNotifyV2Response::decode_stub(b, LE).ok().map(|r| r.rpc_error.0),
-                )
-                .await?;
-            let port = ApiCreateNotifyV2Response::decode_stub(&out, LE).map_err(|_| ())?.notify;
+            let port = c.op(ApiCreateNotifyV2Request {}).await?.notify;
             for pnn in 0..3 {
-                let req = ApiOpenNodeRequest { node_name: WString::new(format!("CTDB_NODE_{pnn}")) };
-                let out = c
-                    .call("ApiOpenNode", ApiOpenNodeRequest::OPNUM, &req.to_stub(), |b| {
-                        ApiOpenNodeResponse::decode_stub(b, LE).ok().map(|r| r.status.0)
-                    })
-                    .await?;
-                let node = ApiOpenNodeResponse::decode_stub(&out, LE).map_err(|_| ())?.node;
+                let node = c.op(ApiOpenNodeRequest { node_name: WString::new(format!("CTDB_NODE_{pnn}")) }).await?.node;
                 let add = ApiAddNotifyV2Request {
                     notify: port,
                     object: node,
@@ -318,10 +274,7 @@ async fn notifier(cfg: Arc<SoakCfg>, deadline: Instant) -> Stats {
                     version: 2,
                     is_targeted_at_object: Bool32(true),
                 };
-                c.call("ApiAddNotifyV2", ApiAddNotifyV2Request::OPNUM, &add.to_stub(), |b| {
-                    ApiAddNotifyV2Response::decode_stub(b, LE).ok().map(|r| r.result.0)
-                })
-                .await?;
+                c.op(add).await?;
             }
             Ok::<ContextHandle, ()>(port)
         };
@@ -369,18 +322,9 @@ async fn admin(cfg: Arc<SoakCfg>, deadline: Instant) -> Stats {
     }
     let Some(conn) = connect(&cfg, &mut stats).await else { return stats };
     let mut c = Client { conn, stats };
-    let Ok(out) = c
-        .call(
-            "ApiOpenNode",
-            ApiOpenNodeRequest::OPNUM,
-            &ApiOpenNodeRequest { node_name: WString::new("CTDB_NODE_2") }.to_stub(),
-            |b| ApiOpenNodeResponse::decode_stub(b, LE).ok().map(|r| r.status.0),
-        )
-        .await
-    else {
+    let Ok(node) = c.op(ApiOpenNodeRequest { node_name: WString::new("CTDB_NODE_2") }).await.map(|r| r.node) else {
         return c.stats;
     };
-    let Ok(node) = ApiOpenNodeResponse::decode_stub(&out, LE).map(|r| r.node) else { return c.stats };
     let mut paused = false;
     loop {
         let next = Instant::now() + cfg.events_every;
@@ -390,24 +334,14 @@ async fn admin(cfg: Arc<SoakCfg>, deadline: Instant) -> Stats {
         }
         tokio::time::sleep_until(next.into()).await;
         let _ = if paused {
-            c.call("ApiResumeNode", ApiResumeNodeRequest::OPNUM, &ApiResumeNodeRequest { node }.to_stub(), |b| {
-                ApiResumeNodeResponse::decode_stub(b, LE).ok().map(|r| r.result.0)
-            })
-            .await
+            c.op(ApiResumeNodeRequest { node }).await.map(drop)
         } else {
-            c.call("ApiPauseNode", ApiPauseNodeRequest::OPNUM, &ApiPauseNodeRequest { node }.to_stub(), |b| {
-                ApiPauseNodeResponse::decode_stub(b, LE).ok().map(|r| r.result.0)
-            })
-            .await
+            c.op(ApiPauseNodeRequest { node }).await.map(drop)
         };
         paused = !paused;
     }
     if paused {
-        let _ = c
-            .call("ApiResumeNode", ApiResumeNodeRequest::OPNUM, &ApiResumeNodeRequest { node }.to_stub(), |b| {
-                ApiResumeNodeResponse::decode_stub(b, LE).ok().map(|r| r.result.0)
-            })
-            .await;
+        let _ = c.op(ApiResumeNodeRequest { node }).await;
     }
     c.stats
 }

@@ -72,6 +72,35 @@ impl Library {
     }
 }
 
+/// Declares a struct holding the C functions clusapid uses from one shared library, and its
+/// `load()`, which opens the library and resolves every one of them (or says which is missing).
+/// Each entry is `field: fn symbol(parameter types) -> return type;`: the C prototype of
+/// `symbol`, in Rust types, is the type of `field` (an `unsafe extern "C" fn`). Resolving is
+/// sound only if every prototype is right; an invocation names the headers it follows.
+macro_rules! library_functions {
+    (
+        $(#[$meta:meta])*
+        struct $name:ident from $lib:literal {
+            $( $field:ident: fn $sym:ident($($arg:ty),* $(,)?) $(-> $ret:ty)?; )*
+        }
+    ) => {
+        $(#[$meta])*
+        struct $name {
+            $( $field: unsafe extern "C" fn($($arg),*) $(-> $ret)?, )*
+            _lib: $crate::domain::dl::Library,
+        }
+
+        impl $name {
+            fn load() -> Result<$name, $crate::domain::dl::DlError> {
+                let lib = $crate::domain::dl::Library::open($lib)?;
+                // SAFETY: each field's type is the C prototype the invocation gives for its symbol.
+                unsafe { Ok($name { $( $field: lib.func(stringify!($sym))?, )* _lib: lib }) }
+            }
+        }
+    };
+}
+pub(crate) use library_functions;
+
 #[cfg(test)]
 mod tests {
     use super::*;

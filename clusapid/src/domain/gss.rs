@@ -24,7 +24,7 @@ use std::sync::{Arc, OnceLock};
 
 use auth::{AuthError, AuthenticatedUser, GssAcceptorFactory, GssContext, Mechanism, Step};
 
-use super::dl::{DlError, Library};
+use super::dl::{library_functions, DlError};
 use super::wbc::Winbind;
 
 type Om = u32;
@@ -63,6 +63,11 @@ struct Iov {
     buffer: Buffer,
 }
 
+// gss_buffer_desc and gss_iov_buffer_desc as gssapi.h / gssapi_ext.h lay them out on LP64
+// targets, checked when compiling.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<Buffer>() == 16 && std::mem::size_of::<Iov>() == 24);
+
 /// The IOV array of a wrap or unwrap: `header` (the token) as HEADER, then `pre` as SIGN_ONLY
 /// (when not empty), `data` as DATA (en- or decrypted in place) and `post` as SIGN_ONLY (when
 /// not empty). The buffers point into the slices, which must outlive the call.
@@ -98,84 +103,49 @@ fn gss_error(major: Om) -> bool {
 type Ctx = *mut c_void;
 type Name = *mut c_void;
 
-type AcceptSecContext = unsafe extern "C" fn(
-    *mut Om,
-    *mut Ctx,
-    *mut c_void,
-    *mut Buffer,
-    *mut c_void,
-    *mut Name,
-    *mut *mut c_void,
-    *mut Buffer,
-    *mut Om,
-    *mut Om,
-    *mut *mut c_void,
-) -> Om;
-type DeleteSecContext = unsafe extern "C" fn(*mut Om, *mut Ctx, *mut Buffer) -> Om;
-type ReleaseBuffer = unsafe extern "C" fn(*mut Om, *mut Buffer) -> Om;
-type ReleaseName = unsafe extern "C" fn(*mut Om, *mut Name) -> Om;
-type DisplayName = unsafe extern "C" fn(*mut Om, Name, *mut Buffer, *mut *mut c_void) -> Om;
-type DisplayStatus = unsafe extern "C" fn(*mut Om, Om, c_int, *mut c_void, *mut Om, *mut Buffer) -> Om;
-type GetNameAttribute = unsafe extern "C" fn(
-    *mut Om,
-    Name,
-    *mut Buffer,
-    *mut c_int,
-    *mut c_int,
-    *mut Buffer,
-    *mut Buffer,
-    *mut c_int,
-) -> Om;
-type GetMic = unsafe extern "C" fn(*mut Om, Ctx, Om, *mut Buffer, *mut Buffer) -> Om;
-type VerifyMic = unsafe extern "C" fn(*mut Om, Ctx, *mut Buffer, *mut Buffer, *mut Om) -> Om;
-type WrapIov = unsafe extern "C" fn(*mut Om, Ctx, c_int, Om, *mut c_int, *mut Iov, c_int) -> Om;
-type UnwrapIov = unsafe extern "C" fn(*mut Om, Ctx, *mut c_int, *mut Om, *mut Iov, c_int) -> Om;
-type GetMicIovLength = unsafe extern "C" fn(*mut Om, Ctx, Om, *mut Iov, c_int) -> Om;
-type RegisterAcceptorIdentity = unsafe extern "C" fn(*const c_char) -> Om;
-
-struct Api {
-    accept: AcceptSecContext,
-    delete: DeleteSecContext,
-    release_buffer: ReleaseBuffer,
-    release_name: ReleaseName,
-    display_name: DisplayName,
-    display_status: DisplayStatus,
-    get_name_attribute: GetNameAttribute,
-    get_mic: GetMic,
-    verify_mic: VerifyMic,
-    wrap_iov: WrapIov,
-    unwrap_iov: UnwrapIov,
-    wrap_iov_length: WrapIov,
-    get_mic_iov_length: GetMicIovLength,
-    register_acceptor_identity: RegisterAcceptorIdentity,
-    _lib: Library,
+library_functions! {
+    /// The functions of MIT's libgssapi_krb5 clusapid uses; the prototypes are those of
+    /// gssapi.h, gssapi_ext.h and gssapi_krb5.h.
+    struct Api from "libgssapi_krb5.so.2" {
+        accept: fn gss_accept_sec_context(
+            *mut Om,
+            *mut Ctx,
+            *mut c_void,
+            *mut Buffer,
+            *mut c_void,
+            *mut Name,
+            *mut *mut c_void,
+            *mut Buffer,
+            *mut Om,
+            *mut Om,
+            *mut *mut c_void,
+        ) -> Om;
+        delete: fn gss_delete_sec_context(*mut Om, *mut Ctx, *mut Buffer) -> Om;
+        release_buffer: fn gss_release_buffer(*mut Om, *mut Buffer) -> Om;
+        release_name: fn gss_release_name(*mut Om, *mut Name) -> Om;
+        display_name: fn gss_display_name(*mut Om, Name, *mut Buffer, *mut *mut c_void) -> Om;
+        display_status: fn gss_display_status(*mut Om, Om, c_int, *mut c_void, *mut Om, *mut Buffer) -> Om;
+        get_name_attribute: fn gss_get_name_attribute(
+            *mut Om,
+            Name,
+            *mut Buffer,
+            *mut c_int,
+            *mut c_int,
+            *mut Buffer,
+            *mut Buffer,
+            *mut c_int,
+        ) -> Om;
+        get_mic: fn gss_get_mic(*mut Om, Ctx, Om, *mut Buffer, *mut Buffer) -> Om;
+        verify_mic: fn gss_verify_mic(*mut Om, Ctx, *mut Buffer, *mut Buffer, *mut Om) -> Om;
+        wrap_iov: fn gss_wrap_iov(*mut Om, Ctx, c_int, Om, *mut c_int, *mut Iov, c_int) -> Om;
+        unwrap_iov: fn gss_unwrap_iov(*mut Om, Ctx, *mut c_int, *mut Om, *mut Iov, c_int) -> Om;
+        wrap_iov_length: fn gss_wrap_iov_length(*mut Om, Ctx, c_int, Om, *mut c_int, *mut Iov, c_int) -> Om;
+        get_mic_iov_length: fn gss_get_mic_iov_length(*mut Om, Ctx, Om, *mut Iov, c_int) -> Om;
+        register_acceptor_identity: fn krb5_gss_register_acceptor_identity(*const c_char) -> Om;
+    }
 }
 
 impl Api {
-    fn load() -> Result<Api, DlError> {
-        let lib = Library::open("libgssapi_krb5.so.2")?;
-        // SAFETY: each type is the C prototype of gssapi.h / gssapi_ext.h / gssapi_krb5.h.
-        unsafe {
-            Ok(Api {
-                accept: lib.func("gss_accept_sec_context")?,
-                delete: lib.func("gss_delete_sec_context")?,
-                release_buffer: lib.func("gss_release_buffer")?,
-                release_name: lib.func("gss_release_name")?,
-                display_name: lib.func("gss_display_name")?,
-                display_status: lib.func("gss_display_status")?,
-                get_name_attribute: lib.func("gss_get_name_attribute")?,
-                get_mic: lib.func("gss_get_mic")?,
-                verify_mic: lib.func("gss_verify_mic")?,
-                wrap_iov: lib.func("gss_wrap_iov")?,
-                unwrap_iov: lib.func("gss_unwrap_iov")?,
-                wrap_iov_length: lib.func("gss_wrap_iov_length")?,
-                get_mic_iov_length: lib.func("gss_get_mic_iov_length")?,
-                register_acceptor_identity: lib.func("krb5_gss_register_acceptor_identity")?,
-                _lib: lib,
-            })
-        }
-    }
-
     fn shared() -> Result<Arc<Api>, DlError> {
         static API: OnceLock<Result<Arc<Api>, DlError>> = OnceLock::new();
         API.get_or_init(|| Api::load().map(Arc::new)).clone()
@@ -560,12 +530,6 @@ impl GssContext for Context {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn layouts_match_gssapi_h() {
-        assert_eq!(std::mem::size_of::<Buffer>(), 16);
-        assert_eq!(std::mem::size_of::<Iov>(), 24);
-    }
 
     #[test]
     fn garbage_tickets_are_refused_without_panic() {

@@ -17,7 +17,7 @@ use std::sync::{Arc, OnceLock};
 
 use auth::{AuthError, NtlmLogon, NtlmVerifier, VerifiedLogon};
 
-use super::dl::{DlError, Library};
+use super::dl::{library_functions, DlError};
 use super::sid::{self, Sid};
 
 const WBC_MAXSUBAUTHS: usize = 15;
@@ -121,6 +121,21 @@ struct WbcAuthErrorInfo {
     authoritative: u8,
 }
 
+// The structures as wbclient.h lays them out on LP64 targets (x86_64, aarch64), checked when
+// compiling.
+#[cfg(target_pointer_width = "64")]
+const _: () = {
+    use std::mem::{offset_of, size_of};
+    assert!(size_of::<WbcDomainSid>() == 68);
+    assert!(size_of::<WbcSidWithAttr>() == 72);
+    assert!(size_of::<WbcPassword>() == 40);
+    assert!(size_of::<WbcAuthUserParams>() == 80);
+    assert!(offset_of!(WbcAuthUserParams, password) == 40);
+    assert!(offset_of!(WbcAuthUserInfo, user_session_key) == 52);
+    assert!(offset_of!(WbcAuthUserInfo, num_sids) == 168);
+    assert!(offset_of!(WbcAuthErrorInfo, authoritative) == 32);
+};
+
 /// `wbcErr` values.
 mod err {
     pub const SUCCESS: i32 = 0;
@@ -141,49 +156,34 @@ const NT_STATUS_LOGON_FAILURE: u32 = 0xC000_006D;
 const NT_STATUS_WRONG_PASSWORD: u32 = 0xC000_006A;
 const NT_STATUS_NO_SUCH_USER: u32 = 0xC000_0064;
 
-type CtxCreate = unsafe extern "C" fn() -> *mut c_void;
-type CtxFree = unsafe extern "C" fn(*mut c_void);
-type FreeMemory = unsafe extern "C" fn(*mut c_void);
-type CtxPing = unsafe extern "C" fn(*mut c_void) -> c_int;
-type CtxAuth = unsafe extern "C" fn(
-    *mut c_void,
-    *const WbcAuthUserParams,
-    *mut *mut WbcAuthUserInfo,
-    *mut *mut WbcAuthErrorInfo,
-) -> c_int;
-type CtxLookupName =
-    unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char, *mut WbcDomainSid, *mut c_int) -> c_int;
-type CtxGetSidAliases =
-    unsafe extern "C" fn(*mut c_void, *const WbcDomainSid, *mut WbcDomainSid, u32, *mut *mut u32, *mut u32) -> c_int;
-
-/// The functions of libwbclient clusapid uses.
-struct Api {
-    ctx_create: CtxCreate,
-    ctx_free: CtxFree,
-    free_memory: FreeMemory,
-    ping: CtxPing,
-    auth: CtxAuth,
-    lookup_name: CtxLookupName,
-    get_sid_aliases: CtxGetSidAliases,
-    _lib: Library,
-}
-
-impl Api {
-    fn load() -> Result<Api, DlError> {
-        let lib = Library::open("libwbclient.so.0")?;
-        // SAFETY: each type is the C prototype of wbclient.h for that symbol.
-        unsafe {
-            Ok(Api {
-                ctx_create: lib.func("wbcCtxCreate")?,
-                ctx_free: lib.func("wbcCtxFree")?,
-                free_memory: lib.func("wbcFreeMemory")?,
-                ping: lib.func("wbcCtxPing")?,
-                auth: lib.func("wbcCtxAuthenticateUserEx")?,
-                lookup_name: lib.func("wbcCtxLookupName")?,
-                get_sid_aliases: lib.func("wbcCtxGetSidAliases")?,
-                _lib: lib,
-            })
-        }
+library_functions! {
+    /// The functions of libwbclient clusapid uses; the prototypes are those of wbclient.h.
+    struct Api from "libwbclient.so.0" {
+        ctx_create: fn wbcCtxCreate() -> *mut c_void;
+        ctx_free: fn wbcCtxFree(*mut c_void);
+        free_memory: fn wbcFreeMemory(*mut c_void);
+        ping: fn wbcCtxPing(*mut c_void) -> c_int;
+        auth: fn wbcCtxAuthenticateUserEx(
+            *mut c_void,
+            *const WbcAuthUserParams,
+            *mut *mut WbcAuthUserInfo,
+            *mut *mut WbcAuthErrorInfo,
+        ) -> c_int;
+        lookup_name: fn wbcCtxLookupName(
+            *mut c_void,
+            *const c_char,
+            *const c_char,
+            *mut WbcDomainSid,
+            *mut c_int,
+        ) -> c_int;
+        get_sid_aliases: fn wbcCtxGetSidAliases(
+            *mut c_void,
+            *const WbcDomainSid,
+            *mut WbcDomainSid,
+            u32,
+            *mut *mut u32,
+            *mut u32,
+        ) -> c_int;
     }
 }
 
@@ -209,7 +209,7 @@ pub enum WbcError {
 /// One thread's libwbclient context, freed with the thread.
 struct ThreadCtx {
     ctx: *mut c_void,
-    free: CtxFree,
+    free: unsafe extern "C" fn(*mut c_void),
 }
 
 impl Drop for ThreadCtx {
@@ -536,19 +536,6 @@ impl NtlmVerifier for WinbindVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn layouts_match_wbclient_h() {
-        // x86_64 / aarch64 LP64 sizes of the C structures
-        assert_eq!(std::mem::size_of::<WbcDomainSid>(), 68);
-        assert_eq!(std::mem::size_of::<WbcSidWithAttr>(), 72);
-        assert_eq!(std::mem::size_of::<WbcPassword>(), 40);
-        assert_eq!(std::mem::size_of::<WbcAuthUserParams>(), 80);
-        assert_eq!(std::mem::offset_of!(WbcAuthUserParams, password), 40);
-        assert_eq!(std::mem::offset_of!(WbcAuthUserInfo, user_session_key), 52);
-        assert_eq!(std::mem::offset_of!(WbcAuthUserInfo, num_sids), 168);
-        assert_eq!(std::mem::offset_of!(WbcAuthErrorInfo, authoritative), 32);
-    }
 
     #[test]
     fn sid_conversions() {

@@ -2,14 +2,15 @@
 //! the CTDB public IP they are connected to went away, came back or moved, so they reconnect
 //! at once instead of waiting for TCP timeouts.
 //!
-//! * **Interfaces** ([`WitnessService::get_interface_list`]) are the CTDB public addresses, one
-//!   WITNESS_INTERFACE_INFO each, grouped under the cluster's NetBIOS name. An address is
-//!   AVAILABLE while a node that is up hosts it; addresses this node does not host carry
-//!   INTERFACE_WITNESS (a client registers with a witness on another node than its SMB one).
+//! * **Interfaces** ([`WitnessService::witnessr_get_interface_list`]) are the CTDB public
+//!   addresses, one WITNESS_INTERFACE_INFO each, grouped under the cluster's NetBIOS name. An
+//!   address is AVAILABLE while a node that is up hosts it; addresses this node does not host
+//!   carry INTERFACE_WITNESS (a client registers with a witness on another node than its SMB
+//!   one).
 //! * **Registrations** are context handles of the caller's association group (freed with it),
 //!   one per WitnessrRegister / WitnessrRegisterEx, keyed by the registered public IP.
-//! * **Notifications** ([`WitnessService::async_notify`]) are derived from the cluster state
-//!   each time the backend reports an event ([`ClusterBackend::subscribe`]): every
+//! * **Notifications** ([`WitnessService::witnessr_async_notify`]) are derived from the cluster
+//!   state each time the backend reports an event ([`ClusterBackend::subscribe`]): every
 //!   registration remembers what it last reported and queues the difference, one
 //!   notification per WitnessrAsyncNotify reply (RESOURCE_CHANGE items found together share
 //!   one reply, the registered IP's first). Notices about the registration's own address go
@@ -675,12 +676,91 @@ impl WitnessService {
             .collect()
     }
 
+    /// The steps Register and RegisterEx share, in the order smbtorture expects: an
+    /// authenticated caller, the method's protocol version (ERROR_REVISION_MISMATCH before
+    /// anything else), the names ([`check_names`]), the share (RegisterEx: one of the Samba
+    /// shares, the File Server role's, else ERROR_INVALID_STATE), then the client's limit.
+    /// Returns the new registration, not yet added, and the snapshot it was checked against.
+    #[allow(clippy::too_many_arguments)]
+    fn new_registration(
+        &self,
+        ctx: &CallCtx,
+        want_version: u32,
+        version: u32,
+        net_name: Option<WString>,
+        share_name: Option<WString>,
+        ip_address: &Option<WString>,
+        client: Option<WString>,
+    ) -> Result<(Arc<ClusterState>, Registration), u32> {
+        if ctx.principal.is_none() && ctx.access.is_none() {
+            return Err(ERROR_ACCESS_DENIED);
+        }
+        if version != want_version {
+            return Err(ERROR_REVISION_MISMATCH);
+        }
+        let snap = self.backend.snapshot();
+        let ip = check_names(&snap, net_name.as_ref(), ip_address.as_ref(), client.as_ref())?;
+        if let Some(share) = &share_name {
+            if !snap.shares.iter().any(|s| names_equal(s, share.as_str())) {
+                return Err(ERROR_INVALID_STATE);
+            }
+        }
+        let slot = self.client_slot(ctx)?;
+        let net_name = net_name.map(|s| s.0).unwrap_or_default();
+        let mut reg = Registration::new(self.registry.next_id(), ctx, &snap, version, net_name, ip);
+        reg._slot = Some(slot);
+        reg.share_name = share_name.map(|s| s.0);
+        reg.client_computer_name = client.map(|s| s.0).unwrap_or_default();
+        Ok((snap, reg))
+    }
+
+    fn remove(&self, ctx: &CallCtx, h: &ContextHandle) -> u32 {
+        if ctx.principal.is_none() && ctx.access.is_none() {
+            return ERROR_ACCESS_DENIED;
+        }
+        let Some(reg) = ctx.group.get::<RegHandle>(h) else {
+            return ERROR_INVALID_PARAMETER;
+        };
+        if !ctx.group.remove::<RegHandle>(h) {
+            return ERROR_INVALID_PARAMETER;
+        }
+        self.registry.forget(reg.0.id);
+        reg.0.close();
+        ERROR_SUCCESS
+    }
+}
+
+/// Marks a WitnessrAsyncNotify pending for as long as it lives (also when the call is
+/// dropped with its connection), and stamps LastUseTime at its end.
+struct PendingCall<'a>(&'a Registration);
+
+impl<'a> PendingCall<'a> {
+    fn new(reg: &'a Registration) -> Self {
+        reg.pending.fetch_add(1, Ordering::SeqCst);
+        PendingCall(reg)
+    }
+}
+
+impl Drop for PendingCall<'_> {
+    fn drop(&mut self) {
+        *self.0.last_use.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
+        self.0.pending.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl WitnessServer for WitnessService {
+    type Ctx = CallCtx;
+
     /// [MS-SWN 3.1.4.1] WitnessrGetInterfaceList: one entry per CTDB public address. "If no
     /// interfaces are available, the server MUST return ERROR_NO_MORE_ITEMS"; "if none of the
     /// interfaces are in the AVAILABLE state, the server MUST wait until at least one of the
     /// interfaces becomes available" (the wait ends with the connection, which drops the call).
-    pub async fn get_interface_list(&self, ctx: &CallCtx) -> WitnessrGetInterfaceListResponse {
-        let fail = |code| WitnessrGetInterfaceListResponse { interface_list: None, result: WError(code) };
+    async fn witnessr_get_interface_list(
+        &self,
+        ctx: &CallCtx,
+        _req: WitnessrGetInterfaceListRequest,
+    ) -> WitnessrGetInterfaceListResponse {
+        let fail = WitnessrGetInterfaceListResponse::error;
         if ctx.principal.is_none() && ctx.access.is_none() {
             return fail(ERROR_ACCESS_DENIED);
         }
@@ -702,54 +782,18 @@ impl WitnessService {
         }
     }
 
-    /// The checks Register and RegisterEx share, in the order smbtorture expects: an
-    /// authenticated caller, the method's protocol version (ERROR_REVISION_MISMATCH before
-    /// anything else), then the names ([`check_names`]). Returns the snapshot they were checked
-    /// against and the registered address.
-    fn admit(
-        &self,
-        ctx: &CallCtx,
-        want_version: u32,
-        version: u32,
-        net_name: &Option<WString>,
-        ip_address: &Option<WString>,
-        client: &Option<WString>,
-    ) -> Result<(Arc<ClusterState>, IpAddr), u32> {
-        if ctx.principal.is_none() && ctx.access.is_none() {
-            return Err(ERROR_ACCESS_DENIED);
-        }
-        if version != want_version {
-            return Err(ERROR_REVISION_MISMATCH);
-        }
-        let snap = self.backend.snapshot();
-        let ip = check_names(&snap, net_name.as_ref(), ip_address.as_ref(), client.as_ref())?;
-        Ok((snap, ip))
-    }
-
     /// [MS-SWN 3.1.4.2] WitnessrRegister. "If the Version field of the request is not
     /// 0x00010001, the server MUST stop processing the request and return the error code
     /// ERROR_REVISION_MISMATCH" (checked before anything else, as smbtorture expects); NULL
     /// strings and a NetName that is not the cluster name → ERROR_INVALID_PARAMETER; "if
     /// IpAddress does not match any of the IP addresses of the interfaces, the server MUST stop
     /// processing the request and return ERROR_INVALID_STATE".
-    pub fn register(&self, ctx: &CallCtx, req: WitnessrRegisterRequest) -> WitnessrRegisterResponse {
-        let fail = |code| WitnessrRegisterResponse { context: ContextHandle::NULL, result: WError(code) };
-        let (snap, ip) =
-            match self.admit(ctx, WITNESS_V1, req.version, &req.net_name, &req.ip_address, &req.client_computer_name) {
-                Ok(v) => v,
-                Err(code) => return fail(code),
-            };
-        let slot = match self.client_slot(ctx) {
-            Ok(s) => s,
-            Err(code) => return fail(code),
-        };
-        let net_name = req.net_name.map(|s| s.0).unwrap_or_default();
-        let mut reg = Registration::new(self.registry.next_id(), ctx, &snap, WITNESS_V1, net_name, ip);
-        reg._slot = Some(slot);
-        reg.client_computer_name = req.client_computer_name.map(|s| s.0).unwrap_or_default();
-        match self.registry.add(reg, &ctx.group) {
-            Some(context) => WitnessrRegisterResponse { context, result: WError(ERROR_SUCCESS) },
-            None => fail(ERROR_NO_SYSTEM_RESOURCES),
+    async fn witnessr_register(&self, ctx: &CallCtx, req: WitnessrRegisterRequest) -> WitnessrRegisterResponse {
+        let (net, ip, client) = (req.net_name, &req.ip_address, req.client_computer_name);
+        let reg = self.new_registration(ctx, WITNESS_V1, req.version, net, None, ip, client);
+        match reg.and_then(|(_, reg)| self.registry.add(reg, &ctx.group).ok_or(ERROR_NO_SYSTEM_RESOURCES)) {
+            Ok(context) => WitnessrRegisterResponse { context, result: WError(ERROR_SUCCESS) },
+            Err(code) => WitnessrRegisterResponse::error(code),
         }
     }
 
@@ -758,23 +802,8 @@ impl WitnessService {
     /// Windows behaviour smbtorture checks; the spec's error table, and Samba, give
     /// ERROR_NOT_FOUND instead). "The server MUST remove the WitnessRegistration entry"; a
     /// WitnessrAsyncNotify pending on it ends with ERROR_NOT_FOUND.
-    pub fn unregister(&self, ctx: &CallCtx, req: WitnessrUnRegisterRequest) -> WitnessrUnRegisterResponse {
+    async fn witnessr_un_register(&self, ctx: &CallCtx, req: WitnessrUnRegisterRequest) -> WitnessrUnRegisterResponse {
         WitnessrUnRegisterResponse { result: WError(self.remove(ctx, &req.context)) }
-    }
-
-    fn remove(&self, ctx: &CallCtx, h: &ContextHandle) -> u32 {
-        if ctx.principal.is_none() && ctx.access.is_none() {
-            return ERROR_ACCESS_DENIED;
-        }
-        let Some(reg) = ctx.group.get::<RegHandle>(h) else {
-            return ERROR_INVALID_PARAMETER;
-        };
-        if !ctx.group.remove::<RegHandle>(h) {
-            return ERROR_INVALID_PARAMETER;
-        }
-        self.registry.forget(reg.0.id);
-        reg.0.close();
-        ERROR_SUCCESS
     }
 
     /// [MS-SWN 3.1.4.4] WitnessrAsyncNotify. "If no matching entry is found, the server MUST
@@ -782,8 +811,12 @@ impl WitnessService {
     /// until the registration has a change to report (table in the module docs). For version 2
     /// registrations, when KeepAliveTimeout expires first the server "MUST complete the
     /// request with ERROR_TIMEOUT" and the registration stays.
-    pub async fn async_notify(&self, ctx: &CallCtx, req: WitnessrAsyncNotifyRequest) -> WitnessrAsyncNotifyResponse {
-        let fail = |code| WitnessrAsyncNotifyResponse { resp: None, result: WError(code) };
+    async fn witnessr_async_notify(
+        &self,
+        ctx: &CallCtx,
+        req: WitnessrAsyncNotifyRequest,
+    ) -> WitnessrAsyncNotifyResponse {
+        let fail = WitnessrAsyncNotifyResponse::error;
         if ctx.principal.is_none() && ctx.access.is_none() {
             return fail(ERROR_ACCESS_DENIED);
         }
@@ -826,27 +859,12 @@ impl WitnessService {
     /// the Samba shares (the File Server role's) → ERROR_INVALID_STATE, as is an IpAddress that
     /// is not a public address. KeepAliveTimeout is in seconds; 0 means
     /// [`WitnessService::default_keep_alive`].
-    pub fn register_ex(&self, ctx: &CallCtx, req: WitnessrRegisterExRequest) -> WitnessrRegisterExResponse {
-        let fail = |code| WitnessrRegisterExResponse { context: ContextHandle::NULL, result: WError(code) };
-        let (snap, ip) =
-            match self.admit(ctx, WITNESS_V2, req.version, &req.net_name, &req.ip_address, &req.client_computer_name) {
-                Ok(v) => v,
-                Err(code) => return fail(code),
-            };
-        if let Some(share) = &req.share_name {
-            if !snap.shares.iter().any(|s| names_equal(s, share.as_str())) {
-                return fail(ERROR_INVALID_STATE);
-            }
-        }
-        let slot = match self.client_slot(ctx) {
-            Ok(s) => s,
-            Err(code) => return fail(code),
+    async fn witnessr_register_ex(&self, ctx: &CallCtx, req: WitnessrRegisterExRequest) -> WitnessrRegisterExResponse {
+        let (net, share, ip, client) = (req.net_name, req.share_name, &req.ip_address, req.client_computer_name);
+        let (snap, mut reg) = match self.new_registration(ctx, WITNESS_V2, req.version, net, share, ip, client) {
+            Ok(v) => v,
+            Err(code) => return WitnessrRegisterExResponse::error(code),
         };
-        let net_name = req.net_name.map(|s| s.0).unwrap_or_default();
-        let mut reg = Registration::new(self.registry.next_id(), ctx, &snap, WITNESS_V2, net_name, ip);
-        reg._slot = Some(slot);
-        reg.share_name = req.share_name.map(|s| s.0);
-        reg.client_computer_name = req.client_computer_name.map(|s| s.0).unwrap_or_default();
         reg.flags = req.flags;
         if reg.ip_notification() {
             // what the registration starts from is what address changes are measured against
@@ -858,75 +876,21 @@ impl WitnessService {
         });
         match self.registry.add(reg, &ctx.group) {
             Some(context) => WitnessrRegisterExResponse { context, result: WError(ERROR_SUCCESS) },
-            None => fail(ERROR_NO_SYSTEM_RESOURCES),
+            None => WitnessrRegisterExResponse::error(ERROR_NO_SYSTEM_RESOURCES),
         }
     }
 
     /// [MS-SWN 3.1.4.6] WitnessrUnRegisterEx. "If no matching entry is found, the server MUST
     /// stop processing the request and return the error code ERROR_INVALID_PARAMETER";
     /// otherwise "the server MUST set ppContext to NULL and return ERROR_SUCCESS".
-    pub fn unregister_ex(&self, ctx: &CallCtx, req: WitnessrUnRegisterExRequest) -> WitnessrUnRegisterExResponse {
-        let code = self.remove(ctx, &req.context);
-        let context = if code == ERROR_SUCCESS { ContextHandle::NULL } else { req.context };
-        WitnessrUnRegisterExResponse { context, result: WError(code) }
-    }
-}
-
-/// Marks a WitnessrAsyncNotify pending for as long as it lives (also when the call is
-/// dropped with its connection), and stamps LastUseTime at its end.
-struct PendingCall<'a>(&'a Registration);
-
-impl<'a> PendingCall<'a> {
-    fn new(reg: &'a Registration) -> Self {
-        reg.pending.fetch_add(1, Ordering::SeqCst);
-        PendingCall(reg)
-    }
-}
-
-impl Drop for PendingCall<'_> {
-    fn drop(&mut self) {
-        *self.0.last_use.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
-        self.0.pending.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-impl WitnessServer for WitnessService {
-    type Ctx = CallCtx;
-
-    async fn witnessr_get_interface_list(
-        &self,
-        ctx: &CallCtx,
-        _req: WitnessrGetInterfaceListRequest,
-    ) -> WitnessrGetInterfaceListResponse {
-        self.get_interface_list(ctx).await
-    }
-
-    async fn witnessr_register(&self, ctx: &CallCtx, req: WitnessrRegisterRequest) -> WitnessrRegisterResponse {
-        self.register(ctx, req)
-    }
-
-    async fn witnessr_un_register(&self, ctx: &CallCtx, req: WitnessrUnRegisterRequest) -> WitnessrUnRegisterResponse {
-        self.unregister(ctx, req)
-    }
-
-    async fn witnessr_async_notify(
-        &self,
-        ctx: &CallCtx,
-        req: WitnessrAsyncNotifyRequest,
-    ) -> WitnessrAsyncNotifyResponse {
-        self.async_notify(ctx, req).await
-    }
-
-    async fn witnessr_register_ex(&self, ctx: &CallCtx, req: WitnessrRegisterExRequest) -> WitnessrRegisterExResponse {
-        self.register_ex(ctx, req)
-    }
-
     async fn witnessr_un_register_ex(
         &self,
         ctx: &CallCtx,
         req: WitnessrUnRegisterExRequest,
     ) -> WitnessrUnRegisterExResponse {
-        self.unregister_ex(ctx, req)
+        let code = self.remove(ctx, &req.context);
+        let context = if code == ERROR_SUCCESS { ContextHandle::NULL } else { req.context };
+        WitnessrUnRegisterExResponse { context, result: WError(code) }
     }
 }
 
@@ -934,6 +898,7 @@ impl WitnessServer for WitnessService {
 mod tests {
     use std::net::Ipv4Addr;
 
+    use futures_util::FutureExt;
     use idl::clusapi::{ApiOpenNodeRequest, ApiPauseNodeRequest, ApiResumeNodeRequest};
     use nodes::{SimConfig, SimulatedCluster};
 
@@ -962,6 +927,11 @@ mod tests {
 
     fn w(s: &str) -> Option<WString> {
         Some(WString::new(s))
+    }
+
+    /// The answer of a call that must not wait (Register, UnRegister and their Ex forms).
+    fn now<T>(call: impl std::future::Future<Output = T>) -> T {
+        call.now_or_never().expect("the call waited")
     }
 
     fn reg_req(
@@ -1001,25 +971,26 @@ mod tests {
         }
 
         fn register(&self, ip: &str) -> ContextHandle {
-            let r = self.svc.register(&self.ctx, reg_req(WITNESS_V1, w("ctdb-cluster"), w(ip), w("CLIENT")));
+            let r =
+                now(self.svc.witnessr_register(&self.ctx, reg_req(WITNESS_V1, w("ctdb-cluster"), w(ip), w("CLIENT"))));
             assert_eq!(r.result.0, 0);
             r.context
         }
 
         fn register_ex(&self, ip: &str, flags: u32, keep_alive: u32) -> ContextHandle {
             let req = reg_ex_req(WITNESS_V2, w("CTDB-CLUSTER"), None, w(ip), w("CLIENT"), flags, keep_alive);
-            let r = self.svc.register_ex(&self.ctx, req);
+            let r = now(self.svc.witnessr_register_ex(&self.ctx, req));
             assert_eq!(r.result.0, 0);
             r.context
         }
 
         async fn notify(&self, context: ContextHandle) -> WitnessrAsyncNotifyResponse {
-            let call = self.svc.async_notify(&self.ctx, WitnessrAsyncNotifyRequest { context });
+            let call = self.svc.witnessr_async_notify(&self.ctx, WitnessrAsyncNotifyRequest { context });
             tokio::time::timeout(Duration::from_secs(5), call).await.expect("AsyncNotify did not complete")
         }
 
         async fn assert_pending(&self, context: ContextHandle) {
-            let call = self.svc.async_notify(&self.ctx, WitnessrAsyncNotifyRequest { context });
+            let call = self.svc.witnessr_async_notify(&self.ctx, WitnessrAsyncNotifyRequest { context });
             assert!(tokio::time::timeout(Duration::from_millis(100), call).await.is_err(), "AsyncNotify completed");
         }
     }
@@ -1053,7 +1024,7 @@ mod tests {
     #[tokio::test]
     async fn interface_list_is_the_public_ips() {
         let f = fx();
-        let r = f.svc.get_interface_list(&f.ctx).await;
+        let r = f.svc.witnessr_get_interface_list(&f.ctx, WitnessrGetInterfaceListRequest {}).await;
         assert_eq!(r.result.0, 0);
         let list = r.interface_list.unwrap();
         assert_eq!(list.number_of_interfaces, 3);
@@ -1074,7 +1045,10 @@ mod tests {
         assert_eq!(count_witness(&snap), 2);
 
         // unauthenticated callers are refused
-        assert_eq!(f.svc.get_interface_list(&CallCtx::local(None)).await.result.0, ERROR_ACCESS_DENIED);
+        assert_eq!(
+            f.svc.witnessr_get_interface_list(&CallCtx::local(None), WitnessrGetInterfaceListRequest {}).await.result.0,
+            ERROR_ACCESS_DENIED
+        );
     }
 
     fn count_witness(snap: &ClusterState) -> usize {
@@ -1084,7 +1058,7 @@ mod tests {
     #[tokio::test]
     async fn interface_list_without_ips_and_while_none_is_available() {
         let f = fx_with(SimConfig { public_ips: vec![], ..SimConfig::with_nodes(2) });
-        let r = f.svc.get_interface_list(&f.ctx).await;
+        let r = f.svc.witnessr_get_interface_list(&f.ctx, WitnessrGetInterfaceListRequest {}).await;
         assert_eq!((r.result.0, r.interface_list), (ERROR_NO_MORE_ITEMS, None));
 
         // a one-node cluster whose node is paused: its IP is unassigned, the call waits
@@ -1093,7 +1067,7 @@ mod tests {
         let list = WitnessService::interfaces(&f.sim.snapshot());
         assert_eq!(list.len(), 1);
         assert_eq!(list[0].state, state::UNAVAILABLE);
-        let mut call = pin!(f.svc.get_interface_list(&f.ctx));
+        let mut call = pin!(f.svc.witnessr_get_interface_list(&f.ctx, WitnessrGetInterfaceListRequest {}));
         assert!(tokio::time::timeout(Duration::from_millis(100), &mut call).await.is_err());
         f.sim.resume_node(0).await.unwrap();
         let r = tokio::time::timeout(Duration::from_secs(5), call).await.unwrap();
@@ -1108,7 +1082,7 @@ mod tests {
         let f = fx();
         let bad = |version, net: Option<&str>, ip: Option<&str>, client: Option<&str>| {
             let req = reg_req(version, net.and_then(w), ip.and_then(w), client.and_then(w));
-            f.svc.register(&f.ctx, req).result.0
+            now(f.svc.witnessr_register(&f.ctx, req)).result.0
         };
         // smbtorture rpc.witness.Register's table
         for v in [0, 1, 123_456, 0xffff_ffff, WITNESS_V2] {
@@ -1124,7 +1098,8 @@ mod tests {
         assert_eq!(bad(WITNESS_V1, Some("CTDB-CLUSTER"), Some("10.9.9.9"), Some("C")), ERROR_INVALID_STATE);
         assert_eq!(bad(WITNESS_V1, Some("CTDB-CLUSTER"), Some("not an ip"), Some("C")), ERROR_INVALID_STATE);
         assert_eq!(bad(WITNESS_V1, Some("ctdb-cluster"), Some(IP1), Some("C")), 0);
-        let denied = f.svc.register(&CallCtx::local(None), reg_req(WITNESS_V1, w("CTDB-CLUSTER"), w(IP1), w("C")));
+        let denied =
+            now(f.svc.witnessr_register(&CallCtx::local(None), reg_req(WITNESS_V1, w("CTDB-CLUSTER"), w(IP1), w("C"))));
         assert_eq!(denied.result.0, ERROR_ACCESS_DENIED);
     }
 
@@ -1133,7 +1108,7 @@ mod tests {
         let f = fx();
         let bad = |version, net: Option<&str>, share: Option<&str>, ip: Option<&str>, client: Option<&str>| {
             let req = reg_ex_req(version, net.and_then(w), share.and_then(w), ip.and_then(w), client.and_then(w), 0, 0);
-            f.svc.register_ex(&f.ctx, req).result.0
+            now(f.svc.witnessr_register_ex(&f.ctx, req)).result.0
         };
         // smbtorture rpc.witness.RegisterEx's table
         for v in [0, 1, 123_456, 0xffff_ffff, WITNESS_V1] {
@@ -1155,7 +1130,7 @@ mod tests {
     fn unregister_twice_and_unregister_ex() {
         let f = fx();
         let h = f.register(IP1);
-        let un = |context| f.svc.unregister(&f.ctx, WitnessrUnRegisterRequest { context }).result.0;
+        let un = |context| now(f.svc.witnessr_un_register(&f.ctx, WitnessrUnRegisterRequest { context })).result.0;
         assert_eq!(un(h), 0);
         assert_eq!(un(h), ERROR_INVALID_PARAMETER);
         assert_eq!(un(ContextHandle::NULL), ERROR_INVALID_PARAMETER);
@@ -1163,10 +1138,10 @@ mod tests {
         let h = f.register_ex(IP1, 0, 0);
         // another association group does not see the registration
         let other = CallCtx::local(Some(AccessLevel::Full));
-        assert_eq!(f.svc.unregister(&other, WitnessrUnRegisterRequest { context: h }).result.0, 87);
-        let r = f.svc.unregister_ex(&f.ctx, WitnessrUnRegisterExRequest { context: h });
+        assert_eq!(now(f.svc.witnessr_un_register(&other, WitnessrUnRegisterRequest { context: h })).result.0, 87);
+        let r = now(f.svc.witnessr_un_register_ex(&f.ctx, WitnessrUnRegisterExRequest { context: h }));
         assert_eq!((r.result.0, r.context), (0, ContextHandle::NULL));
-        let r = f.svc.unregister_ex(&f.ctx, WitnessrUnRegisterExRequest { context: h });
+        let r = now(f.svc.witnessr_un_register_ex(&f.ctx, WitnessrUnRegisterExRequest { context: h }));
         assert_eq!((r.result.0, r.context), (ERROR_INVALID_PARAMETER, h));
     }
 
@@ -1176,10 +1151,10 @@ mod tests {
         let r = f.notify(ContextHandle::NULL).await;
         assert_eq!((r.result.0, r.resp), (ERROR_NOT_FOUND, None));
         let h = f.register(IP1);
-        let call = f.svc.async_notify(&f.ctx, WitnessrAsyncNotifyRequest { context: h });
+        let call = f.svc.witnessr_async_notify(&f.ctx, WitnessrAsyncNotifyRequest { context: h });
         let unregister = async {
             tokio::time::sleep(Duration::from_millis(50)).await;
-            f.svc.unregister(&f.ctx, WitnessrUnRegisterRequest { context: h }).result.0
+            now(f.svc.witnessr_un_register(&f.ctx, WitnessrUnRegisterRequest { context: h })).result.0
         };
         let (r, u) = tokio::join!(call, unregister);
         assert_eq!(u, 0);
@@ -1201,7 +1176,7 @@ mod tests {
         let admin = CallCtx::local(Some(AccessLevel::Full));
         let node_name = format!("CTDB_NODE_{pnn}");
         let hn = node::api_open_node(&clusapi, &admin, ApiOpenNodeRequest { node_name: WString::new(node_name) }).node;
-        let call = f.svc.async_notify(&f.ctx, WitnessrAsyncNotifyRequest { context: h });
+        let call = f.svc.witnessr_async_notify(&f.ctx, WitnessrAsyncNotifyRequest { context: h });
         let pause = async {
             tokio::time::sleep(Duration::from_millis(50)).await;
             node::api_pause_node(&clusapi, &admin, ApiPauseNodeRequest { node: hn }).await.result.0
@@ -1307,7 +1282,7 @@ mod tests {
         f.sim.resume_node(0).await.unwrap();
         assert_eq!(changes(&f.notify(h).await), change(resource_state::AVAILABLE, IP1));
         assert!(t0.elapsed() < settle, "own notices waited for the addresses to settle");
-        let call = f.svc.async_notify(&f.ctx, WitnessrAsyncNotifyRequest { context: h });
+        let call = f.svc.witnessr_async_notify(&f.ctx, WitnessrAsyncNotifyRequest { context: h });
         assert!(tokio::time::timeout(settle * 3, call).await.is_err(), "an IP_CHANGE about nothing changed");
 
         // offline for good: IP_CHANGE once the addresses have been still for `settle`
@@ -1357,7 +1332,7 @@ mod tests {
             let want = if keep_alive == 0 { Duration::from_millis(200) } else { Duration::from_secs(1) };
             assert!(started.elapsed() >= want, "{keep_alive}: {:?}", started.elapsed());
             // still registered
-            assert_eq!(f.svc.unregister(&f.ctx, WitnessrUnRegisterRequest { context: h }).result.0, 0);
+            assert_eq!(now(f.svc.witnessr_un_register(&f.ctx, WitnessrUnRegisterRequest { context: h })).result.0, 0);
         }
         // version 1 registrations have no keep-alive
         let h = f.register(IP1);
@@ -1383,10 +1358,13 @@ mod tests {
     #[tokio::test]
     async fn file_server_name_offline_and_fqdn_net_name() {
         let f = fx();
-        let r = f.svc.register(&f.ctx, reg_req(WITNESS_V1, w("ctdb-cluster.lab.example"), w(IP1), w("CLIENT")));
+        let r = now(f
+            .svc
+            .witnessr_register(&f.ctx, reg_req(WITNESS_V1, w("ctdb-cluster.lab.example"), w(IP1), w("CLIENT"))));
         assert_eq!(r.result.0, 0);
         let h = r.context;
-        let bad = f.svc.register(&f.ctx, reg_req(WITNESS_V1, w("other.lab.example"), w(IP1), w("CLIENT")));
+        let bad =
+            now(f.svc.witnessr_register(&f.ctx, reg_req(WITNESS_V1, w("other.lab.example"), w(IP1), w("CLIENT"))));
         assert_eq!(bad.result.0, ERROR_INVALID_PARAMETER);
         let snap = f.sim.snapshot();
         let fs_name = snap.find_resource_by_name("CTDB-CLUSTER").expect("the role's network name");
@@ -1408,7 +1386,7 @@ mod tests {
         let call = {
             let svc = &f.svc;
             let ctx = &f.ctx;
-            async move { svc.async_notify(ctx, WitnessrAsyncNotifyRequest { context: busy }).await }
+            async move { svc.witnessr_async_notify(ctx, WitnessrAsyncNotifyRequest { context: busy }).await }
         };
         let sweep = async {
             tokio::time::sleep(Duration::from_millis(150)).await;
@@ -1422,7 +1400,7 @@ mod tests {
         assert_eq!((n, after), (1, 1));
         assert_eq!(r.result.0, ERROR_NOT_FOUND, "the forced unregistration ended the pending call");
         assert_eq!(
-            f.svc.unregister(&f.ctx, WitnessrUnRegisterRequest { context: idle }).result.0,
+            now(f.svc.witnessr_un_register(&f.ctx, WitnessrUnRegisterRequest { context: idle })).result.0,
             ERROR_INVALID_PARAMETER
         );
         assert!(f.svc.registry.is_empty());
@@ -1436,7 +1414,7 @@ mod tests {
         let f = fx();
         let _tasks = f.svc.start_background().await;
         let h1 = f.register(IP1);
-        let r = f.svc.register_ex(
+        let r = now(f.svc.witnessr_register_ex(
             &f.ctx,
             reg_ex_req(
                 WITNESS_V2,
@@ -1447,7 +1425,7 @@ mod tests {
                 register_flags::IP_NOTIFICATION,
                 60,
             ),
-        );
+        ));
         assert_eq!(r.result.0, 0);
         let h2 = r.context;
 
