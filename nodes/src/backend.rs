@@ -6,8 +6,10 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{broadcast, mpsc};
+use tokio::time::Instant;
 
 pub use crate::error::{win32, BackendError, BackendResult};
 use crate::events::ClusterEvent;
@@ -53,6 +55,27 @@ pub struct BackendStats {
 /// The answer of a trait method a backend does not implement.
 fn unsupported<'a, T: Send + 'a>(what: &'static str) -> BoxFuture<'a, BackendResult<T>> {
     Box::pin(std::future::ready(Err(BackendError::Unsupported(what))))
+}
+
+/// Reads with `read`, `step` apart, until `pred` holds of what it read (`Ok(Some(it))`) or
+/// `timeout` has passed (`Ok(None)`); a failed read ends the wait with its error.
+pub(crate) async fn poll_until<T, E, F: Future<Output = Result<T, E>>>(
+    timeout: Duration,
+    step: Duration,
+    mut read: impl FnMut() -> F,
+    pred: impl Fn(&T) -> bool,
+) -> Result<Option<T>, E> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let it = read().await?;
+        if pred(&it) {
+            return Ok(Some(it));
+        }
+        if Instant::now() >= deadline {
+            return Ok(None);
+        }
+        tokio::time::sleep(step).await;
+    }
 }
 
 /// One change to a backend's [`Overlay`] ([`ClusterBackend::edit_overlay`]): it edits the

@@ -128,7 +128,8 @@ use super::client::{
 use super::pdb::{self, CommitOutcome, DbSnapshot};
 use super::protocol::{self, opcode, srvid, PublicIpEntry, ReplyControl, ReqControl, ReqMessage, CTDB_CURRENT_NODE};
 use crate::backend::{
-    group_to_move, BackendError, BackendResult, BoxFuture, ClusterBackend, Destination, OverlayEdit, PeerMessage,
+    group_to_move, poll_until, BackendError, BackendResult, BoxFuture, ClusterBackend, Destination, OverlayEdit,
+    PeerMessage,
 };
 use crate::events::{self, ClusterEvent};
 use crate::mapping;
@@ -1494,17 +1495,8 @@ impl CtdbBackend {
         timeout: Duration,
         pred: impl Fn(&CtdbView) -> bool,
     ) -> BackendResult<CtdbView> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let v = self.view(conn).await?;
-            if pred(&v) {
-                return Ok(v);
-            }
-            if Instant::now() >= deadline {
-                return Err(BackendError::Ctdb(format!("timed out waiting for {what}")));
-            }
-            tokio::time::sleep(WAIT_STEP).await;
-        }
+        let seen = poll_until(timeout, WAIT_STEP, || self.view(conn), pred).await?;
+        seen.ok_or_else(|| BackendError::Ctdb(format!("timed out waiting for {what}")))
     }
 
     /// `ctdb ipreallocate`: a failure is logged, not fatal (the leader also
