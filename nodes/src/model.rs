@@ -394,6 +394,34 @@ pub struct ClusterState {
     pub admin_props: std::collections::BTreeMap<String, Vec<(String, PropValue)>>,
 }
 
+/// Writes, for each class of object clusapi opens by id and by name, the two lookups of
+/// [`ClusterState`]: `$by_id` and `$by_name` over the list `$list`. Ids and names compare
+/// case-insensitively, as Windows compares them. (Nodes are found by their own rules.)
+macro_rules! lookups {
+    ($($list:ident: $class:ident => $by_id:ident, $by_name:ident;)*) => {
+        impl ClusterState {
+            $(
+                #[doc = concat!("The ", stringify!($class), " with id `id`.")]
+                pub fn $by_id(&self, id: &str) -> Option<&$class> {
+                    self.$list.iter().find(|o| names_equal(&o.id, id))
+                }
+
+                #[doc = concat!("The ", stringify!($class), " named `name`.")]
+                pub fn $by_name(&self, name: &str) -> Option<&$class> {
+                    self.$list.iter().find(|o| names_equal(&o.name, name))
+                }
+            )*
+        }
+    };
+}
+
+lookups! {
+    groups: Group => group_by_id, find_group_by_name;
+    resources: Resource => resource_by_id, find_resource_by_name;
+    networks: Network => network_by_id, find_network_by_name;
+    net_interfaces: NetInterface => netinterface_by_id, find_netinterface_by_name;
+}
+
 impl ClusterState {
     // --- admin property store ---
 
@@ -433,14 +461,6 @@ impl ClusterState {
 
     // --- groups ---
 
-    pub fn group_by_id(&self, id: &str) -> Option<&Group> {
-        self.groups.iter().find(|g| names_equal(&g.id, id))
-    }
-
-    pub fn find_group_by_name(&self, name: &str) -> Option<&Group> {
-        self.groups.iter().find(|g| names_equal(&g.name, name))
-    }
-
     /// The core "Cluster Group".
     pub fn cluster_group(&self) -> Option<&Group> {
         self.groups.iter().find(|g| g.kind == GroupKind::Cluster)
@@ -457,14 +477,6 @@ impl ClusterState {
     }
 
     // --- resources ---
-
-    pub fn resource_by_id(&self, id: &str) -> Option<&Resource> {
-        self.resources.iter().find(|r| names_equal(&r.id, id))
-    }
-
-    pub fn find_resource_by_name(&self, name: &str) -> Option<&Resource> {
-        self.resources.iter().find(|r| names_equal(&r.name, name))
-    }
 
     /// The "Cluster Name" resource.
     pub fn cluster_name_resource(&self) -> Option<&Resource> {
@@ -525,25 +537,7 @@ impl ClusterState {
         self.resources.iter().filter(move |r| names_equal(&r.type_name, type_name))
     }
 
-    // --- networks ---
-
-    pub fn network_by_id(&self, id: &str) -> Option<&Network> {
-        self.networks.iter().find(|n| names_equal(&n.id, id))
-    }
-
-    pub fn find_network_by_name(&self, name: &str) -> Option<&Network> {
-        self.networks.iter().find(|n| names_equal(&n.name, name))
-    }
-
     // --- network interfaces ---
-
-    pub fn netinterface_by_id(&self, id: &str) -> Option<&NetInterface> {
-        self.net_interfaces.iter().find(|n| names_equal(&n.id, id))
-    }
-
-    pub fn find_netinterface_by_name(&self, name: &str) -> Option<&NetInterface> {
-        self.net_interfaces.iter().find(|n| names_equal(&n.name, name))
-    }
 
     /// The interface of node `node_name` on network `network_name` (ApiGetNetInterface).
     pub fn find_netinterface(&self, node_name: &str, network_name: &str) -> Option<&NetInterface> {
