@@ -13,17 +13,14 @@ use crate::ids::names_equal;
 use crate::presentation::{DrainStatus, WindowsVersion};
 use crate::raw::{CtdbNodeFlags, PublicIp};
 
-/// Declares a `#[repr(u32)]` state enum with `Unknown = 0xFFFFFFFF`,
-/// `as_u32`, and a lossless-or-`Unknown` `from_u32`.
-macro_rules! wire_state {
+/// Declares a `#[repr(u32)]` enum of wire values with `as_u32`.
+macro_rules! wire_enum {
     ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $n:expr),* $(,)? }) => {
         $(#[$m])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[repr(u32)]
         pub enum $name {
             $($(#[$vm])* $v = $n,)*
-            /// The state cannot be determined (0xFFFFFFFF on the wire).
-            Unknown = 0xFFFF_FFFF,
         }
 
         impl $name {
@@ -31,7 +28,25 @@ macro_rules! wire_state {
             pub const fn as_u32(self) -> u32 {
                 self as u32
             }
+        }
+    };
+}
+pub(crate) use wire_enum;
 
+/// Declares, with `wire_enum!`, a state enum with `Unknown = 0xFFFFFFFF` and a
+/// lossless-or-`Unknown` `from_u32`.
+macro_rules! wire_state {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $n:expr),* $(,)? }) => {
+        wire_enum!(
+            $(#[$m])*
+            $name {
+                $($(#[$vm])* $v = $n,)*
+                /// The state cannot be determined (0xFFFFFFFF on the wire).
+                Unknown = 0xFFFF_FFFF,
+            }
+        );
+
+        impl $name {
             /// Parses a wire value; anything unrecognised is `Unknown`.
             pub const fn from_u32(v: u32) -> Self {
                 match v {
@@ -73,21 +88,10 @@ wire_state!(
     NetInterfaceState { Failed = 0, Unreachable = 1, Unavailable = 2, Up = 3 }
 );
 
-/// The `Role` property of a network.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[repr(u32)]
-pub enum NetworkRole {
-    None = 0,
-    InternalUse = 1,
-    ClientAccess = 2,
-    InternalAndClient = 3,
-}
-
-impl NetworkRole {
-    pub const fn as_u32(self) -> u32 {
-        self as u32
-    }
-}
+wire_enum!(
+    /// The `Role` property of a network.
+    NetworkRole { None = 0, InternalUse = 1, ClientAccess = 2, InternalAndClient = 3 }
+);
 
 /// `CLUSGROUP_TYPE` values used by the model.
 pub mod group_type {
