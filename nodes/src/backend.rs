@@ -6,12 +6,15 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{broadcast, mpsc};
+use tokio::time::Instant;
 
 pub use crate::error::{win32, BackendError, BackendResult};
 use crate::events::ClusterEvent;
 use crate::model::{ClusterState, Group, GroupKind, NodeState, PropValue};
+use crate::overlay::{Overlay, ResourceRequest};
 use crate::raw::Share;
 
 /// A boxed, sendable future (keeps the trait object-safe).
@@ -52,6 +55,42 @@ pub struct BackendStats {
 /// The answer of a trait method a backend does not implement.
 fn unsupported<'a, T: Send + 'a>(what: &'static str) -> BoxFuture<'a, BackendResult<T>> {
     Box::pin(std::future::ready(Err(BackendError::Unsupported(what))))
+}
+
+/// Reads with `read`, `step` apart, until `pred` holds of what it read (`Ok(Some(it))`) or
+/// `timeout` has passed (`Ok(None)`); a failed read ends the wait with its error.
+pub(crate) async fn poll_until<T, E, F: Future<Output = Result<T, E>>>(
+    timeout: Duration,
+    step: Duration,
+    mut read: impl FnMut() -> F,
+    pred: impl Fn(&T) -> bool,
+) -> Result<Option<T>, E> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let it = read().await?;
+        if pred(&it) {
+            return Ok(Some(it));
+        }
+        if Instant::now() >= deadline {
+            return Ok(None);
+        }
+        tokio::time::sleep(step).await;
+    }
+}
+
+/// One change to a backend's [`Overlay`] ([`ClusterBackend::edit_overlay`]): it edits the
+/// overlay, given the model it applies to, and returns the id of the object it created (empty
+/// when it created none). A backend may run it again on newer state when another writer
+/// changed the overlay first.
+pub type OverlayEdit<'a> = Box<dyn FnMut(&mut Overlay, &ClusterState) -> BackendResult<String> + Send + 'a>;
+
+/// The operation `f`, which creates nothing, as one [`ClusterBackend::edit_overlay`].
+fn edit<'a, B: ClusterBackend + ?Sized>(
+    backend: &'a B,
+    mut f: impl FnMut(&mut Overlay, &ClusterState) -> BackendResult<()> + Send + 'a,
+) -> BoxFuture<'a, BackendResult<()>> {
+    let done = backend.edit_overlay(Box::new(move |o, s| f(o, s).map(|()| String::new())));
+    Box::pin(async move { done.await.map(drop) })
 }
 
 /// What [`ClusterBackend::move_group`] moves for group `group_id`, and where: the group; the
@@ -149,18 +188,34 @@ pub trait ClusterBackend: Send + Sync + 'static {
     /// node other than the current owner that hosts the fewest IPs.
     fn move_group<'a>(&'a self, group_id: &'a str, to_pnn: Option<u32>) -> BoxFuture<'a, BackendResult<u32>>;
 
+    /// Applies one change to the overlay (the objects, names, states and properties clusapi
+    /// keeps on top of what CTDB reports; see [`Overlay`]) and persists it; returns what
+    /// `edit` returned. The operations below that change only the overlay are written once on
+    /// top of this. Fails (the overlay unchanged) while the cluster daemon is unreachable.
+    fn edit_overlay<'a>(&'a self, edit: OverlayEdit<'a>) -> BoxFuture<'a, BackendResult<String>>;
+
     /// Brings every resource of a group online.
-    fn set_group_online<'a>(&'a self, group_id: &'a str) -> BoxFuture<'a, BackendResult<()>>;
+    fn set_group_online<'a>(&'a self, group_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        edit(self, move |o, s| o.set_group_state(s, group_id, true))
+    }
 
     /// Takes every resource of a group offline.
-    fn set_group_offline<'a>(&'a self, group_id: &'a str) -> BoxFuture<'a, BackendResult<()>>;
+    fn set_group_offline<'a>(&'a self, group_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        edit(self, move |o, s| o.set_group_state(s, group_id, false))
+    }
 
-    fn set_resource_online<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, BackendResult<()>>;
+    fn set_resource_online<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        edit(self, move |o, s| o.set_resource_state(s, resource_id, ResourceRequest::Online))
+    }
 
-    fn set_resource_offline<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, BackendResult<()>>;
+    fn set_resource_offline<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        edit(self, move |o, s| o.set_resource_state(s, resource_id, ResourceRequest::Offline))
+    }
 
     /// ApiFailResource: the resource shows Failed until brought online.
-    fn fail_resource<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, BackendResult<()>>;
+    fn fail_resource<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        edit(self, move |o, s| o.set_resource_state(s, resource_id, ResourceRequest::Fail))
+    }
 
     /// Creates a resource (Offline) in a group; returns its id.
     fn create_resource<'a>(
@@ -168,30 +223,46 @@ pub trait ClusterBackend: Send + Sync + 'static {
         group_id: &'a str,
         name: &'a str,
         type_name: &'a str,
-    ) -> BoxFuture<'a, BackendResult<String>>;
+    ) -> BoxFuture<'a, BackendResult<String>> {
+        self.edit_overlay(Box::new(move |o, s| o.create_resource(s, group_id, name, type_name)))
+    }
 
     /// Deletes a created resource; derived ones give `CoreResource`.
-    fn delete_resource<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, BackendResult<()>>;
+    fn delete_resource<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        edit(self, move |o, s| o.delete_resource(s, resource_id))
+    }
 
-    fn rename_resource<'a>(&'a self, resource_id: &'a str, new_name: &'a str) -> BoxFuture<'a, BackendResult<()>>;
+    fn rename_resource<'a>(&'a self, resource_id: &'a str, new_name: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        edit(self, move |o, s| o.rename_resource(s, resource_id, new_name))
+    }
 
     /// Creates an empty group; returns its id.
-    fn create_group<'a>(&'a self, name: &'a str) -> BoxFuture<'a, BackendResult<String>>;
+    fn create_group<'a>(&'a self, name: &'a str) -> BoxFuture<'a, BackendResult<String>> {
+        self.edit_overlay(Box::new(move |o, s| o.create_group(s, name)))
+    }
 
     /// Deletes a created, empty group; derived ones give `CoreResource`.
-    fn delete_group<'a>(&'a self, group_id: &'a str) -> BoxFuture<'a, BackendResult<()>>;
+    fn delete_group<'a>(&'a self, group_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        edit(self, move |o, s| o.delete_group(s, group_id))
+    }
 
-    fn rename_group<'a>(&'a self, group_id: &'a str, new_name: &'a str) -> BoxFuture<'a, BackendResult<()>>;
+    fn rename_group<'a>(&'a self, group_id: &'a str, new_name: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        edit(self, move |o, s| o.rename_group(s, group_id, new_name))
+    }
 
     /// Sets the description of any object by id (empty clears it).
-    fn set_description<'a>(&'a self, object_id: &'a str, description: &'a str) -> BoxFuture<'a, BackendResult<()>>;
+    fn set_description<'a>(&'a self, object_id: &'a str, description: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        edit(self, move |o, s| o.set_description(s, object_id, description))
+    }
 
     /// Merges private property values into a resource (SET_PRIVATE_PROPERTIES).
     fn set_private_properties<'a>(
         &'a self,
         resource_id: &'a str,
         props: Vec<(String, PropValue)>,
-    ) -> BoxFuture<'a, BackendResult<()>>;
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        edit(self, move |o, s| o.set_private_props(s, resource_id, &props))
+    }
 
     /// Stores (`Some`) or removes (`None`) values in the admin property store under an opaque
     /// object key (SET_COMMON/PRIVATE_PROPERTIES of values CTDB has no notion of); they show
@@ -202,8 +273,7 @@ pub trait ClusterBackend: Send + Sync + 'static {
         key: &'a str,
         props: Vec<(String, Option<PropValue>)>,
     ) -> BoxFuture<'a, BackendResult<()>> {
-        let _ = (key, props);
-        Box::pin(std::future::ready(Err(BackendError::Unsupported("admin property store"))))
+        edit(self, move |o, _| o.set_admin_props(key, &props))
     }
 
     /// Replaces the dependencies (resource ids) of a created resource
@@ -214,8 +284,7 @@ pub trait ClusterBackend: Send + Sync + 'static {
         resource_id: &'a str,
         dependencies: Vec<String>,
     ) -> BoxFuture<'a, BackendResult<()>> {
-        let _ = (resource_id, dependencies);
-        unsupported("resource dependencies")
+        edit(self, move |o, s| o.set_resource_dependencies(s, resource_id, &dependencies))
     }
 
     /// Replaces the possible owners (pnns) of a created resource
@@ -225,15 +294,13 @@ pub trait ClusterBackend: Send + Sync + 'static {
         resource_id: &'a str,
         pnns: Vec<u32>,
     ) -> BoxFuture<'a, BackendResult<()>> {
-        let _ = (resource_id, pnns);
-        unsupported("resource possible owners")
+        edit(self, move |o, s| o.set_resource_possible_owners(s, resource_id, &pnns))
     }
 
     /// Replaces the preferred owners (pnns, in order) of a created group
     /// (ApiSetGroupNodeList); see [`crate::Overlay::set_group_preferred_owners`].
     fn set_group_preferred_owners<'a>(&'a self, group_id: &'a str, pnns: Vec<u32>) -> BoxFuture<'a, BackendResult<()>> {
-        let _ = (group_id, pnns);
-        unsupported("group preferred owners")
+        edit(self, move |o, s| o.set_group_preferred_owners(s, group_id, &pnns))
     }
 
     /// Moves a created resource and its dependency tree to another group
@@ -243,14 +310,12 @@ pub trait ClusterBackend: Send + Sync + 'static {
         resource_id: &'a str,
         group_id: &'a str,
     ) -> BoxFuture<'a, BackendResult<()>> {
-        let _ = (resource_id, group_id);
-        unsupported("moving resources between groups")
+        edit(self, move |o, s| o.change_resource_group(s, resource_id, group_id))
     }
 
     /// Renames a network (ApiSetNetworkName); see [`crate::Overlay::rename_network`].
     fn rename_network<'a>(&'a self, network_id: &'a str, new_name: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-        let _ = (network_id, new_name);
-        unsupported("renaming networks")
+        edit(self, move |o, s| o.rename_network(s, network_id, new_name))
     }
 
     /// Replaces the shares the clustered Samba serves (the File Server role's File Share

@@ -7,13 +7,14 @@
 //! Available under `cfg(test)` and with the `test-util` feature.
 
 use std::collections::HashSet;
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::Instant;
 
-use crate::backend::{BackendError, ClusterBackend};
+use crate::backend::{poll_until, BackendError, ClusterBackend};
 use crate::events::ClusterEvent;
 use crate::ids::fold_case;
 use crate::model::{names, type_names, ClusterState, GroupKind, GroupState, NodeState, ResourceKind, ResourceState};
@@ -28,16 +29,10 @@ pub async fn wait_for<B: ClusterBackend + ?Sized>(
     timeout: Duration,
     pred: impl Fn(&ClusterState) -> bool,
 ) -> Arc<ClusterState> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let s = b.snapshot();
-        if pred(&s) {
-            return s;
-        }
-        if Instant::now() >= deadline {
-            panic!("timed out waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    let snapshot = || std::future::ready(Ok::<_, Infallible>(b.snapshot()));
+    match poll_until(timeout, Duration::from_millis(20), snapshot, |s| pred(s)).await {
+        Ok(Some(s)) => s,
+        _ => panic!("timed out waiting for {what}"),
     }
 }
 

@@ -31,7 +31,8 @@ pub mod state_file;
 pub mod conformance;
 
 pub use backend::{
-    BackendError, BackendResult, BackendStats, BlobUpdate, BoxFuture, ClusterBackend, Destination, PeerMessage,
+    BackendError, BackendResult, BackendStats, BlobUpdate, BoxFuture, ClusterBackend, Destination, OverlayEdit,
+    PeerMessage,
 };
 pub use ctdb::{CtdbBackend, CtdbConfig};
 pub use events::ClusterEvent;

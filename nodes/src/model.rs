@@ -13,17 +13,14 @@ use crate::ids::names_equal;
 use crate::presentation::{DrainStatus, WindowsVersion};
 use crate::raw::{CtdbNodeFlags, PublicIp};
 
-/// Declares a `#[repr(u32)]` state enum with `Unknown = 0xFFFFFFFF`,
-/// `as_u32`, and a lossless-or-`Unknown` `from_u32`.
-macro_rules! wire_state {
+/// Declares a `#[repr(u32)]` enum of wire values with `as_u32`.
+macro_rules! wire_enum {
     ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $n:expr),* $(,)? }) => {
         $(#[$m])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[repr(u32)]
         pub enum $name {
             $($(#[$vm])* $v = $n,)*
-            /// The state cannot be determined (0xFFFFFFFF on the wire).
-            Unknown = 0xFFFF_FFFF,
         }
 
         impl $name {
@@ -31,7 +28,25 @@ macro_rules! wire_state {
             pub const fn as_u32(self) -> u32 {
                 self as u32
             }
+        }
+    };
+}
+pub(crate) use wire_enum;
 
+/// Declares, with `wire_enum!`, a state enum with `Unknown = 0xFFFFFFFF` and a
+/// lossless-or-`Unknown` `from_u32`.
+macro_rules! wire_state {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $n:expr),* $(,)? }) => {
+        wire_enum!(
+            $(#[$m])*
+            $name {
+                $($(#[$vm])* $v = $n,)*
+                /// The state cannot be determined (0xFFFFFFFF on the wire).
+                Unknown = 0xFFFF_FFFF,
+            }
+        );
+
+        impl $name {
             /// Parses a wire value; anything unrecognised is `Unknown`.
             pub const fn from_u32(v: u32) -> Self {
                 match v {
@@ -73,21 +88,10 @@ wire_state!(
     NetInterfaceState { Failed = 0, Unreachable = 1, Unavailable = 2, Up = 3 }
 );
 
-/// The `Role` property of a network.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[repr(u32)]
-pub enum NetworkRole {
-    None = 0,
-    InternalUse = 1,
-    ClientAccess = 2,
-    InternalAndClient = 3,
-}
-
-impl NetworkRole {
-    pub const fn as_u32(self) -> u32 {
-        self as u32
-    }
-}
+wire_enum!(
+    /// The `Role` property of a network.
+    NetworkRole { None = 0, InternalUse = 1, ClientAccess = 2, InternalAndClient = 3 }
+);
 
 /// `CLUSGROUP_TYPE` values used by the model.
 pub mod group_type {
@@ -394,6 +398,34 @@ pub struct ClusterState {
     pub admin_props: std::collections::BTreeMap<String, Vec<(String, PropValue)>>,
 }
 
+/// Writes, for each class of object clusapi opens by id and by name, the two lookups of
+/// [`ClusterState`]: `$by_id` and `$by_name` over the list `$list`. Ids and names compare
+/// case-insensitively, as Windows compares them. (Nodes are found by their own rules.)
+macro_rules! lookups {
+    ($($list:ident: $class:ident => $by_id:ident, $by_name:ident;)*) => {
+        impl ClusterState {
+            $(
+                #[doc = concat!("The ", stringify!($class), " with id `id`.")]
+                pub fn $by_id(&self, id: &str) -> Option<&$class> {
+                    self.$list.iter().find(|o| names_equal(&o.id, id))
+                }
+
+                #[doc = concat!("The ", stringify!($class), " named `name`.")]
+                pub fn $by_name(&self, name: &str) -> Option<&$class> {
+                    self.$list.iter().find(|o| names_equal(&o.name, name))
+                }
+            )*
+        }
+    };
+}
+
+lookups! {
+    groups: Group => group_by_id, find_group_by_name;
+    resources: Resource => resource_by_id, find_resource_by_name;
+    networks: Network => network_by_id, find_network_by_name;
+    net_interfaces: NetInterface => netinterface_by_id, find_netinterface_by_name;
+}
+
 impl ClusterState {
     // --- admin property store ---
 
@@ -433,14 +465,6 @@ impl ClusterState {
 
     // --- groups ---
 
-    pub fn group_by_id(&self, id: &str) -> Option<&Group> {
-        self.groups.iter().find(|g| names_equal(&g.id, id))
-    }
-
-    pub fn find_group_by_name(&self, name: &str) -> Option<&Group> {
-        self.groups.iter().find(|g| names_equal(&g.name, name))
-    }
-
     /// The core "Cluster Group".
     pub fn cluster_group(&self) -> Option<&Group> {
         self.groups.iter().find(|g| g.kind == GroupKind::Cluster)
@@ -457,14 +481,6 @@ impl ClusterState {
     }
 
     // --- resources ---
-
-    pub fn resource_by_id(&self, id: &str) -> Option<&Resource> {
-        self.resources.iter().find(|r| names_equal(&r.id, id))
-    }
-
-    pub fn find_resource_by_name(&self, name: &str) -> Option<&Resource> {
-        self.resources.iter().find(|r| names_equal(&r.name, name))
-    }
 
     /// The "Cluster Name" resource.
     pub fn cluster_name_resource(&self) -> Option<&Resource> {
@@ -525,25 +541,7 @@ impl ClusterState {
         self.resources.iter().filter(move |r| names_equal(&r.type_name, type_name))
     }
 
-    // --- networks ---
-
-    pub fn network_by_id(&self, id: &str) -> Option<&Network> {
-        self.networks.iter().find(|n| names_equal(&n.id, id))
-    }
-
-    pub fn find_network_by_name(&self, name: &str) -> Option<&Network> {
-        self.networks.iter().find(|n| names_equal(&n.name, name))
-    }
-
     // --- network interfaces ---
-
-    pub fn netinterface_by_id(&self, id: &str) -> Option<&NetInterface> {
-        self.net_interfaces.iter().find(|n| names_equal(&n.id, id))
-    }
-
-    pub fn find_netinterface_by_name(&self, name: &str) -> Option<&NetInterface> {
-        self.net_interfaces.iter().find(|n| names_equal(&n.name, name))
-    }
 
     /// The interface of node `node_name` on network `network_name` (ApiGetNetInterface).
     pub fn find_netinterface(&self, node_name: &str, network_name: &str) -> Option<&NetInterface> {

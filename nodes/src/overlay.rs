@@ -170,8 +170,10 @@ impl Overlay {
         id
     }
 
-    /// Removes every override keyed by `id`.
+    /// Removes the created object `id` (a group or a resource) and every override keyed by it.
     fn forget(&mut self, id: &str) {
+        self.groups.retain(|c| c.id != id);
+        self.resources.retain(|c| c.id != id);
         self.names.remove(id);
         self.descriptions.remove(id);
         self.private_props.remove(id);
@@ -228,28 +230,14 @@ impl Overlay {
         if !g.resource_ids.is_empty() {
             return Err(BackendError::GroupNotEmpty(g.name.clone()));
         }
-        let gid = g.id.clone();
-        self.groups.retain(|c| c.id != gid);
-        self.forget(&gid);
+        self.forget(&g.id);
         Ok(())
     }
 
     /// Renames any group; renaming to its own name (any case) succeeds.
     pub fn rename_group(&mut self, s: &ClusterState, id: &str, new_name: &str) -> Result<(), BackendError> {
-        check_name(new_name)?;
-        let g = s.group_by_id(id).ok_or_else(|| BackendError::GroupNotFound(id.into()))?;
-        if let Some(other) = s.find_group_by_name(new_name) {
-            if other.id != g.id {
-                return Err(BackendError::ObjectAlreadyExists(new_name.into()));
-            }
-        }
-        match self.groups.iter_mut().find(|c| c.id == g.id) {
-            Some(c) => c.name = new_name.into(),
-            None => {
-                self.names.insert(g.id.clone(), new_name.into());
-            }
-        }
-        Ok(())
+        let found = s.group_by_id(id).map(|g| g.id.as_str()).ok_or_else(|| BackendError::GroupNotFound(id.into()));
+        self.rename(found, new_name, s.find_group_by_name(new_name).map(|g| g.id.as_str()))
     }
 
     /// Sets the owner of a created group (derived groups follow CTDB).
@@ -308,28 +296,15 @@ impl Overlay {
         if let Some(d) = s.dependents_of(&r.id).next() {
             return Err(BackendError::InvalidState(format!("resource {:?} depends on {:?}", d.name, r.name)));
         }
-        let rid = r.id.clone();
-        self.resources.retain(|c| c.id != rid);
-        self.forget(&rid);
+        self.forget(&r.id);
         Ok(())
     }
 
     /// Renames any resource; renaming to its own name (any case) succeeds.
     pub fn rename_resource(&mut self, s: &ClusterState, id: &str, new_name: &str) -> Result<(), BackendError> {
-        check_name(new_name)?;
-        let r = s.resource_by_id(id).ok_or_else(|| BackendError::ResourceNotFound(id.into()))?;
-        if let Some(other) = s.find_resource_by_name(new_name) {
-            if other.id != r.id {
-                return Err(BackendError::ObjectAlreadyExists(new_name.into()));
-            }
-        }
-        match self.resources.iter_mut().find(|c| c.id == r.id) {
-            Some(c) => c.name = new_name.into(),
-            None => {
-                self.names.insert(r.id.clone(), new_name.into());
-            }
-        }
-        Ok(())
+        let found =
+            s.resource_by_id(id).map(|r| r.id.as_str()).ok_or_else(|| BackendError::ResourceNotFound(id.into()));
+        self.rename(found, new_name, s.find_resource_by_name(new_name).map(|r| r.id.as_str()))
     }
 
     /// Applies an online/offline/fail request to one resource.
@@ -487,15 +462,36 @@ impl Overlay {
 
     /// Renames a network; renaming to its own name (any case) succeeds.
     pub fn rename_network(&mut self, s: &ClusterState, id: &str, new_name: &str) -> Result<(), BackendError> {
+        let found = s
+            .network_by_id(id)
+            .map(|n| n.id.as_str())
+            .ok_or_else(|| BackendError::InvalidParameter(format!("network {id:?} not found")));
+        self.rename(found, new_name, s.find_network_by_name(new_name).map(|n| n.id.as_str()))
+    }
+
+    /// Renames the object `found` (its id, or why looking it up failed) to `new_name`, which
+    /// `holder` (the object of the same class that has that name now, any case) must be the
+    /// same object or none. The checks come in this order: the name, the object, the holder.
+    /// A created group or resource keeps its name in its own record; any other object gets a
+    /// name override.
+    fn rename(
+        &mut self,
+        found: Result<&str, BackendError>,
+        new_name: &str,
+        holder: Option<&str>,
+    ) -> Result<(), BackendError> {
         check_name(new_name)?;
-        let n =
-            s.network_by_id(id).ok_or_else(|| BackendError::InvalidParameter(format!("network {id:?} not found")))?;
-        if let Some(other) = s.find_network_by_name(new_name) {
-            if other.id != n.id {
-                return Err(BackendError::ObjectAlreadyExists(new_name.into()));
+        let id = found?;
+        if holder.is_some_and(|h| h != id) {
+            return Err(BackendError::ObjectAlreadyExists(new_name.into()));
+        }
+        let groups = self.groups.iter_mut().map(|c| (&c.id, &mut c.name));
+        match groups.chain(self.resources.iter_mut().map(|c| (&c.id, &mut c.name))).find(|(cid, _)| *cid == id) {
+            Some((_, name)) => *name = new_name.into(),
+            None => {
+                self.names.insert(id.into(), new_name.into());
             }
         }
-        self.names.insert(n.id.clone(), new_name.into());
         Ok(())
     }
 

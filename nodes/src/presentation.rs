@@ -12,6 +12,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::wire_enum;
+
 /// A Windows Server release whose failover cluster clusapid presents.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum WindowsVersion {
@@ -178,22 +180,17 @@ impl NodeHostName {
     }
 }
 
-/// CLUSTER_NODE_DRAIN_STATUS: the node common property `NodeDrainStatus`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[repr(u32)]
-pub enum DrainStatus {
-    #[default]
-    NotInitiated = 0,
-    InProgress = 1,
-    Completed = 2,
-    Failed = 3,
-}
-
-impl DrainStatus {
-    pub const fn as_u32(self) -> u32 {
-        self as u32
+wire_enum!(
+    /// CLUSTER_NODE_DRAIN_STATUS: the node common property `NodeDrainStatus`.
+    #[derive(Default)]
+    DrainStatus {
+        #[default]
+        NotInitiated = 0,
+        InProgress = 1,
+        Completed = 2,
+        Failed = 3,
     }
-}
+);
 
 /// A drain an administrator started (ApiPauseNodeEx with `bDrainNode`,
 /// ApiPauseNodeWithDrainTarget), as the backend that runs it records it.

@@ -30,11 +30,13 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use tokio::sync::{broadcast, mpsc};
 
-use crate::backend::{group_to_move, BackendError, BackendResult, BoxFuture, ClusterBackend, Destination, PeerMessage};
+use crate::backend::{
+    group_to_move, BackendError, BackendResult, BoxFuture, ClusterBackend, Destination, OverlayEdit, PeerMessage,
+};
 use crate::events::{self, ClusterEvent};
 use crate::mapping;
-use crate::model::{ClusterState, NodeState, PropValue};
-use crate::overlay::{Overlay, ResourceRequest};
+use crate::model::{ClusterState, NodeState};
+use crate::overlay::Overlay;
 use crate::presentation::WindowsVersion;
 use crate::raw::{CtdbInterface, CtdbNodeFlags, CtdbNodeInfo, PublicIp, RawCluster, Share};
 use crate::state_file::{load_overlay, load_registry, persist_bytes, persist_overlay, registry_file};
@@ -421,10 +423,6 @@ impl SimulatedCluster {
         Ok(out)
     }
 
-    fn overlay_op<T>(&self, f: impl FnOnce(&mut Overlay, &ClusterState) -> BackendResult<T>) -> BackendResult<T> {
-        self.update(|_, overlay, state| f(overlay, state))
-    }
-
     // ---- test hooks: external events ----
 
     /// Replaces the CTDB flags of `pnn` (as if changed outside clusapi, e.g.
@@ -685,131 +683,8 @@ impl ClusterBackend for SimulatedCluster {
         ready(self.do_move_group(group_id, to_pnn))
     }
 
-    fn set_group_online<'a>(&'a self, group_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-        ready(self.check_available().and_then(|()| self.overlay_op(|o, s| o.set_group_state(s, group_id, true))))
-    }
-
-    fn set_group_offline<'a>(&'a self, group_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-        ready(self.check_available().and_then(|()| self.overlay_op(|o, s| o.set_group_state(s, group_id, false))))
-    }
-
-    fn set_resource_online<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-        ready(
-            self.check_available()
-                .and_then(|()| self.overlay_op(|o, s| o.set_resource_state(s, resource_id, ResourceRequest::Online))),
-        )
-    }
-
-    fn set_resource_offline<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-        ready(
-            self.check_available()
-                .and_then(|()| self.overlay_op(|o, s| o.set_resource_state(s, resource_id, ResourceRequest::Offline))),
-        )
-    }
-
-    fn fail_resource<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-        ready(
-            self.check_available()
-                .and_then(|()| self.overlay_op(|o, s| o.set_resource_state(s, resource_id, ResourceRequest::Fail))),
-        )
-    }
-
-    fn create_resource<'a>(
-        &'a self,
-        group_id: &'a str,
-        name: &'a str,
-        type_name: &'a str,
-    ) -> BoxFuture<'a, BackendResult<String>> {
-        ready(
-            self.check_available()
-                .and_then(|()| self.overlay_op(|o, s| o.create_resource(s, group_id, name, type_name))),
-        )
-    }
-
-    fn delete_resource<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-        ready(self.check_available().and_then(|()| self.overlay_op(|o, s| o.delete_resource(s, resource_id))))
-    }
-
-    fn rename_resource<'a>(&'a self, resource_id: &'a str, new_name: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-        ready(self.check_available().and_then(|()| self.overlay_op(|o, s| o.rename_resource(s, resource_id, new_name))))
-    }
-
-    fn create_group<'a>(&'a self, name: &'a str) -> BoxFuture<'a, BackendResult<String>> {
-        ready(self.check_available().and_then(|()| self.overlay_op(|o, s| o.create_group(s, name))))
-    }
-
-    fn delete_group<'a>(&'a self, group_id: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-        ready(self.check_available().and_then(|()| self.overlay_op(|o, s| o.delete_group(s, group_id))))
-    }
-
-    fn rename_group<'a>(&'a self, group_id: &'a str, new_name: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-        ready(self.check_available().and_then(|()| self.overlay_op(|o, s| o.rename_group(s, group_id, new_name))))
-    }
-
-    fn set_description<'a>(&'a self, object_id: &'a str, description: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-        ready(
-            self.check_available().and_then(|()| self.overlay_op(|o, s| o.set_description(s, object_id, description))),
-        )
-    }
-
-    fn set_private_properties<'a>(
-        &'a self,
-        resource_id: &'a str,
-        props: Vec<(String, PropValue)>,
-    ) -> BoxFuture<'a, BackendResult<()>> {
-        ready(self.check_available().and_then(|()| self.overlay_op(|o, s| o.set_private_props(s, resource_id, &props))))
-    }
-
-    fn set_admin_properties<'a>(
-        &'a self,
-        key: &'a str,
-        props: Vec<(String, Option<PropValue>)>,
-    ) -> BoxFuture<'a, BackendResult<()>> {
-        ready(self.check_available().and_then(|()| self.overlay_op(|o, _| o.set_admin_props(key, &props))))
-    }
-
-    fn set_resource_dependencies<'a>(
-        &'a self,
-        resource_id: &'a str,
-        dependencies: Vec<String>,
-    ) -> BoxFuture<'a, BackendResult<()>> {
-        ready(
-            self.check_available()
-                .and_then(|()| self.overlay_op(|o, s| o.set_resource_dependencies(s, resource_id, &dependencies))),
-        )
-    }
-
-    fn set_resource_possible_owners<'a>(
-        &'a self,
-        resource_id: &'a str,
-        pnns: Vec<u32>,
-    ) -> BoxFuture<'a, BackendResult<()>> {
-        ready(
-            self.check_available()
-                .and_then(|()| self.overlay_op(|o, s| o.set_resource_possible_owners(s, resource_id, &pnns))),
-        )
-    }
-
-    fn set_group_preferred_owners<'a>(&'a self, group_id: &'a str, pnns: Vec<u32>) -> BoxFuture<'a, BackendResult<()>> {
-        ready(
-            self.check_available()
-                .and_then(|()| self.overlay_op(|o, s| o.set_group_preferred_owners(s, group_id, &pnns))),
-        )
-    }
-
-    fn change_resource_group<'a>(
-        &'a self,
-        resource_id: &'a str,
-        group_id: &'a str,
-    ) -> BoxFuture<'a, BackendResult<()>> {
-        ready(
-            self.check_available()
-                .and_then(|()| self.overlay_op(|o, s| o.change_resource_group(s, resource_id, group_id))),
-        )
-    }
-
-    fn rename_network<'a>(&'a self, network_id: &'a str, new_name: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-        ready(self.check_available().and_then(|()| self.overlay_op(|o, s| o.rename_network(s, network_id, new_name))))
+    fn edit_overlay<'a>(&'a self, mut edit: OverlayEdit<'a>) -> BoxFuture<'a, BackendResult<String>> {
+        ready(self.check_available().and_then(|()| self.update(|_, overlay, state| edit(overlay, state))))
     }
 
     /// The blob in memory (loaded from [`registry_file`] at start); fails while the

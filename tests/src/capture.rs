@@ -978,10 +978,9 @@ pub struct ConnReport {
     /// The handshake as recorded (authenticated connections).
     pub handshake: Option<Handshake>,
     pub bind_refused: bool,
-    pub client_pdus: usize,
-    pub server_pdus: usize,
-    pub client_bytes: usize,
-    pub server_bytes: usize,
+    /// PDUs and stream bytes (client→server, server→client).
+    pub pdus: (usize, usize),
+    pub bytes: (usize, usize),
     /// Negotiated fragment size limits (client→server, server→client) and the largest seen.
     pub max_frag: (u16, u16),
     pub largest_frag: (usize, usize),
@@ -1158,10 +1157,8 @@ pub fn replay_connection(conn: &TcpConnection, creds: &Credentials) -> (ConnRepo
         auth: None,
         handshake: None,
         bind_refused: false,
-        client_pdus: 0,
-        server_pdus: 0,
-        client_bytes: conn.c2s.bytes.len(),
-        server_bytes: conn.s2c.bytes.len(),
+        pdus: (0, 0),
+        bytes: (conn.c2s.bytes.len(), conn.s2c.bytes.len()),
         max_frag: (0, 0),
         largest_frag: (0, 0),
         verified: (0, 0),
@@ -1189,8 +1186,7 @@ pub fn replay_connection(conn: &TcpConnection, creds: &Credentials) -> (ConnRepo
     };
     let c_pdus = parse_all(&c_raw, &mut problems);
     let s_pdus = parse_all(&s_raw, &mut problems);
-    rep.client_pdus = c_raw.len();
-    rep.server_pdus = s_raw.len();
+    rep.pdus = (c_raw.len(), s_raw.len());
     let c_view: Vec<(Header, &RawPdu)> = c_pdus.iter().map(|&(h, i)| (h, &c_raw[i])).collect();
     let s_view: Vec<(Header, &RawPdu)> = s_pdus.iter().map(|&(h, i)| (h, &s_raw[i])).collect();
 
@@ -1829,12 +1825,12 @@ impl CaptureReport {
             s,
             "  client→server: {} PDUs, {} bytes, {} request fragments ({} verified); server→client: {} PDUs, {} \
              bytes, {} response fragments ({} verified)",
-            sum(&|c| c.client_pdus),
-            sum(&|c| c.client_bytes),
+            sum(&|c| c.pdus.0),
+            sum(&|c| c.bytes.0),
             frags,
             sum(&|c| c.verified.0),
-            sum(&|c| c.server_pdus),
-            sum(&|c| c.server_bytes),
+            sum(&|c| c.pdus.1),
+            sum(&|c| c.bytes.1),
             resp_frags,
             sum(&|c| c.verified.1),
         );
@@ -1866,8 +1862,8 @@ impl CaptureReport {
                     ),
                     None => "unauthenticated".into(),
                 },
-                c.client_pdus,
-                c.server_pdus,
+                c.pdus.0,
+                c.pdus.1,
                 c.verified.0,
                 c.verified.1,
                 c.largest_frag.0,

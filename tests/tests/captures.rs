@@ -207,22 +207,14 @@ fn check_capture(pcap: &Path) {
         }
         if shadowed(f) {
             if f.bad() {
-                tolerated.push(format!(
-                    "frame {} ({}): {}",
-                    f.number,
-                    if server(f) { "server" } else { "client" },
-                    f.raw
-                ));
+                let sender = if server(f) { "server" } else { "client" };
+                tolerated.push(format!("frame {} ({sender}): {}", f.number, f.raw));
             }
             continue;
         }
         if f.bad() {
-            problems.push(format!(
-                "frame {} sent by the {}: {}",
-                f.number,
-                if server(f) { "SERVER" } else { "client" },
-                f.raw
-            ));
+            let sender = if server(f) { "SERVER" } else { "client" };
+            problems.push(format!("frame {} sent by the {sender}: {}", f.number, f.raw));
         }
         if server(f) && is_clusapi && f.nums("dcerpc.pkt_type").contains(&2) {
             checked_server_clusapi += 1;

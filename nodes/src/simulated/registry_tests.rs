@@ -107,48 +107,8 @@ fn default_trait_methods_are_unsupported() {
         fn move_group<'a>(&'a self, g: &'a str, to: Option<u32>) -> BoxFuture<'a, BackendResult<u32>> {
             self.0.move_group(g, to)
         }
-        fn set_group_online<'a>(&'a self, g: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-            self.0.set_group_online(g)
-        }
-        fn set_group_offline<'a>(&'a self, g: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-            self.0.set_group_offline(g)
-        }
-        fn set_resource_online<'a>(&'a self, r: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-            self.0.set_resource_online(r)
-        }
-        fn set_resource_offline<'a>(&'a self, r: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-            self.0.set_resource_offline(r)
-        }
-        fn fail_resource<'a>(&'a self, r: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-            self.0.fail_resource(r)
-        }
-        fn create_resource<'a>(&'a self, g: &'a str, n: &'a str, t: &'a str) -> BoxFuture<'a, BackendResult<String>> {
-            self.0.create_resource(g, n, t)
-        }
-        fn delete_resource<'a>(&'a self, r: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-            self.0.delete_resource(r)
-        }
-        fn rename_resource<'a>(&'a self, r: &'a str, n: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-            self.0.rename_resource(r, n)
-        }
-        fn create_group<'a>(&'a self, n: &'a str) -> BoxFuture<'a, BackendResult<String>> {
-            self.0.create_group(n)
-        }
-        fn delete_group<'a>(&'a self, g: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-            self.0.delete_group(g)
-        }
-        fn rename_group<'a>(&'a self, g: &'a str, n: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-            self.0.rename_group(g, n)
-        }
-        fn set_description<'a>(&'a self, o: &'a str, d: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-            self.0.set_description(o, d)
-        }
-        fn set_private_properties<'a>(
-            &'a self,
-            r: &'a str,
-            p: Vec<(String, PropValue)>,
-        ) -> BoxFuture<'a, BackendResult<()>> {
-            self.0.set_private_properties(r, p)
+        fn edit_overlay<'a>(&'a self, edit: OverlayEdit<'a>) -> BoxFuture<'a, BackendResult<String>> {
+            self.0.edit_overlay(edit)
         }
     }
     let m = Minimal(SimulatedCluster::new(SimConfig::with_nodes(1)).unwrap());

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use super::*;
 use crate::conformance::{self, check_invariants};
-use crate::model::GroupKind;
+use crate::model::{GroupKind, PropValue};
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
