@@ -26,6 +26,7 @@ pub mod presentation;
 pub mod raw;
 pub mod simulated;
 pub mod state_file;
+mod wire;
 
 #[cfg(any(test, feature = "test-util"))]
 pub mod conformance;
