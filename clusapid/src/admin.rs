@@ -22,8 +22,6 @@ use crate::services::witness::registry::{Command, Filter, ForcedResponse};
 use crate::services::witness::WitnessService;
 use crate::services::Services;
 
-/// Where the socket is unless configured otherwise.
-pub const DEFAULT_SOCKET: &str = "/run/clusapid/admin.sock";
 /// Longest request line accepted.
 const MAX_REQUEST: u64 = 64 * 1024;
 

@@ -65,6 +65,14 @@ pub enum LogonKind {
     Winbind,
 }
 
+/// Where the administration socket is unless `admin_socket` says otherwise.
+pub const DEFAULT_ADMIN_SOCKET: &str = "/run/clusapid/admin.sock";
+
+/// How long the cluster's public addresses must stay unchanged before witness IP_CHANGE
+/// notifications go out, unless `witness_ip_change_settle_ms` says otherwise
+/// (`services::witness` module doc).
+pub const DEFAULT_WITNESS_IP_CHANGE_SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Settings, after defaults.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -205,7 +213,7 @@ impl Default for Config {
             state_dir: None,
             max_request: 4 * 1024 * 1024,
             smb_conf: PathBuf::from("/etc/samba/smb.conf"),
-            admin_socket: PathBuf::from(crate::admin::DEFAULT_SOCKET),
+            admin_socket: PathBuf::from(DEFAULT_ADMIN_SOCKET),
             admin_group: None,
             version: WindowsVersion::default(),
             node_names: NodeNaming::default(),
@@ -216,7 +224,7 @@ impl Default for Config {
             read_access: Vec::new(),
             deny_access: Vec::new(),
             registry_read_cache_ms: nodes::ctdb::backend::READ_CACHE.as_millis() as u64,
-            witness_ip_change_settle_ms: crate::services::witness::DEFAULT_IP_CHANGE_SETTLE.as_millis() as u64,
+            witness_ip_change_settle_ms: DEFAULT_WITNESS_IP_CHANGE_SETTLE.as_millis() as u64,
             limits: Limits::default(),
             metrics_listen: None,
         }

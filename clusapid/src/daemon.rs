@@ -2,7 +2,7 @@
 //! endpoints (the endpoint mapper and the clusapi port, which also serves witness), binds the
 //! listeners (or takes them bound: `serve` binds before it waits for ctdbd, so the ports are
 //! held from the start) and serves until stopped; with `metrics_listen` also the status and
-//! metrics endpoint ([`crate::http`]). Bind failures name the fix ([`bind_error`]). With domain logons it also runs the background task
+//! metrics endpoint ([`crate::http`]). Bind failures name the fix ([`transport::bind_error`]). With domain logons it also runs the background task
 //! that resolves the access configuration's names through winbindd and picks up other nodes'
 //! account access edits.
 
@@ -28,7 +28,7 @@ use crate::services::epm::{EpmService, Registration};
 use crate::services::mgmt::MgmtService;
 use crate::services::witness::WitnessService;
 use crate::services::{Interface, Services};
-use crate::transport::{self, Endpoint, Shared};
+use crate::transport::{self, bind_error, Endpoint, Shared};
 
 /// Everything needed to start serving.
 pub struct DaemonSettings {
@@ -50,43 +50,6 @@ pub struct DaemonSettings {
     /// How long the public addresses must be still before witness IP_CHANGE notifications go
     /// out (`witness_ip_change_settle_ms`).
     pub witness_ip_change_settle: std::time::Duration,
-}
-
-/// What a failed bind of `what` (a listener) on `addr` means, and what to do about it.
-#[derive(Debug, thiserror::Error)]
-#[error("binding {what} {addr}: {source}{hint}")]
-pub struct BindError {
-    pub what: &'static str,
-    pub addr: SocketAddr,
-    pub source: std::io::Error,
-    /// The fix, as text starting with "\n  " (empty when there is nothing to add).
-    pub hint: String,
-}
-
-/// The fix for a bind error on `port`: privileged ports, a port taken by another process,
-/// an address that is not on this machine.
-pub fn bind_hint(kind: std::io::ErrorKind, port: u16) -> Option<String> {
-    use std::io::ErrorKind;
-    match kind {
-        ErrorKind::PermissionDenied if port < 1024 => Some(format!(
-            "port {port} is privileged: run as root, or grant the binary the capability \
-             (`sudo setcap cap_net_bind_service=+ep {}`), or choose a port from 1024 up \
-             (0 picks a free one)",
-            std::env::current_exe().map_or_else(|_| "clusapid".into(), |p| p.display().to_string())
-        )),
-        ErrorKind::AddrInUse => Some(format!(
-            "another process holds port {port}: `clusapid check` names it and says what to change \
-             (README \"Checking a node\"; on a Samba node usually samba-dcerpcd in standalone mode)"
-        )),
-        ErrorKind::AddrNotAvailable => Some("the address is not on this machine: check `listen`".into()),
-        _ => None,
-    }
-}
-
-/// A [`BindError`] as an `anyhow` error.
-pub fn bind_error(source: std::io::Error, what: &'static str, addr: SocketAddr) -> anyhow::Error {
-    let hint = bind_hint(source.kind(), addr.port()).map(|h| format!("\n  {h}")).unwrap_or_default();
-    BindError { what, addr, source, hint }.into()
 }
 
 /// The two listening endpoints, bound.

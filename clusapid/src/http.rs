@@ -88,7 +88,7 @@ impl StatusSource {
 
 /// Binds the endpoint's listener.
 pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr).await.map_err(|e| crate::daemon::bind_error(e, "metrics_listen", addr))
+    TcpListener::bind(addr).await.map_err(|e| crate::transport::bind_error(e, "metrics_listen", addr))
 }
 
 /// Serves HTTP connections forever.

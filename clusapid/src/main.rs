@@ -333,14 +333,13 @@ async fn demo(a: DemoArgs) -> anyhow::Result<()> {
         accounts,
         backend: backend.clone(),
         // SAFETY: geteuid has no preconditions.
-        admin_socket: a
-            .admin_socket
-            .clone()
-            .or_else(|| (unsafe { libc::geteuid() } == 0).then(|| PathBuf::from(clusapid::admin::DEFAULT_SOCKET))),
+        admin_socket: a.admin_socket.clone().or_else(|| {
+            (unsafe { libc::geteuid() } == 0).then(|| PathBuf::from(clusapid::config::DEFAULT_ADMIN_SOCKET))
+        }),
         admin_access: clusapid::admin::AdminAccess::default(),
         domain: None,
         metrics_listen: a.metrics_listen,
-        witness_ip_change_settle: clusapid::services::witness::DEFAULT_IP_CHANGE_SETTLE,
+        witness_ip_change_settle: clusapid::config::DEFAULT_WITNESS_IP_CHANGE_SETTLE,
     })
     .await?;
     let node = snap.node_name(snap.cluster.this_pnn).unwrap_or("?").to_string();

@@ -78,7 +78,7 @@ pub fn fault_name(code: u32) -> String {
         fault::NCA_S_PROTO_ERROR => "nca_s_proto_error".into(),
         fault::NCA_S_FAULT_NDR => "rpc_x_bad_stub_data".into(),
         fault::ACCESS_DENIED => "access_denied".into(),
-        crate::transport::RPC_S_SERVER_TOO_BUSY => "rpc_s_server_too_busy".into(),
+        fault::SERVER_TOO_BUSY => "rpc_s_server_too_busy".into(),
         other => format!("{other:#010x}"),
     }
 }

@@ -43,8 +43,42 @@ use crate::config::Limits;
 use crate::metrics::{AuthResult, CallStatus, ConnEntry, Metrics};
 use crate::services::{CallCtx, Interface, Services};
 
-/// RPC_S_SERVER_TOO_BUSY: the fault of a call refused by the waiting-calls limit.
-pub const RPC_S_SERVER_TOO_BUSY: u32 = 0x0000_06bb;
+/// What a failed bind of `what` (a listener) on `addr` means, and what to do about it.
+#[derive(Debug, thiserror::Error)]
+#[error("binding {what} {addr}: {source}{hint}")]
+pub struct BindError {
+    pub what: &'static str,
+    pub addr: SocketAddr,
+    pub source: std::io::Error,
+    /// The fix, as text starting with "\n  " (empty when there is nothing to add).
+    pub hint: String,
+}
+
+/// The fix for a bind error on `port`: privileged ports, a port taken by another process,
+/// an address that is not on this machine.
+pub fn bind_hint(kind: std::io::ErrorKind, port: u16) -> Option<String> {
+    use std::io::ErrorKind;
+    match kind {
+        ErrorKind::PermissionDenied if port < 1024 => Some(format!(
+            "port {port} is privileged: run as root, or grant the binary the capability \
+             (`sudo setcap cap_net_bind_service=+ep {}`), or choose a port from 1024 up \
+             (0 picks a free one)",
+            std::env::current_exe().map_or_else(|_| "clusapid".into(), |p| p.display().to_string())
+        )),
+        ErrorKind::AddrInUse => Some(format!(
+            "another process holds port {port}: `clusapid check` names it and says what to change \
+             (README \"Checking a node\"; on a Samba node usually samba-dcerpcd in standalone mode)"
+        )),
+        ErrorKind::AddrNotAvailable => Some("the address is not on this machine: check `listen`".into()),
+        _ => None,
+    }
+}
+
+/// A [`BindError`] as an `anyhow` error.
+pub fn bind_error(source: std::io::Error, what: &'static str, addr: SocketAddr) -> anyhow::Error {
+    let hint = bind_hint(source.kind(), addr.port()).map(|h| format!("\n  {h}")).unwrap_or_default();
+    BindError { what, addr, source, hint }.into()
+}
 
 /// Largest fragment accepted from a peer (the frag_length field is 16 bits anyway).
 const MAX_FRAGMENT_IN: usize = u16::MAX as usize;
@@ -499,7 +533,7 @@ pub async fn connection(mut stream: TcpStream, peer: SocketAddr, ep: Arc<Endpoin
                                         "Call refused: too many waiting calls in this association"
                                     );
                                     if let Some(m) = metrics {
-                                        let status = CallStatus::Fault(RPC_S_SERVER_TOO_BUSY);
+                                        let status = CallStatus::Fault(fault::SERVER_TOO_BUSY);
                                         m.record_call(
                                             iface,
                                             opnum,
@@ -507,7 +541,7 @@ pub async fn connection(mut stream: TcpStream, peer: SocketAddr, ep: Arc<Endpoin
                                             started.map_or(Duration::ZERO, |t| t.elapsed()),
                                         );
                                     }
-                                    conn.encode_fault(call_id, context_id, RPC_S_SERVER_TOO_BUSY, &mut out);
+                                    conn.encode_fault(call_id, context_id, fault::SERVER_TOO_BUSY, &mut out);
                                 }
                             }
                         }

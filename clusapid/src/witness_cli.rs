@@ -107,7 +107,7 @@ pub struct TargetArgs {
 #[derive(Args, Clone)]
 pub struct SocketArgs {
     /// The daemon's administration socket.
-    #[arg(long, default_value = admin::DEFAULT_SOCKET)]
+    #[arg(long, default_value = crate::config::DEFAULT_ADMIN_SOCKET)]
     pub socket: PathBuf,
 }
 

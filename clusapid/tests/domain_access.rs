@@ -98,7 +98,7 @@ fn start(backend: Arc<SimulatedCluster>) -> Server {
                 metrics_listen: None,
                 admin_access: Default::default(),
                 limits: Default::default(),
-                witness_ip_change_settle: clusapid::services::witness::DEFAULT_IP_CHANGE_SETTLE,
+                witness_ip_change_settle: clusapid::config::DEFAULT_WITNESS_IP_CHANGE_SETTLE,
             },
             Some(logons),
         ))

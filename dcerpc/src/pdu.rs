@@ -118,6 +118,8 @@ pub mod fault {
     pub const NCA_S_FAULT_NDR: u32 = 0x0000_06f7;
     /// RPC_S_SEC_PKG_ERROR: security package error (bad signature, sealing failure).
     pub const SEC_PKG_ERROR: u32 = 0x0000_0721;
+    /// RPC_S_SERVER_TOO_BUSY: the server takes no more calls now (a call refused by a limit).
+    pub const SERVER_TOO_BUSY: u32 = 0x0000_06bb;
     /// RPC_S_UNSUPPORTED_AUTHN_LEVEL.
     pub const UNSUPPORTED_AUTHN_LEVEL: u32 = 0x0000_071d;
 }

@@ -95,14 +95,10 @@ pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(30);
 /// 30 s too). Clients that use their registration keep a call pending nearly all the time.
 pub const DEFAULT_UNUSED_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// How long the cluster's public addresses must stay unchanged before IP_CHANGE notifications
-/// go out (`witness_ip_change_settle_ms`; module docs).
-pub const DEFAULT_IP_CHANGE_SETTLE: Duration = Duration::from_secs(2);
-
 /// The witness service.
 pub struct WitnessService {
     backend: Arc<dyn ClusterBackend>,
-    /// See [`DEFAULT_IP_CHANGE_SETTLE`]; zero: IP_CHANGE at once.
+    /// See [`crate::config::DEFAULT_WITNESS_IP_CHANGE_SETTLE`]; zero: IP_CHANGE at once.
     pub ip_change_settle: Duration,
     /// When the cluster's address availability last changed (IP_CHANGE settling).
     addresses: Arc<Mutex<AddressWatch>>,
@@ -563,7 +559,7 @@ impl WitnessService {
         let peers = peers::Peers::new(backend.clone(), registry.clone());
         WitnessService {
             backend,
-            ip_change_settle: DEFAULT_IP_CHANGE_SETTLE,
+            ip_change_settle: crate::config::DEFAULT_WITNESS_IP_CHANGE_SETTLE,
             addresses: Arc::default(),
             dispatcher: std::sync::OnceLock::new(),
             default_keep_alive: DEFAULT_KEEP_ALIVE,
