@@ -41,7 +41,7 @@ use auth::AuthType;
 use clap::{Parser, ValueEnum};
 use dcerpc::pdu::auth_level;
 
-use conn::{AuthCfg, Conn, Failure};
+use conn::{AuthCfg, RpcConnection, RpcFailure};
 use json::Json;
 use profiles::{Call, Profile, StatusAt};
 
@@ -229,13 +229,13 @@ struct Target {
 }
 
 impl Target {
-    async fn open(&self) -> Result<Conn, Failure> {
-        Conn::open(self.addr, self.nodelay, &self.auth, self.profile.syntax()).await
+    async fn open(&self) -> Result<RpcConnection, RpcFailure> {
+        conn::open(self.addr, self.nodelay, &self.auth, self.profile.syntax()).await
     }
 }
 
 /// Checks one reply's status.
-fn check(call: &Call, r: Result<Vec<u8>, Failure>) -> Result<(), String> {
+fn check(call: &Call, r: Result<Vec<u8>, RpcFailure>) -> Result<(), String> {
     match r {
         Ok(stub) => match call.status.get(&stub) {
             Some(0) => Ok(()),
@@ -246,12 +246,12 @@ fn check(call: &Call, r: Result<Vec<u8>, Failure>) -> Result<(), String> {
     }
 }
 
-async fn call_status(c: &mut Conn, opnum: u16, stub: &[u8], name: &str) -> Result<Vec<u8>, String> {
+async fn call_status(c: &mut RpcConnection, opnum: u16, stub: &[u8], name: &str) -> Result<Vec<u8>, String> {
     c.call(opnum, stub).await.map_err(|e| format!("{name}: {e}"))
 }
 
 /// Per-connection setup of a calls-mode connection; returns the call to repeat.
-async fn setup(c: &mut Conn, p: Profile) -> Result<Call, String> {
+async fn setup(c: &mut RpcConnection, p: Profile) -> Result<Call, String> {
     Ok(match p {
         Profile::EpmMap | Profile::MgmtInq => p.bind_call(),
         Profile::WinregQv => {
@@ -363,7 +363,7 @@ fn ns(d: Duration) -> u32 {
     u32::try_from(d.as_nanos()).unwrap_or(u32::MAX)
 }
 
-async fn run_calls(mut c: Conn, call: Call, w: Window) -> TaskResult {
+async fn run_calls(mut c: RpcConnection, call: Call, w: Window) -> TaskResult {
     let mut r = TaskResult { lat: Vec::with_capacity(1 << 16), ..Default::default() };
     tokio::time::sleep_until(w.start.into()).await;
     loop {
@@ -373,7 +373,7 @@ async fn run_calls(mut c: Conn, call: Call, w: Window) -> TaskResult {
         }
         let res = c.call(call.opnum, &call.stub).await;
         let t1 = Instant::now();
-        let broken = matches!(res, Err(Failure::Io(_) | Failure::Protocol(_)));
+        let broken = matches!(res, Err(RpcFailure::Io(_) | RpcFailure::Protocol(_)));
         let ok = check(&call, res);
         if t0 >= w.warm_end {
             match ok {
@@ -513,7 +513,7 @@ fn resolve_port(a: &Args, p: Profile) -> anyhow::Result<u16> {
             nt_hash: [0; 16],
             workstation: String::new(),
         };
-        let mut c = Conn::open(epm, true, &anon, Profile::EpmMap.syntax())
+        let mut c = conn::open(epm, true, &anon, Profile::EpmMap.syntax())
             .await
             .map_err(|e| anyhow::anyhow!("endpoint mapper {epm}: {e}"))?;
         let r = c.call(3, &profiles::ept_map_stub(iface)).await.map_err(|e| anyhow::anyhow!("ept_map: {e}"))?;
@@ -837,7 +837,7 @@ fn run_mem(a: &Args, t: &Target, server: Option<i32>) -> anyhow::Result<Json> {
     let settle = Duration::from_secs_f64(a.settle);
     let rt = current_thread_rt()?;
     let res: Result<(procfs::TreeMem, procfs::TreeMem, procfs::TreeMem), String> = rt.block_on(async {
-        async fn one(t: &Target) -> Result<Conn, String> {
+        async fn one(t: &Target) -> Result<RpcConnection, String> {
             let mut c = t.open().await.map_err(|e| format!("connect/bind: {e}"))?;
             let call = setup(&mut c, t.profile).await.map_err(|e| format!("setup: {e}"))?;
             check(&call, c.call(call.opnum, &call.stub).await)?;

@@ -37,7 +37,7 @@ use idl::witness::{
 };
 use idl::{Bool32, ByteOrder, ContextHandle, WString};
 
-use crate::conn::{AuthCfg, Conn};
+use crate::conn::{AuthCfg, RpcConnection};
 use crate::json::Json;
 use crate::procfs;
 
@@ -84,12 +84,12 @@ fn server_cpu(pid: Option<i32>) -> Option<f64> {
 
 /// A sealed connection and its calls; every failure is a message.
 struct Client {
-    conn: Conn,
+    conn: RpcConnection,
 }
 
 impl Client {
     async fn open(addr: SocketAddr, auth: &AuthCfg, syntax: SyntaxId) -> Result<Client, String> {
-        Conn::open(addr, true, auth, syntax)
+        crate::conn::open(addr, true, auth, syntax)
             .await
             .map(|conn| Client { conn })
             .map_err(|e| format!("connect {addr}: {e}"))
@@ -674,7 +674,7 @@ async fn witness_port(host: IpAddr, epm_port: u16) -> Result<u16, String> {
         workstation: String::new(),
     };
     let epm = SocketAddr::new(host, epm_port);
-    let mut c = Conn::open(epm, true, &anon, crate::profiles::Profile::EpmMap.syntax())
+    let mut c = crate::conn::open(epm, true, &anon, crate::profiles::Profile::EpmMap.syntax())
         .await
         .map_err(|e| format!("endpoint mapper {epm}: {e}"))?;
     let iface = (Witness::UUID, Witness::VERSION_MAJOR, Witness::VERSION_MINOR);

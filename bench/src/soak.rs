@@ -27,7 +27,7 @@ use dcerpc::pdu::SyntaxId;
 use idl::clusapi::*;
 use idl::{Bool32, ByteOrder, ContextHandle, WString};
 
-use crate::conn::{AuthCfg, Conn};
+use crate::conn::{AuthCfg, RpcConnection};
 use crate::json::Json;
 use crate::procfs;
 
@@ -82,7 +82,7 @@ impl Stats {
 }
 
 struct Client {
-    conn: Conn,
+    conn: RpcConnection,
     stats: Stats,
 }
 
@@ -131,9 +131,9 @@ async fn think(cfg: &SoakCfg) {
     tokio::time::sleep(d).await;
 }
 
-async fn connect(cfg: &SoakCfg, stats: &mut Stats) -> Option<Conn> {
+async fn connect(cfg: &SoakCfg, stats: &mut Stats) -> Option<RpcConnection> {
     let t = Instant::now();
-    match Conn::open(cfg.addr, true, &cfg.auth, clusapi()).await {
+    match crate::conn::open(cfg.addr, true, &cfg.auth, clusapi()).await {
         Ok(c) => {
             stats.connects += 1;
             stats.lat.entry("connect+bind+auth").or_default().push(t.elapsed().as_micros() as u32);

@@ -1,6 +1,7 @@
-//! A DCE/RPC client connection over tokio for clusapid's own client commands (`clusapid
-//! witness watch`): the sans-I/O [`dcerpc::client::ClientConnection`] driven over TCP, with
-//! the endpoint mapper lookup that finds a dynamic endpoint. One call outstanding at a time.
+//! A DCE/RPC client connection over tokio, for clusapid's own client commands (`clusapid
+//! witness watch`) and for the load generator in `bench/`: the sans-I/O
+//! [`dcerpc::client::ClientConnection`] driven over TCP, with the endpoint mapper lookup that
+//! finds a dynamic endpoint. One call outstanding at a time.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -82,15 +83,25 @@ impl RpcConnection {
                 ClientConnection::authenticated(Initiator::new(AuthType::Spnego, ntlm), pdu::auth_level::PKT_PRIVACY)
             }
         };
-        let mut c = RpcConnection { stream, cc, rbuf: Vec::with_capacity(8192), wbuf: Vec::new(), peer: addr };
+        Self::bind(stream, cc, syntax).await
+    }
+
+    /// Binds `syntax` as context 0 over a connected `stream`, authenticating as `cc` was made
+    /// to: bind / bind_ack, then auth3 (NTLMSSP) or alter_context (SPNEGO) when it has a
+    /// third leg.
+    pub async fn bind(stream: TcpStream, cc: ClientConnection, syntax: SyntaxId) -> Result<Self, RpcFailure> {
+        let peer = stream.peer_addr().map_err(|e| RpcFailure::Io(format!("peer address: {e}")))?;
+        let mut c = RpcConnection { stream, cc, rbuf: Vec::with_capacity(8192), wbuf: Vec::with_capacity(8192), peer };
         c.cc.bind(&[(0, syntax)], 0, &mut c.wbuf);
         c.flush().await?;
         loop {
-            let len = c.read_frag().await?;
-            let ev = c.cc.handle_fragment(&mut c.rbuf[..len], &mut c.wbuf);
-            c.rbuf.drain(..len);
+            let ev = c.next_event().await.map_err(|e| match e {
+                RpcFailure::Protocol(e) => RpcFailure::Bind(e),
+                e => e,
+            })?;
+            // the third leg (auth3, alter_context) if any
             c.flush().await?;
-            match ev.map_err(|e| RpcFailure::Bind(e.to_string()))? {
+            match ev {
                 ClientEvent::Pending => continue,
                 ClientEvent::Bound { results, .. } => {
                     return match results.first() {
@@ -119,10 +130,7 @@ impl RpcConnection {
         let id = self.cc.request(0, opnum, stub, &mut self.wbuf);
         self.flush().await?;
         loop {
-            let len = self.read_frag().await?;
-            let ev = self.cc.handle_fragment(&mut self.rbuf[..len], &mut self.wbuf);
-            self.rbuf.drain(..len);
-            match ev.map_err(|e| RpcFailure::Protocol(e.to_string()))? {
+            match self.next_event().await? {
                 ClientEvent::Pending => continue,
                 ClientEvent::Response { call_id, stub } if call_id == id => return Ok(stub),
                 ClientEvent::Fault { call_id, status } if call_id == id || call_id == 0 => {
@@ -142,23 +150,34 @@ impl RpcConnection {
         Ok(())
     }
 
-    async fn read_frag(&mut self) -> Result<usize, RpcFailure> {
-        loop {
+    /// Reads one whole fragment and hands it to the connection machine (a malformed one is a
+    /// [`RpcFailure::Protocol`]); what the machine answers is left in the write buffer.
+    async fn next_event(&mut self) -> Result<ClientEvent, RpcFailure> {
+        let len = loop {
             if let Some(len) = pdu::frame_length(&self.rbuf) {
                 if len < pdu::HEADER_LEN {
                     return Err(RpcFailure::Protocol(format!("fragment length {len}")));
                 }
                 if self.rbuf.len() >= len {
-                    return Ok(len);
+                    break len;
                 }
             }
-            self.rbuf.reserve(8192);
+            if self.rbuf.capacity() - self.rbuf.len() < 4096 {
+                self.rbuf.reserve(8192);
+            }
             match self.stream.read_buf(&mut self.rbuf).await {
                 Ok(0) => return Err(RpcFailure::Io("closed by the server".into())),
                 Ok(_) => {}
                 Err(e) => return Err(RpcFailure::Io(format!("read: {e}"))),
             }
+        };
+        let ev = self.cc.handle_fragment(&mut self.rbuf[..len], &mut self.wbuf);
+        if len == self.rbuf.len() {
+            self.rbuf.clear();
+        } else {
+            self.rbuf.drain(..len);
         }
+        ev.map_err(|e| RpcFailure::Protocol(e.to_string()))
     }
 }
 
