@@ -18,7 +18,7 @@ use nodes::{ClusterState, GroupKind};
 use registry_model::{multi_sz_decode, PropertyList};
 
 use super::access::Granted;
-use super::objclass::{handle, object, owner_name, writable, Cluster, Groups, Nodes};
+use super::objclass::{enumerate, handle, object, owner_name, writable, Cluster, Groups, Nodes};
 use super::properties;
 use super::{status, win, ClusapiService, GroupHandle};
 use crate::services::CallCtx;
@@ -220,23 +220,15 @@ pub fn api_create_group_resource_enum(
     ctx: &CallCtx,
     req: ApiCreateGroupResourceEnumRequest,
 ) -> ApiCreateGroupResourceEnumResponse {
-    let snap = s.backend.snapshot();
-    let g = match handle::<Groups>(ctx, &req.group).and_then(|h| object::<Groups>(&snap, &h)) {
-        Ok(g) => g,
-        Err(e) => return ApiCreateGroupResourceEnumResponse::error(e),
-    };
-    let mut entries = Vec::new();
-    if req.enum_type & group_enum::CONTAINS != 0 {
-        for r in snap.resources_in_group(&g.id) {
-            entries.push(EnumEntry { entry_type: group_enum::CONTAINS, name: Some(WString::new(r.name.clone())) });
-        }
-    }
-    if req.enum_type & group_enum::NODES != 0 {
-        for n in g.preferred_owners.iter().filter_map(|&p| snap.node_name(p)) {
-            entries.push(EnumEntry { entry_type: group_enum::NODES, name: Some(WString::new(n)) });
-        }
-    }
-    ApiCreateGroupResourceEnumResponse { return_enum: Some(EnumList { entries }), rpc_status: 0, result: WError(0) }
+    enumerate::<Groups, _>(s, ctx, &req.group, req.enum_type, |snap, g| {
+        vec![
+            (group_enum::CONTAINS, snap.resources_in_group(&g.id).map(|r| r.name.clone()).collect()),
+            (
+                group_enum::NODES,
+                g.preferred_owners.iter().filter_map(|&p| snap.node_name(p)).map(str::to_owned).collect(),
+            ),
+        ]
+    })
 }
 
 /// Decodes a MULTI_SZ sent as UTF-16 code units, honouring the unit count; an empty or missing

@@ -140,6 +140,39 @@ pub fn read<C: ObjectClass, T>(
     Ok(f(&snap, object::<C>(&snap, &h)?))
 }
 
+/// The reply of an enumeration of one object's related objects (ApiCreateResEnum,
+/// ApiCreateGroupResourceEnum, ApiCreateNetworkEnum, ApiCreateResTypeEnum): the list, or the
+/// error and no list.
+pub trait EnumReply {
+    fn listed(entries: Vec<EnumEntry>) -> Self;
+    fn failed(e: u32) -> Self;
+}
+
+/// The entries of such an enumeration: for each (entry type, names) of `kinds` whose type bit
+/// `mask` selects, in that order, one entry per name; other bits are ignored.
+pub fn selected_entries(mask: u32, kinds: Vec<(u32, Vec<String>)>) -> Vec<EnumEntry> {
+    kinds
+        .into_iter()
+        .filter(|(t, _)| mask & t != 0)
+        .flat_map(|(t, names)| names.into_iter().map(move |n| EnumEntry { entry_type: t, name: Some(WString::new(n)) }))
+        .collect()
+}
+
+/// An enumeration of the object of handle `h` ([`read`]): `kinds` names its related objects of
+/// each entry type, `mask` selects the types ([`selected_entries`]).
+pub fn enumerate<C: ObjectClass, R: EnumReply>(
+    s: &ClusapiService,
+    ctx: &CallCtx,
+    h: &ContextHandle,
+    mask: u32,
+    kinds: impl FnOnce(&ClusterState, &C::Object) -> Vec<(u32, Vec<String>)>,
+) -> R {
+    match read::<C, _>(s, ctx, h, |snap, o| selected_entries(mask, kinds(snap, o))) {
+        Ok(entries) => R::listed(entries),
+        Err(e) => R::failed(e),
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // the shared operations
 
@@ -685,4 +718,25 @@ set_names! {
     ApiSetGroupName(group_name);
     ApiSetResourceName(resource_name);
     ApiSetNetworkName(network_name);
+}
+
+/// `ApiX,` — the enumerations of one object's related objects ([`EnumReply`]).
+macro_rules! enum_replies {
+    ($($req:ident,)*) => { idl::__paste! { $(
+        impl EnumReply for [<$req Response>] {
+            fn listed(entries: Vec<EnumEntry>) -> Self {
+                Self { return_enum: Some(EnumList { entries }), ..Self::error(win::ERROR_SUCCESS) }
+            }
+            fn failed(e: u32) -> Self {
+                Self::error(e)
+            }
+        }
+    )* } };
+}
+
+enum_replies! {
+    ApiCreateResEnum,
+    ApiCreateGroupResourceEnum,
+    ApiCreateNetworkEnum,
+    ApiCreateResTypeEnum,
 }

@@ -25,7 +25,7 @@ use nodes::{ClusterState, Resource, ResourceState};
 
 use super::access::Granted;
 use super::group::{bytes_len, enum_with_properties};
-use super::objclass::{handle, object, read, writable, writable_object, Groups, Nodes, Resources};
+use super::objclass::{enumerate, handle, object, read, writable, writable_object, Groups, Nodes, Resources};
 use super::properties;
 use super::{status, win, ClusapiService, ResourceHandle};
 use crate::services::CallCtx;
@@ -317,32 +317,16 @@ pub fn api_create_res_enum(
     ctx: &CallCtx,
     req: ApiCreateResEnumRequest,
 ) -> ApiCreateResEnumResponse {
-    let entries = read::<Resources, _>(s, ctx, &req.resource, |snap, r| {
-        let mut entries = Vec::new();
-        let mut push = |t: u32, name: &str| entries.push(EnumEntry { entry_type: t, name: Some(WString::new(name)) });
-        if req.enum_type & res_enum::DEPENDS != 0 {
-            for d in r.dependencies.iter().filter_map(|d| snap.resource_by_id(d)) {
-                push(res_enum::DEPENDS, &d.name);
-            }
-        }
-        if req.enum_type & res_enum::PROVIDES != 0 {
-            for d in snap.dependents_of(&r.id) {
-                push(res_enum::PROVIDES, &d.name);
-            }
-        }
-        if req.enum_type & res_enum::NODES != 0 {
-            for n in r.possible_owners.iter().filter_map(|&p| snap.node_name(p)) {
-                push(res_enum::NODES, n);
-            }
-        }
-        entries
-    });
-    match entries {
-        Ok(entries) => {
-            ApiCreateResEnumResponse { return_enum: Some(EnumList { entries }), rpc_status: 0, result: WError(0) }
-        }
-        Err(e) => ApiCreateResEnumResponse::error(e),
-    }
+    enumerate::<Resources, _>(s, ctx, &req.resource, req.enum_type, |snap, r| {
+        vec![
+            (
+                res_enum::DEPENDS,
+                r.dependencies.iter().filter_map(|d| snap.resource_by_id(d)).map(|d| d.name.clone()).collect(),
+            ),
+            (res_enum::PROVIDES, snap.dependents_of(&r.id).map(|d| d.name.clone()).collect()),
+            (res_enum::NODES, r.possible_owners.iter().filter_map(|&p| snap.node_name(p)).map(str::to_owned).collect()),
+        ]
+    })
 }
 
 /// The resource and node handles of a possible-owner edit, both with "All" access.
