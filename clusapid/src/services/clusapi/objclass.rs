@@ -141,8 +141,9 @@ pub fn read<C: ObjectClass, T>(
 }
 
 /// The reply of an enumeration of one object's related objects (ApiCreateResEnum,
-/// ApiCreateGroupResourceEnum, ApiCreateNetworkEnum, ApiCreateResTypeEnum): the list, or the
-/// error and no list.
+/// ApiCreateGroupResourceEnum, ApiCreateNetworkEnum, ApiCreateResTypeEnum) or of a filtered
+/// set of objects (ApiCreateNetInterfaceEnum, ApiCreateGroupSetEnum): the list, or the error
+/// and no list.
 pub trait EnumReply {
     fn listed(entries: Vec<EnumEntry>) -> Self;
     fn failed(e: u32) -> Self;
@@ -739,4 +740,6 @@ enum_replies! {
     ApiCreateGroupResourceEnum,
     ApiCreateNetworkEnum,
     ApiCreateResTypeEnum,
+    ApiCreateNetInterfaceEnum,
+    ApiCreateGroupSetEnum,
 }
