@@ -552,19 +552,12 @@ mod tests {
     use crate::services::clusapi::resource;
 
     #[test]
-    fn open_close() {
+    fn close() {
+        // opening by name: objclass::tests::open_by_name
         let f = fx();
-        let r = api_open_group(&f.svc, &f.ctx, ApiOpenGroupRequest { group_name: w("cluster GROUP") });
-        assert_eq!((r.status.0, r.rpc_status), (0, 0));
-        assert!(!r.group.is_null());
-        for bad in ["", "no such group"] {
-            let r = api_open_group(&f.svc, &f.ctx, ApiOpenGroupRequest { group_name: w(bad) });
-            assert_eq!((r.status.0, r.rpc_status), (win::ERROR_GROUP_NOT_FOUND, 0));
-            assert!(r.group.is_null());
-        }
         let c = api_close_group(&f.svc, &f.ctx, ApiCloseGroupRequest { group: ContextHandle::NULL });
         assert_eq!(c.result.0, win::ERROR_INVALID_HANDLE);
-        let h = r.group;
+        let h = f.group("cluster GROUP");
         let c = api_close_group(&f.svc, &f.ctx, ApiCloseGroupRequest { group: h });
         assert_eq!((c.result.0, c.group.is_null()), (0, true));
         let c = api_close_group(&f.svc, &f.ctx, ApiCloseGroupRequest { group: h });

@@ -743,3 +743,59 @@ enum_replies! {
     ApiCreateNetInterfaceEnum,
     ApiCreateGroupSetEnum,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::group::fixture::{fx, w};
+    use super::*;
+
+    /// What an open answered: (Status, rpc_status, whether the handle is null).
+    trait Answer {
+        fn answer(&self) -> (u32, u32, bool);
+    }
+
+    /// `Reply.handle field,` — the open replies [`Answer`] reads.
+    macro_rules! answers {
+        ($($reply:ident.$h:ident,)*) => {$(
+            impl Answer for $reply {
+                fn answer(&self) -> (u32, u32, bool) {
+                    (self.status.0, self.rpc_status, self.$h.is_null())
+                }
+            }
+        )*};
+    }
+
+    answers! {
+        ApiOpenGroupResponse.group,
+        ApiOpenResourceResponse.resource,
+        ApiOpenNetworkResponse.network,
+        ApiOpenGroupSetResponse.group_set,
+    }
+
+    /// [`open`] by name, for each class: a known name in any case opens, an unknown (or empty)
+    /// one answers the class's not-found error with a null handle.
+    #[test]
+    fn open_by_name() {
+        let f = fx();
+        let (svc, ctx) = (&f.svc, &f.ctx);
+        let group = |n: &str| open(svc, ctx, ApiOpenGroupRequest { group_name: w(n) }).answer();
+        let resource = |n: &str| open(svc, ctx, ApiOpenResourceRequest { resource_name: w(n) }).answer();
+        let network = |n: &str| open(svc, ctx, ApiOpenNetworkRequest { network_name: w(n) }).answer();
+        let group_set = |n: &str| open(svc, ctx, ApiOpenGroupSetRequest { group_set_name: w(n) }).answer();
+        let cases = [
+            ("group, other case", group("cluster GROUP"), (0, 0, false)),
+            ("group, empty name", group(""), (win::ERROR_GROUP_NOT_FOUND, 0, true)),
+            ("group, unknown", group("no such group"), (win::ERROR_GROUP_NOT_FOUND, 0, true)),
+            ("resource, other case", resource("cluster name"), (0, 0, false)),
+            // smbtorture's names
+            ("resource, empty name", resource(""), (win::ERROR_RESOURCE_NOT_FOUND, 0, true)),
+            ("resource, unknown", resource("jfUF38fjSNcfn"), (win::ERROR_RESOURCE_NOT_FOUND, 0, true)),
+            ("network, other case", network("cluster network 1"), (0, 0, false)),
+            ("network, unknown", network("Cluster Network 9"), (win::ERROR_CLUSTER_NETWORK_NOT_FOUND, 0, true)),
+            ("group set: the cluster has none", group_set("Cluster Group"), (win::ERROR_GROUPSET_NOT_FOUND, 0, true)),
+        ];
+        for (case, got, want) in cases {
+            assert_eq!(got, want, "{case}");
+        }
+    }
+}

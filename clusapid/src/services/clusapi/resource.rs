@@ -688,15 +688,9 @@ mod tests {
     }
 
     #[test]
-    fn open_by_name() {
+    fn open_ex_and_close() {
+        // opening by name: objclass::tests::open_by_name
         let f = fx();
-        let r = api_open_resource(&f.svc, &f.ctx, ApiOpenResourceRequest { resource_name: w("cluster name") });
-        assert_eq!((r.status.0, r.rpc_status, r.resource.is_null()), (0, 0, false));
-        // smbtorture's names
-        for bad in ["", "jfUF38fjSNcfn"] {
-            let r = api_open_resource(&f.svc, &f.ctx, ApiOpenResourceRequest { resource_name: w(bad) });
-            assert_eq!((r.status.0, r.rpc_status, r.resource.is_null()), (win::ERROR_RESOURCE_NOT_FOUND, 0, true));
-        }
         let req = ApiOpenResourceExRequest { resource_name: w("Cluster Name"), desired_access: 0x0200_0000 };
         let r = api_open_resource_ex(&f.svc, &f.ro, req);
         assert_eq!((r.status.0, r.granted_access), (0, 0x8000_0000));
