@@ -127,6 +127,21 @@ pub fn writable_object<C: ObjectClass>(s: &ClusapiService, ctx: &CallCtx, h: &Co
     object::<C>(&s.backend.snapshot(), &h).map(drop)
 }
 
+/// The check of a state-changing call on two objects: both handles [`writable`], then both
+/// objects still in the model ([`object`]), in that order.
+pub fn writable_objects<A: ObjectClass, B: ObjectClass>(
+    s: &ClusapiService,
+    ctx: &CallCtx,
+    a: &ContextHandle,
+    b: &ContextHandle,
+) -> Result<(Arc<A::Handle>, Arc<B::Handle>), u32> {
+    let (a, b) = (writable::<A>(ctx, a)?, writable::<B>(ctx, b)?);
+    let snap = s.backend.snapshot();
+    object::<A>(&snap, &a)?;
+    object::<B>(&snap, &b)?;
+    Ok((a, b))
+}
+
 /// The start of every method that reads one object: its open handle of class `C` ([`handle`]),
 /// the current model and the object in it ([`object`]), handed to `f`.
 pub fn read<C: ObjectClass, T>(
@@ -746,31 +761,8 @@ enum_replies! {
 
 #[cfg(test)]
 mod tests {
-    use super::super::group::fixture::{fx, w};
+    use super::super::group::fixture::{fx, w, Opened};
     use super::*;
-
-    /// What an open answered: (Status, rpc_status, whether the handle is null).
-    trait Answer {
-        fn answer(&self) -> (u32, u32, bool);
-    }
-
-    /// `Reply.handle field,` — the open replies [`Answer`] reads.
-    macro_rules! answers {
-        ($($reply:ident.$h:ident,)*) => {$(
-            impl Answer for $reply {
-                fn answer(&self) -> (u32, u32, bool) {
-                    (self.status.0, self.rpc_status, self.$h.is_null())
-                }
-            }
-        )*};
-    }
-
-    answers! {
-        ApiOpenGroupResponse.group,
-        ApiOpenResourceResponse.resource,
-        ApiOpenNetworkResponse.network,
-        ApiOpenGroupSetResponse.group_set,
-    }
 
     /// [`open`] by name, for each class: a known name in any case opens, an unknown (or empty)
     /// one answers the class's not-found error with a null handle.

@@ -25,7 +25,9 @@ use nodes::{ClusterState, Resource, ResourceState};
 
 use super::access::Granted;
 use super::group::{bytes_len, enum_with_properties};
-use super::objclass::{enumerate, handle, object, read, writable, writable_object, Groups, Nodes, Resources};
+use super::objclass::{
+    enumerate, handle, object, read, writable, writable_object, writable_objects, Groups, Nodes, Resources,
+};
 use super::properties;
 use super::{status, win, ClusapiService, ResourceHandle};
 use crate::services::CallCtx;
@@ -403,13 +405,7 @@ async fn change_group(
     res: &ContextHandle,
     group: &ContextHandle,
 ) -> Result<(), u32> {
-    let h = writable::<Resources>(ctx, res)?;
-    let g = writable::<Groups>(ctx, group)?;
-    {
-        let snap = s.backend.snapshot();
-        object::<Resources>(&snap, &h)?;
-        object::<Groups>(&snap, &g)?;
-    }
+    let (h, g) = writable_objects::<Resources, Groups>(s, ctx, res, group)?;
     s.backend.change_resource_group(&h.id, &g.id).await.map_err(|e| e.win32_code())
 }
 
