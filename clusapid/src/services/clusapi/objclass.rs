@@ -127,6 +127,9 @@ pub fn writable_object<C: ObjectClass>(s: &ClusapiService, ctx: &CallCtx, h: &Co
     object::<C>(&s.backend.snapshot(), &h).map(drop)
 }
 
+/// An open handle of class `C`.
+pub type HandleOf<C> = Arc<<C as ObjectClass>::Handle>;
+
 /// The check of a state-changing call on two objects: both handles [`writable`], then both
 /// objects still in the model ([`object`]), in that order.
 pub fn writable_objects<A: ObjectClass, B: ObjectClass>(
@@ -134,7 +137,7 @@ pub fn writable_objects<A: ObjectClass, B: ObjectClass>(
     ctx: &CallCtx,
     a: &ContextHandle,
     b: &ContextHandle,
-) -> Result<(Arc<A::Handle>, Arc<B::Handle>), u32> {
+) -> Result<(HandleOf<A>, HandleOf<B>), u32> {
     let (a, b) = (writable::<A>(ctx, a)?, writable::<B>(ctx, b)?);
     let snap = s.backend.snapshot();
     object::<A>(&snap, &a)?;
