@@ -18,7 +18,7 @@ use nodes::{ClusterState, GroupKind};
 use registry_model::{multi_sz_decode, PropertyList};
 
 use super::access::Granted;
-use super::objclass::{handle, object, owner_name, writable, Cluster, Groups, Nodes};
+use super::objclass::{enumerate, handle, object, owner_name, writable, writable_objects, Cluster, Groups, Nodes};
 use super::properties;
 use super::{status, win, ClusapiService, GroupHandle};
 use crate::services::CallCtx;
@@ -220,23 +220,15 @@ pub fn api_create_group_resource_enum(
     ctx: &CallCtx,
     req: ApiCreateGroupResourceEnumRequest,
 ) -> ApiCreateGroupResourceEnumResponse {
-    let snap = s.backend.snapshot();
-    let g = match handle::<Groups>(ctx, &req.group).and_then(|h| object::<Groups>(&snap, &h)) {
-        Ok(g) => g,
-        Err(e) => return ApiCreateGroupResourceEnumResponse::error(e),
-    };
-    let mut entries = Vec::new();
-    if req.enum_type & group_enum::CONTAINS != 0 {
-        for r in snap.resources_in_group(&g.id) {
-            entries.push(EnumEntry { entry_type: group_enum::CONTAINS, name: Some(WString::new(r.name.clone())) });
-        }
-    }
-    if req.enum_type & group_enum::NODES != 0 {
-        for n in g.preferred_owners.iter().filter_map(|&p| snap.node_name(p)) {
-            entries.push(EnumEntry { entry_type: group_enum::NODES, name: Some(WString::new(n)) });
-        }
-    }
-    ApiCreateGroupResourceEnumResponse { return_enum: Some(EnumList { entries }), rpc_status: 0, result: WError(0) }
+    enumerate::<Groups, _>(s, ctx, &req.group, req.enum_type, |snap, g| {
+        vec![
+            (group_enum::CONTAINS, snap.resources_in_group(&g.id).map(|r| r.name.clone()).collect()),
+            (
+                group_enum::NODES,
+                g.preferred_owners.iter().filter_map(|&p| snap.node_name(p)).map(str::to_owned).collect(),
+            ),
+        ]
+    })
 }
 
 /// Decodes a MULTI_SZ sent as UTF-16 code units, honouring the unit count; an empty or missing
@@ -435,14 +427,8 @@ pub fn api_remove_cluster_group_dependency(
     ctx: &CallCtx,
     req: ApiRemoveClusterGroupDependencyRequest,
 ) -> ApiRemoveClusterGroupDependencyResponse {
-    let r = (|| {
-        let h = writable::<Groups>(ctx, &req.group)?;
-        let other = writable::<Groups>(ctx, &req.depends_on)?;
-        let snap = s.backend.snapshot();
-        object::<Groups>(&snap, &h)?;
-        object::<Groups>(&snap, &other)?;
-        Err(win::ERROR_DEPENDENCY_NOT_FOUND)
-    })();
+    let r = writable_objects::<Groups, Groups>(s, ctx, &req.group, &req.depends_on)
+        .and(Err(win::ERROR_DEPENDENCY_NOT_FOUND));
     ApiRemoveClusterGroupDependencyResponse { rpc_status: 0, result: status(r) }
 }
 
@@ -457,7 +443,8 @@ pub(crate) mod fixture {
     use nodes::{ClusterBackend, ClusterState, SimConfig, SimulatedCluster};
 
     use super::super::access::CLUSAPI_READ_ACCESS;
-    use super::super::{cluster, node, resource, ClusapiService};
+    use super::super::objclass::{self, OpenRequest};
+    use super::super::{cluster, resource, ClusapiService};
     use crate::accounts::AccessLevel;
     use crate::services::CallCtx;
 
@@ -488,39 +475,75 @@ pub(crate) mod fixture {
         l.unwrap().entries.into_iter().map(|e| e.name.unwrap().0).collect()
     }
 
+    /// An open's reply, read the same way for every class.
+    pub trait Opened {
+        /// (Status, rpc_status, whether the handle is null).
+        fn answer(&self) -> (u32, u32, bool);
+        fn handle(&self) -> ContextHandle;
+    }
+
+    /// `Reply.handle field,` — the open replies [`Opened`] reads.
+    macro_rules! opened {
+        ($($reply:ident.$h:ident,)*) => {$(
+            impl Opened for $reply {
+                fn answer(&self) -> (u32, u32, bool) {
+                    (self.status.0, self.rpc_status, self.$h.is_null())
+                }
+                fn handle(&self) -> ContextHandle {
+                    self.$h
+                }
+            }
+        )*};
+    }
+
+    opened! {
+        ApiOpenGroupResponse.group,
+        ApiOpenGroupExResponse.group,
+        ApiOpenResourceResponse.resource,
+        ApiOpenResourceExResponse.resource,
+        ApiOpenNodeResponse.node,
+        ApiOpenNetworkResponse.network,
+        ApiOpenGroupSetResponse.group_set,
+    }
+
     impl Fx {
         pub fn snap(&self) -> Arc<ClusterState> {
             self.sim.snapshot()
         }
 
+        /// Opens with the full caller's association and checks that it succeeded (`what` names
+        /// the object in the failure message).
+        fn open<R: OpenRequest>(&self, req: R, what: &str) -> ContextHandle
+        where
+            R::Reply: Opened,
+        {
+            let r = objclass::open(&self.svc, &self.ctx, req);
+            assert_eq!(r.answer().0, 0, "open {what}");
+            r.handle()
+        }
+
         pub fn group(&self, name: &str) -> ContextHandle {
-            let r = super::api_open_group(&self.svc, &self.ctx, ApiOpenGroupRequest { group_name: w(name) });
-            assert_eq!(r.status.0, 0, "open group {name}");
-            r.group
+            self.open(ApiOpenGroupRequest { group_name: w(name) }, &format!("group {name}"))
+        }
+
+        pub fn resource(&self, name: &str) -> ContextHandle {
+            self.open(ApiOpenResourceRequest { resource_name: w(name) }, &format!("resource {name}"))
+        }
+
+        pub fn node(&self, name: &str) -> ContextHandle {
+            self.open(ApiOpenNodeRequest { node_name: w(name) }, &format!("node {name}"))
         }
 
         /// A handle of the full caller's association that only grants "Read".
         pub fn group_read(&self, name: &str) -> ContextHandle {
             let req = ApiOpenGroupExRequest { group_name: w(name), desired_access: CLUSAPI_READ_ACCESS };
-            super::api_open_group_ex(&self.svc, &self.ctx, req).group
+            objclass::open(&self.svc, &self.ctx, req).handle()
         }
 
-        pub fn resource(&self, name: &str) -> ContextHandle {
-            let r =
-                resource::api_open_resource(&self.svc, &self.ctx, ApiOpenResourceRequest { resource_name: w(name) });
-            assert_eq!(r.status.0, 0, "open resource {name}");
-            r.resource
-        }
-
+        /// As [`Fx::group_read`], for a resource.
         pub fn resource_read(&self, name: &str) -> ContextHandle {
             let req = ApiOpenResourceExRequest { resource_name: w(name), desired_access: CLUSAPI_READ_ACCESS };
-            resource::api_open_resource_ex(&self.svc, &self.ctx, req).resource
-        }
-
-        pub fn node(&self, name: &str) -> ContextHandle {
-            let r = node::api_open_node(&self.svc, &self.ctx, ApiOpenNodeRequest { node_name: w(name) });
-            assert_eq!(r.status.0, 0, "open node {name}");
-            r.node
+            objclass::open(&self.svc, &self.ctx, req).handle()
         }
 
         pub fn cluster(&self) -> ContextHandle {
@@ -560,19 +583,12 @@ mod tests {
     use crate::services::clusapi::resource;
 
     #[test]
-    fn open_close() {
+    fn close() {
+        // opening by name: objclass::tests::open_by_name
         let f = fx();
-        let r = api_open_group(&f.svc, &f.ctx, ApiOpenGroupRequest { group_name: w("cluster GROUP") });
-        assert_eq!((r.status.0, r.rpc_status), (0, 0));
-        assert!(!r.group.is_null());
-        for bad in ["", "no such group"] {
-            let r = api_open_group(&f.svc, &f.ctx, ApiOpenGroupRequest { group_name: w(bad) });
-            assert_eq!((r.status.0, r.rpc_status), (win::ERROR_GROUP_NOT_FOUND, 0));
-            assert!(r.group.is_null());
-        }
         let c = api_close_group(&f.svc, &f.ctx, ApiCloseGroupRequest { group: ContextHandle::NULL });
         assert_eq!(c.result.0, win::ERROR_INVALID_HANDLE);
-        let h = r.group;
+        let h = f.group("cluster GROUP");
         let c = api_close_group(&f.svc, &f.ctx, ApiCloseGroupRequest { group: h });
         assert_eq!((c.result.0, c.group.is_null()), (0, true));
         let c = api_close_group(&f.svc, &f.ctx, ApiCloseGroupRequest { group: h });

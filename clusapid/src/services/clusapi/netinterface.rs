@@ -9,7 +9,7 @@ use idl::clusapi::*;
 use idl::{WError, WString};
 
 use super::cluster::enum_type;
-use super::objclass::{handle, Cluster};
+use super::objclass::{handle, Cluster, EnumReply};
 use super::{win, ClusapiService};
 use crate::services::CallCtx;
 
@@ -52,38 +52,28 @@ pub fn api_create_net_interface_enum(
     ctx: &CallCtx,
     req: ApiCreateNetInterfaceEnumRequest,
 ) -> ApiCreateNetInterfaceEnumResponse {
-    if let Err(e) = handle::<Cluster>(ctx, &req.cluster) {
-        return ApiCreateNetInterfaceEnumResponse::error(e);
+    let entries = (|| {
+        handle::<Cluster>(ctx, &req.cluster)?;
+        let snap = s.backend.snapshot();
+        let node = match req.node_name.as_str() {
+            "" => None,
+            name => Some(snap.find_node_by_name(name).ok_or(win::ERROR_CLUSTER_NODE_NOT_FOUND)?.pnn),
+        };
+        let network = match req.network_name.as_str() {
+            "" => None,
+            name => Some(snap.find_network_by_name(name).ok_or(win::ERROR_CLUSTER_NETWORK_NOT_FOUND)?.id.clone()),
+        };
+        Ok(snap
+            .net_interfaces
+            .iter()
+            .filter(|i| node.is_none_or(|p| i.node_pnn == p) && network.as_ref().is_none_or(|n| *n == i.network_id))
+            .map(|i| EnumEntry { entry_type: enum_type::NETINTERFACE, name: Some(WString::new(i.name.clone())) })
+            .collect())
+    })();
+    match entries {
+        Ok(entries) => ApiCreateNetInterfaceEnumResponse::listed(entries),
+        Err(e) => ApiCreateNetInterfaceEnumResponse::failed(e),
     }
-    let snap = s.backend.snapshot();
-    let node = match req.node_name.as_str() {
-        "" => None,
-        name => match snap.find_node_by_name(name) {
-            Some(n) => Some(n.pnn),
-            None => return ApiCreateNetInterfaceEnumResponse::error(win::ERROR_CLUSTER_NODE_NOT_FOUND),
-        },
-    };
-    let network = match req.network_name.as_str() {
-        "" => None,
-        name => match snap.find_network_by_name(name) {
-            Some(n) => Some(n.id.clone()),
-            None => return ApiCreateNetInterfaceEnumResponse::error(win::ERROR_CLUSTER_NETWORK_NOT_FOUND),
-        },
-    };
-    let entries = snap
-        .net_interfaces
-        .iter()
-        .filter(|i| match node {
-            Some(p) => i.node_pnn == p,
-            None => true,
-        })
-        .filter(|i| match &network {
-            Some(n) => *n == i.network_id,
-            None => true,
-        })
-        .map(|i| EnumEntry { entry_type: enum_type::NETINTERFACE, name: Some(WString::new(i.name.clone())) })
-        .collect();
-    ApiCreateNetInterfaceEnumResponse { return_enum: Some(EnumList { entries }), rpc_status: 0, result: WError(0) }
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 use std::net::IpAddr;
 
 use idl::clusapi::*;
-use idl::{WError, WString};
+use idl::{ContextHandle, WError, WString};
 use nodes::{DrainStatus, NodeState};
 
 use super::objclass::{handle, writable, Nodes};
@@ -32,12 +32,7 @@ pub use super::win::{
 /// [MS-CMRP 3.1.4.2.69] ApiPauseNode: `ctdb disable` — the node stays a member, its public IPs
 /// move to other nodes. Returns once ctdbd confirms.
 pub async fn api_pause_node(s: &ClusapiService, ctx: &CallCtx, req: ApiPauseNodeRequest) -> ApiPauseNodeResponse {
-    let r = async {
-        let h = writable::<Nodes>(ctx, &req.node)?;
-        s.backend.pause_node(h.pnn).await.map_err(|e| e.win32_code())
-    }
-    .await;
-    ApiPauseNodeResponse { rpc_status: 0, result: status(r) }
+    ApiPauseNodeResponse { rpc_status: 0, result: status(pause(s, ctx, &req.node, None).await) }
 }
 
 /// CLUSAPI_NODE_PAUSE_REMAIN_ON_PAUSED_NODE_ON_MOVE_ERROR: the only defined `dwPauseFlags` bit.
@@ -83,6 +78,45 @@ fn start_drain(s: &ClusapiService, h: &NodeHandle, target: Option<u32>) -> Resul
     Err(win::ERROR_IO_PENDING)
 }
 
+/// The drain of a pause: `dwPauseFlags`, and the node the groups go to, if one is named.
+struct Drain<'a> {
+    flags: u32,
+    target: Option<&'a ContextHandle>,
+}
+
+/// The three pause methods: the node's handle (with "All"), then without a drain ApiPauseNode;
+/// with one, the target's handle (with "All"), the flags (only
+/// CLUSAPI_NODE_PAUSE_REMAIN_ON_PAUSED_NODE_ON_MOVE_ERROR is defined: ERROR_INVALID_PARAMETER
+/// otherwise), the target ([`drain_target`]) and [`start_drain`].
+async fn pause(s: &ClusapiService, ctx: &CallCtx, node: &ContextHandle, drain: Option<Drain<'_>>) -> Result<(), u32> {
+    let h = writable::<Nodes>(ctx, node)?;
+    let Some(drain) = drain else {
+        return s.backend.pause_node(h.pnn).await.map_err(|e| e.win32_code());
+    };
+    let target = drain.target.map(|t| writable::<Nodes>(ctx, t)).transpose()?;
+    if drain.flags & !CLUSAPI_NODE_PAUSE_REMAIN_ON_PAUSED_NODE_ON_MOVE_ERROR != 0 {
+        return Err(win::ERROR_INVALID_PARAMETER);
+    }
+    let to = match target {
+        Some(t) => Some(drain_target(s, &h, &t)?),
+        None => None,
+    };
+    start_drain(s, &h, to)
+}
+
+/// The drain target `t` of node `h`: ERROR_INVALID_TARGET_HANDLE when it is the node itself,
+/// ERROR_HOST_NODE_NOT_AVAILABLE when it is not Up.
+fn drain_target(s: &ClusapiService, h: &NodeHandle, t: &NodeHandle) -> Result<u32, u32> {
+    if t.pnn == h.pnn {
+        return Err(ERROR_INVALID_TARGET_HANDLE);
+    }
+    match s.backend.snapshot().node_by_pnn(t.pnn) {
+        Some(n) if n.state == NodeState::Up => Ok(t.pnn),
+        Some(_) => Err(ERROR_HOST_NODE_NOT_AVAILABLE),
+        None => Err(win::ERROR_CLUSTER_NODE_NOT_FOUND),
+    }
+}
+
 /// [MS-CMRP 3.1.4.2.125] ApiPauseNodeEx. Without `bDrainNode` it is ApiPauseNode. With it, the
 /// node is evacuated asynchronously: ERROR_IO_PENDING, and the drain proceeds as
 /// [`start_drain`] describes. `dwPauseFlags` (only
@@ -93,18 +127,8 @@ pub async fn api_pause_node_ex(
     ctx: &CallCtx,
     req: ApiPauseNodeExRequest,
 ) -> ApiPauseNodeExResponse {
-    let r = async {
-        let h = writable::<Nodes>(ctx, &req.node)?;
-        if !req.drain_node.0 {
-            return s.backend.pause_node(h.pnn).await.map_err(|e| e.win32_code());
-        }
-        if req.pause_flags & !CLUSAPI_NODE_PAUSE_REMAIN_ON_PAUSED_NODE_ON_MOVE_ERROR != 0 {
-            return Err(win::ERROR_INVALID_PARAMETER);
-        }
-        start_drain(s, &h, None)
-    }
-    .await;
-    ApiPauseNodeExResponse { rpc_status: 0, result: status(r) }
+    let drain = req.drain_node.0.then_some(Drain { flags: req.pause_flags, target: None });
+    ApiPauseNodeExResponse { rpc_status: 0, result: status(pause(s, ctx, &req.node, drain).await) }
 }
 
 /// [MS-CMRP 3.1.4.2.126] ApiPauseNodeWithDrainTarget: ApiPauseNodeEx with a drain, whose groups
@@ -115,35 +139,30 @@ pub async fn api_pause_node_with_drain_target(
     ctx: &CallCtx,
     req: ApiPauseNodeWithDrainTargetRequest,
 ) -> ApiPauseNodeWithDrainTargetResponse {
-    let r = async {
-        let h = writable::<Nodes>(ctx, &req.node)?;
-        let target = writable::<Nodes>(ctx, &req.node_drain_target)?;
-        if req.pause_flags & !CLUSAPI_NODE_PAUSE_REMAIN_ON_PAUSED_NODE_ON_MOVE_ERROR != 0 {
-            return Err(win::ERROR_INVALID_PARAMETER);
-        }
-        if target.pnn == h.pnn {
-            return Err(ERROR_INVALID_TARGET_HANDLE);
-        }
-        match s.backend.snapshot().node_by_pnn(target.pnn) {
-            Some(n) if n.state == NodeState::Up => {}
-            Some(_) => return Err(ERROR_HOST_NODE_NOT_AVAILABLE),
-            None => return Err(win::ERROR_CLUSTER_NODE_NOT_FOUND),
-        }
-        start_drain(s, &h, Some(target.pnn))
+    let drain = Drain { flags: req.pause_flags, target: Some(&req.node_drain_target) };
+    ApiPauseNodeWithDrainTargetResponse { rpc_status: 0, result: status(pause(s, ctx, &req.node, Some(drain)).await) }
+}
+
+/// ApiResumeNode and ApiResumeNodeEx: the node's handle (with "All"), the Ex form's
+/// failback type (ClusterResumeFailbackType, 0 to 2: ERROR_INVALID_PARAMETER otherwise), then
+/// `ctdb enable`.
+async fn resume(
+    s: &ClusapiService,
+    ctx: &CallCtx,
+    node: &ContextHandle,
+    failback_type: Option<u32>,
+) -> Result<(), u32> {
+    let h = writable::<Nodes>(ctx, node)?;
+    if failback_type.is_some_and(|t| t > 2) {
+        return Err(win::ERROR_INVALID_PARAMETER);
     }
-    .await;
-    ApiPauseNodeWithDrainTargetResponse { rpc_status: 0, result: status(r) }
+    s.backend.resume_node(h.pnn).await.map_err(|e| e.win32_code())
 }
 
 /// [MS-CMRP 3.1.4.2.70] ApiResumeNode: `ctdb enable`; ERROR_CLUSTER_NODE_NOT_PAUSED when the
 /// node was not paused.
 pub async fn api_resume_node(s: &ClusapiService, ctx: &CallCtx, req: ApiResumeNodeRequest) -> ApiResumeNodeResponse {
-    let r = async {
-        let h = writable::<Nodes>(ctx, &req.node)?;
-        s.backend.resume_node(h.pnn).await.map_err(|e| e.win32_code())
-    }
-    .await;
-    ApiResumeNodeResponse { rpc_status: 0, result: status(r) }
+    ApiResumeNodeResponse { rpc_status: 0, result: status(resume(s, ctx, &req.node, None).await) }
 }
 
 /// [MS-CMRP 3.1.4.2.128] ApiResumeNodeEx: as ApiResumeNode; CTDB rebalances public IPs by
@@ -153,14 +172,7 @@ pub async fn api_resume_node_ex(
     ctx: &CallCtx,
     req: ApiResumeNodeExRequest,
 ) -> ApiResumeNodeExResponse {
-    let r = async {
-        let h = writable::<Nodes>(ctx, &req.node)?;
-        if req.resume_failback_type > 2 {
-            return Err(win::ERROR_INVALID_PARAMETER);
-        }
-        s.backend.resume_node(h.pnn).await.map_err(|e| e.win32_code())
-    }
-    .await;
+    let r = resume(s, ctx, &req.node, Some(req.resume_failback_type)).await;
     ApiResumeNodeExResponse { rpc_status: 0, result: status(r) }
 }
 

@@ -152,6 +152,14 @@ pub struct Notice {
     pub state_sequence: u32,
 }
 
+impl Notice {
+    /// An indication of `filter` about the object `id` of CLUSTER_OBJECT_TYPE `object_type`,
+    /// without parent, name or payload (the `*_notice` functions add them).
+    fn about(object_type: u32, filter: i64, id: String) -> Self {
+        Notice { object_type, filter, object_id: id, ..Notice::default() }
+    }
+}
+
 /// A version 1 state sequence of an object with an owner: the state in the low 16 bits, the
 /// owner (pnn + 1, 0 for none) above (see the module documentation).
 pub fn owned_sequence(state: u32, owner: Option<u32>) -> u32 {
@@ -211,59 +219,41 @@ fn name_prop(obj: Option<Obj<'_>>, snap: &ClusterState, new_name: &str) -> Vec<u
 }
 
 fn node_notice(snap: &ClusterState, pnn: u32, filter: i64) -> Notice {
-    Notice {
-        object_type: object_type::NODE,
-        filter,
-        object_id: node_id(snap, pnn),
-        name: node_name(snap, pnn),
-        ..Notice::default()
-    }
+    Notice { name: node_name(snap, pnn), ..Notice::about(object_type::NODE, filter, node_id(snap, pnn)) }
 }
 
 fn group_notice(snap: &ClusterState, id: &str, name: &str, filter: i64) -> Notice {
     let g = snap.group_by_id(id);
     Notice {
-        object_type: object_type::GROUP,
-        filter,
-        object_id: id.to_owned(),
         parent_id: g.map(|g| owner_id(snap, g.owner)).unwrap_or_default(),
         name: g.map_or(name, |g| g.name.as_str()).to_owned(),
-        ..Notice::default()
+        ..Notice::about(object_type::GROUP, filter, id.to_owned())
     }
 }
 
 fn resource_notice(snap: &ClusterState, id: &str, name: &str, group_id: &str, filter: i64) -> Notice {
     let r = snap.resource_by_id(id);
     Notice {
-        object_type: object_type::RESOURCE,
-        filter,
-        object_id: id.to_owned(),
         parent_id: r.map_or(group_id, |r| r.group_id.as_str()).to_owned(),
         name: r.map_or(name, |r| r.name.as_str()).to_owned(),
         type_name: r.map(|r| r.type_name.clone()).unwrap_or_default(),
-        ..Notice::default()
+        ..Notice::about(object_type::RESOURCE, filter, id.to_owned())
     }
 }
 
 fn network_notice(snap: &ClusterState, id: &str, filter: i64) -> Notice {
     Notice {
-        object_type: object_type::NETWORK,
-        filter,
-        object_id: id.to_owned(),
         name: snap.network_by_id(id).map(|n| n.name.clone()).unwrap_or_default(),
-        ..Notice::default()
+        ..Notice::about(object_type::NETWORK, filter, id.to_owned())
     }
 }
 
 fn netinterface_notice(snap: &ClusterState, id: &str, filter: i64) -> Notice {
     let i = snap.netinterface_by_id(id);
     Notice {
-        object_type: object_type::NETWORK_INTERFACE,
-        filter,
-        object_id: id.to_owned(),
         parent_id: i.map(|i| node_id(snap, i.node_pnn)).unwrap_or_default(),
         name: i.map(|i| i.name.clone()).unwrap_or_default(),
-        ..Notice::default()
+        ..Notice::about(object_type::NETWORK_INTERFACE, filter, id.to_owned())
     }
 }
 
@@ -926,6 +916,16 @@ async fn wait_on<T>(
     port_of(ctx, h, version)?.wait(take).await
 }
 
+/// The version 2 port `h` ([`port_of`]) of a registration method whose `dwVersion` must be
+/// CLUSTER_NOTIFICATIONS_V2 (ERROR_INVALID_PARAMETER otherwise), checked in that order.
+fn v2_port(ctx: &CallCtx, h: &ContextHandle, version: u32) -> Result<Arc<NotifyPort>, u32> {
+    let port = port_of(ctx, h, PortVersion::V2)?;
+    if version != CLUSTER_NOTIFICATIONS_V2 {
+        return Err(win::ERROR_INVALID_PARAMETER);
+    }
+    Ok(port)
+}
+
 fn create(s: &ClusapiService, ctx: &CallCtx, version: PortVersion) -> Result<ContextHandle, u32> {
     Granted::entitled(ctx.access).ok_or(win::ERROR_ACCESS_DENIED)?;
     let (port, stop) = NotifyPort::new(version);
@@ -1297,10 +1297,7 @@ fn v2_target(
 /// "all subkeys ... and all values under" the key.
 pub fn api_add_notify_v2(s: &ClusapiService, ctx: &CallCtx, req: ApiAddNotifyV2Request) -> ApiAddNotifyV2Response {
     let r = (|| -> Result<(), u32> {
-        let port = port_of(ctx, &req.notify, PortVersion::V2)?;
-        if req.version != CLUSTER_NOTIFICATIONS_V2 {
-            return Err(win::ERROR_INVALID_PARAMETER);
-        }
+        let port = v2_port(ctx, &req.notify, req.version)?;
         let (object_type, flags) = (req.filter.dw_object_type, req.filter.filter_flags);
         if !super::profile::has_notify_object_type(super::profile::version_of(s), object_type) {
             return Err(win::ERROR_INVALID_PARAMETER);
@@ -1327,10 +1324,7 @@ pub fn api_add_notify_resource_type_v2(
     req: ApiAddNotifyResourceTypeV2Request,
 ) -> ApiAddNotifyResourceTypeV2Response {
     let r = (|| -> Result<(), u32> {
-        let port = port_of(ctx, &req.notify, PortVersion::V2)?;
-        if req.version != CLUSTER_NOTIFICATIONS_V2 {
-            return Err(win::ERROR_INVALID_PARAMETER);
-        }
+        let port = v2_port(ctx, &req.notify, req.version)?;
         check_v2_filter(object_type::RESOURCE_TYPE, req.filter)?;
         let snap = s.backend.snapshot();
         let t =

@@ -127,6 +127,24 @@ pub fn writable_object<C: ObjectClass>(s: &ClusapiService, ctx: &CallCtx, h: &Co
     object::<C>(&s.backend.snapshot(), &h).map(drop)
 }
 
+/// An open handle of class `C`.
+pub type HandleOf<C> = Arc<<C as ObjectClass>::Handle>;
+
+/// The check of a state-changing call on two objects: both handles [`writable`], then both
+/// objects still in the model ([`object`]), in that order.
+pub fn writable_objects<A: ObjectClass, B: ObjectClass>(
+    s: &ClusapiService,
+    ctx: &CallCtx,
+    a: &ContextHandle,
+    b: &ContextHandle,
+) -> Result<(HandleOf<A>, HandleOf<B>), u32> {
+    let (a, b) = (writable::<A>(ctx, a)?, writable::<B>(ctx, b)?);
+    let snap = s.backend.snapshot();
+    object::<A>(&snap, &a)?;
+    object::<B>(&snap, &b)?;
+    Ok((a, b))
+}
+
 /// The start of every method that reads one object: its open handle of class `C` ([`handle`]),
 /// the current model and the object in it ([`object`]), handed to `f`.
 pub fn read<C: ObjectClass, T>(
@@ -138,6 +156,40 @@ pub fn read<C: ObjectClass, T>(
     let h = handle::<C>(ctx, h)?;
     let snap = s.backend.snapshot();
     Ok(f(&snap, object::<C>(&snap, &h)?))
+}
+
+/// The reply of an enumeration of one object's related objects (ApiCreateResEnum,
+/// ApiCreateGroupResourceEnum, ApiCreateNetworkEnum, ApiCreateResTypeEnum) or of a filtered
+/// set of objects (ApiCreateNetInterfaceEnum, ApiCreateGroupSetEnum): the list, or the error
+/// and no list.
+pub trait EnumReply {
+    fn listed(entries: Vec<EnumEntry>) -> Self;
+    fn failed(e: u32) -> Self;
+}
+
+/// The entries of such an enumeration: for each (entry type, names) of `kinds` whose type bit
+/// `mask` selects, in that order, one entry per name; other bits are ignored.
+pub fn selected_entries(mask: u32, kinds: Vec<(u32, Vec<String>)>) -> Vec<EnumEntry> {
+    kinds
+        .into_iter()
+        .filter(|(t, _)| mask & t != 0)
+        .flat_map(|(t, names)| names.into_iter().map(move |n| EnumEntry { entry_type: t, name: Some(WString::new(n)) }))
+        .collect()
+}
+
+/// An enumeration of the object of handle `h` ([`read`]): `kinds` names its related objects of
+/// each entry type, `mask` selects the types ([`selected_entries`]).
+pub fn enumerate<C: ObjectClass, R: EnumReply>(
+    s: &ClusapiService,
+    ctx: &CallCtx,
+    h: &ContextHandle,
+    mask: u32,
+    kinds: impl FnOnce(&ClusterState, &C::Object) -> Vec<(u32, Vec<String>)>,
+) -> R {
+    match read::<C, _>(s, ctx, h, |snap, o| selected_entries(mask, kinds(snap, o))) {
+        Ok(entries) => R::listed(entries),
+        Err(e) => R::failed(e),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -685,4 +737,60 @@ set_names! {
     ApiSetGroupName(group_name);
     ApiSetResourceName(resource_name);
     ApiSetNetworkName(network_name);
+}
+
+/// `ApiX,` — the enumerations of one object's related objects ([`EnumReply`]).
+macro_rules! enum_replies {
+    ($($req:ident,)*) => { idl::__paste! { $(
+        impl EnumReply for [<$req Response>] {
+            fn listed(entries: Vec<EnumEntry>) -> Self {
+                Self { return_enum: Some(EnumList { entries }), ..Self::error(win::ERROR_SUCCESS) }
+            }
+            fn failed(e: u32) -> Self {
+                Self::error(e)
+            }
+        }
+    )* } };
+}
+
+enum_replies! {
+    ApiCreateResEnum,
+    ApiCreateGroupResourceEnum,
+    ApiCreateNetworkEnum,
+    ApiCreateResTypeEnum,
+    ApiCreateNetInterfaceEnum,
+    ApiCreateGroupSetEnum,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::group::fixture::{fx, w, Opened};
+    use super::*;
+
+    /// [`open`] by name, for each class: a known name in any case opens, an unknown (or empty)
+    /// one answers the class's not-found error with a null handle.
+    #[test]
+    fn open_by_name() {
+        let f = fx();
+        let (svc, ctx) = (&f.svc, &f.ctx);
+        let group = |n: &str| open(svc, ctx, ApiOpenGroupRequest { group_name: w(n) }).answer();
+        let resource = |n: &str| open(svc, ctx, ApiOpenResourceRequest { resource_name: w(n) }).answer();
+        let network = |n: &str| open(svc, ctx, ApiOpenNetworkRequest { network_name: w(n) }).answer();
+        let group_set = |n: &str| open(svc, ctx, ApiOpenGroupSetRequest { group_set_name: w(n) }).answer();
+        let cases = [
+            ("group, other case", group("cluster GROUP"), (0, 0, false)),
+            ("group, empty name", group(""), (win::ERROR_GROUP_NOT_FOUND, 0, true)),
+            ("group, unknown", group("no such group"), (win::ERROR_GROUP_NOT_FOUND, 0, true)),
+            ("resource, other case", resource("cluster name"), (0, 0, false)),
+            // smbtorture's names
+            ("resource, empty name", resource(""), (win::ERROR_RESOURCE_NOT_FOUND, 0, true)),
+            ("resource, unknown", resource("jfUF38fjSNcfn"), (win::ERROR_RESOURCE_NOT_FOUND, 0, true)),
+            ("network, other case", network("cluster network 1"), (0, 0, false)),
+            ("network, unknown", network("Cluster Network 9"), (win::ERROR_CLUSTER_NETWORK_NOT_FOUND, 0, true)),
+            ("group set: the cluster has none", group_set("Cluster Group"), (win::ERROR_GROUPSET_NOT_FOUND, 0, true)),
+        ];
+        for (case, got, want) in cases {
+            assert_eq!(got, want, "{case}");
+        }
+    }
 }

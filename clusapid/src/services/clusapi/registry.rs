@@ -128,6 +128,22 @@ fn child<'a>(parent: &'a mut Key, name: &str) -> Option<&'a mut Key> {
     Some(parent.derived_subkey(name))
 }
 
+/// The key of one object below `parent`, named by its id ([`child`]): its common values and
+/// its private values ([`private_values`], `always` as there), to which the caller adds the
+/// values that record the object's relations. `None` where the id cannot be a key name.
+fn object_key<'a>(
+    parent: &'a mut Key,
+    id: &str,
+    obj: Obj<'_>,
+    snap: &ClusterState,
+    always: bool,
+) -> Option<&'a mut Key> {
+    let k = child(parent, id)?;
+    common_values(k, obj, snap);
+    private_values(k, obj, snap, always);
+    Some(k)
+}
+
 /// The derived layer of the cluster registry for one snapshot of the cluster model: the
 /// common properties of every object ([`Obj`]) plus the values that record the
 /// objects' relations (`Contains`, `PreferredOwners`, `DependsOn`, `PossibleOwners`, ...).
@@ -146,58 +162,47 @@ pub fn derived_tree(snap: &ClusterState) -> Registry {
 
     let nodes = root.derived_subkey("Nodes");
     for n in &snap.nodes {
-        let Some(k) = child(nodes, &n.id) else { continue };
-        common_values(k, Obj::Node(n), snap);
-        private_values(k, Obj::Node(n), snap, false);
+        object_key(nodes, &n.id, Obj::Node(n), snap, false);
     }
 
     let groups = root.derived_subkey("Groups");
     for g in &snap.groups {
-        let Some(k) = child(groups, &g.id) else { continue };
-        common_values(k, Obj::Group(g), snap);
+        let Some(k) = object_key(groups, &g.id, Obj::Group(g), snap, false) else { continue };
         let online = matches!(g.state, GroupState::Online | GroupState::PartialOnline);
         structural(k, "PersistentState", d(online.into()));
         structural(k, "PreferredOwners", RegValue::multi_sz(&node_ids(&g.preferred_owners)));
         structural(k, "Contains", RegValue::multi_sz(&g.resource_ids));
-        private_values(k, Obj::Group(g), snap, false);
     }
 
     let resources = root.derived_subkey("Resources");
     for r in &snap.resources {
-        let Some(k) = child(resources, &r.id) else { continue };
-        common_values(k, Obj::Resource(r), snap);
+        let Some(k) = object_key(resources, &r.id, Obj::Resource(r), snap, true) else { continue };
         structural(k, "Type", RegValue::sz(&r.type_name));
         structural(k, "Flags", d(r.flags));
         structural(k, "PersistentState", d((r.state == ResourceState::Online).into()));
         structural(k, "DependsOn", RegValue::multi_sz(&r.dependencies));
         structural(k, "PossibleOwners", RegValue::multi_sz(&node_ids(&r.possible_owners)));
-        private_values(k, Obj::Resource(r), snap, true);
     }
 
     let types = root.derived_subkey("ResourceTypes");
     for t in &snap.resource_types {
-        let Some(k) = child(types, &t.name) else { continue };
-        common_values(k, Obj::ResourceType(t), snap);
+        let Some(k) = object_key(types, &t.name, Obj::ResourceType(t), snap, true) else { continue };
         structural(k, "Name", RegValue::sz(&t.display_name));
         structural(k, "DllName", RegValue::sz(&t.dll_name));
         structural(k, "AdminExtensions", RegValue::multi_sz::<&str>(&[]));
         structural(k, "PossibleNodes", RegValue::multi_sz(&node_ids(&t.possible_nodes)));
-        private_values(k, Obj::ResourceType(t), snap, true);
     }
 
     let networks = root.derived_subkey("Networks");
     for (i, n) in snap.networks.iter().enumerate() {
-        let Some(k) = child(networks, &n.id) else { continue };
-        common_values(k, Obj::Network(n), snap);
+        let Some(k) = object_key(networks, &n.id, Obj::Network(n), snap, false) else { continue };
         structural(k, "Priority", d(u32::try_from(i + 1).unwrap_or(u32::MAX)));
         structural(k, "Transport", RegValue::sz("Tcpip"));
-        private_values(k, Obj::Network(n), snap, false);
     }
 
     let netifs = root.derived_subkey("NetworkInterfaces");
     for i in &snap.net_interfaces {
-        let Some(k) = child(netifs, &i.id) else { continue };
-        common_values(k, Obj::NetInterface(i), snap);
+        let Some(k) = object_key(netifs, &i.id, Obj::NetInterface(i), snap, false) else { continue };
         // the properties name the node and the network; the registry records their ids
         let node = snap.node_by_pnn(i.node_pnn).map(|n| n.id.clone()).unwrap_or_default();
         k.set_derived_value("Node", RegValue::sz(&node));
@@ -206,7 +211,6 @@ pub fn derived_tree(snap: &ClusterState) -> Registry {
         structural(k, "AdapterId", RegValue::sz(&i.id));
         structural(k, "Address", RegValue::sz(&i.address.to_string()));
         structural(k, "ClusnetEndpoint", RegValue::sz("3343"));
-        private_values(k, Obj::NetInterface(i), snap, false);
     }
 
     // CTDB decides quorum by node majority: no quorum resource, no device path, and the

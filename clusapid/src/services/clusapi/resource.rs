@@ -25,7 +25,9 @@ use nodes::{ClusterState, Resource, ResourceState};
 
 use super::access::Granted;
 use super::group::{bytes_len, enum_with_properties};
-use super::objclass::{handle, object, read, writable, writable_object, Groups, Nodes, Resources};
+use super::objclass::{
+    enumerate, handle, object, read, writable, writable_object, writable_objects, Groups, Nodes, Resources,
+};
 use super::properties;
 use super::{status, win, ClusapiService, ResourceHandle};
 use crate::services::CallCtx;
@@ -317,32 +319,16 @@ pub fn api_create_res_enum(
     ctx: &CallCtx,
     req: ApiCreateResEnumRequest,
 ) -> ApiCreateResEnumResponse {
-    let entries = read::<Resources, _>(s, ctx, &req.resource, |snap, r| {
-        let mut entries = Vec::new();
-        let mut push = |t: u32, name: &str| entries.push(EnumEntry { entry_type: t, name: Some(WString::new(name)) });
-        if req.enum_type & res_enum::DEPENDS != 0 {
-            for d in r.dependencies.iter().filter_map(|d| snap.resource_by_id(d)) {
-                push(res_enum::DEPENDS, &d.name);
-            }
-        }
-        if req.enum_type & res_enum::PROVIDES != 0 {
-            for d in snap.dependents_of(&r.id) {
-                push(res_enum::PROVIDES, &d.name);
-            }
-        }
-        if req.enum_type & res_enum::NODES != 0 {
-            for n in r.possible_owners.iter().filter_map(|&p| snap.node_name(p)) {
-                push(res_enum::NODES, n);
-            }
-        }
-        entries
-    });
-    match entries {
-        Ok(entries) => {
-            ApiCreateResEnumResponse { return_enum: Some(EnumList { entries }), rpc_status: 0, result: WError(0) }
-        }
-        Err(e) => ApiCreateResEnumResponse::error(e),
-    }
+    enumerate::<Resources, _>(s, ctx, &req.resource, req.enum_type, |snap, r| {
+        vec![
+            (
+                res_enum::DEPENDS,
+                r.dependencies.iter().filter_map(|d| snap.resource_by_id(d)).map(|d| d.name.clone()).collect(),
+            ),
+            (res_enum::PROVIDES, snap.dependents_of(&r.id).map(|d| d.name.clone()).collect()),
+            (res_enum::NODES, r.possible_owners.iter().filter_map(|&p| snap.node_name(p)).map(str::to_owned).collect()),
+        ]
+    })
 }
 
 /// The resource and node handles of a possible-owner edit, both with "All" access.
@@ -419,13 +405,7 @@ async fn change_group(
     res: &ContextHandle,
     group: &ContextHandle,
 ) -> Result<(), u32> {
-    let h = writable::<Resources>(ctx, res)?;
-    let g = writable::<Groups>(ctx, group)?;
-    {
-        let snap = s.backend.snapshot();
-        object::<Resources>(&snap, &h)?;
-        object::<Groups>(&snap, &g)?;
-    }
+    let (h, g) = writable_objects::<Resources, Groups>(s, ctx, res, group)?;
     s.backend.change_resource_group(&h.id, &g.id).await.map_err(|e| e.win32_code())
 }
 
@@ -704,15 +684,9 @@ mod tests {
     }
 
     #[test]
-    fn open_by_name() {
+    fn open_ex_and_close() {
+        // opening by name: objclass::tests::open_by_name
         let f = fx();
-        let r = api_open_resource(&f.svc, &f.ctx, ApiOpenResourceRequest { resource_name: w("cluster name") });
-        assert_eq!((r.status.0, r.rpc_status, r.resource.is_null()), (0, 0, false));
-        // smbtorture's names
-        for bad in ["", "jfUF38fjSNcfn"] {
-            let r = api_open_resource(&f.svc, &f.ctx, ApiOpenResourceRequest { resource_name: w(bad) });
-            assert_eq!((r.status.0, r.rpc_status, r.resource.is_null()), (win::ERROR_RESOURCE_NOT_FOUND, 0, true));
-        }
         let req = ApiOpenResourceExRequest { resource_name: w("Cluster Name"), desired_access: 0x0200_0000 };
         let r = api_open_resource_ex(&f.svc, &f.ro, req);
         assert_eq!((r.status.0, r.granted_access), (0, 0x8000_0000));

@@ -9,9 +9,10 @@
 //! `control.rs`.
 
 use idl::clusapi::*;
-use idl::{WError, WString};
+use idl::WError;
 
 use super::access::Granted;
+use super::objclass::{selected_entries, EnumReply};
 use super::{win, ClusapiService};
 use crate::services::CallCtx;
 
@@ -29,18 +30,12 @@ pub fn api_create_res_type_enum(
     let Some(t) = snap.find_resource_type(req.type_name.as_str()) else {
         return ApiCreateResTypeEnumResponse::error(win::ERROR_CLUSTER_RESOURCE_TYPE_NOT_FOUND);
     };
-    let mut entries = Vec::new();
-    if req.enum_type & restype_enum::NODES != 0 {
-        for n in t.possible_nodes.iter().filter_map(|&p| snap.node_name(p)) {
-            entries.push(EnumEntry { entry_type: restype_enum::NODES, name: Some(WString::new(n)) });
-        }
-    }
-    if req.enum_type & restype_enum::RESOURCES != 0 {
-        for r in snap.resources_of_type(&t.name) {
-            entries.push(EnumEntry { entry_type: restype_enum::RESOURCES, name: Some(WString::new(r.name.clone())) });
-        }
-    }
-    ApiCreateResTypeEnumResponse { return_enum: Some(EnumList { entries }), rpc_status: 0, result: WError(0) }
+    let nodes = t.possible_nodes.iter().filter_map(|&p| snap.node_name(p)).map(str::to_owned).collect();
+    let resources = snap.resources_of_type(&t.name).map(|r| r.name.clone()).collect();
+    ApiCreateResTypeEnumResponse::listed(selected_entries(
+        req.enum_type,
+        vec![(restype_enum::NODES, nodes), (restype_enum::RESOURCES, resources)],
+    ))
 }
 
 /// Changing types needs "All" (the caller's entitlement: these methods have no handle).

@@ -531,8 +531,7 @@ async fn registry_changes_reach_key_watches() {
 async fn a_full_queue_ends_with_reconnect_or_lost_notifications() {
     let (_, s, c) = sim_admin();
     let cl = open_cluster(&s, &c);
-    let notice =
-        |filter: i64| Notice { object_type: object_type::NODE, filter, object_id: "1".into(), ..Notice::default() };
+    let notice = |filter: i64| Notice::about(object_type::NODE, filter, "1".into());
 
     let p1 = v1_port(&s, &c);
     assert_eq!(add_v1_cluster(&s, &c, p1, cl, change::NODE_STATE, 4), 0);
