@@ -58,10 +58,10 @@ fn capture_seeds() -> CaptureSeeds {
                     Some(Iface::Mgmt) => 3,
                     None => continue,
                 };
-                let be = call.request_order == idl::ByteOrder::Big;
-                cs.requests.push((iface, be, call.opnum, call.request_stub));
-                if let Answer::Response { stub, .. } = call.answer {
-                    cs.responses.push(stub);
+                let be = call.request.order == idl::ByteOrder::Big;
+                cs.requests.push((iface, be, call.opnum, call.request.bytes));
+                if let Answer::Response(stub) = call.answer {
+                    cs.responses.push(stub.bytes);
                 }
             }
         }

@@ -912,11 +912,23 @@ pub struct Credentials {
 #[derive(Clone, Debug)]
 pub enum Answer {
     /// A response, reassembled and decrypted.
-    Response { stub: Vec<u8>, fragments: usize, order: ByteOrder, frame: u32, decoded: Option<Decoded> },
+    Response(Stub),
     /// A fault PDU.
     Fault { status: u32, frame: u32, did_not_execute: bool },
     /// Nothing (the connection ended first).
     None,
+}
+
+/// The stub of a request or of a response: reassembled from its fragments and decrypted.
+#[derive(Clone, Debug)]
+pub struct Stub {
+    pub bytes: Vec<u8>,
+    pub fragments: usize,
+    /// The frame of a request's first fragment, of a response's last.
+    pub frame: u32,
+    pub order: ByteOrder,
+    /// What [`decode_stub`] made of it (filled in after reassembly).
+    pub decoded: Option<Decoded>,
 }
 
 /// One call of a connection.
@@ -926,11 +938,7 @@ pub struct Call {
     pub context_id: u16,
     pub iface: Option<Iface>,
     pub opnum: u16,
-    pub request_stub: Vec<u8>,
-    pub request_fragments: usize,
-    pub request_frame: u32,
-    pub request_order: ByteOrder,
-    pub request_decoded: Option<Decoded>,
+    pub request: Stub,
     /// The commands of the request's verification trailer ([MS-RPCE] 2.2.2.13), if it had one.
     pub verification_trailer: Option<Vec<u16>>,
     pub answer: Answer,
@@ -1514,11 +1522,13 @@ pub fn replay_connection(conn: &TcpConnection, creds: &Credentials) -> (ConnRepo
                         context_id: part.context_id,
                         iface: contexts.get(&part.context_id).and_then(|c| c.iface),
                         opnum: part.opnum,
-                        request_stub: part.stub,
-                        request_fragments: part.fragments,
-                        request_frame: part.first_frame,
-                        request_order: part.order,
-                        request_decoded: None,
+                        request: Stub {
+                            bytes: part.stub,
+                            fragments: part.fragments,
+                            frame: part.first_frame,
+                            order: part.order,
+                            decoded: None,
+                        },
                         verification_trailer: None,
                         answer: Answer::None,
                     });
@@ -1646,13 +1656,13 @@ pub fn replay_connection(conn: &TcpConnection, creds: &Credentials) -> (ConnRepo
                 part.fragments += 1;
                 if h.pfc_flags & pfc::LAST_FRAG != 0 {
                     let part = pending.remove(&h.call_id).expect("present");
-                    let a = Answer::Response {
-                        stub: part.stub,
+                    let a = Answer::Response(Stub {
+                        bytes: part.stub,
                         fragments: part.fragments,
-                        order: part.order,
                         frame: p.frame,
+                        order: part.order,
                         decoded: None,
-                    };
+                    });
                     answer(h.call_id, a, p.frame, part.context_id, &mut rep.calls, &mut problems);
                 }
             }
@@ -1666,7 +1676,7 @@ pub fn replay_connection(conn: &TcpConnection, creds: &Credentials) -> (ConnRepo
     // --- stubs -------------------------------------------------------------------------------
     for call in &mut rep.calls {
         let name = call.name();
-        let at = format!("frame {} ({name}, call {})", call.request_frame, call.call_id);
+        let at = format!("frame {} ({name}, call {})", call.request.frame, call.call_id);
         let Some(iface) = call.iface else {
             match call.answer {
                 Answer::Fault { status, .. }
@@ -1676,16 +1686,16 @@ pub fn replay_connection(conn: &TcpConnection, creds: &Credentials) -> (ConnRepo
             }
             continue;
         };
-        let mut ndr_len = call.request_stub.len();
-        if let Some(vt) = find_verification_trailer(&call.request_stub, call.request_order) {
+        let mut ndr_len = call.request.bytes.len();
+        if let Some(vt) = find_verification_trailer(&call.request.bytes, call.request.order) {
             let ctx = contexts.get(&call.context_id).copied();
-            if let Err(e) = check_verification_trailer(&vt, call, ctx, call.request_order) {
+            if let Err(e) = check_verification_trailer(&vt, call, ctx, call.request.order) {
                 problems.push(format!("{at}: verification trailer: {e}"));
             }
             ndr_len = vt.offset;
             call.verification_trailer = Some(vt.commands.iter().map(|c| c.0).collect());
         }
-        let req = decode_stub(iface, call.opnum, false, &call.request_stub[..ndr_len], call.request_order);
+        let req = decode_stub(iface, call.opnum, false, &call.request.bytes[..ndr_len], call.request.order);
         let fault = match &call.answer {
             Answer::Fault { status, .. } => Some(*status),
             _ => None,
@@ -1700,15 +1710,15 @@ pub fn replay_connection(conn: &TcpConnection, creds: &Credentials) -> (ConnRepo
                 }
                 continue;
             }
-            Some(Ok(d)) => call.request_decoded = Some(d),
+            Some(Ok(d)) => call.request.decoded = Some(d),
             Some(Err(e)) if fault == Some(pdu::fault::NCA_S_FAULT_NDR) => {
                 let _ = e; // the server refused it too
             }
             Some(Err(e)) => problems.push(format!("{at}: request stub {e}")),
         }
         match &mut call.answer {
-            Answer::Response { stub, order, frame, decoded, .. } => {
-                match decode_stub(iface, call.opnum, true, stub, *order) {
+            Answer::Response(Stub { bytes, order, frame, decoded, .. }) => {
+                match decode_stub(iface, call.opnum, true, bytes, *order) {
                     Some(Ok(d)) => {
                         if !d.canonical {
                             rep.noncanonical_responses += 1;
@@ -1796,11 +1806,11 @@ impl CaptureReport {
         let count = |f: &dyn Fn(&ConnReport) -> bool| conns.iter().filter(|c| f(c)).count();
         let sum = |f: &dyn Fn(&ConnReport) -> usize| conns.iter().map(f).sum::<usize>();
         let calls = conns.iter().flat_map(|c| &c.calls);
-        let responses = calls.clone().filter(|c| matches!(c.answer, Answer::Response { .. })).count();
+        let responses = calls.clone().filter(|c| matches!(c.answer, Answer::Response(_))).count();
         let faults = calls.clone().filter(|c| matches!(c.answer, Answer::Fault { .. })).count();
-        let frags: usize = calls.clone().map(|c| c.request_fragments).sum();
+        let frags: usize = calls.clone().map(|c| c.request.fragments).sum();
         let resp_frags: usize =
-            calls.clone().map(|c| if let Answer::Response { fragments, .. } = c.answer { fragments } else { 0 }).sum();
+            calls.clone().map(|c| if let Answer::Response(r) = &c.answer { r.fragments } else { 0 }).sum();
         let _ = writeln!(
             s,
             "{name}: {} frames, {} TCP connections ({} closed with FIN both ways), {} retransmitted segments",

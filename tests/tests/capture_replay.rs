@@ -102,19 +102,16 @@ fn every_capture_replays_cleanly() {
                 if a.auth_type == 9 {
                     assert!(a.mech_list_mics, "{at}: SPNEGO without both mechListMICs");
                 }
-                let req_frags: usize = c.calls.iter().map(|k| k.request_fragments).sum();
-                let resp_frags: usize = c
-                    .calls
-                    .iter()
-                    .map(|k| if let Answer::Response { fragments, .. } = k.answer { fragments } else { 0 })
-                    .sum();
+                let req_frags: usize = c.calls.iter().map(|k| k.request.fragments).sum();
+                let resp_frags: usize =
+                    c.calls.iter().map(|k| if let Answer::Response(r) = &k.answer { r.fragments } else { 0 }).sum();
                 assert_eq!(c.verified, (req_frags, resp_frags), "{at}: every fragment verified");
                 assert!(c.server_plain.iter().filter(|p| p.ptype == PacketType::Response).all(|p| p.sealed), "{at}");
             }
             assert!(c.largest_frag.1 <= usize::from(c.max_frag.1), "{at}");
             for k in &c.calls {
                 match &k.answer {
-                    Answer::Response { decoded, .. } => assert!(decoded.is_some(), "{at}: {} not decoded", k.name()),
+                    Answer::Response(r) => assert!(r.decoded.is_some(), "{at}: {} not decoded", k.name()),
                     Answer::Fault { .. } => {}
                     Answer::None => panic!("{at}: {} unanswered", k.name()),
                 }
@@ -125,14 +122,14 @@ fn every_capture_replays_cleanly() {
         let names: BTreeSet<String> = calls(&r)
             .filter(|k| k.iface == Some(capture::Iface::Clusapi) && k.opnum == ApiGetClusterNameResponse::OPNUM)
             .filter_map(|k| match &k.answer {
-                Answer::Response { stub, .. } => ApiGetClusterNameResponse::decode_stub(stub, ByteOrder::Little).ok(),
+                Answer::Response(r) => ApiGetClusterNameResponse::decode_stub(&r.bytes, ByteOrder::Little).ok(),
                 _ => None,
             })
             .filter_map(|g| g.cluster_name.map(|n| n.as_str().to_string()))
             .collect();
         assert_eq!(names, BTreeSet::from([CLUSTER_NAME.to_string()]), "{name}: cluster names");
         let ops: BTreeSet<u16> = calls(&r)
-            .filter(|k| k.iface == Some(capture::Iface::Clusapi) && matches!(k.answer, Answer::Response { .. }))
+            .filter(|k| k.iface == Some(capture::Iface::Clusapi) && matches!(k.answer, Answer::Response(_)))
             .map(|k| k.opnum)
             .collect();
         // the whole suite exercises 63 (captures/README.md), the short session 8
@@ -281,7 +278,7 @@ fn a_truncated_or_padded_response_stub_is_caught() {
             .find_map(|(i, c)| {
                 c.calls
                     .iter()
-                    .find(|k| k.name() == "clusapi.ApiGetClusterName" && matches!(k.answer, Answer::Response { .. }))
+                    .find(|k| k.name() == "clusapi.ApiGetClusterName" && matches!(k.answer, Answer::Response(_)))
                     .map(|k| (i, c, k.call_id))
             })
             .expect("a GetClusterName response");
