@@ -268,14 +268,20 @@ impl Stream {
     }
 }
 
-/// One TCP connection, both directions reassembled.
-#[derive(Clone, Debug)]
-pub struct TcpConnection {
+/// Which TCP connection: its two ends and the frames it spans.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnId {
     /// The side that sent the SYN.
     pub client: SocketAddrV4,
     pub server: SocketAddrV4,
     pub first_frame: u32,
     pub last_frame: u32,
+}
+
+/// One TCP connection, both directions reassembled.
+#[derive(Clone, Debug)]
+pub struct TcpConnection {
+    pub id: ConnId,
     pub c2s: Stream,
     pub s2c: Stream,
     pub reset: bool,
@@ -415,10 +421,7 @@ pub fn reassemble(segments: &[Segment]) -> Result<Vec<TcpConnection>, String> {
             None => Stream::default(),
         };
         out.push(TcpConnection {
-            client,
-            server,
-            first_frame: b.first_frame,
-            last_frame: b.last_frame,
+            id: ConnId { client, server, first_frame: b.first_frame, last_frame: b.last_frame },
             c2s,
             s2c,
             reset: b.reset,
@@ -978,10 +981,7 @@ impl PlainPdu {
 /// What the replay of one connection saw.
 #[derive(Clone, Debug)]
 pub struct ConnReport {
-    pub client: SocketAddrV4,
-    pub server: SocketAddrV4,
-    pub first_frame: u32,
-    pub last_frame: u32,
+    pub id: ConnId,
     pub auth: Option<AuthInfo>,
     /// The handshake as recorded (authenticated connections).
     pub handshake: Option<Handshake>,
@@ -1158,10 +1158,7 @@ fn extract_handshake(client: &[(Header, &RawPdu)], server: &[(Header, &RawPdu)])
 pub fn replay_connection(conn: &TcpConnection, creds: &Credentials) -> (ConnReport, Vec<String>) {
     let mut problems: Vec<String> = Vec::new();
     let mut rep = ConnReport {
-        client: conn.client,
-        server: conn.server,
-        first_frame: conn.first_frame,
-        last_frame: conn.last_frame,
+        id: conn.id,
         auth: None,
         handshake: None,
         bind_refused: false,
@@ -1294,19 +1291,19 @@ pub fn replay_connection(conn: &TcpConnection, creds: &Credentials) -> (ConnRepo
     };
     rep.max_frag = (max_c2s, max_s2c);
     if bind.is_none() && !c_view.is_empty() {
-        problems.push(format!("{} -> {}: the connection does not start with a bind", conn.client, conn.server));
+        problems.push(format!("{} -> {}: the connection does not start with a bind", conn.id.client, conn.id.server));
     }
 
     // --- the security context ----------------------------------------------------------------
     let mut c2s: Option<Receiver> = None;
     let mut s2c: Option<Receiver> = None;
     match extract_handshake(&c_view, &s_view) {
-        Err(e) => problems.push(format!("{} -> {}: handshake: {e}", conn.client, conn.server)),
+        Err(e) => problems.push(format!("{} -> {}: handshake: {e}", conn.id.client, conn.id.server)),
         Ok(None) => {}
         Ok(Some(hs)) if rep.bind_refused => rep.handshake = Some(hs),
         Ok(Some(hs)) => {
             match verify_ntlm(&hs, creds) {
-                Err(e) => problems.push(format!("{} -> {}: {e}", conn.client, conn.server)),
+                Err(e) => problems.push(format!("{} -> {}: {e}", conn.id.client, conn.id.server)),
                 Ok(mut info) => {
                     info.header_sign = bind_flags & ack_flags & pfc::SUPPORT_HEADER_SIGN != 0;
                     let mk = |role| NtlmSession::new(info.exported_key, info.flags, role).expect("ESS checked");
@@ -1319,11 +1316,14 @@ pub fn replay_connection(conn: &TcpConnection, creds: &Credentials) -> (ConnRepo
                         project: mk(Role::Client),
                     };
                     if let Err(e) = acceptor_cross_check(&hs, creds, &info.exported_key) {
-                        problems.push(format!("{} -> {}: project acceptor cross-check: {e}", conn.client, conn.server));
+                        problems.push(format!(
+                            "{} -> {}: project acceptor cross-check: {e}",
+                            conn.id.client, conn.id.server
+                        ));
                     }
                     if hs.auth_type == AuthType::Spnego.as_u8() {
                         if hs.final_state != Some(spnego::ACCEPT_COMPLETED) {
-                            problems.push(format!("{}: SPNEGO ended in state {:?}", conn.client, hs.final_state));
+                            problems.push(format!("{}: SPNEGO ended in state {:?}", conn.id.client, hs.final_state));
                         }
                         let mech_types = hs.mech_types.clone().unwrap_or_default();
                         let mut ok = true;
@@ -1337,7 +1337,7 @@ pub fn replay_connection(conn: &TcpConnection, creds: &Credentials) -> (ConnRepo
                                         ok = false;
                                         problems.push(format!(
                                             "{}: the {what} mechListMIC does not verify (observer {a}, auth::NtlmSession {b})",
-                                            conn.client
+                                            conn.id.client
                                         ));
                                     }
                                 }
@@ -1346,7 +1346,7 @@ pub fn replay_connection(conn: &TcpConnection, creds: &Credentials) -> (ConnRepo
                                     if info.ntlm_mic {
                                         problems.push(format!(
                                             "{}: the AUTHENTICATE has a MIC but the {what} sent no mechListMIC",
-                                            conn.client
+                                            conn.id.client
                                         ));
                                     }
                                 }
@@ -1764,11 +1764,11 @@ pub fn replay_connections(
     let mut problems = Vec::new();
     let mut reports = Vec::new();
     for c in conns {
-        if !server_ports.contains(&c.server.port()) {
+        if !server_ports.contains(&c.id.server.port()) {
             problems.push(format!(
                 "frame {}: connection to port {}, not a server port",
-                c.first_frame,
-                c.server.port()
+                c.id.first_frame,
+                c.id.server.port()
             ));
         }
         let (r, p) = replay_connection(c, creds);
@@ -1858,10 +1858,10 @@ impl CaptureReport {
                 s,
                 "    {} -> {} frames {}-{}: {}, PDUs {}/{}, verified {}/{}, largest fragment {}/{} (limit {}/{}), {} calls, \
                  empty sealed requests at {:?}",
-                c.client,
-                c.server,
-                c.first_frame,
-                c.last_frame,
+                c.id.client,
+                c.id.server,
+                c.id.first_frame,
+                c.id.last_frame,
                 match &c.auth {
                     Some(a) => format!(
                         "{} level {} {}\\{}",

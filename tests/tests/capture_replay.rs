@@ -93,9 +93,10 @@ fn every_capture_replays_cleanly() {
         assert!(!r.connections.is_empty(), "{name}: no connection");
         let clusapi_port = cap.ports[0];
         for c in &r.connections {
-            let at = format!("{name}: {} -> {} (frames {}-{})", c.client, c.server, c.first_frame, c.last_frame);
+            let at =
+                format!("{name}: {} -> {} (frames {}-{})", c.id.client, c.id.server, c.id.first_frame, c.id.last_frame);
             // clusapi connections are sealed and every fragment was checked
-            if c.server.port() == clusapi_port {
+            if c.id.server.port() == clusapi_port {
                 let a = c.auth.as_ref().unwrap_or_else(|| panic!("{at}: clusapi connection without verified auth"));
                 assert_eq!(a.level, pdu::auth_level::PKT_PRIVACY, "{at}");
                 assert!(a.ntlm_mic && a.timestamp_echoed, "{at}: {a:?}");
@@ -370,7 +371,7 @@ fn faults_are_checked() {
     // the captures hold no fault: put one in place of an ept_map response (unauthenticated)
     let cap = Capture::named(SESSION);
     let (frames, mut conns) = cap.connections();
-    let i = conns.iter().position(|c| c.server.port() == cap.ports[1]).expect("an ept_map connection");
+    let i = conns.iter().position(|c| c.id.server.port() == cap.ports[1]).expect("an ept_map connection");
     let pdus = capture::split_pdus(&conns[i].s2c).unwrap();
     let resp = pdus.iter().find(|p| p.bytes[2] == PacketType::Response as u8).expect("ept_map response");
     let call = call_id(&resp.bytes);
