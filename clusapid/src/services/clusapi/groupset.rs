@@ -97,7 +97,7 @@ pub fn api_create_group_set_enum(
 
 #[cfg(test)]
 mod tests {
-    use super::super::group::fixture::{fx, w};
+    use super::super::fixture::{fx, w};
     use super::*;
     use idl::ContextHandle;
 

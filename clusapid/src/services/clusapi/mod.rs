@@ -9,6 +9,8 @@ pub mod access;
 pub mod batch;
 pub mod cluster;
 pub mod control;
+#[cfg(test)]
+pub(crate) mod fixture;
 pub mod group;
 pub mod groupset;
 pub mod netinterface;

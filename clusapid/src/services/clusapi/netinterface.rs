@@ -81,7 +81,7 @@ mod tests {
     use idl::ContextHandle;
     use nodes::NetInterfaceState;
 
-    use super::super::group::fixture::{fx, names, w};
+    use super::super::fixture::{fx, names, w};
     use super::*;
 
     #[test]

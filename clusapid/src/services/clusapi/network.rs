@@ -90,7 +90,7 @@ mod tests {
     use idl::ContextHandle;
     use nodes::NetworkState;
 
-    use super::super::group::fixture::{fx, names, w};
+    use super::super::fixture::{fx, names, w};
     use super::*;
 
     #[test]

@@ -261,10 +261,10 @@ mod tests {
     use idl::Bool32;
 
     use super::super::access::Granted;
-    use super::super::group::fixture::fx;
+    use super::super::fixture::fx;
     use super::*;
 
-    fn drain_of(f: &super::super::group::fixture::Fx, pnn: u32) -> (DrainStatus, Option<u32>, NodeState) {
+    fn drain_of(f: &super::super::fixture::Fx, pnn: u32) -> (DrainStatus, Option<u32>, NodeState) {
         let snap = f.snap();
         let n = snap.node_by_pnn(pnn).unwrap();
         (n.drain_status, n.drain_target, n.state)
@@ -272,7 +272,7 @@ mod tests {
 
     /// Polls the model until the drain of `pnn` has ended (what a client polling
     /// NodeDrainStatus sees).
-    async fn settled(f: &super::super::group::fixture::Fx, pnn: u32) -> DrainStatus {
+    async fn settled(f: &super::super::fixture::Fx, pnn: u32) -> DrainStatus {
         for _ in 0..200 {
             let (d, _, _) = drain_of(f, pnn);
             if d != DrainStatus::InProgress {

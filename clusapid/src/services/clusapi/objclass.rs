@@ -764,7 +764,7 @@ enum_replies! {
 
 #[cfg(test)]
 mod tests {
-    use super::super::group::fixture::{fx, w, Opened};
+    use super::super::fixture::{fx, w, Opened};
     use super::*;
 
     /// [`open`] by name, for each class: a known name in any case opens, an unknown (or empty)

@@ -51,7 +51,7 @@ pub fn api_set_quorum_resource(
 mod tests {
     use idl::ContextHandle;
 
-    use super::super::group::fixture::{fx, w};
+    use super::super::fixture::{fx, w};
     use super::*;
 
     #[test]

@@ -676,7 +676,7 @@ pub fn api_create_resource_enum(
 mod tests {
     use registry_model::{multi_sz_encode, PropValue, PropertyList};
 
-    use super::super::group::fixture::{fx, names, w, Fx};
+    use super::super::fixture::{fx, names, w, Fx};
     use super::*;
 
     fn code(r: WError) -> u32 {

@@ -82,7 +82,7 @@ pub fn api_delete_resource_type(
 
 #[cfg(test)]
 mod tests {
-    use super::super::group::fixture::{fx, names, w};
+    use super::super::fixture::{fx, names, w};
     use super::*;
 
     #[test]
