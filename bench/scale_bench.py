@@ -509,7 +509,10 @@ def witness_run(kind, clients, a, nodes=3):
             ip_change = sum(1 for e in notes if e.get("type") == 4)
 
             def dist(v):
-                return {"p50": pct(v, 50), "p99": pct(v, 99), "max": max(v) if v else None, "n": len(v)}
+                # min: the first affected client, so max - min is the fan-out's spread and min the
+                # delay before any notification (CTDB's event scripts and clusapid's refresh)
+                return {"min": min(v) if v else None, "p50": pct(v, 50), "p99": pct(v, 99),
+                        "max": max(v) if v else None, "n": len(v)}
             r = {"scenario": label, "affected_ips": sorted(affected_ips), "affected_clients": len(affected),
                  "release_to_unavailable_ms": dist(rel_lat), "takeover_to_available_ms": dist(take_lat),
                  "lost_unavailable": lost_unavail, "lost_available": lost_avail,
