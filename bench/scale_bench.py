@@ -369,6 +369,19 @@ def server_procs(kind, nodes):
     return [p for n in range(nodes) for p in netns_pids(n) if want(comm(p))]
 
 
+def exe_pids(exe):
+    """The pids of the processes running `exe`."""
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                if os.readlink("/proc/%s/exe" % d) == os.path.realpath(exe):
+                    out.append(int(d))
+            except OSError:
+                pass
+    return out
+
+
 def usage(pids):
     """(PSS KiB, CPU seconds) summed over `pids`."""
     pss, cpu = 0, 0.0
@@ -466,8 +479,11 @@ def witness_run(kind, clients, a, nodes=3):
             res["server_kib_per_registration"] or 0, res["server_cpu_us_per_registration"] or 0, reg.get("failures")))
         ip_of = {c: e["ip"] for c, e in per_client.items()}
 
+        bench_pids = exe_pids(BENCH)
+
         def measure(label, affected_ips, act):
             n0 = len(lines.snapshot())
+            cpu0 = (usage(spids)[1], usage(bench_pids)[1])
             t0 = time.time()
             act()
             failed = {e["client"] for e in lines.snapshot() if e.get("event") == "client_failed"}
@@ -479,6 +495,9 @@ def witness_run(kind, clients, a, nodes=3):
                 if len(got) >= len(affected):
                     break
                 time.sleep(0.1)
+            # CPU from the action to the last affected client's notification (with the
+            # keep-alive traffic of the unaffected ones): servers (all nodes) and the clients
+            cpu = [(b - a) * 1000 for a, b in zip(cpu0, (usage(spids)[1], usage(bench_pids)[1]))]
             time.sleep(1.0)  # late and spurious ones
             failed = {e["client"] for e in lines.snapshot() if e.get("event") == "client_failed"}
             evs = sorted((e for m in monitors for e in m.snapshot() if e["t"] >= t0 - 0.05), key=lambda e: e["t"])
@@ -518,7 +537,8 @@ def witness_run(kind, clients, a, nodes=3):
                  "lost_unavailable": lost_unavail, "lost_available": lost_avail,
                  "unavailable_before_release": early_rel, "available_before_takeover": early_take,
                  "spurious": spurious, "ip_change_notifications": ip_change,
-                 "clients_failed_so_far": len(failed)}
+                 "clients_failed_so_far": len(failed),
+                 "server_cpu_ms": cpu[0], "client_cpu_ms": cpu[1]}
             log("%s %d %s: %s" % (kind, clients, label, json.dumps(r)))
             return r
 
