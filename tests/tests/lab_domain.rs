@@ -11,7 +11,15 @@
 //! One lab serves every test of this binary: the first test brings it up in
 //! `/tmp/clusapid-lab-domain-<hash of the checkout>`, the process takes it down when it exits
 //! (`LAB_KEEP=1` keeps it for inspection). The tests run one at a time: they share the lab's
-//! state (a paused node, an access edit).
+//! state (a paused node, an access edit). A test that fails does not take the next ones with it:
+//! the access edit is undone whatever happens, and after a failed test every node is enabled
+//! again before the next one starts.
+//!
+//! rpcclient reaches the cluster name through its first address, on whichever node CTDB gave it.
+//! Pausing that node moves the address, and ctdbd's releaseip resets the connections to it before
+//! the reply goes out: a Windows client reconnects and sends the call again (MS-CMRP 3.2.4.6),
+//! rpcclient does not. So the tests pause a node that is not serving rpcclient
+//! ([`Lab::node_to_pause`]).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -102,11 +110,21 @@ fn lab() -> Option<(&'static Lab, MutexGuard<'static, ()>)> {
         ));
         return None;
     }
-    let guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    match LAB.get_or_init(bring_up) {
-        Ok(l) => Some((l, guard)),
+    let (guard, after_a_failure) = match SERIAL.lock() {
+        Ok(g) => (g, false),
+        Err(poisoned) => {
+            SERIAL.clear_poison();
+            (poisoned.into_inner(), true)
+        }
+    };
+    let lab = match LAB.get_or_init(bring_up) {
+        Ok(l) => l,
         Err(e) => panic!("{e}"),
+    };
+    if after_a_failure {
+        lab.enable_every_node();
     }
+    Some((lab, guard))
 }
 
 impl Lab {
@@ -138,6 +156,31 @@ impl Lab {
     fn wait(&self) {
         let out = Command::new(script()).arg("wait").arg(&self.dir).output().expect("scripts/lab wait");
         assert!(out.status.success(), "scripts/lab wait: {}", output_text(&out));
+    }
+
+    /// After a failed test, which may have left a node paused: `ctdb enable` on every node (a
+    /// no-op on an enabled one), then [`Lab::wait`].
+    fn enable_every_node(&self) {
+        eprintln!("a test failed before this one: enabling every node again");
+        for n in 0..3 {
+            let out = self.exec(&format!("node{n}"), &["ctdb", "enable"]);
+            assert!(out.status.success(), "ctdb enable on node{n}: {}", output_text(&out));
+        }
+        self.wait();
+    }
+
+    /// A node that is not serving rpcclient's connections to the cluster name (see the module
+    /// doc): the one after the node that `clusapi_get_cluster_name` reports.
+    fn node_to_pause(&self) -> String {
+        let (ok, text) = self.rpcclient_kerberos("clusadmin", "clusapi_get_cluster_name");
+        let serving = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("NodeName: CTDB_NODE_"))
+            .and_then(|pnn| pnn.trim().parse::<u32>().ok());
+        let Some(serving) = serving.filter(|_| ok) else {
+            panic!("no NodeName from clusapi_get_cluster_name:\n{text}")
+        };
+        format!("CTDB_NODE_{}", (serving + 1) % 3)
     }
 
     /// Every clusapid log line of the lab since `since` bytes of each node's log.
@@ -189,12 +232,13 @@ fn domain_client(addr: [u8; 4], user: &str) -> RpcClient {
 #[test]
 fn kerberos_admin_pauses_and_resumes() {
     let Some((lab, _serial)) = lab() else { return };
+    let node = lab.node_to_pause();
     let (ok, text) = lab.rpcclient_kerberos(
         "clusadmin",
-        "clusapi_get_cluster_name; clusapi_pause_node CTDB_NODE_1; clusapi_resume_node CTDB_NODE_1",
+        &format!("clusapi_get_cluster_name; clusapi_pause_node {node}; clusapi_resume_node {node}"),
     );
     assert!(ok, "{text}");
-    for needle in ["ClusterName: LABCLUSTER", "CTDB_NODE_1 has been paused", "CTDB_NODE_1 has been resumed"] {
+    for needle in ["ClusterName: LABCLUSTER", &format!("{node} has been paused"), &format!("{node} has been resumed")] {
         assert!(text.contains(needle), "{needle:?} missing:\n{text}");
     }
     assert!(
@@ -228,10 +272,12 @@ fn ntlm_admin_through_winbindd() {
 #[test]
 fn plain_user_reads_but_cannot_pause() {
     let Some((lab, _serial)) = lab() else { return };
-    let (ok, text) = lab.rpcclient_kerberos("plainuser", "clusapi_get_cluster_name; clusapi_pause_node CTDB_NODE_1");
+    let node = lab.node_to_pause();
+    let (ok, text) =
+        lab.rpcclient_kerberos("plainuser", &format!("clusapi_get_cluster_name; clusapi_pause_node {node}"));
     assert!(!ok, "the pause must fail:\n{text}");
     assert!(text.contains("ClusterName: LABCLUSTER"), "{text}");
-    assert!(text.contains("Failed to pause node CTDB_NODE_1") && text.contains("WERR_ACCESS_DENIED"), "{text}");
+    assert!(text.contains(&format!("Failed to pause node {node}")) && text.contains("WERR_ACCESS_DENIED"), "{text}");
     assert!(!text.contains("has been paused"), "{text}");
 }
 
@@ -398,7 +444,8 @@ fn spnego_falls_back_to_ntlm_when_the_keytab_lacks_the_key() {
 /// clusapid reads the edit from the cluster registry within a few seconds), shows in the
 /// descriptor clients read, and goes away with a delete. Probed without changing anything:
 /// plainuser asks each node for "All" with ApiOpenClusterEx; once every node grants it,
-/// plainuser pauses and resumes a node through Kerberos.
+/// plainuser pauses and resumes a node through Kerberos. The grant is removed even when a check
+/// in between fails.
 #[test]
 fn account_access_edits_apply_on_every_node() {
     let Some((lab, _serial)) = lab() else { return };
@@ -438,18 +485,26 @@ fn account_access_edits_apply_on_every_node() {
         })
     };
     let (aces, granted) = edit_access([192, 0, 2, 11], 3, 0);
-    assert!(aces.contains(&(0, 1, users.clone())), "Domain Users read: {aces:?}");
-    assert_eq!(granted, 0);
-    wait_for(lab, Ok(0x1000_0000), "the grant");
-    let (ok, text) =
-        lab.rpcclient_kerberos("plainuser", "clusapi_pause_node CTDB_NODE_1; clusapi_resume_node CTDB_NODE_1");
-    assert!(ok && text.contains("has been paused") && text.contains("has been resumed"), "{text}");
-    lab.wait();
+    // the removal below runs whatever happens here, so a failure leaves no grant to the next test
+    let with_the_grant = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        assert!(aces.contains(&(0, 1, users.clone())), "Domain Users read: {aces:?}");
+        assert_eq!(granted, 0);
+        wait_for(lab, Ok(0x1000_0000), "the grant");
+        let node = lab.node_to_pause();
+        let (ok, text) =
+            lab.rpcclient_kerberos("plainuser", &format!("clusapi_pause_node {node}; clusapi_resume_node {node}"));
+        assert!(ok && text.contains("has been paused") && text.contains("has been resumed"), "{text}");
+        lab.wait();
+    }));
 
     let (aces, removed) = edit_access([192, 0, 2, 12], 0, 2);
+    if let Err(panic) = with_the_grant {
+        std::panic::resume_unwind(panic);
+    }
     assert!(aces.contains(&(0, 3, plain.clone())), "plainuser full, read on node1: {aces:?}");
     assert_eq!(removed, 0);
     wait_for(lab, Err(5), "the removal");
-    let (ok, text) = lab.rpcclient_kerberos("plainuser", "clusapi_pause_node CTDB_NODE_1");
+    let node = lab.node_to_pause();
+    let (ok, text) = lab.rpcclient_kerberos("plainuser", &format!("clusapi_pause_node {node}"));
     assert!(!ok && text.contains("WERR_ACCESS_DENIED"), "{text}");
 }
