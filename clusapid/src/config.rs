@@ -26,6 +26,7 @@
 //! read_access = ['LAB\Domain Users']
 //! deny_access = ['LAB\Cluster Deny']
 //! metrics_listen = "127.0.0.1:9135" # status and metrics over HTTP (default: off)
+//! worker_threads = 0                 # runtime threads (0 = one per CPU)
 //!
 //! [limits]                           # what one client may make the daemon hold (see Limits)
 //! connections_per_client = 64
@@ -120,6 +121,10 @@ pub struct Config {
     /// How long the public addresses must be still before witness IP_CHANGE notifications go
     /// out (`services::witness` module doc); 0: at every change.
     pub witness_ip_change_settle_ms: u64,
+    /// Threads running the daemon's tasks; 0: one per CPU (or `TOKIO_WORKER_THREADS`). Set it
+    /// lower where clusapid shares few CPUs with smbd and ctdbd: idle workers looking for
+    /// work cost CPU when the busy ones run (README "Performance").
+    pub worker_threads: usize,
     /// What one client may make the daemon hold.
     pub limits: Limits,
     /// The status and metrics endpoint (HTTP, `GET /metrics`, `/status`, `/`); `None`: off.
@@ -225,6 +230,7 @@ impl Default for Config {
             deny_access: Vec::new(),
             registry_read_cache_ms: nodes::ctdb::backend::READ_CACHE.as_millis() as u64,
             witness_ip_change_settle_ms: DEFAULT_WITNESS_IP_CHANGE_SETTLE.as_millis() as u64,
+            worker_threads: 0,
             limits: Limits::default(),
             metrics_listen: None,
         }
@@ -281,6 +287,9 @@ impl Config {
         }
         if self.witness_ip_change_settle_ms > 60_000 {
             return Err(ConfigError::Invalid("witness_ip_change_settle_ms: at most 60000".into()));
+        }
+        if self.worker_threads > 1024 {
+            return Err(ConfigError::Invalid("worker_threads: at most 1024 (0: one per CPU)".into()));
         }
         if self.max_request < 4096 {
             return Err(ConfigError::Invalid("max_request: at least 4096".into()));
@@ -481,6 +490,15 @@ mod tests {
         assert_eq!(c.listen.len(), 2);
         assert_eq!(c.nodes, 3);
         c.validate().unwrap();
+    }
+
+    #[test]
+    fn worker_threads_default_and_bound() {
+        let p = Path::new("t.toml");
+        assert_eq!(Config::parse("", p).unwrap().worker_threads, 0, "0: one per CPU");
+        assert_eq!(Config::parse("worker_threads = 1\n", p).unwrap().worker_threads, 1);
+        assert!(Config::parse("worker_threads = 1025\n", p).is_err());
+        assert!(Config::parse("worker_threads = -1\n", p).is_err());
     }
 
     #[test]

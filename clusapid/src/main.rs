@@ -164,7 +164,10 @@ fn main() -> anyhow::Result<()> {
     match cli.cmd {
         Cmd::User(u) => user_cmd(u),
         Cmd::Demo(a) => runtime()?.block_on(demo(a)),
-        Cmd::Serve(a) => runtime()?.block_on(serve(a)),
+        Cmd::Serve(a) => {
+            let cfg = serve_config(a)?;
+            runtime_with(cfg.worker_threads)?.block_on(serve(cfg))
+        }
         Cmd::Check(a) => {
             let report = clusapid::check::run(&a.config, a.running);
             print!("{}", report.render());
@@ -176,7 +179,17 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    runtime_with(0)
+}
+
+/// The daemon's runtime: `workers` threads, or with 0 tokio's default (`TOKIO_WORKER_THREADS`,
+/// else one per CPU).
+fn runtime_with(workers: usize) -> anyhow::Result<tokio::runtime::Runtime> {
+    let mut b = tokio::runtime::Builder::new_multi_thread();
+    if workers > 0 {
+        b.worker_threads(workers);
+    }
+    Ok(b.enable_all().build()?)
 }
 
 fn split_user(s: &str) -> anyhow::Result<(&str, &str)> {
@@ -411,7 +424,8 @@ async fn connect_ctdb(cfg: nodes::CtdbConfig) -> Arc<dyn ClusterBackend> {
     }
 }
 
-async fn serve(a: ServeArgs) -> anyhow::Result<()> {
+/// The configuration `clusapid serve` runs with: the file, then the command line's overrides.
+fn serve_config(a: ServeArgs) -> anyhow::Result<Config> {
     let mut cfg = match &a.config {
         Some(p) => Config::load(p)?,
         None => Config::default(),
@@ -442,6 +456,10 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         cfg.metrics_listen = a.metrics_listen;
     }
     cfg.validate()?;
+    Ok(cfg)
+}
+
+async fn serve(cfg: Config) -> anyhow::Result<()> {
     let domain = match cfg.logon {
         clusapid::config::LogonKind::Winbind => Some(daemon::DomainSettings {
             netbios_name: clusapid::config::netbios_name_from_smb_conf(&cfg.smb_conf)
