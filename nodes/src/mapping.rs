@@ -443,8 +443,14 @@ pub fn build(raw: &RawCluster, overlay: &Overlay) -> ClusterState {
     for (q, i) in &raw.interfaces {
         ifaces_of.entry(*q).or_default().push(i.name.as_str());
     }
-    let ip_possible_owners = |p: &PublicIp| {
-        let v: Vec<u32> = all_pnns
+    // and the owners once per distinct interface list (usually one list for every address),
+    // not once per address: the string comparisons were a fifth of an event's cost at 64 x 1,000
+    let mut owners_by_ifaces: HashMap<Vec<String>, Vec<u32>> = HashMap::new();
+    let mut ip_possible_owners = |p: &PublicIp| -> Vec<u32> {
+        if let Some(v) = owners_by_ifaces.get(p.interfaces.as_slice()) {
+            return v.clone();
+        }
+        let mut v: Vec<u32> = all_pnns
             .iter()
             .copied()
             .filter(|pnn| {
@@ -452,10 +458,10 @@ pub fn build(raw: &RawCluster, overlay: &Overlay) -> ClusterState {
             })
             .collect();
         if v.is_empty() {
-            all_pnns.clone()
-        } else {
-            v
+            v = all_pnns.clone();
         }
+        owners_by_ifaces.insert(p.interfaces.clone(), v.clone());
+        v
     };
 
     // Cluster Group
