@@ -223,7 +223,7 @@ async fn exercise(cluster: Cluster) {
     b.move_ip(addr, from).await.expect("move back");
     assert!(matches!(b.move_ip("192.0.2.1".parse().expect("ip"), 0).await, Err(BackendError::ResourceNotFound(_))));
 
-    // ---- an address node 0 takes: its clusapid relays ctdbd's TAKE_IP to the other nodes ----
+    // ---- an address node 0 takes: its clusapid relays ctdbd's TAKE_IP (with the address) ----
     {
         use nodes::ctdb::backend::ADDRESS_MOVED_SRVID;
         let (_c2, mut relayed) = nodes::ctdb::client::Connection::connect(&cluster.socket(2), &[ADDRESS_MOVED_SRVID])
@@ -239,7 +239,12 @@ async fn exercise(cluster: Cluster) {
             .await
             .expect("relay within 5 s")
             .expect("a message");
-        assert_eq!(m.data, 0u32.to_le_bytes(), "relayed by node 0's clusapid");
+        assert_eq!(
+            nodes::ctdb::arrivals::decode_relay(&m.data),
+            Some(nodes::ctdb::arrivals::Relay { pnn: 0, moved: Some((addr, true)) }),
+            "node 0's clusapid relays that it took {addr}: {:?}",
+            m.data
+        );
         b.move_ip(addr, from).await.expect("move back");
     }
 

@@ -27,9 +27,11 @@
 //! messages it registers for (RECONFIGURE, TAKE_IP, RELEASE_IP,
 //! SET_NODE_FLAGS, leader changes). ctdbd sends TAKE_IP and RELEASE_IP to its
 //! own node's clients only, so the clusapid that hears one relays it to the
-//! others ([`ADDRESS_MOVED_SRVID`]). Each new `RawCluster` becomes a snapshot
-//! through [`mapping::build`]; [`events::diff`] against the previous one
-//! yields the published events.
+//! others ([`ADDRESS_MOVED_SRVID`]). An address that moves is published on its
+//! new node only once that node's TAKE_IP says the address is up there
+//! ([`Arrivals`]; at most [`TAKE_WAIT`](arrivals::TAKE_WAIT) later). Each new `RawCluster` becomes a
+//! snapshot through [`mapping::build`]; [`events::diff`] against the previous
+//! one yields the published events.
 //!
 //! CTDB's protocol carries no netmask for public IPs. The prefix length is
 //! taken from a `public_addresses` file: `<dir>/public_addresses` when the
@@ -122,6 +124,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
+use super::arrivals::{self, Arrivals};
 use super::client::{
     decode_db_seqnum_reply, decode_ifaces_reply, decode_public_ips_reply, Backoff, ClientError, Connection,
 };
@@ -179,10 +182,11 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(20);
 /// their copy stale (in ctdb's client range, with upper bits no pid-derived srvid has).
 pub const DB_CHANGED_SRVID: u64 = 0xBE00_C1A5_A1D0_0002;
 /// The srvid on which a clusapid relays ctdbd's RELEASE_IP and TAKE_IP to the other nodes'
-/// clusapid (payload: its pnn, u32 little-endian). ctdbd sends those two only to the clients
-/// of the node that released or took the address, once its event script is done; without the
+/// clusapid (payload: [`arrivals::encode_relay`], which starts with its pnn, u32
+/// little-endian, all that older versions sent). ctdbd sends those two only to the clients of
+/// the node that released or took the address, once its event script is done; without the
 /// relay the other nodes would see the move at their next poll (up to [`POLL_INTERVAL`]
-/// later), and so would the witness clients registered with them.
+/// later), and would hold a moved address back until [`TAKE_WAIT`](arrivals::TAKE_WAIT).
 pub const ADDRESS_MOVED_SRVID: u64 = 0xBE00_C1A5_A1D0_0003;
 /// How long a read may serve the persistent database's copy in memory after a probe found
 /// it current ([`CtdbConfig::read_cache`]'s default; see the module doc).
@@ -458,6 +462,8 @@ struct Shared {
     host_names: Mutex<Vec<NodeHostName>>,
     /// What [`ClusterBackend::stats`] reports.
     stats: Mutex<Freshness>,
+    /// Moving addresses not yet taken by their new owner (module doc).
+    arrivals: Mutex<Arrivals>,
 }
 
 /// Connects, reads and notification lag (see [`crate::BackendStats`]).
@@ -1169,7 +1175,9 @@ impl Shared {
     /// they are read anyway when the view changed or details are missing.
     async fn refresh(&self, conn: &Connection, full: bool) -> Result<(), ClientError> {
         let _guard = self.refresh_lock.lock().await;
-        let view = self.read_view(conn).await?;
+        let mut view = self.read_view(conn).await?;
+        view.ips =
+            self.arrivals.lock().unwrap_or_else(PoisonError::into_inner).publish(&view.ips, std::time::Instant::now());
         let changed = {
             let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
             let r = &inner.raw;
@@ -1226,15 +1234,30 @@ impl Shared {
             }
             return false;
         }
-        if m.srvid == DB_CHANGED_SRVID || m.srvid == ADDRESS_MOVED_SRVID {
-            let me = self.conn.read().unwrap_or_else(PoisonError::into_inner).as_ref().map(|c| c.pnn());
-            if protocol::decode_u32(&m.data).ok() == me {
+        let me = || self.conn.read().unwrap_or_else(PoisonError::into_inner).as_ref().map(|c| c.pnn());
+        if m.srvid == DB_CHANGED_SRVID {
+            if protocol::decode_u32(&m.data).ok() == me() {
                 return false; // our own broadcast
             }
-            if m.srvid == DB_CHANGED_SRVID {
-                self.db_stale.store(true, Ordering::SeqCst);
-            }
+            self.db_stale.store(true, Ordering::SeqCst);
             return true; // poll now (after a commit the overlay may have changed too)
+        }
+        if m.srvid == ADDRESS_MOVED_SRVID {
+            let Some(relay) = arrivals::decode_relay(&m.data) else {
+                return true;
+            };
+            if Some(relay.pnn) == me() {
+                return false; // our own broadcast
+            }
+            if let Some((addr, took)) = relay.moved {
+                self.note_address_move(addr, relay.pnn, took);
+            }
+            return true;
+        }
+        if m.srvid == srvid::TAKE_IP || m.srvid == srvid::RELEASE_IP {
+            if let (Some(addr), Some(pnn)) = (arrivals::address_of(&m.data), me()) {
+                self.note_address_move(addr, pnn, m.srvid == srvid::TAKE_IP);
+            }
         }
         if m.srvid == srvid::LEADER {
             let Ok(pnn) = protocol::decode_u32(&m.data) else {
@@ -1251,6 +1274,16 @@ impl Shared {
                 "ctdb notification"
             );
             true
+        }
+    }
+
+    /// `pnn` took (`took`) or released `addr` ([`Arrivals`]).
+    fn note_address_move(&self, addr: IpAddr, pnn: u32, took: bool) {
+        let mut a = self.arrivals.lock().unwrap_or_else(PoisonError::into_inner);
+        if took {
+            a.took(addr, pnn);
+        } else {
+            a.released(addr, pnn);
         }
     }
 
@@ -1303,11 +1336,15 @@ impl Shared {
     }
 }
 
-/// Tells the other nodes' clusapid that this node released or took an address
-/// ([`ADDRESS_MOVED_SRVID`]); best effort (their poll notices anyway).
-async fn relay_address_move(conn: &Connection) {
-    let me = conn.pnn().to_le_bytes().to_vec();
-    if let Err(e) = conn.send_message(protocol::CTDB_BROADCAST_CONNECTED, ADDRESS_MOVED_SRVID, me).await {
+/// Tells the other nodes' clusapid that this node released or took an address (`m`, ctdbd's
+/// RELEASE_IP or TAKE_IP; [`ADDRESS_MOVED_SRVID`]); best effort (their poll notices anyway,
+/// and a held address is published at [`TAKE_WAIT`](arrivals::TAKE_WAIT)).
+async fn relay_address_move(conn: &Connection, m: &ReqMessage) {
+    let payload = match arrivals::address_of(&m.data) {
+        Some(addr) => arrivals::encode_relay(conn.pnn(), m.srvid == srvid::TAKE_IP, addr),
+        None => conn.pnn().to_le_bytes().to_vec(),
+    };
+    if let Err(e) = conn.send_message(protocol::CTDB_BROADCAST_CONNECTED, ADDRESS_MOVED_SRVID, payload).await {
         tracing::debug!(error = %e, "address move not relayed");
     }
 }
@@ -1346,7 +1383,7 @@ async fn monitor(shared: Arc<Shared>, mut first: Option<(Arc<Connection>, mpsc::
                     Some(m) => {
                         let at = Instant::now();
                         if m.srvid == srvid::RELEASE_IP || m.srvid == srvid::TAKE_IP {
-                            relay_address_move(&conn).await;
+                            relay_address_move(&conn, &m).await;
                         }
                         (shared.handle_message(&m), Some(at))
                     }
@@ -1412,6 +1449,7 @@ impl CtdbBackend {
             drains: Mutex::new(Vec::new()),
             host_names: Mutex::new(Vec::new()),
             stats: Mutex::new(Freshness::default()),
+            arrivals: Mutex::new(Arrivals::default()),
         });
         let (conn, rx) = shared.open().await?;
         // Silent start: the first snapshot is not a change.
@@ -1696,7 +1734,11 @@ impl CtdbBackend {
         for p in pending {
             p.wait_ok().await.map_err(client_err)?;
         }
-        conn.takeover_ip(to, addr).await.map_err(client_err)
+        conn.takeover_ip(to, addr).await.map_err(client_err)?;
+        // ctdbd answers TAKEOVER_IP once the address is up on `to` (after its TAKE_IP), which
+        // this node hears only through `to`'s clusapid
+        self.shared.note_address_move(addr, to, true);
+        Ok(())
     }
 
     /// The Up node other than `except` hosting the fewest IPs that can take

@@ -6,9 +6,12 @@
 //!   messages, reconnect back-off).
 //! * [`pdb`]: clusapid's persistent database `clusapid.tdb` (snapshots,
 //!   optimistic TRANS3_COMMIT transactions).
+//! * [`arrivals`]: sans-I/O: a moving address is published on its new node
+//!   once that node's TAKE_IP says it serves it.
 //! * [`backend`]: the [`ClusterBackend`](crate::ClusterBackend)
 //!   implementation (polling, change events, actions, overlay).
 
+pub mod arrivals;
 pub mod backend;
 pub mod client;
 pub mod pdb;

@@ -156,6 +156,10 @@ pub struct Registration {
 struct Tracked {
     /// The node the registered IP was last reported available on (`None`: unavailable).
     host: Option<u32>,
+    /// While the IP is unavailable: the node it was last available on. A move shows as the
+    /// address leaving its node, then arriving on the new one once that node serves it (the
+    /// ctdb backend holds it back until then), and CLIENT_MOVE goes out on arrival.
+    left: Option<u32>,
     net_name_online: bool,
     /// Availability of every public IP as last reported (IP_NOTIFICATION registrations).
     ips: Vec<(IpAddr, bool)>,
@@ -262,6 +266,7 @@ impl Registration {
             wake: Notify::new(),
             tracked: Mutex::new(Tracked {
                 host: serving_node(snap, ip),
+                left: None,
                 net_name_online: net_name_online(snap, &net_name),
                 ips: all_ips(snap),
                 queue: VecDeque::new(),
@@ -343,14 +348,21 @@ impl Registration {
             let ip = self.ip.to_string();
             if t.host.is_some() {
                 changes.push(ResourceChange { change_type: resource_state::UNAVAILABLE, name: ip.clone() });
-                if let (Some(to), true) = (now, self.ip_notification()) {
+            }
+            // CLIENT_MOVE when the address is served by another node than before, whether it
+            // went there at once or was nowhere in between
+            let from = t.host.or(t.left);
+            if let (Some(from), Some(to), true) = (from, now, self.ip_notification()) {
+                if from != to {
                     let list = IpAddrInfoList { addrs: snap.ips_hosted_by(to).map(|a| ipaddr_info(a, true)).collect() };
                     later.push(RespAsyncNotify::ip_list(message_type::CLIENT_MOVE_NOTIFICATION, &[list]));
                 }
             }
+            t.left = if now.is_none() { from } else { None };
             if now.is_some() {
                 let available = ResourceChange { change_type: resource_state::AVAILABLE, name: ip };
-                if changes.is_empty() {
+                // after UNAVAILABLE and CLIENT_MOVE, never before them
+                if changes.is_empty() && later.is_empty() {
                     changes.push(available);
                 } else {
                     later.push(RespAsyncNotify::resource_change(&[available]));
@@ -1260,6 +1272,57 @@ mod tests {
             vec![([127, 0, 100, 1].into(), offline)]
         );
         f.assert_pending(h).await;
+    }
+
+    /// A move seen as the address leaving its node and later arriving on another (the ctdb
+    /// backend holds a moving address back until the new node has taken it): UNAVAILABLE when
+    /// it leaves; CLIENT_MOVE to the new node, then AVAILABLE, when it arrives; only AVAILABLE
+    /// when it comes back to the node it left.
+    #[test]
+    fn a_move_through_nowhere_sends_client_move_on_arrival() {
+        let f = fx_with(SimConfig::with_nodes(2));
+        let snap = f.sim.snapshot();
+        let ip: IpAddr = IP1.parse().unwrap();
+        let from = f.host(IP1);
+        let to = 1 - from;
+        let hosted_by = |h: Option<u32>| {
+            let mut s = (*snap).clone();
+            s.public_ips.iter_mut().filter(|p| p.addr == ip).for_each(|p| p.pnn = h);
+            s
+        };
+        let mut reg = Registration::new(1, &f.ctx, &snap, WITNESS_V2, "NAME".into(), ip);
+        reg.flags = register_flags::IP_NOTIFICATION;
+        let kinds = |reg: &Registration| {
+            let q: Vec<(u32, Vec<u32>)> = reg
+                .tracked()
+                .queue
+                .drain(..)
+                .map(|m| {
+                    let states = match m.message_type {
+                        message_type::RESOURCE_CHANGE_NOTIFICATION => {
+                            m.resource_changes().map(|c| c.iter().map(|c| c.change_type).collect()).unwrap()
+                        }
+                        _ => Vec::new(),
+                    };
+                    (m.message_type, states)
+                })
+                .collect();
+            q
+        };
+        let (rc, mv) = (message_type::RESOURCE_CHANGE_NOTIFICATION, message_type::CLIENT_MOVE_NOTIFICATION);
+
+        reg.refresh(&hosted_by(None), false);
+        assert_eq!(kinds(&reg), [(rc, vec![resource_state::UNAVAILABLE])]);
+        let arrived = hosted_by(Some(to));
+        reg.refresh(&arrived, false);
+        assert_eq!(kinds(&reg), [(mv, vec![]), (rc, vec![resource_state::AVAILABLE])]);
+        reg.refresh(&arrived, false);
+        assert_eq!(kinds(&reg), []);
+
+        // away and back to the same node: no CLIENT_MOVE
+        reg.refresh(&hosted_by(None), false);
+        reg.refresh(&arrived, false);
+        assert_eq!(kinds(&reg), [(rc, vec![resource_state::UNAVAILABLE]), (rc, vec![resource_state::AVAILABLE])]);
     }
 
     /// IP_CHANGE waits until the addresses have settled; the registration's own notices do not.
