@@ -149,6 +149,13 @@ mod tests {
         s.parse().unwrap()
     }
 
+    /// A fresh [`Arrivals`] that has seen 192.0.2.101 on `owner`: it, the time, the address.
+    fn seen_on(owner: Option<u32>) -> (Arrivals, Instant, IpAddr) {
+        let (mut a, t, x) = (Arrivals::default(), Instant::now(), ip("192.0.2.101"));
+        a.publish(&[(x, owner)], t);
+        (a, t, x)
+    }
+
     #[test]
     fn first_sight_and_unchanged_owners_are_published_as_ctdbd_says() {
         let mut a = Arrivals::default();
@@ -161,10 +168,7 @@ mod tests {
 
     #[test]
     fn a_move_is_held_until_the_new_owner_takes_the_address() {
-        let mut a = Arrivals::default();
-        let t = Instant::now();
-        let x = ip("192.0.2.101");
-        a.publish(&[(x, Some(0))], t);
+        let (mut a, t, x) = seen_on(Some(0));
         // ctdbd names node 1 once node 0 released it: not there yet
         a.released(x, 0);
         assert_eq!(a.publish(&[(x, Some(1))], t + Duration::from_millis(10)), [(x, None)]);
@@ -181,10 +185,7 @@ mod tests {
 
     #[test]
     fn a_take_heard_before_the_read_that_shows_the_move_counts() {
-        let mut a = Arrivals::default();
-        let t = Instant::now();
-        let x = ip("192.0.2.101");
-        a.publish(&[(x, Some(0))], t);
+        let (mut a, t, x) = seen_on(Some(0));
         a.released(x, 0);
         a.took(x, 1);
         assert_eq!(a.publish(&[(x, Some(1))], t + Duration::from_millis(10)), [(x, Some(1))]);
@@ -192,10 +193,7 @@ mod tests {
 
     #[test]
     fn without_a_take_the_address_is_published_after_the_wait() {
-        let mut a = Arrivals::default();
-        let t = Instant::now();
-        let x = ip("192.0.2.101");
-        a.publish(&[(x, None)], t);
+        let (mut a, t, x) = seen_on(None);
         assert_eq!(a.publish(&[(x, Some(2))], t + Duration::from_millis(100)), [(x, None)]);
         let late = t + Duration::from_millis(100) + TAKE_WAIT;
         assert_eq!(a.publish(&[(x, Some(2))], late - Duration::from_millis(1)), [(x, None)]);
@@ -205,11 +203,8 @@ mod tests {
 
     #[test]
     fn a_take_before_a_release_of_the_same_node_does_not_confirm_a_later_return() {
-        let mut a = Arrivals::default();
-        let t = Instant::now();
-        let x = ip("192.0.2.101");
+        let (mut a, t, x) = seen_on(Some(1));
         a.took(x, 1);
-        a.publish(&[(x, Some(1))], t);
         a.released(x, 1);
         assert_eq!(a.publish(&[(x, Some(0))], t + Duration::from_millis(10)), [(x, None)]);
         a.took(x, 0);
@@ -221,10 +216,7 @@ mod tests {
 
     #[test]
     fn a_hold_for_one_node_restarts_when_ctdbd_names_another() {
-        let mut a = Arrivals::default();
-        let t = Instant::now();
-        let x = ip("192.0.2.101");
-        a.publish(&[(x, Some(0))], t);
+        let (mut a, t, x) = seen_on(Some(0));
         assert_eq!(a.publish(&[(x, Some(1))], t), [(x, None)]);
         let later = t + TAKE_WAIT - Duration::from_millis(10);
         assert_eq!(a.publish(&[(x, Some(2))], later), [(x, None)]);
