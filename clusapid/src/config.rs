@@ -12,6 +12,7 @@
 //! ctdb_socket = "/var/run/ctdb/ctdbd.socket"  # ctdb backend only
 //! state_dir = "/var/lib/clusapid"    # where admin-written state is kept
 //! max_request = 4194304              # largest reassembled request, bytes
+//! worker_threads = 0                 # runtime threads (0 = one per CPU)
 //! smb_conf = "/etc/samba/smb.conf"   # cluster name; shares of the File Server role (ctdb backend)
 //! admin_socket = "/run/clusapid/admin.sock"  # `clusapid witness ...` ("" = none)
 //! admin_group = "clusadm"            # who besides root may use it (default: root only)
@@ -26,7 +27,6 @@
 //! read_access = ['LAB\Domain Users']
 //! deny_access = ['LAB\Cluster Deny']
 //! metrics_listen = "127.0.0.1:9135" # status and metrics over HTTP (default: off)
-//! worker_threads = 0                 # runtime threads (0 = one per CPU)
 //!
 //! [limits]                           # what one client may make the daemon hold (see Limits)
 //! connections_per_client = 64
@@ -88,6 +88,10 @@ pub struct Config {
     pub ctdb_socket: Option<PathBuf>,
     pub state_dir: Option<PathBuf>,
     pub max_request: usize,
+    /// Threads running the daemon's tasks; 0: one per CPU (or `TOKIO_WORKER_THREADS`). Set it
+    /// lower where clusapid shares few CPUs with smbd and ctdbd: idle workers looking for
+    /// work cost CPU when the busy ones run (README "Performance").
+    pub worker_threads: usize,
     /// smb.conf whose share sections become the File Server role's shares.
     pub smb_conf: PathBuf,
     /// The administration socket; an empty path disables it.
@@ -121,10 +125,6 @@ pub struct Config {
     /// How long the public addresses must be still before witness IP_CHANGE notifications go
     /// out (`services::witness` module doc); 0: at every change.
     pub witness_ip_change_settle_ms: u64,
-    /// Threads running the daemon's tasks; 0: one per CPU (or `TOKIO_WORKER_THREADS`). Set it
-    /// lower where clusapid shares few CPUs with smbd and ctdbd: idle workers looking for
-    /// work cost CPU when the busy ones run (README "Performance").
-    pub worker_threads: usize,
     /// What one client may make the daemon hold.
     pub limits: Limits,
     /// The status and metrics endpoint (HTTP, `GET /metrics`, `/status`, `/`); `None`: off.
@@ -217,6 +217,7 @@ impl Default for Config {
             ctdb_socket: None,
             state_dir: None,
             max_request: 4 * 1024 * 1024,
+            worker_threads: 0,
             smb_conf: PathBuf::from("/etc/samba/smb.conf"),
             admin_socket: PathBuf::from(DEFAULT_ADMIN_SOCKET),
             admin_group: None,
@@ -230,7 +231,6 @@ impl Default for Config {
             deny_access: Vec::new(),
             registry_read_cache_ms: nodes::ctdb::backend::READ_CACHE.as_millis() as u64,
             witness_ip_change_settle_ms: DEFAULT_WITNESS_IP_CHANGE_SETTLE.as_millis() as u64,
-            worker_threads: 0,
             limits: Limits::default(),
             metrics_listen: None,
         }
