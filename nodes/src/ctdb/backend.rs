@@ -29,9 +29,9 @@
 //! own node's clients only, so the clusapid that hears one relays it to the
 //! others ([`ADDRESS_MOVED_SRVID`]). An address that moves is published on its
 //! new node only once that node's TAKE_IP says the address is up there
-//! ([`Arrivals`]; at most [`TAKE_WAIT`](arrivals::TAKE_WAIT) later). Each new `RawCluster` becomes a
-//! snapshot through [`mapping::build`]; [`events::diff`] against the previous
-//! one yields the published events.
+//! ([`Arrivals`]; at most [`arrivals::TAKE_WAIT`] later). Each new `RawCluster`
+//! becomes a snapshot through [`mapping::build`]; [`events::diff`] against the
+//! previous one yields the published events.
 //!
 //! CTDB's protocol carries no netmask for public IPs. The prefix length is
 //! taken from a `public_addresses` file: `<dir>/public_addresses` when the
@@ -186,7 +186,7 @@ pub const DB_CHANGED_SRVID: u64 = 0xBE00_C1A5_A1D0_0002;
 /// little-endian, all that older versions sent). ctdbd sends those two only to the clients of
 /// the node that released or took the address, once its event script is done; without the
 /// relay the other nodes would see the move at their next poll (up to [`POLL_INTERVAL`]
-/// later), and would hold a moved address back until [`TAKE_WAIT`](arrivals::TAKE_WAIT).
+/// later), and would hold a moved address back until [`arrivals::TAKE_WAIT`].
 pub const ADDRESS_MOVED_SRVID: u64 = 0xBE00_C1A5_A1D0_0003;
 /// How long a read may serve the persistent database's copy in memory after a probe found
 /// it current ([`CtdbConfig::read_cache`]'s default; see the module doc).
@@ -328,7 +328,9 @@ fn ip_key(addr: &IpAddr) -> (u8, u128) {
 /// learns the new owner (RELEASE_IP) just before the owner takes it
 /// (TAKEOVER_IP), so a move shows as one step instead of old owner →
 /// unassigned → new owner; an address of a dead node stays unassigned until
-/// a takeover run gives it away. Sorted by address.
+/// a takeover run gives it away. Sorted by address. (This is ctdbd's view;
+/// [`Arrivals`] then shows a moving address on no node until its new owner has
+/// taken it.)
 pub fn merge_public_ips(
     answers: &[(u32, Vec<PublicIpEntry>)],
     local: u32,
@@ -1338,7 +1340,7 @@ impl Shared {
 
 /// Tells the other nodes' clusapid that this node released or took an address (`m`, ctdbd's
 /// RELEASE_IP or TAKE_IP; [`ADDRESS_MOVED_SRVID`]); best effort (their poll notices anyway,
-/// and a held address is published at [`TAKE_WAIT`](arrivals::TAKE_WAIT)).
+/// and a held address is published at [`arrivals::TAKE_WAIT`]).
 async fn relay_address_move(conn: &Connection, m: &ReqMessage) {
     let payload = match arrivals::address_of(&m.data) {
         Some(addr) => arrivals::encode_relay(conn.pnn(), m.srvid == srvid::TAKE_IP, addr),
