@@ -58,10 +58,12 @@ impl Arrivals {
     /// The owners to publish for ctdbd's assignment `ips` (address, owner) at `now`.
     pub fn publish(&mut self, ips: &[(IpAddr, Option<u32>)], now: Instant) -> Vec<(IpAddr, Option<u32>)> {
         let out: Vec<(IpAddr, Option<u32>)> = ips.iter().map(|&(a, owner)| (a, self.one(a, owner, now))).collect();
-        let reported = |a: &IpAddr| ips.iter().any(|(b, _)| b == a);
-        self.published.retain(|a, _| reported(a));
-        self.held.retain(|a, _| reported(a));
-        self.taken.retain(|a, _| reported(a));
+        // what ctdbd no longer reports is forgotten (one lookup per entry: this runs at every
+        // 100 ms poll, with up to thousands of addresses)
+        self.published = out.iter().copied().collect();
+        let reported = &self.published;
+        self.held.retain(|a, _| reported.contains_key(a));
+        self.taken.retain(|a, _| reported.contains_key(a));
         out
     }
 
