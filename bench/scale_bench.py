@@ -309,28 +309,49 @@ def parse_ts(s):
 
 
 class Lines(threading.Thread):
-    """Collects parsed lines of a child's stdout."""
+    """Collects the lines of a child's stdout, parsed with `parse` when they are asked for.
 
-    def __init__(self, proc, parse):
+    The reader only stores them (and counts those `mark` accepts): parsing thousands of
+    JSON lines while a notification burst is measured would take CPU from the servers and
+    clients being measured on the same two CPUs."""
+
+    def __init__(self, proc, parse, mark=None):
         super().__init__(daemon=True)
-        self.proc, self.parse, self.items, self.lock = proc, parse, [], threading.Lock()
+        self.proc, self.parse, self.mark = proc, parse, mark
+        self.raw, self.items, self.parsed, self.marked = [], [], 0, 0
+        self.lock = threading.Lock()
         self.start()
 
     def run(self):
         for line in self.proc.stdout:
-            v = self.parse(line)
-            if v is not None:
-                with self.lock:
-                    self.items.append(v)
+            with self.lock:
+                self.raw.append(line)
+                if self.mark is not None and self.mark(line):
+                    self.marked += 1
+
+    def _catch_up(self):
+        with self.lock:
+            new = self.raw[self.parsed:]
+            self.parsed += len(new)
+        items = [v for v in map(self.parse, new) if v is not None]
+        with self.lock:
+            self.items.extend(items)
 
     def snapshot(self):
+        self._catch_up()
         with self.lock:
             return list(self.items)
 
     def since(self, k):
         """The items from index `k` on (a poller's new ones, without copying the rest)."""
+        self._catch_up()
         with self.lock:
             return self.items[k:]
+
+    def marks(self):
+        """How many lines so far `mark` accepted."""
+        with self.lock:
+            return self.marked
 
 
 def holders(nodes):
@@ -451,7 +472,7 @@ def witness_run(kind, clients, a, nodes=3):
         def jparse(line, jparse=jparse):
             raw_out.write(line)
             return jparse(line)
-        lines = Lines(b, jparse)
+        lines = Lines(b, jparse, mark=usable_line)
         deadline = time.time() + 600
         reg = None
         while reg is None:
@@ -488,29 +509,38 @@ def witness_run(kind, clients, a, nodes=3):
 
         def measure(label, affected_ips, act):
             n0 = len(lines.snapshot())
+            marks0 = lines.marks()
             cpu0 = (usage(spids)[1], usage(bench_pids)[1], time.process_time())
-            t0 = time.time()
-            act()
+            # SCALE_PERF=PREFIX: a system-wide profile of the first 1.5 s after the action,
+            # PREFIX-<server>-<clients>-<scenario>.data (perf report -i ...)
+            prof = None
+            if os.environ.get("SCALE_PERF"):
+                prof = subprocess.Popen(["perf", "record", "-a", "-g", "-q", "-o", "%s-%s-%d-%s.data" % (
+                    os.environ["SCALE_PERF"], kind, clients, label), "--", "sleep", "1.5"])
+                time.sleep(0.3)
             failed = {e["client"] for e in lines.snapshot() if e.get("event") == "client_failed"}
             affected = {c for c, ip in ip_of.items() if ip in affected_ips and c not in failed}
-            end = time.time() + 15
-            # only the lines that arrived since the last look: this process shares the two CPUs
-            # with the servers and clients it measures, so it must not rescan thousands of lines
-            # every 100 ms while they work
-            got, seen = set(), n0
+            t0 = time.time()
+            act()
+            # until as many "usable again" notices as affected clients have come and then none
+            # for 0.5 s (at most 15 s): counted on the raw lines, parsed afterwards, as this
+            # process shares the two CPUs with the servers and clients it measures
+            end, quiet = time.time() + 15, 0.5
+            marks, moved = lines.marks(), time.time()
             while time.time() < end:
-                new = lines.since(seen)
-                seen += len(new)
-                got.update(e["client"] for e in new if e.get("event") == "notification"
-                           and e["client"] in affected and usable_again(e, ip_of[e["client"]]))
-                if len(got) >= len(affected):
+                time.sleep(0.05)
+                m = lines.marks()
+                if m != marks:
+                    marks, moved = m, time.time()
+                elif m - marks0 >= len(affected) and time.time() - moved >= quiet:
                     break
-                time.sleep(0.1)
             # CPU from the action to the last affected client's notification (with the
             # keep-alive traffic of the unaffected ones): servers (all nodes), the clients, and
             # this process (it parses the clients' JSON lines on the same CPUs)
             cpu = [(b - a) * 1000 for a, b in zip(cpu0, (usage(spids)[1], usage(bench_pids)[1], time.process_time()))]
             time.sleep(1.0)  # late and spurious ones
+            if prof is not None:
+                prof.wait()
             failed = {e["client"] for e in lines.snapshot() if e.get("event") == "client_failed"}
             evs = sorted((e for m in monitors for e in m.snapshot() if e["t"] >= t0 - 0.05), key=lambda e: e["t"])
             notes = [e for e in lines.since(n0) if e.get("event") == "notification"]
@@ -595,6 +625,12 @@ def changes_for(e, ip, state):
 def unavailable(e, ip):
     """RESOURCE_CHANGE UNAVAILABLE of the client's address."""
     return e.get("type") == 1 and changes_for(e, ip, 0xff)
+
+
+def usable_line(line):
+    """Whether a raw line of the witness bench is a notification that can be usable_again
+    (tested on the text, not parsed: see Lines)."""
+    return '"notification"' in line and ('"type": 2' in line or ('"type": 1' in line and '"state": 1}' in line))
 
 
 def usable_again(e, ip):
