@@ -121,7 +121,6 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use tokio::sync::{broadcast, mpsc};
-use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::arrivals::{self, Arrivals};
@@ -537,7 +536,8 @@ fn retry_pause(attempt: u32) -> Duration {
 /// A [`ClusterBackend`] backed by a real ctdbd.
 pub struct CtdbBackend {
     shared: Arc<Shared>,
-    monitor: JoinHandle<()>,
+    /// Dropping it ends the monitor's thread ([`CtdbBackend::connect`]).
+    _stop_monitor: tokio::sync::oneshot::Sender<()>,
 }
 
 impl std::fmt::Debug for CtdbBackend {
@@ -551,7 +551,6 @@ impl std::fmt::Debug for CtdbBackend {
 
 impl Drop for CtdbBackend {
     fn drop(&mut self) {
-        self.monitor.abort();
         if let Some(c) = self.shared.conn.write().unwrap_or_else(PoisonError::into_inner).take() {
             c.close();
         }
@@ -1415,12 +1414,61 @@ async fn monitor(shared: Arc<Shared>, mut first: Option<(Arc<Connection>, mpsc::
 impl CtdbBackend {
     /// Connects to ctdbd, reads the cluster, opens the persistent database
     /// (importing `state_file` and its blob file when it has no overlay or
-    /// blob yet) and starts monitoring. Must run inside a tokio
-    /// runtime. Fails with `Unavailable` if ctdbd cannot be reached now.
+    /// blob yet) and starts monitoring. Fails with `Unavailable` if ctdbd
+    /// cannot be reached now.
+    ///
+    /// The monitor and the connection's reader run on a thread of their own
+    /// (a single-threaded runtime), not on the caller's runtime: there they
+    /// would wait in the run queue behind every task woken before them, and
+    /// during a witness fan-out to thousands of clients that delayed the
+    /// TAKE_IP relayed by another node (and the refresh it triggers, several
+    /// round trips to ctdbd) by 70-120 ms. Actions still run on the caller's
+    /// tasks; ctdbd's answers reach them from the monitor's thread.
     pub async fn connect(config: CtdbConfig) -> BackendResult<Arc<CtdbBackend>> {
         if config.cluster_name.trim().is_empty() {
             return Err(BackendError::InvalidParameter("empty cluster name".into()));
         }
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let unavailable = |e: &dyn std::fmt::Display| BackendError::Unavailable(format!("ctdb monitor thread: {e}"));
+        std::thread::Builder::new()
+            .name("ctdb-monitor".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(unavailable(&e)));
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    let (shared, first) = match Shared::start(config).await {
+                        Ok(v) => v,
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    if ready_tx.send(Ok(shared.clone())).is_err() {
+                        return;
+                    }
+                    // until the backend is dropped (stop_tx with it)
+                    tokio::select! {
+                        () = monitor(shared, Some(first)) => {}
+                        _ = stop_rx => {}
+                    }
+                });
+            })
+            .map_err(|e| unavailable(&e))?;
+        let shared = ready_rx.await.map_err(|e| unavailable(&e))??;
+        Ok(Arc::new(CtdbBackend { shared, _stop_monitor: stop_tx }))
+    }
+}
+
+impl Shared {
+    /// [`CtdbBackend::connect`]'s work on the monitor's thread: the state before the first
+    /// change, and the open connection the monitor starts from.
+    async fn start(config: CtdbConfig) -> BackendResult<(Arc<Shared>, (Arc<Connection>, mpsc::Receiver<ReqMessage>))> {
         let overlay = Overlay::default();
         let registry_file = config.state_file.as_deref().map(registry_file);
         let raw = RawCluster {
@@ -1466,10 +1514,11 @@ impl CtdbBackend {
         }
         *shared.conn.write().unwrap_or_else(PoisonError::into_inner) = Some(conn.clone());
         shared.available.store(true, Ordering::SeqCst);
-        let monitor = tokio::spawn(monitor(shared.clone(), Some((conn, rx))));
-        Ok(Arc::new(CtdbBackend { shared, monitor }))
+        Ok((shared, (conn, rx)))
     }
+}
 
+impl CtdbBackend {
     pub fn config(&self) -> &CtdbConfig {
         &self.shared.config
     }
