@@ -37,9 +37,19 @@ pub struct Arrivals {
 }
 
 impl Arrivals {
-    /// `node`'s ctdbd has taken `addr` (TAKE_IP): the address is up there.
-    pub fn took(&mut self, addr: IpAddr, node: u32) {
+    /// `node`'s ctdbd has taken `addr` (TAKE_IP): the address is up there. True when this ends
+    /// a hold for `node` (ctdbd's last read named it the new owner): the address is then
+    /// published on `node` from now on, and the caller may show it there at once, without
+    /// reading ctdbd again (a read is several round trips to busy daemons: 10-40 ms while
+    /// thousands of witness clients are being notified).
+    pub fn took(&mut self, addr: IpAddr, node: u32) -> bool {
         self.taken.insert(addr, node);
+        if self.held.get(&addr).is_some_and(|&(n, _)| n == node) {
+            self.held.remove(&addr);
+            self.published.insert(addr, Some(node));
+            return true;
+        }
+        false
     }
 
     /// `node`'s ctdbd has released `addr` (RELEASE_IP).
@@ -177,9 +187,10 @@ mod tests {
         assert!(a.holding());
         assert_eq!(a.publish(&[(x, Some(1))], t + Duration::from_millis(50)), [(x, None)]);
         // a TAKE_IP of another node does not count
-        a.took(x, 2);
+        assert!(!a.took(x, 2));
         assert_eq!(a.publish(&[(x, Some(1))], t + Duration::from_millis(60)), [(x, None)]);
-        a.took(x, 1);
+        assert!(a.took(x, 1), "the hold for node 1 ends: show it there now");
+        assert!(!a.holding());
         assert_eq!(a.publish(&[(x, Some(1))], t + Duration::from_millis(70)), [(x, Some(1))]);
         assert!(!a.holding());
         assert_eq!(a.publish(&[(x, Some(1))], t + Duration::from_millis(80)), [(x, Some(1))]);
@@ -189,7 +200,7 @@ mod tests {
     fn a_take_heard_before_the_read_that_shows_the_move_counts() {
         let (mut a, t, x) = seen_on(Some(0));
         a.released(x, 0);
-        a.took(x, 1);
+        assert!(!a.took(x, 1), "nothing held yet: the next read shows it");
         assert_eq!(a.publish(&[(x, Some(1))], t + Duration::from_millis(10)), [(x, Some(1))]);
     }
 

@@ -1278,13 +1278,27 @@ impl Shared {
         }
     }
 
-    /// `pnn` took (`took`) or released `addr` ([`Arrivals`]).
+    /// `pnn` took (`took`) or released `addr` ([`Arrivals`]). An address held back for `pnn`
+    /// is published there at once, from the last read; the refresh that follows the message
+    /// confirms it (or brings what else changed).
     fn note_address_move(&self, addr: IpAddr, pnn: u32, took: bool) {
-        let mut a = self.arrivals.lock().unwrap_or_else(PoisonError::into_inner);
-        if took {
-            a.took(addr, pnn);
-        } else {
-            a.released(addr, pnn);
+        let arrived = {
+            let mut a = self.arrivals.lock().unwrap_or_else(PoisonError::into_inner);
+            if took {
+                a.took(addr, pnn)
+            } else {
+                a.released(addr, pnn);
+                false
+            }
+        };
+        if arrived {
+            let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut raw = inner.raw.clone();
+            if let Some(p) = raw.public_ips.iter_mut().find(|p| p.addr == addr && p.pnn != Some(pnn)) {
+                p.pnn = Some(pnn);
+                let overlay = inner.overlay.clone();
+                self.swap_in(&mut inner, raw, overlay);
+            }
         }
     }
 
