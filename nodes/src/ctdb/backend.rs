@@ -3,8 +3,9 @@
 //!
 //! # Reading state
 //!
-//! A monitor task keeps one [`Connection`] open and builds a [`RawCluster`]
-//! from:
+//! A monitor task, on a thread of its own with the connection's reader (see
+//! [`CtdbBackend::connect`]), keeps one [`Connection`] open and builds a
+//! [`RawCluster`] from:
 //! * GET_NODEMAP (node addresses and flags as the *local* ctdbd sees them,
 //!   so a peer whose ctdbd died shows DISCONNECTED as soon as the local
 //!   daemon notices: at once for a closed TCP connection, after
@@ -29,7 +30,8 @@
 //! own node's clients only, so the clusapid that hears one relays it to the
 //! others ([`ADDRESS_MOVED_SRVID`]). An address that moves is published on its
 //! new node only once that node's TAKE_IP says the address is up there
-//! ([`Arrivals`]; at most [`arrivals::TAKE_WAIT`] later). Each new `RawCluster`
+//! ([`Arrivals`]; at most [`arrivals::TAKE_WAIT`] later), the moment it is
+//! heard. Each new `RawCluster`
 //! becomes a snapshot through [`mapping::build`]; [`events::diff`] against the
 //! previous one yields the published events.
 //!
