@@ -906,8 +906,21 @@ def report(a, res, started, minutes):
         targets.append(("10,000 witness registrations: ≤ 16 KiB server memory per registration", "%s KiB" % f(kib),
                         kib is not None and kib <= 16))
         if s10 and s10.get("registered"):
-            sp = worst_p99(s10)
-            checks = [("p99 latency", p99, sp, False), ("registrations/s", c10.get("registrations_per_s"), s10.get("registrations_per_s"), True),
+            # a client that never heard counts as later than any that did: a p99 over the
+            # notices that arrived says nothing when more than 1 % of the affected clients lost
+            # theirs (Samba's 10,000-client runs lose hundreds, and most connections fail)
+            def p99_counting_lost(r):
+                worst = None
+                for sc in ["moveip", "disable"]:
+                    x = r.get(sc) or {}
+                    got = x.get("takeover_to_available_ms", {})
+                    n, lost = got.get("n") or 0, x.get("lost_available", 0)
+                    v = float("inf") if lost > 0.01 * (n + lost) else got.get("p99")
+                    if v is not None:
+                        worst = v if worst is None else max(worst, v)
+                return worst
+            sp = p99_counting_lost(s10)
+            checks = [("p99 latency (lost notices count as never)", p99, sp, False), ("registrations/s", c10.get("registrations_per_s"), s10.get("registrations_per_s"), True),
                       ("CPU per registration", c10.get("server_cpu_us_per_registration"), s10.get("server_cpu_us_per_registration"), False),
                       ("memory per registration", kib, s10.get("server_kib_per_registration"), False)]
             bad = [n for n, cv, sv, higher in checks if cv is not None and sv is not None and ((cv < sv) if higher else (cv > sv))]
