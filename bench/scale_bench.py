@@ -534,9 +534,9 @@ def witness_run(kind, clients, a, nodes=3):
                     marks, moved = m, time.time()
                 elif m - marks0 >= len(affected) and time.time() - moved >= quiet:
                     break
-            # CPU from the action to the last affected client's notification (with the
-            # keep-alive traffic of the unaffected ones): servers (all nodes), the clients, and
-            # this process (it parses the clients' JSON lines on the same CPUs)
+            # CPU from the action until the notices stopped (the 0.5 s of quiet included, and
+            # the keep-alive traffic of the unaffected clients): servers (all nodes), the
+            # clients, and this process (reading, not yet parsing, the clients' lines)
             cpu = [(b - a) * 1000 for a, b in zip(cpu0, (usage(spids)[1], usage(bench_pids)[1], time.process_time()))]
             time.sleep(1.0)  # late and spurious ones
             if prof is not None:
