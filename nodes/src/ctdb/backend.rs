@@ -1293,15 +1293,17 @@ impl Shared {
                 false
             }
         };
-        if arrived {
-            let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-            let mut raw = inner.raw.clone();
-            if let Some(p) = raw.public_ips.iter_mut().find(|p| p.addr == addr && p.pnn != Some(pnn)) {
-                p.pnn = Some(pnn);
-                let overlay = inner.overlay.clone();
-                self.swap_in(&mut inner, raw, overlay);
-            }
+        if !arrived {
+            return;
         }
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(k) = inner.raw.public_ips.iter().position(|p| p.addr == addr && p.pnn != Some(pnn)) else {
+            return; // already shown there
+        };
+        let mut raw = inner.raw.clone();
+        raw.public_ips[k].pnn = Some(pnn);
+        let overlay = inner.overlay.clone();
+        self.swap_in(&mut inner, raw, overlay);
     }
 
     /// Connects, reads everything once and opens the persistent database.
